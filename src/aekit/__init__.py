@@ -1,0 +1,37 @@
+"""aekit: autoencoders as a graduate lecture teaches them, in one composable PyTorch API.
+
+The top-level names are imported lazily, so ``aekit --help`` never pays for importing torch.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import Any
+
+__version__ = "0.1.0"
+
+_LAZY = {
+    "load": "aekit.training.run",
+    "train": "aekit.training.run",
+    "RunConfig": "aekit.training.run",
+    "Trainer": "aekit.training.trainer",
+    "TrainConfig": "aekit.training.trainer",
+    "AutoencoderModule": ("aekit.models.autoencoder", "Autoencoder"),
+    "ModelConfig": "aekit.models.autoencoder",
+    "build_model": "aekit.models.autoencoder",
+    "load_dataset": "aekit.data",
+    "split_dataset": "aekit.data",
+    "Dataset": "aekit.data",
+}
+
+__all__ = sorted(_LAZY) + ["__version__"]
+
+
+def __getattr__(name: str) -> Any:
+    target = _LAZY.get(name)
+    if target is None:
+        raise AttributeError(f"module 'aekit' has no attribute {name!r}")
+    module, attr = target if isinstance(target, tuple) else (target, name)
+    value = getattr(import_module(module), attr)
+    globals()[name] = value
+    return value

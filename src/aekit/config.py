@@ -1,0 +1,179 @@
+"""Typed configuration: dataclasses with declared constraints, YAML files and dotted overrides.
+
+Each component owns its config dataclass and defaults (minGPT's ``get_default_config``); the run
+config composes them. Every field declares its constraint with :func:`param`, so a YAML file, a
+``--set model.code_size=10`` override and a Python call are checked by the same table::
+
+    @dataclass
+    class ModelConfig:
+        code_size: int = param(32, Interval(int, 1, None), "size of the code h")
+
+Unknown keys fail and list the valid ones; values are checked with :func:`aekit.params.check`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any, TypeVar
+
+from aekit.errors import ConfigError
+from aekit.params import check
+
+C = TypeVar("C")
+
+
+def param(default: Any, constraint: Any = None, doc: str = "") -> Any:
+    """A dataclass field with a constraint and a one-line description (shown by ``--help-config``)."""
+    if isinstance(default, (list, dict)):
+        value = default
+        return dataclasses.field(
+            default_factory=lambda: type(value)(value),
+            metadata={"constraint": constraint, "doc": doc},
+        )
+    return dataclasses.field(default=default, metadata={"constraint": constraint, "doc": doc})
+
+
+def _nested_type(field: dataclasses.Field, owner: type) -> type | None:
+    """The dataclass type of a field that holds a nested config, else None."""
+    default = field.default_factory() if field.default_factory is not dataclasses.MISSING else field.default
+    return type(default) if dataclasses.is_dataclass(default) else None
+
+
+def from_dict(cls: type[C], data: Mapping[str, Any] | None, prefix: str = "") -> C:
+    """Build ``cls`` from a (possibly partial) mapping, checking keys and values."""
+    data = dict(data or {})
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = sorted(set(data) - set(fields))
+    if unknown:
+        where = f"in section {prefix.rstrip('.')!r}" if prefix else "at the top level"
+        raise ConfigError(
+            f"Unknown config key {prefix + unknown[0]!r} {where}. "
+            f"Valid keys: {', '.join(prefix + name for name in fields)}."
+        )
+    kwargs = {}
+    for name, field in fields.items():
+        if name not in data:
+            continue
+        nested = _nested_type(field, cls)
+        if nested is not None:
+            value = data[name]
+            if value is not None and not isinstance(value, Mapping):
+                raise ConfigError(
+                    f"Config section {prefix + name!r} must be a mapping of keys to values. "
+                    f"Got {value!r} instead."
+                )
+            kwargs[name] = from_dict(nested, value, prefix=f"{prefix}{name}.")
+        else:
+            kwargs[name] = _coerce(data[name], field)
+    obj = cls(**kwargs)
+    validate(obj, prefix)
+    return obj
+
+
+def _coerce(value: Any, field: dataclasses.Field) -> Any:
+    """Accept YAML's spellings of what the field holds: ``1`` or ``"3e-4"`` (YAML 1.1 reads that as a
+    string) for a float, a list for a tuple. Anything else is left for the constraint to judge."""
+    constraint = field.metadata.get("constraint")
+    default = field.default_factory() if field.default_factory is not dataclasses.MISSING else field.default
+    if isinstance(default, tuple) and isinstance(value, list):
+        return tuple(value)
+    if constraint is None or constraint.accepts(value) or isinstance(value, bool):
+        return value
+    if isinstance(value, (int, str)):
+        try:
+            as_float = float(value)
+        except ValueError:
+            return value
+        if constraint.accepts(as_float):
+            return as_float
+    return value
+
+
+def validate(obj: Any, prefix: str = "") -> None:
+    """Check every field of a config dataclass (recursively) against its declared constraint."""
+    for field in dataclasses.fields(obj):
+        value = getattr(obj, field.name)
+        if dataclasses.is_dataclass(value):
+            validate(value, prefix=f"{prefix}{field.name}.")
+        else:
+            check(prefix + field.name, value, field.metadata.get("constraint"))
+    post = getattr(obj, "check", None)
+    if callable(post):
+        post()
+
+
+def to_dict(obj: Any) -> dict[str, Any]:
+    """A plain, YAML-friendly dict (tuples become lists)."""
+
+    def plain(value: Any) -> Any:
+        if dataclasses.is_dataclass(value):
+            return {f.name: plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        if isinstance(value, (list, tuple)):
+            return [plain(v) for v in value]
+        if isinstance(value, dict):
+            return {k: plain(v) for k, v in value.items()}
+        return value
+
+    return plain(obj)
+
+
+def parse_overrides(overrides: Iterable[str]) -> dict[str, Any]:
+    """``["model.code_size=10", "train.lr=1e-3"]`` as a nested dict; values are parsed as YAML."""
+    import yaml
+
+    nested: dict[str, Any] = {}
+    for item in overrides:
+        key, sep, raw = item.partition("=")
+        key = key.strip().lstrip("-")
+        if not sep or not key:
+            raise ConfigError(f"An override must look like key=value (e.g. model.code_size=10). Got {item!r}.")
+        try:
+            value = yaml.safe_load(raw) if raw.strip() else None
+        except yaml.YAMLError as error:
+            raise ConfigError(f"Cannot parse the value of override {item!r}: {error}") from None
+        node = nested
+        parts = key.split(".")
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                raise ConfigError(f"Override {item!r} sets a key inside {part!r}, which is a value.")
+        node[parts[-1]] = value
+    return nested
+
+
+def merge(base: Mapping[str, Any], update: Mapping[str, Any]) -> dict[str, Any]:
+    """Deep-merge ``update`` into a copy of ``base`` (mappings merge, everything else replaces)."""
+    out = dict(base)
+    for key, value in update.items():
+        if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
+            out[key] = merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def read_yaml(path: str | Path) -> dict[str, Any]:
+    """A config file as a dict, with a one-line error for a missing or malformed file."""
+    import yaml
+
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"Config file {str(path)!r} does not exist.")
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as error:
+        raise ConfigError(f"Config file {str(path)!r} is not valid YAML: {error}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"Config file {str(path)!r} must hold a mapping of sections. Got {type(data).__name__}.")
+    return data
+
+
+def write_yaml(data: Mapping[str, Any], path: str | Path) -> None:
+    """Write ``data`` as YAML atomically (temporary file, then rename)."""
+    import yaml
+
+    from aekit.io import atomic_write_text
+
+    atomic_write_text(Path(path), yaml.safe_dump(dict(data), sort_keys=False))
