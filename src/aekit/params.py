@@ -129,9 +129,11 @@ class AnyOf:
 
 
 def _strip_article(text: str) -> str:
+    """``"an int in the range [1, inf)"`` -> ``"ints in the range [1, inf)"`` (for "a list of ...")."""
     for article in ("an ", "a "):
         if text.startswith(article):
-            return text[len(article):] + "s" if text.startswith(article + "int") else text[len(article):]
+            word, _, rest = text[len(article):].partition(" ")
+            return f"{word}s {rest}".strip() if word in ("int", "float", "str") else text[len(article):]
     return text
 
 

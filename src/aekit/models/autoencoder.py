@@ -1,0 +1,166 @@
+"""The autoencoder x -> h = f(x) -> x_hat = g(h) (Hinton & Salakhutdinov, Science 2006).
+
+One module for every family of the lecture: denoising, sparse, contractive and variational
+autoencoders differ in their corruption and penalty terms, which live outside the model
+(``aekit.objectives``). The model only returns named outputs::
+
+    model = build_model(ModelConfig(kind="mlp", code_size=32, output="sigmoid"), (1, 28, 28))
+    out = model(x)          # {"h": (B, 32), "logits": (B, 1, 28, 28)}   (output == "sigmoid")
+                            # {"h": (B, 32), "x_hat":  (B, 1, 28, 28)}   (output == "identity")
+
+With ``output == "sigmoid"`` the forward pass returns logits, not sigmoid(logits): the loss computes
+binary cross-entropy from logits (stable), and ``decode`` / ``reconstruct`` apply the sigmoid.
+
+Encoders register under kind ``"encoder"`` as a builder ``(config, sample_shape) -> (encoder,
+decoder)``; the encoder has a ``body`` (features) and a ``head`` (the code). This module is the
+registry's home for encoders: a new encoder module is imported below and nothing else changes.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+import aekit.models.conv  # noqa: F401  (registers encoder "conv")
+import aekit.models.mlp  # noqa: F401  (registers encoder "mlp")
+from aekit.config import from_dict, param, to_dict, validate
+from aekit.errors import ConfigError, DataError
+from aekit.params import InstanceOf, Interval, Options, SequenceOf
+from aekit.registry import available, get
+
+FORMAT = "aekit.model/1"  # the tag of model.json; bump it when the layout changes
+
+_POSITIVE_INT = Interval(int, 1, None)
+
+
+@dataclass
+class ModelConfig:
+    """The architecture: which encoder, how wide, which activations, how the output is read."""
+
+    kind: str = param("mlp", InstanceOf(str), "encoder family, a registered encoder: 'mlp' or 'conv'")
+    code_size: int = param(32, _POSITIVE_INT, "size k of the code h (k < d undercomplete, k > d overcomplete)")
+    hidden: list = param([256], SequenceOf(_POSITIVE_INT), "mlp: widths of the hidden layers; [] is one affine layer")
+    channels: list = param([16, 32], SequenceOf(_POSITIVE_INT), "conv: channels of the stride-2 convolutions")
+    kernel_size: int = param(3, _POSITIVE_INT, "conv: kernel size of every convolution")
+    activation: str = param("relu", InstanceOf(str), "activation of hidden layers (a registered activation)")
+    code_activation: str = param("linear", InstanceOf(str), "activation of the code h, e.g. 'sigmoid' for codes in (0, 1)")
+    tied: bool = param(False, InstanceOf(bool), "mlp: decoder weights are the transposed encoder weights")
+    output: str = param(
+        "auto", Options(("auto", "sigmoid", "identity")),
+        "'sigmoid' for data in [0, 1] (BCE on logits), 'identity' otherwise; 'auto' picks from the data",
+    )
+
+    def check(self) -> None:
+        """Cross-field checks, run by :func:`aekit.config.validate` after the per-field ones."""
+        for name in ("activation", "code_activation"):
+            _lookup("activation", getattr(self, name), name)
+        builder = _lookup("encoder", self.kind, "kind")
+        if self.tied and not getattr(builder, "supports_tied", False):
+            kinds = [k for k in available("encoder") if getattr(get("encoder", k), "supports_tied", False)]
+            raise ConfigError(
+                f"tied weights exist for kind {' or '.join(map(repr, kinds))} only; got kind {self.kind!r} "
+                f"with tied: true. Set tied: false, or use kind {kinds[0]!r}."
+            )
+
+
+def _lookup(kind: str, name: str, parameter: str) -> Any:
+    """``registry.get`` whose error also names the config parameter that holds the name."""
+    try:
+        return get(kind, name)
+    except ConfigError as error:
+        raise ConfigError(f"{error} (parameter {parameter!r} of ModelConfig)") from None
+
+
+def _sample_shape(sample_shape: Sequence[int]) -> tuple[int, ...]:
+    shape = tuple(sample_shape) if isinstance(sample_shape, (tuple, list, torch.Size)) else None
+    if not shape or not all(isinstance(n, int) and not isinstance(n, bool) and n >= 1 for n in shape):
+        raise ConfigError(
+            f"The 'sample_shape' of a model must be a non-empty tuple of positive ints, the shape of one "
+            f"sample without the batch axis (e.g. (784,) or (1, 28, 28)). Got {sample_shape!r} instead."
+        )
+    return shape
+
+
+# How the raw decoder output is read, per ``output``: the key forward() returns and the map to x_hat.
+_OUTPUT_KEY = {"sigmoid": "logits", "identity": "x_hat"}
+_OUTPUT_MAP = {"sigmoid": torch.sigmoid, "identity": lambda raw: raw}
+
+
+class Autoencoder(nn.Module):
+    """Encoder f and decoder g built from a :class:`ModelConfig` for samples of ``sample_shape``.
+
+    Inputs are batches (B, *sample_shape) or, flattened, (B, d) with d = prod(sample_shape);
+    ``forward`` and ``reconstruct`` return outputs in the layout of their input.
+    """
+
+    def __init__(self, config: ModelConfig, sample_shape: Sequence[int]) -> None:
+        super().__init__()
+        validate(config)
+        if config.output == "auto":
+            raise ConfigError(
+                "The 'output' parameter of ModelConfig is still 'auto'; resolve it from the data before "
+                "building the model: 'sigmoid' for data in [0, 1], 'identity' otherwise."
+            )
+        self.config = copy.deepcopy(config)  # later edits of the caller's config cannot desync describe()
+        self.sample_shape = _sample_shape(sample_shape)
+        self.n_features = math.prod(self.sample_shape)  # d
+        self.output = config.output
+        self.encoder, self.decoder = get("encoder", config.kind)(self.config, self.sample_shape)
+
+    def _check_input(self, x: Tensor) -> None:
+        shape = tuple(x.shape[1:])
+        if shape != self.sample_shape and shape != (self.n_features,):
+            dims = ", ".join(map(str, self.sample_shape))
+            raise DataError(
+                f"This model takes batches shaped (B, {dims}) or flat (B, {self.n_features}); "
+                f"got a tensor of shape {tuple(x.shape)}. Add a batch axis to a single sample (x[None])."
+            )
+
+    def encode(self, x: Tensor) -> Tensor:
+        """The code h = f(x): (B, *sample_shape) or (B, d) -> (B, k)."""
+        self._check_input(x)
+        return self.encoder(x)
+
+    def decode_raw(self, h: Tensor) -> Tensor:
+        """The decoder's raw output g(h) (logits when output == 'sigmoid'): (B, k) -> (B, *sample_shape)."""
+        return self.decoder(h)
+
+    def decode(self, h: Tensor) -> Tensor:
+        """The reconstruction x_hat from a code: sigmoid(g(h)) or g(h), (B, k) -> (B, *sample_shape)."""
+        return _OUTPUT_MAP[self.output](self.decoder(h))
+
+    def forward(self, x: Tensor) -> dict[str, Tensor]:
+        """``{"h": h, "logits": raw}`` (output 'sigmoid') or ``{"h": h, "x_hat": raw}`` (output 'identity')."""
+        h = self.encode(x)  # (B, k)
+        raw = self.decoder(h).reshape(x.shape)  # (B, *sample_shape), or (B, d) for a flat x
+        return {"h": h, _OUTPUT_KEY[self.output]: raw}
+
+    def reconstruct(self, x: Tensor) -> Tensor:
+        """x_hat = g(f(x)) in the layout of x, with the output sigmoid applied when there is one."""
+        return self.decode(self.encode(x)).reshape(x.shape)
+
+    def describe(self) -> dict[str, Any]:
+        """A JSON-able description from which :func:`build_model` rebuilds the same architecture."""
+        from aekit import __version__
+
+        return {
+            "format": FORMAT,
+            "config": to_dict(self.config),
+            "sample_shape": list(self.sample_shape),
+            "output": self.output,
+            "parameters": sum(p.numel() for p in self.parameters()),
+            "aekit_version": __version__,
+        }
+
+
+def build_model(config: ModelConfig | Mapping[str, Any], sample_shape: Sequence[int]) -> Autoencoder:
+    """The autoencoder for ``config`` (a ModelConfig, or a mapping checked by ``from_dict``)."""
+    if isinstance(config, Mapping):
+        config = from_dict(ModelConfig, config)
+    return Autoencoder(config, sample_shape)

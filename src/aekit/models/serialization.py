@@ -1,0 +1,98 @@
+"""Save and load a model as a folder: ``model.safetensors`` (weights) and ``model.json`` (architecture).
+
+No pickle anywhere (safetensors, Hugging Face 2022): loading a model can never run code. The JSON is
+``Autoencoder.describe()``, from which :func:`load_model` rebuilds the architecture before reading
+the weights into it. Both files are written atomically (temporary file, then rename). Every failure
+to load is a :class:`WeightsError` of one line saying which file is wrong and how.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+
+from aekit.config import from_dict
+from aekit.errors import ConfigError, WeightsError
+from aekit.io import atomic_write, atomic_write_text
+from aekit.models.autoencoder import FORMAT, Autoencoder, ModelConfig, build_model
+
+WEIGHTS = "model.safetensors"
+ARCHITECTURE = "model.json"
+
+
+def save_model(model: Autoencoder, directory: str | Path) -> Path:
+    """Write ``model.safetensors`` and ``model.json`` into ``directory`` (created); return it."""
+    directory = Path(directory)
+    # safetensors wants contiguous CPU tensors and no two names for one storage (tied weights are
+    # held once by construction, see TiedMLPDecoder)
+    tensors = {name: t.detach().to("cpu").contiguous() for name, t in model.state_dict().items()}
+    metadata = {"format": FORMAT}
+    atomic_write(directory / WEIGHTS, lambda tmp: save_file(tensors, tmp, metadata=metadata))
+    atomic_write_text(directory / ARCHITECTURE, json.dumps(model.describe(), indent=2) + "\n")
+    return directory
+
+
+def load_model(directory: str | Path, device: str | torch.device = "cpu") -> Autoencoder:
+    """The model saved by :func:`save_model` in ``directory``, on ``device``, in eval mode."""
+    directory = Path(directory)
+    json_path, weights_path = directory / ARCHITECTURE, directory / WEIGHTS
+    if not directory.is_dir():
+        raise WeightsError(f"Model directory {str(directory)!r} does not exist.")
+    for path in (json_path, weights_path):
+        if not path.is_file():
+            raise WeightsError(
+                f"Model directory {str(directory)!r} has no {path.name}; save_model writes "
+                f"{ARCHITECTURE} and {WEIGHTS} there."
+            )
+    model = _build(json_path)
+    try:
+        state = load_file(weights_path)
+    except SafetensorError as error:
+        raise WeightsError(
+            f"{weights_path} is not a safetensors file ({error}); aekit reads only safetensors "
+            f"(never pickles such as torch.save files): save weights with aekit.models.save_model."
+        ) from None
+    _check_fits(state, model, weights_path.name)
+    model.load_state_dict(state)
+    return model.to(device).eval()
+
+
+def _build(json_path: Path) -> Autoencoder:
+    try:
+        description = json.loads(json_path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise WeightsError(f"{json_path} is not valid JSON ({error}).") from None
+    if not isinstance(description, dict) or description.get("format") != FORMAT:
+        found = description.get("format") if isinstance(description, dict) else None
+        raise WeightsError(
+            f"{json_path} is not an aekit model description: expected format {FORMAT!r}, found {found!r}."
+        )
+    try:
+        config = from_dict(ModelConfig, description.get("config"))
+        return build_model(config, description.get("sample_shape") or ())
+    except ConfigError as error:
+        raise WeightsError(f"{json_path} describes an architecture aekit cannot build: {error}") from None
+
+
+def _check_fits(state: dict[str, torch.Tensor], model: Autoencoder, name: str) -> None:
+    """Raise one line naming missing and unexpected keys and the first shape mismatch, if any."""
+    expected = model.state_dict()
+    problems = []
+    missing = [k for k in expected if k not in state]
+    unexpected = sorted(k for k in state if k not in expected)
+    if missing:
+        problems.append(f"missing keys {', '.join(missing)}")
+    if unexpected:
+        problems.append(f"unexpected keys {', '.join(unexpected)}")
+    for key, tensor in expected.items():
+        if key in state and state[key].shape != tensor.shape:
+            problems.append(
+                f"{key} has shape {tuple(state[key].shape)} in the file but {tuple(tensor.shape)} in the model"
+            )
+            break
+    if problems:
+        raise WeightsError(f"{name} does not fit the architecture in {ARCHITECTURE}: {'; '.join(problems)}.")

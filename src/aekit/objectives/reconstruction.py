@@ -1,0 +1,61 @@
+"""Reconstruction terms of the autoencoder loss L = |g(f(x~)) - x|^2 + regularisation.
+
+Scale, the same for every term in aekit: a **sum over the dimensions of one sample, averaged over
+the batch** — so the numbers are per-image (nats for cross-entropy) and do not depend on the batch
+size. The target is always the clean ``x``, even when the model was fed a corrupted ``x_tilde``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from aekit.registry import register
+
+
+def x_hat_of(out: dict[str, Tensor]) -> Tensor:
+    """The reconstruction in data space, from whichever form the model returned."""
+    return out["x_hat"] if "x_hat" in out else torch.sigmoid(out["logits"])
+
+
+@register("objective", "mse")
+@dataclass
+class SquaredError:
+    """Squared error |x_hat - x|^2, summed over dimensions, averaged over the batch."""
+
+    weight: float = 1.0
+    output = "identity"  # the decoder output this loss expects when the config says "auto"
+
+    def __call__(self, batch: dict[str, Tensor], out: dict[str, Tensor], model: nn.Module) -> dict[str, Tensor]:
+        x = batch["x"]
+        diff = x_hat_of(out) - x  # (B, *sample_shape)
+        return {"recon": self.weight * diff.pow(2).sum() / x.shape[0]}
+
+
+@register("objective", "bce")
+@dataclass
+class CrossEntropy:
+    """Bernoulli cross-entropy -sum[x log x_hat + (1-x) log(1-x_hat)] from logits, in nats per sample.
+
+    Computed from the decoder's logits (``binary_cross_entropy_with_logits``): stable for saturated
+    units, and faster than a sigmoid followed by ``binary_cross_entropy``. Needs x in [0, 1].
+    """
+
+    weight: float = 1.0
+    output = "sigmoid"
+
+    def __call__(self, batch: dict[str, Tensor], out: dict[str, Tensor], model: nn.Module) -> dict[str, Tensor]:
+        x = batch["x"]
+        if "logits" not in out:
+            raise ValueError(
+                "Cross-entropy needs a decoder with a sigmoid output (model.output: sigmoid or auto); "
+                "this model's output is linear. Use loss.reconstruction: mse, or model.output: sigmoid."
+            )
+        total = F.binary_cross_entropy_with_logits(out["logits"], x, reduction="sum")
+        return {"recon": self.weight * total / x.shape[0]}
+
+
+RECONSTRUCTIONS = ("bce", "mse")
