@@ -1,0 +1,288 @@
+"""The Dataset container, train/val/test splits and the checks every loaded data set passes.
+
+A :class:`Dataset` holds the samples ``x`` with shape ``(n, *sample_shape)`` — ``(d,)`` for tables,
+``(C, H, W)`` for images — either as float32 in memory or as a read-only ``np.memmap`` of a large
+``.npy`` file. Subsets of a memory-mapped data set share the map and keep a vector of row
+``indices``, so splitting a 20 GB file copies nothing. Splits follow scikit-learn's
+``train_test_split`` (shuffled with one seed, stratified by label when labels exist).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from aekit.errors import DataError
+from aekit.params import Interval, check
+from aekit.registry import register
+
+logger = logging.getLogger(__name__)
+
+# Rows read at once when a memory-mapped file is scanned (finiteness) or copied into memory.
+_CHUNK_BYTES = 32 * 2**20
+
+
+@dataclass(repr=False, eq=False)
+class Dataset:
+    """Samples ``x`` (and optional class labels ``y``) of one data set, in memory or memory-mapped."""
+
+    x: np.ndarray  # (n_storage_rows, *sample_shape): float32 in memory, or a read-only np.memmap
+    y: np.ndarray | None = None  # (n_storage_rows,) int64 class indices, or None
+    name: str = ""
+    classes: list[str] | None = None  # names of the classes, classes[y[i]] is row i's label
+    test_start: int | None = None  # rows [test_start:] are an official test set
+    indices: np.ndarray | None = None  # storage rows of x in this data set; None = all rows
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.x, np.ndarray) or self.x.ndim < 2:
+            shape = getattr(self.x, "shape", type(self.x).__name__)
+            raise DataError(
+                f"Dataset x must be an array of shape (n, *sample_shape) with at least 2 dimensions; "
+                f"got {shape}. Reshape a single sample to (1, d)."
+            )
+        if not self.is_memmap and self.x.dtype != np.float32:
+            if not (np.issubdtype(self.x.dtype, np.number) or self.x.dtype == np.bool_):
+                raise DataError(f"Dataset x must be numeric; got dtype {self.x.dtype}.")
+            self.x = self.x.astype(np.float32)
+        if self.y is not None:
+            self.y = np.asarray(self.y)
+            if self.y.shape != (self.x.shape[0],):
+                raise DataError(
+                    f"Dataset y must have shape ({self.x.shape[0]},) to match x {self.x.shape}; "
+                    f"got {self.y.shape}."
+                )
+            if not np.issubdtype(self.y.dtype, np.integer):
+                raise DataError(f"Dataset y must hold integer class indices; got dtype {self.y.dtype}.")
+            self.y = self.y.astype(np.int64, copy=False)
+        if self.indices is not None:
+            self.indices = np.asarray(self.indices, dtype=np.intp)
+        if self.test_start is not None and not 0 <= self.test_start <= len(self):
+            raise DataError(
+                f"Dataset test_start must be in [0, {len(self)}] (the number of rows); "
+                f"got {self.test_start}."
+            )
+
+    # --- shape -----------------------------------------------------------------------------------
+    @property
+    def sample_shape(self) -> tuple[int, ...]:
+        return tuple(int(s) for s in self.x.shape[1:])
+
+    @property
+    def n_features(self) -> int:
+        return math.prod(self.sample_shape)
+
+    def __len__(self) -> int:
+        return int(self.x.shape[0] if self.indices is None else len(self.indices))
+
+    @property
+    def is_memmap(self) -> bool:
+        return isinstance(self.x, np.memmap)
+
+    def __repr__(self) -> str:
+        labels = "no labels" if self.y is None else f"{len(self.classes or [])} classes"
+        storage = "memmap" if self.is_memmap else "in memory"
+        return (
+            f"Dataset(name={self.name!r}, n={len(self)}, sample_shape={self.sample_shape}, "
+            f"{labels}, {storage})"
+        )
+
+    # --- rows ------------------------------------------------------------------------------------
+    def _storage_rows(self, rows: np.ndarray) -> np.ndarray:
+        """Rows of this data set (0..len-1) as rows of the storage ``x``."""
+        rows = np.asarray(rows)
+        if rows.size == 0:
+            rows = rows.astype(np.intp)
+        if rows.ndim != 1 or not np.issubdtype(rows.dtype, np.integer):
+            raise DataError(
+                f"rows must be a 1-D array of integer row numbers; got {rows.dtype} {rows.shape}."
+            )
+        if rows.size and (rows.min() < -len(self) or rows.max() >= len(self)):
+            raise DataError(
+                f"rows must be in [0, {len(self) - 1}] for data set {self.name!r} of {len(self)} rows; "
+                f"got values from {rows.min()} to {rows.max()}."
+            )
+        rows = np.where(rows < 0, rows + len(self), rows).astype(np.intp)
+        return rows if self.indices is None else self.indices[rows]
+
+    def take(self, rows: np.ndarray) -> Dataset:
+        """The subset of ``rows``; in-memory x is copied, a memmap is shared and ``indices`` composed."""
+        storage = self._storage_rows(rows)
+        if self.is_memmap:
+            return Dataset(self.x, self.y, self.name, self.classes, None, storage)
+        y = None if self.y is None else self.y[storage]
+        return Dataset(self.x[storage], y, self.name, self.classes)
+
+    def rows(self, rows: np.ndarray) -> np.ndarray:
+        """float32 array ``(len(rows), *sample_shape)`` of the given rows, in the order given."""
+        storage = self._storage_rows(rows)
+        if not self.is_memmap:
+            return self.x[storage].astype(np.float32, copy=False)
+        order = np.argsort(storage, kind="stable")  # a memmap reads fastest front to back
+        out = np.empty((len(storage), *self.sample_shape), dtype=np.float32)
+        out[order] = self.x[storage[order]]
+        return out
+
+    def array(self) -> np.ndarray:
+        """The whole data set as one float32 array in memory (x itself when nothing needs copying)."""
+        if not self.is_memmap:
+            return self.x if self.indices is None else self.x[self.indices]
+        if self.indices is not None:
+            return self.rows(np.arange(len(self)))
+        out = np.empty(self.x.shape, dtype=np.float32)
+        for start, stop in _chunks(self.x):
+            out[start:stop] = self.x[start:stop]
+        return out
+
+    @property
+    def labels(self) -> np.ndarray | None:
+        """Class indices of this data set's rows (``y`` restricted to ``indices``), or None."""
+        if self.y is None:
+            return None
+        return self.y if self.indices is None else self.y[self.indices]
+
+
+@dataclass(repr=False)
+class Splits:
+    """Train, validation and test subsets of one data set."""
+
+    train: Dataset
+    val: Dataset
+    test: Dataset
+
+    def __repr__(self) -> str:
+        return f"Splits(train={len(self.train)}, val={len(self.val)}, test={len(self.test)})"
+
+
+# --- registry of named data sets ------------------------------------------------------------------
+def register_dataset(name: str, description: str) -> Callable:
+    """Register a loader ``(cache_dir=None, download=True) -> Dataset`` under ``name``.
+
+    ``description`` is the one line ``aekit datasets`` shows; it is kept on the function.
+    """
+
+    def decorator(loader: Callable[..., Dataset]) -> Callable[..., Dataset]:
+        loader.description = description
+        return register("dataset", name)(loader)
+
+    return decorator
+
+
+# --- checks ------------------------------------------------------------------------------------
+def _chunks(x: np.ndarray):
+    """(start, stop) row ranges of about ``_CHUNK_BYTES`` each."""
+    row_bytes = max(1, math.prod(x.shape[1:]) * x.dtype.itemsize)
+    step = max(1, _CHUNK_BYTES // row_bytes)
+    for start in range(0, x.shape[0], step):
+        yield start, min(start + step, x.shape[0])
+
+
+def validate(ds: Dataset, source: str) -> Dataset:
+    """Check ``ds`` (read from ``source``) is not empty and holds only finite values; return it.
+
+    A memory-mapped x is scanned chunk by chunk, so the check never loads the whole file.
+    """
+    if len(ds) == 0:
+        raise DataError(
+            f"Data set {source} is empty (0 rows). Give a file or folder with at least one sample."
+        )
+    if ds.n_features == 0:
+        raise DataError(
+            f"Data set {source} has samples of shape {ds.sample_shape}, with no values. "
+            "Each sample needs at least one feature."
+        )
+    if not np.issubdtype(ds.x.dtype, np.inexact):
+        return ds  # integers are always finite
+    bad_count, first_row = 0, None
+    for start, stop in _chunks(ds.x):
+        bad = ~np.isfinite(ds.x[start:stop]).reshape(stop - start, -1).all(axis=1)
+        if bad.any():
+            if first_row is None:
+                first_row = start + int(np.argmax(bad))
+            bad_count += int((~np.isfinite(ds.x[start:stop][bad])).sum())
+    if bad_count:
+        raise DataError(
+            f"Data set {source} contains {bad_count} NaN or infinite value(s), the first in row "
+            f"{first_row}. Remove or impute them before training."
+        )
+    return ds
+
+
+# --- splits --------------------------------------------------------------------------------------
+def _split_off(rows: np.ndarray, labels: np.ndarray | None, size: int, seed: int, what: str):
+    """Shuffle ``rows`` with ``seed`` and cut off ``size`` of them, stratified when possible."""
+    from sklearn.model_selection import train_test_split
+
+    if size == 0:
+        rng = np.random.default_rng(seed)
+        return rng.permutation(rows), rows[:0]
+    if labels is not None:
+        try:
+            rest, cut = train_test_split(rows, test_size=size, random_state=seed, stratify=labels)
+            return rest, cut
+        except ValueError as error:  # a class too small to appear on both sides
+            logger.warning(
+                "Cannot stratify the %s split (%s); splitting without stratification.", what, error
+            )
+    rest, cut = train_test_split(rows, test_size=size, random_state=seed)
+    return rest, cut
+
+
+def _count(fraction: float, n: int) -> int:
+    """Rows for ``fraction`` of ``n``: rounded, but at least 1 when the fraction is positive."""
+    return 0 if fraction == 0 else max(1, round(fraction * n))
+
+
+def _check_rows_left(ds: Dataset, pool: int, n_val: int, val_fraction: float) -> None:
+    """At least one training row must remain once the test and validation rows are taken."""
+    if n_val >= pool:
+        raise DataError(
+            f"Data set {ds.name!r} has too few rows ({len(ds)}) to split: {pool} row(s) are left after "
+            f"the test split and val_fraction={val_fraction} asks for {n_val}, leaving none for "
+            "training. Use smaller fractions or more data."
+        )
+
+
+def split_dataset(
+    ds: Dataset, *, val_fraction: float = 0.1, test_fraction: float = 0.2, seed: int = 0
+) -> Splits:
+    """Split ``ds`` into train, validation and test sets; the same seed gives the same splits.
+
+    Fractions are of the whole data set. When ``ds.test_start`` marks an official test set
+    (MNIST, Fashion-MNIST) those rows are the test split and ``test_fraction`` is ignored.
+    """
+    check("val_fraction", val_fraction, Interval(float, 0, 1, closed="left"), "split_dataset")
+    check("test_fraction", test_fraction, Interval(float, 0, 1, closed="left"), "split_dataset")
+    check("seed", seed, Interval(int, 0, None), "split_dataset")
+    n = len(ds)
+    labels = ds.labels
+    all_rows = np.arange(n)
+
+    if ds.test_start is not None:
+        if test_fraction != 0.2:
+            logger.info(
+                "%s has an official test set (rows %d..%d); ignoring test_fraction=%s.",
+                ds.name, ds.test_start, n - 1, test_fraction,
+            )
+        pool, test_rows = all_rows[: ds.test_start], all_rows[ds.test_start :]
+    else:
+        if val_fraction + test_fraction >= 1:
+            raise DataError(
+                f"val_fraction + test_fraction must be below 1 to leave rows for training; "
+                f"got {val_fraction} + {test_fraction} = {val_fraction + test_fraction:g}."
+            )
+        n_test = _count(test_fraction, n)
+        _check_rows_left(ds, n - n_test, _count(val_fraction, n), val_fraction)
+        pool, test_rows = _split_off(all_rows, labels, n_test, seed, "test")
+    n_val = _count(val_fraction, n)
+    _check_rows_left(ds, len(pool), n_val, val_fraction)
+    pool_labels = None if labels is None else labels[pool]
+    train_rows, val_rows = _split_off(pool, pool_labels, n_val, seed, "validation")
+    logger.info(
+        "Split %s: %d train, %d validation, %d test rows (seed %d).",
+        ds.name or "data", len(train_rows), len(val_rows), len(test_rows), seed,
+    )
+    return Splits(ds.take(train_rows), ds.take(val_rows), ds.take(test_rows))
