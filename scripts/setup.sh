@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Set up aekit on a fresh machine: a virtual environment in .venv with torch==2.13.0 (CPU) installed
+# FIRST, so that nothing can make pip resolve another (multi-GB CUDA) build, then aekit itself.
+# Idempotent: a second run only checks what is there.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+  "$PY" -m venv .venv
+fi
+# (the grep hides this machine's notes about absent local mirrors; pip's own failure still fails the script)
+pip() { .venv/bin/python -m pip --disable-pip-version-check -q "$@" 2>&1 | { grep -v "is ignored: it is neither" || true; }; }
+if ! .venv/bin/python -c "import torch, sys; sys.exit(torch.__version__.split('+')[0] != '2.13.0')" 2>/dev/null; then
+  pip install "torch==2.13.0"
+fi
+pip install -e ".[test]"
+.venv/bin/python -c "import torch, aekit; print(f'aekit {aekit.__version__} ready (torch {torch.__version__})')"

@@ -1,0 +1,197 @@
+"""The ``aekit`` command line: train, resume, encode and reconstruct, list data sets.
+
+The only module that imports everything — lazily, inside each command, so ``aekit --help`` answers
+without importing torch. A user mistake (an :class:`aekit.errors.AekitError`) is printed as one line
+with exit status 2 and no traceback; Ctrl-C during training saves and says how to resume (status 130).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+
+EXAMPLES = """\
+examples:
+  aekit train                                   default MLP autoencoder on bundled MNIST-5k
+  aekit train my.yaml --set model.code_size=10 --set train.epochs=5
+  aekit train --data digits --set model.kind=conv
+  aekit train --resume runs/mnist5k-mlp-32-20261127-101500
+  aekit encode RUN --data mnist5k --out codes.npy
+  aekit datasets
+"""
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="aekit",
+        description="Autoencoders as the lecture teaches them: train, inspect and use them.",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="store_true", help="print the version and exit")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    train = sub.add_parser("train", help="train an autoencoder into a run folder",
+                           description="Train an autoencoder; every config key can be set with --set key=value.")
+    train.add_argument("config", nargs="?", help="YAML config file (default: built-in defaults)")
+    train.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                       help="override a config key, e.g. --set model.code_size=10 (repeatable)")
+    train.add_argument("--data", help="shorthand for --set data.name=DATA (a name from 'aekit datasets' or a path)")
+    train.add_argument("--out", help="folder for run folders (default: runs)")
+    train.add_argument("--name", help="run folder name (default: data-kind-code-time)")
+    train.add_argument("--resume", metavar="RUN", help="continue the run in folder RUN from its checkpoint")
+    train.add_argument("--epochs", type=int, help="with --resume: new total number of epochs")
+    train.add_argument("--dry-run", action="store_true", help="tiny run (512 rows, 1 epoch) to check a config")
+    train.add_argument("--quiet", action="store_true", help="no progress bar or per-epoch lines")
+    train.add_argument("--help-config", action="store_true", help="list every config key with its default")
+
+    for name, what in (("encode", "codes h = f(x)"), ("reconstruct", "reconstructions x_hat = g(f(x))")):
+        p = sub.add_parser(name, help=f"write the {what} of a trained run for some data, as .npy")
+        p.add_argument("run", metavar="RUN", help="run folder")
+        p.add_argument("--data", help="data set name or path (default: the run's training data)")
+        p.add_argument("--label-column", type=int, help="CSV/npy column that holds labels (dropped)")
+        p.add_argument("--split", choices=("all", "train", "val", "test"), default="all",
+                       help="which split of the data (split as in the run; default: all rows)")
+        p.add_argument("--out", required=True, help="output .npy file")
+
+    sub.add_parser("datasets", help="list what --data accepts")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.version:
+        from aekit import __version__
+
+        print(__version__)
+        return 0
+    if args.command is None:
+        parser.print_help()
+        return 0
+    logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
+    from aekit.errors import AekitError
+
+    try:
+        return COMMANDS[args.command](args)
+    except AekitError as error:
+        print(f"aekit {args.command}: error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("aekit: interrupted", file=sys.stderr)
+        return 130
+
+
+# -- commands ------------------------------------------------------------------------------------
+def _fmt_terms(terms: dict[str, float] | None) -> str:
+    """``loss 95.1 (recon 94.8, l1 0.3)``: the total first, then each term."""
+    if not terms:
+        return "-"
+    parts = ", ".join(f"{k} {v:.4g}" for k, v in terms.items() if k != "loss")
+    return f"loss {terms['loss']:.4g} ({parts})"
+
+
+def _epoch_line(total: int) -> object:
+    def show(record: dict) -> None:
+        width = len(str(total))
+        line = (f"epoch {record['epoch']:>{width}}/{total}  train: {_fmt_terms(record['train'])}"
+                f"  |  val: {_fmt_terms(record['val'])}  |  {record['seconds']:.1f}s")
+        if record["best_epoch"] == record["epoch"] and record["val"]:
+            line += "  *"
+        print(line, flush=True)
+
+    return show
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from aekit.errors import ConfigError
+    from aekit.training import run
+
+    if args.help_config:
+        for key, default, doc in run.config_keys():
+            print(f"{key:<24} {default!r:<14} {doc}")
+        return 0
+    if args.resume:
+        if args.config or args.overrides or args.data or args.dry_run:
+            raise ConfigError("--resume continues a run with its own config; only --epochs may change it.")
+        config = run.make_config(f"{args.resume}/config.yaml")
+        total = args.epochs or config.train.epochs
+        result = run.resume(args.resume, epochs=args.epochs, progress=not args.quiet,
+                            on_epoch=None if args.quiet else _epoch_line(total))
+    else:
+        overrides = list(args.overrides)
+        if args.data:
+            overrides.append(f"data.name={args.data}")
+        if args.out:
+            overrides.append(f"out={args.out}")
+        if args.name:
+            overrides.append(f"name={args.name}")
+        if args.dry_run:
+            overrides += ["data.limit=512", "train.epochs=1"]
+        config = run.make_config(args.config, overrides)
+        result = run.train(config, progress=not args.quiet,
+                           on_epoch=None if args.quiet else _epoch_line(config.train.epochs))
+    if result.interrupted:
+        print(f"Interrupted after {len(result.history)} completed epoch(s); the best weights so far are in "
+              f"{result.run_dir}.\nResume with: aekit train --resume {result.run_dir}", file=sys.stderr)
+        return 130
+    if result.test:
+        print(f"test: {_fmt_terms(result.test)}")
+    print(result.run_dir)
+    return 0
+
+
+def _apply(args: argparse.Namespace, method: str) -> int:
+    import numpy as np
+
+    from aekit.data import load_dataset, split_dataset
+    from aekit.errors import DataError
+    from aekit.io import atomic_save_npy
+    from aekit.training.run import load_run
+
+    loaded = load_run(args.run)
+    data_name = args.data or loaded.config.data.name
+    label_column = args.label_column if args.label_column is not None else (
+        loaded.config.data.label_column if args.data is None else None)
+    ds = load_dataset(data_name, label_column=label_column)
+    if args.split != "all":
+        c = loaded.config.data
+        splits = split_dataset(ds, val_fraction=c.val_fraction, test_fraction=c.test_fraction, seed=c.split_seed)
+        ds = getattr(splits, args.split)
+    expected = tuple(loaded.model.sample_shape)
+    if ds.sample_shape != expected and int(np.prod(ds.sample_shape)) != int(np.prod(expected)):
+        raise DataError(f"{data_name!r} has samples of shape {ds.sample_shape} but the model of {args.run} "
+                        f"expects {expected}.")
+    x = ds.array().reshape((len(ds), *expected))
+    result = getattr(loaded, method)(x)
+    out = args.out if str(args.out).endswith(".npy") else f"{args.out}.npy"
+    atomic_save_npy(out, result)
+    print(f"wrote {out}: {result.shape[0]} rows of shape {tuple(result.shape[1:])}")
+    return 0
+
+
+def cmd_encode(args: argparse.Namespace) -> int:
+    return _apply(args, "encode")
+
+
+def cmd_reconstruct(args: argparse.Namespace) -> int:
+    return _apply(args, "reconstruct")
+
+
+def cmd_datasets(args: argparse.Namespace) -> int:
+    from aekit.data import list_datasets
+
+    rows = list_datasets()
+    width = max(len(name) for name, _ in rows)
+    for name, description in rows:
+        print(f"{name:<{width}}  {description}")
+    return 0
+
+
+COMMANDS = {"train": cmd_train, "encode": cmd_encode, "reconstruct": cmd_reconstruct, "datasets": cmd_datasets}
+
+
+if __name__ == "__main__":
+    sys.exit(main())

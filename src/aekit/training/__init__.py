@@ -1,0 +1,1 @@
+"""Training: the Trainer loop and runs (config → run folder → trained model)."""

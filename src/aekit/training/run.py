@@ -1,0 +1,381 @@
+"""A run: one config, trained end to end into a self-describing run directory.
+
+    runs/<name>/
+      config.yaml         the resolved config (every default written out), seed included
+      model.safetensors   weights (no pickle) + model.json, the architecture to rebuild them
+      preprocessing.json  the rescaling fitted on the training split, when one was asked for
+      metrics.jsonl       one JSON line per epoch: every loss term, train and validation
+      checkpoint.pt       the full training state after the last completed epoch (resume)
+      summary.json        test-split metrics of the final weights
+
+``train(config)`` makes one; ``resume(run_dir)`` continues one; ``load(run_dir)`` rebuilds the model
+in a fresh process.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import logging
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from aekit import config as cfg
+from aekit.data import Dataset, Splits, load_dataset, split_dataset
+from aekit.errors import ConfigError, DataError
+from aekit.io import atomic_write_text
+from aekit.models.autoencoder import Autoencoder, ModelConfig, build_model
+from aekit.models.serialization import load_model, save_model
+from aekit.objectives import RECONSTRUCTIONS
+from aekit.params import AnyOf, InstanceOf, Interval, Options
+from aekit.registry import get
+from aekit.training.trainer import Trainer, TrainConfig
+
+logger = logging.getLogger(__name__)
+
+param = cfg.param
+
+
+@dataclass
+class DataConfig:
+    """Which data to train on and how to split it."""
+
+    name: str = param("mnist5k", InstanceOf(str), "a bundled/downloadable data set name or a file/folder path")
+    label_column: Any = param(None, AnyOf(None, Interval(int, None, None)), "CSV/npy column holding labels (-1 = last)")
+    val_fraction: float = param(0.1, Interval(float, 0, 1, closed="left"), "fraction of the data for validation")
+    test_fraction: float = param(0.2, Interval(float, 0, 1, closed="left"), "fraction held out for testing")
+    split_seed: int = param(0, Interval(int, 0, None), "seed of the (stratified) split, fixed across runs")
+    rescale: str = param("none", Options(("none", "minmax")), "minmax: rescale features to [0, 1] (fitted on train)")
+    limit: Any = param(None, AnyOf(None, Interval(int, 1, None)), "use at most this many training rows (quick runs)")
+
+    def check(self) -> None:
+        if self.val_fraction + self.test_fraction >= 1:
+            raise ConfigError(
+                f"data.val_fraction + data.test_fraction must be below 1 to leave training data. "
+                f"Got {self.val_fraction} + {self.test_fraction}."
+            )
+
+
+@dataclass
+class LossConfig:
+    """The reconstruction term of the loss (penalties are added by their own sections)."""
+
+    reconstruction: str = param("bce", Options(RECONSTRUCTIONS), "bce (cross-entropy, needs data in [0, 1]) or mse")
+
+
+def build_component(kind: str, section: str, name: str, spec: Any) -> Any:
+    """The registered ``kind`` called ``name``, configured by ``spec``: a mapping of its fields, or a
+    bare number for its first field (an objective's weight, a corruption's level)."""
+    import dataclasses
+
+    cls = get(kind, name)
+    if not isinstance(spec, dict):
+        spec = {dataclasses.fields(cls)[0].name: spec}
+    return cfg.from_dict(cls, spec, prefix=f"{section}.{name}.")
+
+
+class Compose:
+    """Corruptions applied one after the other, all drawing from the trainer's generator."""
+
+    def __init__(self, parts: list[Any]) -> None:
+        self.parts = parts
+
+    def __call__(self, x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        for part in self.parts:
+            x = part(x, generator)
+        return x
+
+
+@dataclass
+class RunConfig:
+    """Everything a run needs; ``config.yaml`` of a run directory is this, fully resolved."""
+
+    seed: int = param(0, Interval(int, 0, None), "one seed for initialisation, batch order and noise")
+    name: Any = param(None, AnyOf(None, InstanceOf(str)), "run folder name (default: data-kind-code-time)")
+    out: str = param("runs", InstanceOf(str), "folder that holds run folders")
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    loss: LossConfig = field(default_factory=LossConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    corruption: dict = param({}, InstanceOf(dict), "denoising: {name: level} for training inputs, e.g. {masking: 0.25}")
+    penalties: dict = param({}, InstanceOf(dict), "regularisers: {name: weight} or {name: {field: value}}, e.g. {l1: 1e-3}")
+
+    def check(self) -> None:
+        self.build_penalties()
+        self.build_corruption()
+
+    def build_penalties(self) -> list[Any]:
+        """The penalty terms; a variational model gets its KL term (beta = 1) unless one is configured."""
+        penalties = dict(self.penalties)
+        if getattr(self.model, "variational", False) and "kl" not in penalties:
+            penalties["kl"] = 1.0
+        return [build_component("objective", "penalties", name, spec) for name, spec in penalties.items()]
+
+    def build_corruption(self) -> Compose | None:
+        parts = [build_component("corruption", "corruption", name, spec) for name, spec in self.corruption.items()]
+        return Compose(parts) if parts else None
+
+
+def make_config(path: str | Path | None = None, overrides: list[str] | tuple[str, ...] = ()) -> RunConfig:
+    """Defaults, then the YAML file, then ``key=value`` overrides; checked as a whole."""
+    data = cfg.read_yaml(path) if path is not None else {}
+    data = cfg.merge(data, cfg.parse_overrides(overrides))
+    return cfg.from_dict(RunConfig, data)
+
+
+def config_keys(obj: Any = None, prefix: str = "") -> list[tuple[str, Any, str]]:
+    """Every settable key with its default and description (for ``aekit train --help-config``)."""
+    import dataclasses
+
+    obj = obj if obj is not None else RunConfig()
+    rows = []
+    for f in dataclasses.fields(obj):
+        value = getattr(obj, f.name)
+        if dataclasses.is_dataclass(value):
+            rows += config_keys(value, f"{prefix}{f.name}.")
+        else:
+            rows.append((prefix + f.name, value, f.metadata.get("doc", "")))
+    return rows
+
+
+# -- preprocessing -------------------------------------------------------------------------------
+@dataclass
+class MinMax:
+    """Per-feature rescaling to [0, 1], fitted on the training split (constant features map to 0)."""
+
+    low: np.ndarray
+    scale: np.ndarray
+
+    @classmethod
+    def fit(cls, x: np.ndarray) -> MinMax:
+        low, high = x.min(axis=0), x.max(axis=0)
+        span = high - low
+        return cls(low.astype(np.float32), np.where(span > 0, 1.0 / np.where(span > 0, span, 1), 0).astype(np.float32))
+
+    def apply(self, x: np.ndarray) -> np.ndarray:
+        return ((x - self.low) * self.scale).astype(np.float32)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"kind": "minmax", "shape": list(self.low.shape), "low": self.low.ravel().tolist(),
+                "scale": self.scale.ravel().tolist()}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> MinMax:
+        shape = tuple(data["shape"])
+        return cls(np.asarray(data["low"], np.float32).reshape(shape), np.asarray(data["scale"], np.float32).reshape(shape))
+
+
+def _in_memory(ds: Dataset, pre: MinMax | None) -> Dataset | np.ndarray:
+    if pre is None:
+        return ds
+    return pre.apply(ds.array())
+
+
+def check_range(x: np.ndarray | Dataset, what: str) -> None:
+    """Cross-entropy needs targets in [0, 1]: say so, with the range found and the two fixes."""
+    arr = x.array() if isinstance(x, Dataset) else x
+    low, high = float(arr.min()), float(arr.max())
+    if low < 0 or high > 1:
+        raise DataError(
+            f"{what} has values in [{low:g}, {high:g}] but cross-entropy (loss.reconstruction: bce) needs "
+            f"data in [0, 1]. Set data.rescale: minmax to rescale it, or use loss.reconstruction: mse."
+        )
+
+
+# -- building the pieces of a run ----------------------------------------------------------------
+@dataclass
+class Prepared:
+    config: RunConfig
+    splits: Splits
+    train_x: Any
+    val_x: Any
+    test_x: Any
+    preprocessing: MinMax | None
+    model: Autoencoder
+    objectives: list[Any]
+    corruption: Compose | None
+
+
+def _limit(ds: Dataset, n: int | None) -> Dataset:
+    return ds if n is None or len(ds) <= n else ds.take(np.arange(n))
+
+
+def prepare(config: RunConfig) -> Prepared:
+    """Load and split the data, fit preprocessing, build the model and objectives (seeded)."""
+    ds = load_dataset(config.data.name, label_column=config.data.label_column)
+    splits = split_dataset(ds, val_fraction=config.data.val_fraction, test_fraction=config.data.test_fraction,
+                           seed=config.data.split_seed)
+    limit = config.data.limit
+    if limit is not None:
+        small = max(1, limit // 4)
+        splits = Splits(_limit(splits.train, limit), _limit(splits.val, small), _limit(splits.test, small))
+    pre = None
+    if config.data.rescale == "minmax":
+        if splits.train.is_memmap:
+            raise ConfigError("data.rescale: minmax is not available for memory-mapped data; rescale the file first.")
+        pre = MinMax.fit(splits.train.array())
+    train_x, val_x, test_x = (_in_memory(s, pre) for s in (splits.train, splits.val, splits.test))
+    recon_cls = get("objective", config.loss.reconstruction)
+    if recon_cls.output == "sigmoid" and not splits.train.is_memmap:
+        check_range(train_x, f"The training data ({config.data.name})")
+    model_config = config.model
+    if model_config.output == "auto":
+        import dataclasses
+
+        model_config = dataclasses.replace(model_config, output=recon_cls.output)
+    elif recon_cls.output == "sigmoid" and model_config.output != "sigmoid":
+        raise ConfigError("loss.reconstruction: bce needs model.output: sigmoid (or auto); got identity.")
+    torch.manual_seed(config.seed)
+    model = build_model(model_config, splits.train.sample_shape)
+    objectives = [recon_cls(), *config.build_penalties()]
+    return Prepared(config, splits, train_x, val_x, test_x, pre, model, objectives, config.build_corruption())
+
+
+def default_name(config: RunConfig) -> str:
+    data = re.sub(r"[^A-Za-z0-9_-]+", "_", Path(config.data.name).stem or config.data.name)
+    stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    return f"{data}-{config.model.kind}-{config.model.code_size}-{stamp}"
+
+
+def _write_metrics(run_dir: Path, history: list[dict[str, Any]]) -> None:
+    """metrics.jsonl mirrors the checkpoint's history, so a resumed run never duplicates an epoch."""
+    lines = []
+    for record in history:
+        flat = {"epoch": record["epoch"], "lr": record["lr"], "seconds": round(record["seconds"], 4),
+                "best_epoch": record["best_epoch"]}
+        for split in ("train", "val"):
+            for term, value in (record[split] or {}).items():
+                flat[f"{split}/{term}"] = value
+        lines.append(json.dumps(flat))
+    atomic_write_text(run_dir / "metrics.jsonl", "\n".join(lines) + ("\n" if lines else ""))
+
+
+def read_metrics(run_dir: str | Path) -> list[dict[str, Any]]:
+    path = Path(run_dir) / "metrics.jsonl"
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()] if path.exists() else []
+
+
+@dataclass
+class RunResult:
+    run_dir: Path
+    model: Autoencoder
+    history: list[dict[str, Any]]
+    test: dict[str, float]
+    interrupted: bool = False
+
+
+def _execute(run_dir: Path, prepared: Prepared, trainer: Trainer, on_epoch: Callable | None) -> RunResult:
+    def epoch_done(record: dict[str, Any]) -> None:
+        _write_metrics(run_dir, trainer.history)
+        if on_epoch is not None:
+            on_epoch(record)
+
+    trainer.on_epoch = epoch_done
+    try:
+        trainer.fit(prepared.train_x, prepared.val_x)
+    except KeyboardInterrupt:
+        save_model(trainer.model, run_dir)
+        return RunResult(run_dir, trainer.model, trainer.history, {}, interrupted=True)
+    save_model(trainer.model, run_dir)
+    test = trainer.evaluate(prepared.test_x) if len(prepared.splits.test) else {}
+    summary = {
+        "epochs": trainer.epoch,
+        "best_epoch": trainer.best_epoch,
+        "stopped_early": trainer.stopped_early,
+        "test": test,
+        "n_train": len(prepared.splits.train),
+        "n_val": len(prepared.splits.val),
+        "n_test": len(prepared.splits.test),
+        "train_seconds": round(sum(r["seconds"] for r in trainer.history), 3),
+    }
+    atomic_write_text(run_dir / "summary.json", json.dumps(summary, indent=2))
+    return RunResult(run_dir, trainer.model, trainer.history, test)
+
+
+def _trainer(prepared: Prepared, run_dir: Path, progress: bool) -> Trainer:
+    c = prepared.config
+    return Trainer(prepared.model, prepared.objectives, c.train, corruption=prepared.corruption, seed=c.seed,
+                   checkpoint=run_dir / "checkpoint.pt", progress=progress)
+
+
+def train(config: RunConfig, *, on_epoch: Callable | None = None, progress: bool = False,
+          run_dir: str | Path | None = None) -> RunResult:
+    """Train ``config`` into a new run directory (``config.out/config.name``)."""
+    prepared = prepare(config)
+    if run_dir is None:
+        run_dir = Path(config.out) / (config.name or default_name(config))
+    run_dir = Path(run_dir)
+    if (run_dir / "checkpoint.pt").exists():
+        raise ConfigError(f"Run folder {str(run_dir)!r} already holds a run. Resume it with "
+                          f"'aekit train --resume {run_dir}', or choose another name.")
+    run_dir.mkdir(parents=True, exist_ok=True)
+    cfg.write_yaml(cfg.to_dict(config), run_dir / "config.yaml")
+    if prepared.preprocessing is not None:
+        atomic_write_text(run_dir / "preprocessing.json", json.dumps(prepared.preprocessing.to_json()))
+    return _execute(run_dir, prepared, _trainer(prepared, run_dir, progress), on_epoch)
+
+
+def resume(run_dir: str | Path, *, epochs: int | None = None, on_epoch: Callable | None = None,
+           progress: bool = False) -> RunResult:
+    """Continue a run from its checkpoint (optionally to a new total of ``epochs``)."""
+    run_dir = Path(run_dir)
+    if not (run_dir / "config.yaml").is_file():
+        raise ConfigError(f"{str(run_dir)!r} is not a run folder (no config.yaml).")
+    overrides = [f"train.epochs={epochs}"] if epochs is not None else []
+    config = make_config(run_dir / "config.yaml", overrides)
+    if epochs is not None:
+        cfg.write_yaml(cfg.to_dict(config), run_dir / "config.yaml")
+    prepared = prepare(config)
+    trainer = _trainer(prepared, run_dir, progress)
+    trainer.load_checkpoint(run_dir / "checkpoint.pt")
+    return _execute(run_dir, prepared, trainer, on_epoch)
+
+
+# -- using a finished run ------------------------------------------------------------------------
+@dataclass
+class Run:
+    """A finished (or interrupted) run read back from its folder."""
+
+    run_dir: Path
+    config: RunConfig
+    model: Autoencoder
+    preprocessing: MinMax | None
+
+    def prepare_input(self, x: np.ndarray) -> np.ndarray:
+        """New data as the model saw its training data (same rescaling)."""
+        x = np.asarray(x, dtype=np.float32)
+        return self.preprocessing.apply(x) if self.preprocessing is not None else x
+
+    @torch.no_grad()
+    def _map(self, x: np.ndarray, fn: Callable, batch_size: int = 1024) -> np.ndarray:
+        x = self.prepare_input(x)
+        outs = [fn(torch.from_numpy(x[i : i + batch_size])).numpy() for i in range(0, len(x), batch_size)]
+        return np.concatenate(outs) if outs else np.zeros((0,), np.float32)
+
+    def encode(self, x: np.ndarray) -> np.ndarray:
+        return self._map(x, self.model.encode)
+
+    def reconstruct(self, x: np.ndarray) -> np.ndarray:
+        return self._map(x, self.model.reconstruct)
+
+
+def load_run(run_dir: str | Path) -> Run:
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise ConfigError(f"Run folder {str(run_dir)!r} does not exist.")
+    config = make_config(run_dir / "config.yaml")
+    model = load_model(run_dir)
+    pre_path = run_dir / "preprocessing.json"
+    pre = MinMax.from_json(json.loads(pre_path.read_text())) if pre_path.exists() else None
+    return Run(run_dir, config, model, pre)
+
+
+def load(run_dir: str | Path) -> Autoencoder:
+    """The trained model of a run folder, rebuilt from ``model.json`` + ``model.safetensors``."""
+    return load_model(Path(run_dir))

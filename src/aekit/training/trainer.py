@@ -1,0 +1,373 @@
+"""The training loop: batches, optimiser, schedule, validation, early stopping, checkpoints, resume.
+
+The trainer knows no autoencoder family by name. Each step it
+
+    x ──corruption──▶ x_tilde ──model──▶ out;   loss = Σ objective(batch, out, model)
+
+and logs every named term separately. It is written to cost nothing over a hand-written loop
+(``benchmarks/trainer_throughput.py``): in-memory data is batched by slicing one permuted tensor
+(no per-sample Python work, no DataLoader), Adam runs fused, losses come from logits.
+
+Reproducibility: one seed drives a single ``torch.Generator`` used for the batch order and for any
+corruption noise; its state (and torch's global generator, which a model's own sampling draws from)
+is saved in every checkpoint, so a run interrupted at any point and resumed ends with bitwise the
+same weights as an uninterrupted one (same machine, CPU).
+
+An objective may define ``bind(model)`` (called once, here) and ``start_epoch(epoch, epochs)``
+(called before each epoch; a KL warm-up uses it). Objectives stay plain callables otherwise.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+from aekit.config import param
+from aekit.errors import ConfigError, TrainingDiverged
+from aekit.params import AnyOf, InstanceOf, Interval, Options
+
+logger = logging.getLogger(__name__)
+
+CHECKPOINT_FORMAT = "aekit.checkpoint/1"
+
+
+@dataclass
+class TrainConfig:
+    """How to optimise; every field can be set as ``train.<field>`` in a config or with ``--set``."""
+
+    epochs: int = param(10, Interval(int, 1, None), "passes over the training data")
+    batch_size: int = param(128, Interval(int, 1, None), "samples per optimiser step")
+    optimizer: str = param("adam", Options(("adam", "sgd")), "adam (fused when the device allows) or sgd")
+    lr: float = param(1e-3, Interval(float, 0, None, closed="neither"), "learning rate")
+    momentum: float = param(0.9, Interval(float, 0, 1, closed="left"), "momentum (sgd only)")
+    weight_decay: float = param(0.0, Interval(float, 0, None), "L2 weight decay")
+    schedule: str = param("constant", Options(("constant", "cosine", "step")), "learning-rate schedule over epochs")
+    step_epochs: int = param(10, Interval(int, 1, None), "epochs between lr drops (schedule: step)")
+    gamma: float = param(0.1, Interval(float, 0, 1, closed="right"), "lr factor at each drop (schedule: step)")
+    patience: Any = param(
+        None, AnyOf(None, Interval(int, 1, None)), "stop after this many epochs without validation improvement"
+    )
+    restore_best: bool = param(True, InstanceOf(bool), "end with the weights of the best validation epoch")
+    clip_grad: Any = param(None, AnyOf(None, Interval(float, 0, None, closed="neither")), "max gradient norm")
+    device: str = param("cpu", Options(("cpu", "cuda", "auto")), "where to train")
+    eval_batch_size: int = param(1024, Interval(int, 1, None), "samples per batch when evaluating")
+
+
+Batches = Callable[[Tensor], Sequence[Tensor]]
+
+
+def resolve_device(name: str) -> torch.device:
+    """``auto`` is CUDA when available; asking for CUDA without one is an error, not a silent CPU run."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise ConfigError("The 'train.device' parameter is 'cuda' but no CUDA device is available. Use cpu or auto.")
+    return torch.device(name)
+
+
+class _Source:
+    """Training data as batches: one permuted in-memory tensor sliced, or rows gathered from a memmap."""
+
+    def __init__(self, data: Any, device: torch.device) -> None:
+        self.dataset = None
+        if isinstance(data, Tensor):
+            self.x = data.to(device=device, dtype=torch.float32)
+        elif isinstance(data, np.ndarray):
+            self.x = torch.as_tensor(np.asarray(data, dtype=np.float32), device=device)
+        elif getattr(data, "is_memmap", False):
+            self.dataset, self.x = data, None
+        else:  # an aekit Dataset held in memory
+            self.x = torch.from_numpy(data.array()).to(device)
+        self.device = device
+        self.n = len(self.x) if self.x is not None else len(self.dataset)
+
+    def __len__(self) -> int:
+        return self.n
+
+    def batches(self, batch_size: int, order: Tensor | None) -> list[Tensor] | Any:
+        """Batches in ``order`` (a permutation) or in storage order when ``order`` is None."""
+        if self.x is not None:
+            x = self.x if order is None else self.x[order.to(self.device)]  # one gather per epoch
+            return x.split(batch_size)  # views: no copy, no Python work per sample
+        rows = np.arange(self.n) if order is None else order.numpy()
+        return (
+            torch.from_numpy(self.dataset.rows(rows[i : i + batch_size])).to(self.device)
+            for i in range(0, self.n, batch_size)
+        )
+
+
+class Trainer:
+    """Fit an autoencoder with named objectives; checkpoint, resume, stop early, survive Ctrl-C.
+
+    Parameters
+    ----------
+    model : nn.Module returning a dict of named outputs.
+    objectives : callables ``(batch, out, model) -> {term: scalar}``; the loss is the sum of all terms.
+    config : TrainConfig.
+    corruption : optional callable ``(x, generator) -> x_tilde`` applied to training batches only.
+    seed : drives the batch order and the corruption noise (model initialisation is the caller's).
+    checkpoint : path of the resumable checkpoint, rewritten atomically after every epoch.
+    on_epoch : called with each epoch's record (the CLI prints it; the run writes metrics.jsonl).
+    progress : show a progress bar over the batches of each epoch (tqdm; hidden when not a terminal).
+    """
+
+    def __init__(
+        self,
+        model: nn.Module,
+        objectives: Sequence[Callable[..., dict[str, Tensor]]],
+        config: TrainConfig | None = None,
+        *,
+        corruption: Callable[[Tensor, torch.Generator], Tensor] | None = None,
+        seed: int = 0,
+        checkpoint: str | Path | None = None,
+        on_epoch: Callable[[dict[str, Any]], None] | None = None,
+        progress: bool = False,
+    ) -> None:
+        self.config = config or TrainConfig()
+        self.device = resolve_device(self.config.device)
+        self.model = model.to(self.device)
+        self.objectives = list(objectives)
+        if not self.objectives:
+            raise ConfigError("Trainer needs at least one objective (e.g. a reconstruction loss).")
+        for objective in self.objectives:  # let each term check the model suits it (and pick a fast path)
+            bind = getattr(objective, "bind", None)
+            if bind is not None:
+                bind(self.model)
+        self.corruption = corruption
+        self.seed = seed
+        self.checkpoint = Path(checkpoint) if checkpoint is not None else None
+        self.on_epoch = on_epoch
+        self.progress = progress
+        self.generator = torch.Generator().manual_seed(seed)
+        self.optimizer = self._make_optimizer()
+        self.scheduler = self._make_scheduler()
+        self.history: list[dict[str, Any]] = []
+        self.epoch = 0  # epochs completed
+        self.best_score = math.inf
+        self.best_epoch = 0
+        self.best_state: dict[str, Tensor] | None = None
+        self.bad_epochs = 0
+        self.stopped_early = False
+
+    # -- construction -------------------------------------------------------------------------
+    def _make_optimizer(self) -> torch.optim.Optimizer:
+        c, params = self.config, self.model.parameters()
+        if c.optimizer == "sgd":
+            return torch.optim.SGD(params, lr=c.lr, momentum=c.momentum, weight_decay=c.weight_decay)
+        # Fused Adam: one kernel over all parameters, +17-23 % throughput on this CPU for a 784-512-128-32 MLP.
+        return torch.optim.Adam(params, lr=c.lr, weight_decay=c.weight_decay, fused=True)
+
+    def _make_scheduler(self) -> torch.optim.lr_scheduler.LRScheduler | None:
+        c = self.config
+        if c.schedule == "cosine":
+            return torch.optim.lr_scheduler.CosineAnnealingLR(self.optimizer, T_max=c.epochs)
+        if c.schedule == "step":
+            return torch.optim.lr_scheduler.StepLR(self.optimizer, step_size=c.step_epochs, gamma=c.gamma)
+        return None
+
+    # -- one step and one pass ----------------------------------------------------------------
+    def _terms(self, x: Tensor, x_tilde: Tensor) -> dict[str, Tensor]:
+        batch = {"x": x, "x_tilde": x_tilde}
+        out = self.model(x_tilde)
+        terms: dict[str, Tensor] = {}
+        for objective in self.objectives:
+            for name, value in objective(batch, out, self.model).items():
+                terms[name] = terms[name] + value if name in terms else value
+        return terms
+
+    def _step(self, x: Tensor) -> dict[str, Tensor]:
+        x_tilde = self.corruption(x, self.generator) if self.corruption is not None else x
+        terms = self._terms(x, x_tilde)
+        loss = sum(terms.values())
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        if self.config.clip_grad is not None:
+            nn.utils.clip_grad_norm_(self.model.parameters(), self.config.clip_grad)
+        self.optimizer.step()
+        terms["loss"] = loss
+        return terms
+
+    def _train_epoch(self, source: _Source) -> dict[str, float]:
+        self.model.train()
+        for objective in self.objectives:  # e.g. a KL warm-up needs to know where training stands
+            start_epoch = getattr(objective, "start_epoch", None)
+            if start_epoch is not None:
+                start_epoch(self.epoch, self.config.epochs)
+        order = torch.randperm(len(source), generator=self.generator)
+        batches = source.batches(self.config.batch_size, order)
+        n_batches = math.ceil(len(source) / self.config.batch_size)
+        bar = None
+        if self.progress:
+            from tqdm.auto import tqdm
+
+            bar = tqdm(total=n_batches, desc=f"epoch {self.epoch + 1}/{self.config.epochs}", leave=False, unit="batch")
+        sums: dict[str, float] = {}
+        seen = 0
+        for index, x in enumerate(batches):
+            terms = self._step(x)
+            values = {name: value.item() for name, value in terms.items()}
+            if not math.isfinite(values["loss"]):
+                self._diverged(values, index)
+            b = x.shape[0]
+            seen += b
+            for name, value in values.items():
+                sums[name] = sums.get(name, 0.0) + value * b
+            if bar is not None:
+                bar.update(1)
+                if index % 10 == 0:
+                    bar.set_postfix(loss=f"{values['loss']:.4g}")
+        if bar is not None:
+            bar.close()
+        return {name: total / seen for name, total in sums.items()}
+
+    def _diverged(self, values: dict[str, float], index: int) -> None:
+        bad = [name for name, value in values.items() if name != "loss" and not math.isfinite(value)]
+        term = f" (term {bad[0]!r})" if bad else ""
+        kept = (
+            f"The last good checkpoint (epoch {self.epoch}) is kept in {self.checkpoint}."
+            if self.checkpoint is not None and self.epoch > 0
+            else "No epoch had completed, so no checkpoint was written."
+        )
+        raise TrainingDiverged(
+            f"The loss became {values['loss']} at epoch {self.epoch + 1}, batch {index + 1}{term}. "
+            f"Likely causes: a learning rate too high (train.lr={self.config.lr:g}; try 10x smaller or set "
+            f"train.clip_grad), or data outside [0, 1] with cross-entropy (set data.rescale: minmax "
+            f"or loss.reconstruction: mse). {kept}"
+        )
+
+    @torch.no_grad()
+    def evaluate(self, data: Any) -> dict[str, float]:
+        """Mean of every term over ``data`` (clean inputs: corruption is for training only)."""
+        source = data if isinstance(data, _Source) else _Source(data, self.device)
+        was_training = self.model.training
+        self.model.eval()
+        sums: dict[str, float] = {}
+        for x in source.batches(self.config.eval_batch_size, None):
+            terms = self._terms(x, x)
+            terms["loss"] = sum(terms.values())
+            for name, value in terms.items():
+                sums[name] = sums.get(name, 0.0) + float(value) * x.shape[0]
+        self.model.train(was_training)
+        return {name: total / len(source) for name, total in sums.items()}
+
+    # -- the loop -----------------------------------------------------------------------------
+    def fit(self, train: Any, val: Any = None) -> list[dict[str, Any]]:
+        """Train until ``config.epochs`` (or early stopping); returns the history of epoch records.
+
+        ``train``/``val`` are aekit Datasets, numpy arrays or tensors of shape (n, *sample_shape).
+        On Ctrl-C the last completed epoch's checkpoint is on disk; the model keeps the best weights
+        seen so far and ``KeyboardInterrupt`` propagates for the caller to report.
+        """
+        source = _Source(train, self.device)
+        if len(source) == 0:
+            raise ConfigError("The training data is empty: there is nothing to fit.")
+        val_source = _Source(val, self.device) if val is not None and len(val) > 0 else None
+        try:
+            while self.epoch < self.config.epochs and not self.stopped_early:
+                start = time.perf_counter()
+                train_terms = self._train_epoch(source)
+                val_terms = self.evaluate(val_source) if val_source is not None else None
+                lr = self.optimizer.param_groups[0]["lr"]
+                if self.scheduler is not None:
+                    self.scheduler.step()
+                self.epoch += 1
+                record = {
+                    "epoch": self.epoch,
+                    "train": train_terms,
+                    "val": val_terms,
+                    "lr": lr,
+                    "seconds": time.perf_counter() - start,
+                }
+                self._track_best(val_terms if val_terms is not None else train_terms)
+                record["best_epoch"] = self.best_epoch
+                self.history.append(record)
+                if self.checkpoint is not None:
+                    self.save_checkpoint(self.checkpoint)
+                if self.on_epoch is not None:
+                    self.on_epoch(record)
+        except KeyboardInterrupt:
+            self._restore_best()
+            raise
+        self._restore_best()
+        return self.history
+
+    def _track_best(self, terms: dict[str, float]) -> None:
+        score = terms["loss"]
+        if score < self.best_score:
+            self.best_score, self.best_epoch, self.bad_epochs = score, self.epoch, 0
+            if self.config.restore_best:
+                self.best_state = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
+        else:
+            self.bad_epochs += 1
+            if self.config.patience is not None and self.bad_epochs >= self.config.patience:
+                self.stopped_early = True
+                logger.info("Early stopping at epoch %d: no improvement for %d epochs", self.epoch, self.bad_epochs)
+
+    def _restore_best(self) -> None:
+        if self.config.restore_best and self.best_state is not None and self.best_epoch != self.epoch:
+            self.model.load_state_dict(self.best_state)
+            logger.info("Restored the weights of epoch %d (best validation loss %.6g)", self.best_epoch, self.best_score)
+
+    # -- checkpoints --------------------------------------------------------------------------
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "format": CHECKPOINT_FORMAT,
+            "epoch": self.epoch,
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict() if self.scheduler is not None else None,
+            "generator": self.generator.get_state(),
+            "torch_rng": torch.get_rng_state(),  # model-internal sampling (a VAE's reparameterisation)
+            "history": copy.deepcopy(self.history),
+            "best_score": self.best_score,
+            "best_epoch": self.best_epoch,
+            "best_state": self.best_state,
+            "bad_epochs": self.bad_epochs,
+            "stopped_early": self.stopped_early,
+            "seed": self.seed,
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        if state.get("format") != CHECKPOINT_FORMAT:
+            raise ConfigError(f"Not an aekit checkpoint (format {state.get('format')!r}, expected {CHECKPOINT_FORMAT!r}).")
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        if self.scheduler is not None and state["scheduler"] is not None:
+            self.scheduler.load_state_dict(state["scheduler"])
+        self.generator.set_state(state["generator"])
+        torch.set_rng_state(state["torch_rng"])
+        self.epoch = state["epoch"]
+        self.history = list(state["history"])
+        self.best_score = state["best_score"]
+        self.best_epoch = state["best_epoch"]
+        self.best_state = state["best_state"]
+        self.bad_epochs = state["bad_epochs"]
+        self.stopped_early = state["stopped_early"]
+        self.seed = state["seed"]
+
+    def save_checkpoint(self, path: str | Path) -> None:
+        """Write the full training state atomically (a SIGKILL leaves the previous checkpoint intact)."""
+        from aekit.io import atomic_write
+
+        state = self.state_dict()
+        atomic_write(Path(path), lambda tmp: torch.save(state, tmp))
+
+    def load_checkpoint(self, path: str | Path) -> None:
+        """Continue from a checkpoint (loaded with ``weights_only=True``: tensors and plain data only)."""
+        try:
+            state = torch.load(path, map_location=self.device, weights_only=True)
+        except FileNotFoundError:
+            raise ConfigError(f"No checkpoint at {str(path)!r} to resume from.") from None
+        except Exception as error:  # a corrupt or foreign file
+            raise ConfigError(f"Cannot read checkpoint {str(path)!r}: {error}") from None
+        self.load_state_dict(state)

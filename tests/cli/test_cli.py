@@ -1,0 +1,97 @@
+"""The command line: train (dry run), encode, reconstruct, datasets, and fast --help."""
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+from aekit.cli import main
+
+
+def run_cli(capsys, *argv):
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    out = tmp_path_factory.mktemp("runs")
+    code = main(["train", "--dry-run", "--quiet", "--out", str(out), "--name", "dry",
+                 "--set", "model.code_size=6", "--set", "model.hidden=[32]"])
+    assert code == 0
+    return out / "dry"
+
+
+def test_help_answers_without_importing_torch():
+    code = ("import sys\nfrom aekit.cli import main\ntry:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
+            "print('TORCH' if 'torch' in sys.modules else 'NO-TORCH')")
+    start = time.perf_counter()
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    elapsed = time.perf_counter() - start
+    assert "train" in result.stdout and "encode" in result.stdout
+    assert result.stdout.strip().endswith("NO-TORCH")
+    assert elapsed < 5  # generous bound for a loaded CI machine; the point is no torch import
+
+
+def test_dry_run_writes_a_complete_run_folder(trained, capsys):
+    names = {p.name for p in trained.iterdir()}
+    assert {"config.yaml", "model.safetensors", "model.json", "metrics.jsonl", "checkpoint.pt", "summary.json"} <= names
+    assert not [n for n in names if n.endswith(".tmp")]
+    config = yaml.safe_load((trained / "config.yaml").read_text())
+    assert config["model"]["code_size"] == 6 and config["seed"] == 0 and config["train"]["epochs"] == 1
+    lines = (trained / "metrics.jsonl").read_text().splitlines()
+    record = json.loads(lines[0])
+    assert len(lines) == 1 and {"train/recon", "val/recon", "train/loss"} <= set(record)
+    summary = json.loads((trained / "summary.json").read_text())
+    assert summary["n_train"] == 512 and summary["test"]["recon"] > 0
+
+
+def test_train_prints_epoch_lines_and_ends_with_the_run_folder(tmp_path, capsys):
+    code, out, err = run_cli(capsys, "train", "--dry-run", "--data", "digits", "--out", str(tmp_path),
+                             "--name", "d", "--set", "model.hidden=[16]")
+    assert code == 0
+    lines = out.strip().splitlines()
+    assert lines[0].startswith("epoch 1/1  train: loss") and "val: loss" in lines[0]
+    assert lines[-1] == str(tmp_path / "d")
+
+
+def test_encode_and_reconstruct_write_arrays(trained, tmp_path, capsys):
+    code, out, _ = run_cli(capsys, "encode", str(trained), "--data", "mnist5k", "--split", "test",
+                           "--out", str(tmp_path / "codes.npy"))
+    assert code == 0 and "1000 rows" in out
+    codes = np.load(tmp_path / "codes.npy")
+    assert codes.shape == (1000, 6) and np.isfinite(codes).all()
+    code, _, _ = run_cli(capsys, "reconstruct", str(trained), "--split", "test", "--out", str(tmp_path / "recon"))
+    recon = np.load(tmp_path / "recon.npy")
+    assert code == 0 and recon.shape == (1000, 1, 28, 28) and recon.min() >= 0 and recon.max() <= 1
+
+
+def test_encode_matches_the_python_api(trained, tmp_path, capsys):
+    import torch
+
+    import aekit
+    from aekit.data import load_dataset
+
+    run_cli(capsys, "encode", str(trained), "--out", str(tmp_path / "all.npy"))
+    x = torch.from_numpy(load_dataset("mnist5k").array()[:50])
+    with torch.no_grad():
+        expected = aekit.load(trained).encode(x).numpy()
+    np.testing.assert_array_equal(np.load(tmp_path / "all.npy")[:50], expected)
+
+
+def test_datasets_lists_names_and_file_kinds(capsys):
+    code, out, _ = run_cli(capsys, "datasets")
+    assert code == 0
+    for name in ("mnist5k", "digits", "mnist", "fashion-mnist", ".csv", ".npy", "idx"):
+        assert name in out.lower()
+
+
+def test_help_config_lists_keys_with_defaults(capsys):
+    code, out, _ = run_cli(capsys, "train", "--help-config")
+    assert code == 0 and "model.code_size" in out and "train.lr" in out

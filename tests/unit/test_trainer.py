@@ -1,0 +1,137 @@
+"""The Trainer: loss falls, early stopping restores the best weights, divergence and Ctrl-C are safe,
+and a checkpointed run resumes to bitwise the same weights."""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from aekit.errors import TrainingDiverged
+from aekit.models.autoencoder import ModelConfig, build_model
+from aekit.objectives import CrossEntropy, SquaredError
+from aekit.training.trainer import TrainConfig, Trainer
+
+
+def tiny_data(n=96, d=12, seed=0):
+    rng = np.random.default_rng(seed)
+    basis = rng.random((3, d))
+    return (rng.random((n, 3)) @ basis / 3).astype(np.float32)  # rank-3 data in [0, 1]
+
+
+def make(seed=0, **train):
+    torch.manual_seed(seed)
+    model = build_model(ModelConfig(hidden=[16], code_size=3, output="sigmoid"), (12,))
+    return Trainer(model, [CrossEntropy()], TrainConfig(**{"batch_size": 16, **train}), seed=seed)
+
+
+def weights(model):
+    return torch.cat([p.detach().flatten() for p in model.state_dict().values()])
+
+
+def test_loss_falls_and_every_term_is_logged():
+    x = tiny_data()
+    trainer = make(epochs=15, lr=1e-2)
+    history = trainer.fit(x[:80], x[80:])
+    assert history[-1]["train"]["loss"] < 0.9 * history[0]["train"]["loss"]
+    assert set(history[0]["train"]) == {"recon", "loss"} and set(history[0]["val"]) == {"recon", "loss"}
+    assert [r["epoch"] for r in history] == list(range(1, 16))
+
+
+def test_same_seed_same_weights_different_seed_different_weights():
+    x = tiny_data()
+    a, b, c = make(0, epochs=2), make(0, epochs=2), make(1, epochs=2)
+    for t in (a, b, c):
+        t.fit(x)
+    assert torch.equal(weights(a.model), weights(b.model))
+    assert not torch.equal(weights(a.model), weights(c.model))
+
+
+def test_early_stopping_stops_and_restores_the_best_epoch():
+    x = tiny_data()
+    # a learning rate this high makes validation loss bounce; patience 1 stops at the first rise
+    trainer = make(epochs=40, lr=0.3, patience=1, optimizer="sgd", momentum=0.0)
+    history = trainer.fit(x[:80], x[80:])
+    assert trainer.stopped_early and len(history) < 40
+    best = min(history, key=lambda r: r["val"]["loss"])
+    assert trainer.best_epoch == best["epoch"] != history[-1]["epoch"]
+    assert trainer.evaluate(x[80:])["loss"] == pytest.approx(best["val"]["loss"], rel=1e-5)
+
+
+def test_nan_loss_stops_with_a_cause_and_keeps_the_last_good_checkpoint(tmp_path):
+    x = tiny_data()
+    trainer = Trainer(build_model(ModelConfig(hidden=[16], code_size=3, output="identity"), (12,)),
+                      [SquaredError()], TrainConfig(epochs=5, batch_size=16), checkpoint=tmp_path / "ck.pt")
+    trainer.fit(x)  # 5 good epochs, checkpoint written
+    good = torch.load(tmp_path / "ck.pt", weights_only=True)["model"]
+    trainer.config.epochs = 10
+    bad = x.copy()
+    bad[7, 3] = np.inf  # the loss becomes inf in the 6th epoch
+    with pytest.raises(TrainingDiverged, match=r"became (inf|nan) at epoch 6.*learning rate too high.*epoch 5\) is kept"):
+        trainer.fit(bad)
+    kept = torch.load(tmp_path / "ck.pt", weights_only=True)
+    assert kept["epoch"] == 5
+    assert all(torch.equal(kept["model"][k], v) for k, v in good.items())
+
+
+def test_interrupted_and_resumed_equals_uninterrupted(tmp_path):
+    x = tiny_data()
+    reference = make(epochs=6, schedule="cosine")
+    reference.fit(x[:80], x[80:])
+
+    first = make(epochs=6, schedule="cosine")
+    first.checkpoint = tmp_path / "ck.pt"
+
+    def interrupt(record):
+        if record["epoch"] == 3:
+            raise KeyboardInterrupt
+
+    first.on_epoch = interrupt
+    with pytest.raises(KeyboardInterrupt):
+        first.fit(x[:80], x[80:])
+    resumed = make(seed=123, epochs=6, schedule="cosine")  # every piece of state comes from the checkpoint
+    resumed.load_checkpoint(tmp_path / "ck.pt")
+    assert resumed.epoch == 3
+    resumed.fit(x[:80], x[80:])
+    assert torch.equal(weights(resumed.model), weights(reference.model))
+    assert [r["train"]["loss"] for r in resumed.history] == [r["train"]["loss"] for r in reference.history]
+
+
+def test_corruption_feeds_the_model_and_the_target_stays_clean():
+    x = torch.from_numpy(tiny_data(n=16))
+    seen = {}
+
+    def corrupt(x, generator):
+        return torch.zeros_like(x)
+
+    def spy(batch, out, model):
+        seen["x"], seen["x_tilde"] = batch["x"], batch["x_tilde"]
+        return {"recon": out["logits"].sum() * 0}
+
+    trainer = Trainer(build_model(ModelConfig(hidden=[], code_size=2, output="sigmoid"), (12,)),
+                      [spy], TrainConfig(epochs=1, batch_size=16), corruption=corrupt)
+    trainer.fit(x)
+    assert torch.count_nonzero(seen["x_tilde"]) == 0
+    assert torch.equal(torch.sort(seen["x"].flatten())[0], torch.sort(x.flatten())[0])
+    trainer.evaluate(x)  # no corruption when evaluating
+    assert torch.equal(seen["x_tilde"], seen["x"])
+
+
+def test_step_schedule_lowers_the_learning_rate():
+    trainer = make(epochs=4, schedule="step", step_epochs=2, gamma=0.5, lr=1e-2)
+    history = trainer.fit(tiny_data())
+    assert [r["lr"] for r in history] == pytest.approx([1e-2, 1e-2, 5e-3, 5e-3])
+
+
+def test_gradient_clipping_bounds_the_update():
+    x = tiny_data()
+
+    def one_step_change(clip):
+        trainer = make(epochs=1, clip_grad=clip, optimizer="sgd", momentum=0.0, lr=1.0, batch_size=96)
+        before = weights(trainer.model).clone()
+        trainer.fit(x)
+        assert math.isfinite(trainer.history[0]["train"]["loss"])
+        return (weights(trainer.model) - before).norm().item()
+
+    assert one_step_change(None) > 0.05  # the unclipped step is large...
+    assert one_step_change(1e-3) <= 1e-3 * 1.01  # ...the clipped one has the norm asked for
