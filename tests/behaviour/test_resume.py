@@ -50,3 +50,20 @@ def test_sigkill_then_resume_gives_the_uninterrupted_weights(tmp_path):
     for name in whole:
         assert (whole[name] == killed[name]).all(), name
     assert (tmp_path / "whole" / "metrics.jsonl").read_text().count("\n") == 12
+
+
+def test_ctrl_c_saves_and_says_how_to_resume(tmp_path):
+    run_dir = tmp_path / "int"
+    proc = aekit("train", *ARGS, "--out", str(tmp_path), "--name", "int")
+    deadline = time.time() + 300
+    while epochs_done(run_dir) < 2 and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert f"Resume with: aekit train --resume {run_dir}" in err
+    assert "Traceback" not in err
+    assert (run_dir / "model.safetensors").exists() and (run_dir / "checkpoint.pt").exists()
+    resumed = aekit("train", "--resume", str(run_dir))
+    assert resumed.wait(timeout=300) == 0
+    assert epochs_done(run_dir) == 12

@@ -95,3 +95,15 @@ def test_datasets_lists_names_and_file_kinds(capsys):
 def test_help_config_lists_keys_with_defaults(capsys):
     code, out, _ = run_cli(capsys, "train", "--help-config")
     assert code == 0 and "model.code_size" in out and "train.lr" in out
+
+
+@pytest.mark.parametrize("data, extra", [("digits", ["--set", "model.kind=conv", "--set", "model.channels=[4, 8]"]),
+                                         ("mnist5k", ["--set", "model.kind=conv", "--set", "model.channels=[4]"]),
+                                         ("digits", ["--set", "model.tied=true", "--set", "loss.reconstruction=mse"])])
+def test_other_architectures_train_from_the_command_line(data, extra, tmp_path, capsys):
+    code, out, err = run_cli(capsys, "train", "--dry-run", "--quiet", "--data", data, "--out", str(tmp_path),
+                             "--name", "x", *extra)
+    assert code == 0, err
+    spec = json.loads((tmp_path / "x" / "model.json").read_text())
+    assert spec["config"]["kind"] == ("conv" if "model.kind=conv" in extra else "mlp")
+    assert spec["output"] == ("identity" if "loss.reconstruction=mse" in extra else "sigmoid")
