@@ -11,6 +11,15 @@ autoencoders differ in their corruption and penalty terms, which live outside th
 With ``output == "sigmoid"`` the forward pass returns logits, not sigmoid(logits): the loss computes
 binary cross-entropy from logits (stable), and ``decode`` / ``reconstruct`` apply the sigmoid.
 
+With ``variational=True`` (Kingma & Welling, ICLR 2014) a Gaussian head replaces the encoder's code
+head (:mod:`aekit.models.gaussian`) and the forward pass also returns the posterior's parameters::
+
+    out = model(x)          # {"h": (B, k), "mu": (B, k), "logvar": (B, k), "logits": (B, 1, 28, 28)}
+
+h is a reparameterised sample in training mode and mu in eval mode (``model(x, sample=True)``
+samples in either); ``encode`` returns mu unless asked to sample; ``sample(n)`` decodes draws from
+the prior N(0, I). The KL term is an objective (``aekit.objectives.variational``), not the model's.
+
 Encoders register under kind ``"encoder"`` as a builder ``(config, sample_shape) -> (encoder,
 decoder)``; the encoder has a ``body`` (features) and a ``head`` (the code). This module is the
 registry's home for encoders: a new encoder module is imported below and nothing else changes.
@@ -31,6 +40,7 @@ import aekit.models.conv  # noqa: F401  (registers encoder "conv")
 import aekit.models.mlp  # noqa: F401  (registers encoder "mlp")
 from aekit.config import from_dict, param, to_dict, validate
 from aekit.errors import ConfigError, DataError
+from aekit.models.gaussian import GaussianHead, reparameterize
 from aekit.params import InstanceOf, Interval, Options, SequenceOf
 from aekit.registry import available, get
 
@@ -51,6 +61,10 @@ class ModelConfig:
     activation: str = param("relu", InstanceOf(str), "activation of hidden layers (a registered activation)")
     code_activation: str = param("linear", InstanceOf(str), "activation of the code h, e.g. 'sigmoid' for codes in (0, 1)")
     tied: bool = param(False, InstanceOf(bool), "mlp: decoder weights are the transposed encoder weights")
+    variational: bool = param(
+        False, InstanceOf(bool),
+        "Gaussian code head h ~ N(mu, sigma^2) with a KL penalty (a VAE, Kingma & Welling 2014)",
+    )
     output: str = param(
         "auto", Options(("auto", "sigmoid", "identity")),
         "'sigmoid' for data in [0, 1] (BCE on logits), 'identity' otherwise; 'auto' picks from the data",
@@ -66,6 +80,17 @@ class ModelConfig:
             raise ConfigError(
                 f"tied weights exist for kind {' or '.join(map(repr, kinds))} only; got kind {self.kind!r} "
                 f"with tied: true. Set tied: false, or use kind {kinds[0]!r}."
+            )
+        if self.variational and self.code_activation != "linear":
+            raise ConfigError(
+                f"A variational model's code is a Gaussian sample around an unconstrained mean mu, so the "
+                f"'code_activation' parameter of ModelConfig must be 'linear' with variational: true. Got "
+                f"{self.code_activation!r} instead. Set code_activation: linear, or variational: false."
+            )
+        if self.variational and self.tied:
+            raise ConfigError(
+                "tied weights and variational: true cannot be combined: the Gaussian head maps features to "
+                "2k numbers (mu and logvar), which has no transpose for the decoder to share. Set tied: false."
             )
 
 
@@ -111,7 +136,10 @@ class Autoencoder(nn.Module):
         self.sample_shape = _sample_shape(sample_shape)
         self.n_features = math.prod(self.sample_shape)  # d
         self.output = config.output
+        self.variational = config.variational
         self.encoder, self.decoder = get("encoder", config.kind)(self.config, self.sample_shape)
+        if self.variational:  # any encoder with the body/head contract: features a -> (mu, logvar)
+            self.encoder.head = GaussianHead(self.encoder.head.linear.in_features, config.code_size)
 
     def _check_input(self, x: Tensor) -> None:
         shape = tuple(x.shape[1:])
@@ -122,9 +150,27 @@ class Autoencoder(nn.Module):
                 f"got a tensor of shape {tuple(x.shape)}. Add a batch axis to a single sample (x[None])."
             )
 
-    def encode(self, x: Tensor) -> Tensor:
-        """The code h = f(x): (B, *sample_shape) or (B, d) -> (B, k)."""
+    def encode(self, x: Tensor, sample: bool = False) -> Tensor:
+        """The code h = f(x): (B, *sample_shape) or (B, d) -> (B, k).
+
+        A variational model returns the posterior mean mu, or with ``sample=True`` a draw
+        h ~ q(h|x) (from torch's global generator); a deterministic model has nothing to sample.
+        """
         self._check_input(x)
+        if not self.variational:
+            if sample:
+                raise ConfigError("encode(x, sample=True) needs a variational model (model.variational: true); "
+                                  "this model's code is deterministic. Call encode(x).")
+            return self.encoder(x)
+        mu, logvar = self.encoder(x)  # (B, k) each
+        return reparameterize(mu, logvar) if sample else mu
+
+    def posterior(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        """(mu, logvar) of q(h|x) = N(mu, diag(exp(logvar))), (B, k) each; variational models only."""
+        self._check_input(x)
+        if not self.variational:
+            raise ConfigError("posterior(x) needs a variational model (model.variational: true); this model's "
+                              "code is deterministic. Call encode(x).")
         return self.encoder(x)
 
     def decode_raw(self, h: Tensor) -> Tensor:
@@ -135,11 +181,36 @@ class Autoencoder(nn.Module):
         """The reconstruction x_hat from a code: sigmoid(g(h)) or g(h), (B, k) -> (B, *sample_shape)."""
         return _OUTPUT_MAP[self.output](self.decoder(h))
 
-    def forward(self, x: Tensor) -> dict[str, Tensor]:
-        """``{"h": h, "logits": raw}`` (output 'sigmoid') or ``{"h": h, "x_hat": raw}`` (output 'identity')."""
-        h = self.encode(x)  # (B, k)
+    def forward(self, x: Tensor, sample: bool | None = None) -> dict[str, Tensor]:
+        """``{"h": h, "logits": raw}`` (output 'sigmoid') or ``{"h": h, "x_hat": raw}`` (output 'identity').
+
+        A variational model adds ``"mu"`` and ``"logvar"``; its h is a reparameterised sample when
+        ``sample`` is True, mu when False, and by default a sample in training mode, mu in eval mode.
+        """
+        if not self.variational:
+            h = self.encode(x, sample=bool(sample))  # (B, k)
+            raw = self.decoder(h).reshape(x.shape)  # (B, *sample_shape), or (B, d) for a flat x
+            return {"h": h, _OUTPUT_KEY[self.output]: raw}
+        mu, logvar = self.posterior(x)  # (B, k) each
+        draw = self.training if sample is None else sample
+        h = reparameterize(mu, logvar) if draw else mu  # (B, k)
         raw = self.decoder(h).reshape(x.shape)  # (B, *sample_shape), or (B, d) for a flat x
-        return {"h": h, _OUTPUT_KEY[self.output]: raw}
+        return {"h": h, "mu": mu, "logvar": logvar, _OUTPUT_KEY[self.output]: raw}
+
+    def sample(self, n: int, generator: torch.Generator | None = None) -> Tensor:
+        """n new samples x_hat = decode(z), z ~ N(0, I) the prior: (n, *sample_shape).
+
+        Draws from ``generator`` when given, else from torch's global generator; variational models only.
+        """
+        if not self.variational:
+            raise ConfigError("sample(n) draws codes from the prior N(0, I) of a variational model; this model "
+                              "has no prior. Build it with model.variational: true.")
+        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+            raise ConfigError(f"The 'n' parameter of Autoencoder.sample must be an int in the range [1, inf). "
+                              f"Got {n!r} instead.")
+        weight = next(self.decoder.parameters())
+        z = torch.randn(n, self.config.code_size, generator=generator, device=weight.device, dtype=weight.dtype)
+        return self.decode(z)  # (n, k) -> (n, *sample_shape)
 
     def reconstruct(self, x: Tensor) -> Tensor:
         """x_hat = g(f(x)) in the layout of x, with the output sigmoid applied when there is one."""

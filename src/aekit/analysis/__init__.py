@@ -1,0 +1,1 @@
+"""Analysis: metrics of trained autoencoders (reconstruction error, PSNR, sparsity, ...)."""
