@@ -56,8 +56,42 @@ def _parser() -> argparse.ArgumentParser:
                        help="which split of the data (split as in the run; default: all rows)")
         p.add_argument("--out", required=True, help="output .npy file")
 
+    ft = sub.add_parser("finetune", help="fine-tune a run's encoder as a classifier on few labels",
+                        description="Drop the decoder of a trained run, attach a head, train it with the encoder "
+                                    "frozen, then end to end; accuracy on the run's test split.")
+    ft.add_argument("run", metavar="RUN", help="run folder of a trained autoencoder (labelled data)")
+    ft.add_argument("--labels", type=_labels, default=100, help="labelled training examples (or 'all'; default 100)")
+    ft.add_argument("--head", choices=("softmax", "mlp"), default="softmax", help="classifier head")
+    ft.add_argument("--freeze-epochs", type=int, help="epochs with the encoder frozen")
+    ft.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                    help="any fine-tuning setting, e.g. --set finetune_lr=1e-4 (see --help-config)")
+    ft.add_argument("--out", help="output folder (default RUN/finetune-<labels>-<head>)")
+    ft.add_argument("--help-config", action="store_true", help="list every fine-tuning setting")
+    ft.add_argument("--quiet", action="store_true", help="no per-epoch lines")
+
+    lc = sub.add_parser("labelcurve", help="test accuracy against the number of labels, with and without pretraining")
+    lc.add_argument("run", metavar="RUN", help="run folder of a trained autoencoder (labelled data)")
+    lc.add_argument("--budgets", nargs="+", type=_labels, default=[10, 100, 300, 1000, None],
+                    help="label budgets (numbers, or 'all'); default 10 100 300 1000 all")
+    lc.add_argument("--draws", type=int, default=3, help="seeded label draws per budget (default 3)")
+    lc.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                    help="fine-tuning settings for the network methods")
+    lc.add_argument("--out", help="output folder (default RUN/labelcurve)")
+
     sub.add_parser("datasets", help="list what --data accepts")
     return parser
+
+
+def _labels(text: str) -> int | None:
+    if text == "all":
+        return None
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"a number of labels or 'all', not {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"the number of labels must be at least 1, not {value}")
+    return value
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -180,6 +214,56 @@ def cmd_reconstruct(args: argparse.Namespace) -> int:
     return _apply(args, "reconstruct")
 
 
+def _finetune_config(args: argparse.Namespace, **fixed: object) -> object:
+    from aekit import config as cfg
+    from aekit.training.finetune import FinetuneConfig
+
+    data = cfg.merge(cfg.parse_overrides(args.overrides), {k: v for k, v in fixed.items() if v is not None or k == "labels"})
+    return cfg.from_dict(FinetuneConfig, data)
+
+
+def cmd_finetune(args: argparse.Namespace) -> int:
+    from aekit.training.finetune import finetune_run
+
+    if args.help_config:
+        from aekit.training.finetune import FinetuneConfig
+        from aekit.training.run import config_keys
+
+        for key, default, doc in config_keys(FinetuneConfig()):
+            print(f"{key:<16} {default!r:<10} {doc}")
+        return 0
+    config = _finetune_config(args, labels=args.labels, head=args.head, freeze_epochs=args.freeze_epochs)
+    line = None if args.quiet else (lambda r: print(f"{r['phase']:>8} epoch {r['epoch']:>3}  train: "
+                                                    f"{_fmt_terms(r['train'])}  |  val: {_fmt_terms(r['val'])}"))
+    summary = finetune_run(args.run, config, out=args.out, on_epoch=line)
+    print(f"test accuracy {summary['accuracy']:.4f} (error {summary['error']:.4f}) with {summary['labels']} labels "
+          f"on {summary['test_size']} test rows")
+    print(summary["out"])
+    return 0
+
+
+def cmd_labelcurve(args: argparse.Namespace) -> int:
+    import json
+    from pathlib import Path
+
+    from aekit.analysis.labelcurve import label_curve, table, to_json
+    from aekit.io import atomic_write_text
+    from aekit.viz.labelcurve import label_curve_figure
+
+    config = _finetune_config(args)
+    points = label_curve(args.run, budgets=args.budgets, draws=args.draws, config=config,
+                         progress=lambda line: print(line, flush=True))
+    out = Path(args.out or Path(args.run) / "labelcurve")
+    out.mkdir(parents=True, exist_ok=True)
+    markdown = f"Test accuracy (mean ± sd over {args.draws} label draws) for run `{args.run}`.\n\n{table(points)}\n"
+    atomic_write_text(out / "labelcurve.md", markdown)
+    atomic_write_text(out / "labelcurve.json", json.dumps(to_json(points), indent=2))
+    label_curve_figure(points).savefig(out / "labelcurve.png", dpi=120)
+    print(table(points))
+    print(out)
+    return 0
+
+
 def cmd_datasets(args: argparse.Namespace) -> int:
     from aekit.data import list_datasets
 
@@ -190,7 +274,8 @@ def cmd_datasets(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"train": cmd_train, "encode": cmd_encode, "reconstruct": cmd_reconstruct, "datasets": cmd_datasets}
+COMMANDS = {"train": cmd_train, "encode": cmd_encode, "reconstruct": cmd_reconstruct, "finetune": cmd_finetune,
+            "labelcurve": cmd_labelcurve, "datasets": cmd_datasets}
 
 
 if __name__ == "__main__":

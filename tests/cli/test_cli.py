@@ -107,3 +107,37 @@ def test_other_architectures_train_from_the_command_line(data, extra, tmp_path, 
     spec = json.loads((tmp_path / "x" / "model.json").read_text())
     assert spec["config"]["kind"] == ("conv" if "model.kind=conv" in extra else "mlp")
     assert spec["output"] == ("identity" if "loss.reconstruction=mse" in extra else "sigmoid")
+
+
+def test_finetune_writes_a_classifier_with_its_test_accuracy(trained, tmp_path, capsys):
+    from aekit.models.classifier import load_classifier
+
+    code, out, err = run_cli(capsys, "finetune", str(trained), "--labels", "20", "--quiet", "--set", "epochs=2",
+                             "--freeze-epochs", "1", "--out", str(tmp_path / "ft"))
+    assert code == 0, err
+    summary = json.loads((tmp_path / "ft" / "summary.json").read_text())
+    matrix = np.array(summary["confusion_matrix"])
+    assert summary["labels"] == 20 and matrix.shape == (10, 10) and matrix.sum() == summary["test_size"]
+    assert summary["accuracy"] == pytest.approx(np.trace(matrix) / matrix.sum())
+    records = [json.loads(line) for line in (tmp_path / "ft" / "metrics.jsonl").read_text().splitlines()]
+    assert len(records) == 3 and "train/xent" in records[0]
+    classifier = load_classifier(tmp_path / "ft")
+    assert classifier.n_classes == 10 and out.strip().splitlines()[-1] == str(tmp_path / "ft")
+
+
+def test_labelcurve_writes_table_json_and_plot(trained, tmp_path, capsys):
+    code, out, err = run_cli(capsys, "labelcurve", str(trained), "--budgets", "20", "40", "--draws", "2",
+                             "--set", "epochs=1", "--set", "freeze_epochs=1", "--out", str(tmp_path / "lc"))
+    assert code == 0, err
+    rows = json.loads((tmp_path / "lc" / "labelcurve.json").read_text())
+    assert {(r["method"], r["labels"]) for r in rows} == {(m, n) for m in ("raw", "pca", "codes", "scratch", "finetune")
+                                                         for n in (20, 40)}
+    assert all(len(r["accuracies"]) == 2 and 0 <= r["mean"] <= 1 for r in rows)
+    assert (tmp_path / "lc" / "labelcurve.png").stat().st_size > 1000
+    assert "| 20 |" in (tmp_path / "lc" / "labelcurve.md").read_text()
+
+
+def test_finetune_rejects_a_bad_label_count(trained, capsys):
+    with pytest.raises(SystemExit):
+        main(["finetune", str(trained), "--labels", "0"])
+    assert "the number of labels must be at least 1, not 0" in capsys.readouterr().err

@@ -48,7 +48,13 @@ def load_model(directory: str | Path, device: str | torch.device = "cpu") -> Aut
                 f"Model directory {str(directory)!r} has no {path.name}; save_model writes "
                 f"{ARCHITECTURE} and {WEIGHTS} there."
             )
-    model = _build(json_path)
+    model = build_described(read_description(json_path, FORMAT), json_path)
+    load_weights(model, weights_path, ARCHITECTURE)
+    return model.to(device).eval()
+
+
+def load_weights(model: torch.nn.Module, weights_path: Path, architecture: str) -> None:
+    """Read a safetensors file into ``model``, or say in one line why it cannot be done."""
     try:
         state = load_file(weights_path)
     except SafetensorError as error:
@@ -56,21 +62,26 @@ def load_model(directory: str | Path, device: str | torch.device = "cpu") -> Aut
             f"{weights_path} is not a safetensors file ({error}); aekit reads only safetensors "
             f"(never pickles such as torch.save files): save weights with aekit.models.save_model."
         ) from None
-    _check_fits(state, model, weights_path.name)
+    _check_fits(state, model, weights_path.name, architecture)
     model.load_state_dict(state)
-    return model.to(device).eval()
 
 
-def _build(json_path: Path) -> Autoencoder:
+def read_description(json_path: Path, expected_format: str) -> dict:
+    """The JSON description of a saved model, checked for its format tag."""
     try:
         description = json.loads(json_path.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
         raise WeightsError(f"{json_path} is not valid JSON ({error}).") from None
-    if not isinstance(description, dict) or description.get("format") != FORMAT:
+    if not isinstance(description, dict) or description.get("format") != expected_format:
         found = description.get("format") if isinstance(description, dict) else None
         raise WeightsError(
-            f"{json_path} is not an aekit model description: expected format {FORMAT!r}, found {found!r}."
+            f"{json_path} is not an aekit model description: expected format {expected_format!r}, found {found!r}."
         )
+    return description
+
+
+def build_described(description: dict, json_path: Path) -> Autoencoder:
+    """The autoencoder an ``Autoencoder.describe()`` dict describes (weights not loaded)."""
     try:
         config = from_dict(ModelConfig, description.get("config"))
         return build_model(config, description.get("sample_shape") or ())
@@ -78,7 +89,7 @@ def _build(json_path: Path) -> Autoencoder:
         raise WeightsError(f"{json_path} describes an architecture aekit cannot build: {error}") from None
 
 
-def _check_fits(state: dict[str, torch.Tensor], model: Autoencoder, name: str) -> None:
+def _check_fits(state: dict[str, torch.Tensor], model: torch.nn.Module, name: str, architecture: str) -> None:
     """Raise one line naming missing and unexpected keys and the first shape mismatch, if any."""
     expected = model.state_dict()
     problems = []
@@ -95,4 +106,4 @@ def _check_fits(state: dict[str, torch.Tensor], model: Autoencoder, name: str) -
             )
             break
     if problems:
-        raise WeightsError(f"{name} does not fit the architecture in {ARCHITECTURE}: {'; '.join(problems)}.")
+        raise WeightsError(f"{name} does not fit the architecture in {architecture}: {'; '.join(problems)}.")

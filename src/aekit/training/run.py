@@ -35,6 +35,7 @@ from aekit.models.serialization import load_model, save_model
 from aekit.objectives import RECONSTRUCTIONS
 from aekit.params import AnyOf, InstanceOf, Interval, Options
 from aekit.registry import get
+from aekit.training.layerwise import LayerwiseConfig, pretrain, stage_configs
 from aekit.training.trainer import Trainer, TrainConfig
 
 logger = logging.getLogger(__name__)
@@ -103,22 +104,28 @@ class RunConfig:
     model: ModelConfig = field(default_factory=ModelConfig)
     loss: LossConfig = field(default_factory=LossConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
+    layerwise: LayerwiseConfig = field(default_factory=LayerwiseConfig)
     corruption: dict = param({}, InstanceOf(dict), "denoising: {name: level} for training inputs, e.g. {masking: 0.25}")
     penalties: dict = param({}, InstanceOf(dict), "regularisers: {name: weight} or {name: {field: value}}, e.g. {l1: 1e-3}")
 
     def check(self) -> None:
         self.build_penalties()
         self.build_corruption()
+        for stage in self.layerwise.penalties or []:
+            self.build_penalties(stage)
+        for stage in self.layerwise.corruption or []:
+            self.build_corruption(stage)
 
-    def build_penalties(self) -> list[Any]:
+    def build_penalties(self, penalties: dict | None = None) -> list[Any]:
         """The penalty terms; a variational model gets its KL term (beta = 1) unless one is configured."""
-        penalties = dict(self.penalties)
+        penalties = dict(self.penalties if penalties is None else penalties)
         if getattr(self.model, "variational", False) and "kl" not in penalties:
             penalties["kl"] = 1.0
         return [build_component("objective", "penalties", name, spec) for name, spec in penalties.items()]
 
-    def build_corruption(self) -> Compose | None:
-        parts = [build_component("corruption", "corruption", name, spec) for name, spec in self.corruption.items()]
+    def build_corruption(self, corruption: dict | None = None) -> Compose | None:
+        corruption = self.corruption if corruption is None else corruption
+        parts = [build_component("corruption", "corruption", name, spec) for name, spec in corruption.items()]
         return Compose(parts) if parts else None
 
 
@@ -231,6 +238,8 @@ def prepare(config: RunConfig) -> Prepared:
         model_config = dataclasses.replace(model_config, output=recon_cls.output)
     elif recon_cls.output == "sigmoid" and model_config.output != "sigmoid":
         raise ConfigError("loss.reconstruction: bce needs model.output: sigmoid (or auto); got identity.")
+    if config.layerwise.enabled:  # fail before anything is written, not after the folder exists
+        stage_configs(model_config, splits.train.sample_shape, model_config.output)
     torch.manual_seed(config.seed)
     model = build_model(model_config, splits.train.sample_shape)
     objectives = [recon_cls(), *config.build_penalties()]
@@ -243,7 +252,7 @@ def default_name(config: RunConfig) -> str:
     return f"{data}-{config.model.kind}-{config.model.code_size}-{stamp}"
 
 
-def _write_metrics(run_dir: Path, history: list[dict[str, Any]]) -> None:
+def _write_metrics(run_dir: Path, history: list[dict[str, Any]], name: str = "metrics.jsonl") -> None:
     """metrics.jsonl mirrors the checkpoint's history, so a resumed run never duplicates an epoch."""
     lines = []
     for record in history:
@@ -253,7 +262,7 @@ def _write_metrics(run_dir: Path, history: list[dict[str, Any]]) -> None:
             for term, value in (record[split] or {}).items():
                 flat[f"{split}/{term}"] = value
         lines.append(json.dumps(flat))
-    atomic_write_text(run_dir / "metrics.jsonl", "\n".join(lines) + ("\n" if lines else ""))
+    atomic_write_text(run_dir / name, "\n".join(lines) + ("\n" if lines else ""))
 
 
 def read_metrics(run_dir: str | Path) -> list[dict[str, Any]]:
@@ -318,7 +327,27 @@ def train(config: RunConfig, *, on_epoch: Callable | None = None, progress: bool
     cfg.write_yaml(cfg.to_dict(config), run_dir / "config.yaml")
     if prepared.preprocessing is not None:
         atomic_write_text(run_dir / "preprocessing.json", json.dumps(prepared.preprocessing.to_json()))
+    if config.layerwise.enabled:
+        _pretrain_layerwise(prepared, run_dir)
     return _execute(run_dir, prepared, _trainer(prepared, run_dir, progress), on_epoch)
+
+
+def _pretrain_layerwise(prepared: Prepared, run_dir: Path) -> None:
+    """Greedy stages first (each stage's metrics in ``layerwise/stage_<i>.jsonl``), then end to end."""
+    c = prepared.config
+
+    def objectives(recon: str, penalties: dict | None) -> list[Any]:
+        return [get("objective", recon)(), *c.build_penalties(penalties)]
+
+    def keep(i: int, history: list[dict[str, Any]]) -> None:
+        (run_dir / "layerwise").mkdir(exist_ok=True)
+        _write_metrics(run_dir / "layerwise", history, name=f"stage_{i + 1}.jsonl")
+
+    x = prepared.train_x.array() if isinstance(prepared.train_x, Dataset) else prepared.train_x
+    x_val = prepared.val_x.array() if isinstance(prepared.val_x, Dataset) else prepared.val_x
+    deep, _ = pretrain(prepared.model.config, prepared.model.sample_shape, x, x_val, c.train, c.layerwise,
+                       build_objectives=objectives, build_corruption=c.build_corruption, seed=c.seed, on_stage=keep)
+    prepared.model.load_state_dict(deep.state_dict())
 
 
 def resume(run_dir: str | Path, *, epochs: int | None = None, on_epoch: Callable | None = None,

@@ -76,9 +76,12 @@ def resolve_device(name: str) -> torch.device:
 
 
 class _Source:
-    """Training data as batches: one permuted in-memory tensor sliced, or rows gathered from a memmap."""
+    """Training data as batches: one permuted in-memory tensor sliced, or rows gathered from a memmap.
 
-    def __init__(self, data: Any, device: torch.device) -> None:
+    Optional class labels (for fine-tuning a classifier) travel with the rows, in the same order.
+    """
+
+    def __init__(self, data: Any, device: torch.device, labels: Any = None) -> None:
         self.dataset = None
         if isinstance(data, Tensor):
             self.x = data.to(device=device, dtype=torch.float32)
@@ -90,20 +93,27 @@ class _Source:
             self.x = torch.from_numpy(data.array()).to(device)
         self.device = device
         self.n = len(self.x) if self.x is not None else len(self.dataset)
+        self.y = None if labels is None else torch.as_tensor(np.asarray(labels), dtype=torch.long, device=device)
+        if self.y is not None and len(self.y) != self.n:
+            raise ConfigError(f"Got {len(self.y)} labels for {self.n} samples; give one label per sample.")
 
     def __len__(self) -> int:
         return self.n
 
-    def batches(self, batch_size: int, order: Tensor | None) -> list[Tensor] | Any:
-        """Batches in ``order`` (a permutation) or in storage order when ``order`` is None."""
+    def batches(self, batch_size: int, order: Tensor | None) -> Any:
+        """(x, y) batches in ``order`` (a permutation) or in storage order; y is None without labels."""
+        y = self.y if self.y is None or order is None else self.y[order.to(self.device)]
+        ys = y.split(batch_size) if y is not None else None
         if self.x is not None:
             x = self.x if order is None else self.x[order.to(self.device)]  # one gather per epoch
-            return x.split(batch_size)  # views: no copy, no Python work per sample
-        rows = np.arange(self.n) if order is None else order.numpy()
-        return (
-            torch.from_numpy(self.dataset.rows(rows[i : i + batch_size])).to(self.device)
-            for i in range(0, self.n, batch_size)
-        )
+            xs = x.split(batch_size)  # views: no copy, no Python work per sample
+        else:
+            rows = np.arange(self.n) if order is None else order.numpy()
+            xs = (
+                torch.from_numpy(self.dataset.rows(rows[i : i + batch_size])).to(self.device)
+                for i in range(0, self.n, batch_size)
+            )
+        return zip(xs, ys) if ys is not None else ((xb, None) for xb in xs)
 
 
 class Trainer:
@@ -176,8 +186,10 @@ class Trainer:
         return None
 
     # -- one step and one pass ----------------------------------------------------------------
-    def _terms(self, x: Tensor, x_tilde: Tensor) -> dict[str, Tensor]:
+    def _terms(self, x: Tensor, x_tilde: Tensor, y: Tensor | None = None) -> dict[str, Tensor]:
         batch = {"x": x, "x_tilde": x_tilde}
+        if y is not None:
+            batch["y"] = y
         out = self.model(x_tilde)
         terms: dict[str, Tensor] = {}
         for objective in self.objectives:
@@ -185,9 +197,9 @@ class Trainer:
                 terms[name] = terms[name] + value if name in terms else value
         return terms
 
-    def _step(self, x: Tensor) -> dict[str, Tensor]:
+    def _step(self, x: Tensor, y: Tensor | None) -> dict[str, Tensor]:
         x_tilde = self.corruption(x, self.generator) if self.corruption is not None else x
-        terms = self._terms(x, x_tilde)
+        terms = self._terms(x, x_tilde, y)
         loss = sum(terms.values())
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
@@ -213,8 +225,8 @@ class Trainer:
             bar = tqdm(total=n_batches, desc=f"epoch {self.epoch + 1}/{self.config.epochs}", leave=False, unit="batch")
         sums: dict[str, float] = {}
         seen = 0
-        for index, x in enumerate(batches):
-            terms = self._step(x)
+        for index, (x, y) in enumerate(batches):
+            terms = self._step(x, y)
             values = {name: value.item() for name, value in terms.items()}
             if not math.isfinite(values["loss"]):
                 self._diverged(values, index)
@@ -246,14 +258,14 @@ class Trainer:
         )
 
     @torch.no_grad()
-    def evaluate(self, data: Any) -> dict[str, float]:
+    def evaluate(self, data: Any, labels: Any = None) -> dict[str, float]:
         """Mean of every term over ``data`` (clean inputs: corruption is for training only)."""
-        source = data if isinstance(data, _Source) else _Source(data, self.device)
+        source = data if isinstance(data, _Source) else _Source(data, self.device, labels)
         was_training = self.model.training
         self.model.eval()
         sums: dict[str, float] = {}
-        for x in source.batches(self.config.eval_batch_size, None):
-            terms = self._terms(x, x)
+        for x, y in source.batches(self.config.eval_batch_size, None):
+            terms = self._terms(x, x, y)
             terms["loss"] = sum(terms.values())
             for name, value in terms.items():
                 sums[name] = sums.get(name, 0.0) + float(value) * x.shape[0]
@@ -261,17 +273,18 @@ class Trainer:
         return {name: total / len(source) for name, total in sums.items()}
 
     # -- the loop -----------------------------------------------------------------------------
-    def fit(self, train: Any, val: Any = None) -> list[dict[str, Any]]:
+    def fit(self, train: Any, val: Any = None, *, labels: Any = None, val_labels: Any = None) -> list[dict[str, Any]]:
         """Train until ``config.epochs`` (or early stopping); returns the history of epoch records.
 
-        ``train``/``val`` are aekit Datasets, numpy arrays or tensors of shape (n, *sample_shape).
+        ``train``/``val`` are aekit Datasets, numpy arrays or tensors of shape (n, *sample_shape);
+        ``labels``/``val_labels`` (class indices) reach the objectives as ``batch["y"]``.
         On Ctrl-C the last completed epoch's checkpoint is on disk; the model keeps the best weights
         seen so far and ``KeyboardInterrupt`` propagates for the caller to report.
         """
-        source = _Source(train, self.device)
+        source = _Source(train, self.device, labels)
         if len(source) == 0:
             raise ConfigError("The training data is empty: there is nothing to fit.")
-        val_source = _Source(val, self.device) if val is not None and len(val) > 0 else None
+        val_source = _Source(val, self.device, val_labels) if val is not None and len(val) > 0 else None
         try:
             while self.epoch < self.config.epochs and not self.stopped_early:
                 start = time.perf_counter()

@@ -1,0 +1,94 @@
+"""A classifier on top of a pretrained encoder: drop the decoder, attach a head, fine-tune.
+
+The lecture's semi-supervised recipe (Hinton & Salakhutdinov, Science 2006; Erhan et al., JMLR 2010
+"Why does unsupervised pre-training help deep learning?"): train an autoencoder on all the
+(unlabelled) data, keep its encoder f, and learn p(y|x) = softmax(head(f(x))) on the few labels —
+first with f frozen, then end to end with a smaller learning rate.
+
+For a variational encoder the code is the posterior mean mu (no sampling when classifying).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from torch import Tensor, nn
+
+from aekit.registry import get
+
+
+class Classifier(nn.Module):
+    """logits = head(f(x)) for ``n_classes``; ``head`` is "softmax" (linear) or "mlp" (one hidden layer)."""
+
+    def __init__(self, encoder: nn.Module, code_size: int, n_classes: int, head: str = "softmax",
+                 head_hidden: int = 128, activation: str = "relu") -> None:
+        super().__init__()
+        self.encoder = encoder  # the autoencoder's f: (B, *sample_shape) -> (B, k) or (mu, logvar)
+        self.code_size = code_size
+        self.n_classes = n_classes
+        self.head_kind = head
+        self.head_hidden = head_hidden
+        self.activation = activation
+        if head == "softmax":
+            self.head: nn.Module = nn.Linear(code_size, n_classes)  # (B, k) -> (B, C)
+        else:
+            self.head = nn.Sequential(nn.Linear(code_size, head_hidden), get("activation", activation).module(),
+                                      nn.Linear(head_hidden, n_classes))
+
+    @classmethod
+    def from_autoencoder(cls, autoencoder: nn.Module, n_classes: int, **head: object) -> Classifier:
+        """The autoencoder's encoder (shared, not copied) under a new head; its decoder is not kept."""
+        return cls(autoencoder.encoder, autoencoder.config.code_size, n_classes, **head)
+
+    def code(self, x: Tensor) -> Tensor:
+        h = self.encoder(x)
+        return h[0] if isinstance(h, tuple) else h  # a Gaussian head gives (mu, logvar): use mu
+
+    def forward(self, x: Tensor) -> dict[str, Tensor]:
+        h = self.code(x)  # (B, k)
+        return {"h": h, "class_logits": self.head(h)}  # (B, C)
+
+    def freeze_encoder(self, frozen: bool = True) -> None:
+        """Stop (or restart) gradient flow into the encoder; the head always trains."""
+        for p in self.encoder.parameters():
+            p.requires_grad_(not frozen)
+
+
+CLASSIFIER_FORMAT = "aekit.classifier/1"
+
+
+def save_classifier(classifier: Classifier, autoencoder_description: dict, directory: str | Path) -> Path:
+    """``classifier.safetensors`` + ``classifier.json`` (the autoencoder's description and the head)."""
+    import json
+
+    from safetensors.torch import save_file
+
+    from aekit.io import atomic_write, atomic_write_text
+
+    directory = Path(directory)
+    tensors = {name: t.detach().cpu().contiguous() for name, t in classifier.state_dict().items()}
+    atomic_write(directory / "classifier.safetensors", lambda tmp: save_file(tensors, tmp))
+    description = {"format": CLASSIFIER_FORMAT, "autoencoder": autoencoder_description,
+                   "n_classes": classifier.n_classes, "head": classifier.head_kind,
+                   "head_hidden": classifier.head_hidden, "activation": classifier.activation}
+    atomic_write_text(directory / "classifier.json", json.dumps(description, indent=2) + "\n")
+    return directory
+
+
+def load_classifier(directory: str | Path) -> Classifier:
+    """The classifier saved by :func:`save_classifier`, in eval mode (no pickle)."""
+    from aekit.models.serialization import build_described, load_weights, read_description
+
+    directory = Path(directory)
+    json_path = directory / "classifier.json"
+    if not json_path.is_file():
+        from aekit.errors import WeightsError
+
+        raise WeightsError(f"{str(directory)!r} holds no classifier.json; save_classifier writes it.")
+    description = read_description(json_path, CLASSIFIER_FORMAT)
+    autoencoder = build_described(description["autoencoder"], json_path)
+    classifier = Classifier.from_autoencoder(autoencoder, description["n_classes"], head=description["head"],
+                                             head_hidden=description["head_hidden"],
+                                             activation=description["activation"])
+    load_weights(classifier, directory / "classifier.safetensors", "classifier.json")
+    return classifier.eval()

@@ -1,0 +1,177 @@
+"""Semi-supervised fine-tuning: a pretrained encoder, a new head, few labels (Erhan et al., JMLR 2010).
+
+    1. keep the autoencoder's encoder f, drop its decoder, attach a head (linear softmax or an MLP);
+    2. train the head with f frozen (``freeze_epochs``);
+    3. unfreeze and train end to end with a smaller learning rate (``finetune_lr``),
+       early-stopped on a small labelled validation split, keeping the best weights.
+
+The same network trained from a random initialisation (``pretrained=False``) is the baseline that
+shows what pretraining buys. Labelled subsets are drawn stratified with ``label_seed``.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from aekit.config import param
+from aekit.errors import ConfigError
+from aekit.models.classifier import Classifier
+from aekit.objectives.classification import Classification
+from aekit.params import AnyOf, Interval, Options
+from aekit.training.trainer import TrainConfig, Trainer
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class FinetuneConfig:
+    """How to turn a pretrained encoder into a classifier with few labels."""
+
+    labels: Any = param(100, AnyOf(None, Interval(int, 1, None)), "labelled training examples, stratified (None = all)")
+    val_labels: Any = param(None, AnyOf(None, Interval(int, 1, None)), "labelled validation examples (None = as many as labels)")
+    head: str = param("softmax", Options(("softmax", "mlp")), "linear softmax head, or an MLP with one hidden layer")
+    head_hidden: int = param(128, Interval(int, 1, None), "hidden units of the mlp head")
+    freeze_epochs: int = param(20, Interval(int, 0, None), "epochs training the head alone, encoder frozen")
+    epochs: int = param(50, Interval(int, 0, None), "epochs of end-to-end fine-tuning after unfreezing")
+    lr: float = param(1e-2, Interval(float, 0, None, closed="neither"), "learning rate of the frozen phase (and from scratch)")
+    finetune_lr: float = param(3e-4, Interval(float, 0, None, closed="neither"), "smaller learning rate end to end")
+    batch_size: int = param(32, Interval(int, 1, None), "samples per step")
+    patience: Any = param(15, AnyOf(None, Interval(int, 1, None)), "early stopping on validation loss (epochs)")
+    label_seed: int = param(0, Interval(int, 0, None), "seed of the labelled draw")
+    seed: int = param(0, Interval(int, 0, None), "seed of the head's initialisation and the batch order")
+
+
+def draw_labelled(y: np.ndarray, n: int | None, seed: int) -> np.ndarray:
+    """Indices of ``n`` labelled rows, as even across classes as possible (sorted); all rows if None."""
+    y = np.asarray(y)
+    if n is None or n >= len(y):
+        return np.arange(len(y))
+    rng = np.random.default_rng(seed)
+    classes = np.unique(y)
+    if n < len(classes):
+        raise ConfigError(f"The 'labels' parameter must be at least the number of classes ({len(classes)}) so "
+                          f"every class has a labelled example. Got {n} instead.")
+    per_class = {c: rng.permutation(np.flatnonzero(y == c)) for c in classes}
+    quota = {c: min(n // len(classes), len(per_class[c])) for c in classes}
+    chosen = [per_class[c][: quota[c]] for c in classes]
+    rest = np.concatenate([per_class[c][quota[c]:] for c in classes])
+    extra = rng.permutation(rest)[: n - sum(quota.values())]  # the remainder, drawn at random
+    return np.sort(np.concatenate([*chosen, extra]))
+
+
+@dataclass
+class FinetuneResult:
+    classifier: Classifier
+    history: list[dict[str, Any]] = field(default_factory=list)  # both phases, "phase" in each record
+    train_rows: np.ndarray | None = None
+    val_rows: np.ndarray | None = None
+
+
+def _fit(model: nn.Module, config: FinetuneConfig, lr: float, epochs: int, data: tuple, phase: str,
+         on_epoch: Callable | None) -> list[dict[str, Any]]:
+    if epochs == 0:
+        return []
+    x, y, x_val, y_val = data
+    train_config = TrainConfig(epochs=epochs, batch_size=config.batch_size, lr=lr, patience=config.patience)
+    trainer = Trainer(model, [Classification()], train_config, seed=config.seed)
+    trainer.on_epoch = (lambda record: on_epoch({**record, "phase": phase})) if on_epoch else None
+    history = trainer.fit(x, x_val if len(x_val) else None, labels=y, val_labels=y_val if len(x_val) else None)
+    return [{**record, "phase": phase} for record in history]
+
+
+def finetune(autoencoder: nn.Module | None, x: np.ndarray, y: np.ndarray, x_val: np.ndarray, y_val: np.ndarray,
+             config: FinetuneConfig | None = None, *, n_classes: int | None = None, pretrained: bool = True,
+             template: nn.Module | None = None, on_epoch: Callable | None = None) -> FinetuneResult:
+    """Fine-tune a copy of ``autoencoder``'s encoder on the labelled rows (the autoencoder is untouched).
+
+    ``x``/``y`` are the labelled training rows, ``x_val``/``y_val`` the labelled validation rows.
+    With ``pretrained=False`` the encoder of ``template`` (an autoencoder of the same architecture)
+    is re-initialised and trained from scratch with ``lr`` for ``freeze_epochs + epochs`` epochs.
+    """
+    config = config or FinetuneConfig()
+    n_classes = n_classes or int(max(np.max(y), np.max(y_val) if len(y_val) else 0)) + 1
+    source = copy.deepcopy(autoencoder if autoencoder is not None else template)
+    head = {"head": config.head, "head_hidden": config.head_hidden}
+    with torch.random.fork_rng():
+        torch.manual_seed(config.seed)
+        if not pretrained:
+            for module in source.encoder.modules():
+                if hasattr(module, "reset_parameters") and module is not source.encoder:
+                    module.reset_parameters()
+        classifier = Classifier.from_autoencoder(source, n_classes, **head)
+        data = (x, y, x_val, y_val)
+        if not pretrained:
+            history = _fit(classifier, config, config.lr, config.freeze_epochs + config.epochs, data, "scratch", on_epoch)
+            return FinetuneResult(classifier, history)
+        classifier.freeze_encoder(True)
+        history = _fit(classifier, config, config.lr, config.freeze_epochs, data, "frozen", on_epoch)
+        classifier.freeze_encoder(False)
+        history += _fit(classifier, config, config.finetune_lr, config.epochs, data, "finetune", on_epoch)
+    return FinetuneResult(classifier, history)
+
+
+@torch.no_grad()
+def predict_proba(classifier: Classifier, x: np.ndarray, batch_size: int = 1024) -> np.ndarray:
+    """Class probabilities (n, C) for rows x."""
+    classifier.eval()
+    parts = [torch.softmax(classifier(torch.as_tensor(x[i : i + batch_size]))["class_logits"], dim=-1).numpy()
+             for i in range(0, len(x), batch_size)]
+    return np.concatenate(parts) if parts else np.zeros((0, classifier.n_classes), np.float32)
+
+
+def finetune_run(run_dir: str | Path, config: FinetuneConfig | None = None, out: str | Path | None = None,
+                 on_epoch: Callable | None = None) -> dict[str, Any]:
+    """Fine-tune the encoder of a trained run on ``config.labels`` labels of its training split.
+
+    Labelled rows come from the run's own train and validation splits (same seed, same
+    preprocessing); accuracy and the confusion matrix are measured on its test split. Writes
+    ``finetune.yaml``, ``classifier.safetensors`` + ``classifier.json``, ``metrics.jsonl`` and
+    ``summary.json`` into ``out`` (default ``RUN/finetune-<labels>-<head>``); returns the summary.
+    """
+    import json
+
+    from sklearn.metrics import confusion_matrix
+
+    from aekit import config as cfg
+    from aekit.errors import DataError
+    from aekit.io import atomic_write_text
+    from aekit.models.classifier import save_classifier
+    from aekit.training.run import _write_metrics, load_run, prepare
+
+    config = config or FinetuneConfig()
+    run = load_run(run_dir)
+    prepared = prepare(run.config)
+    splits = prepared.splits
+    if splits.train.labels is None:
+        raise DataError(f"Fine-tuning needs class labels, and the data of {run_dir} ({run.config.data.name!r}) "
+                        f"has none. Train on labelled data (e.g. data.label_column for a CSV).")
+    arrays = [x.array() if hasattr(x, "array") else x for x in (prepared.train_x, prepared.val_x, prepared.test_x)]
+    (x, x_val, x_test), (y, y_val, y_test) = arrays, (splits.train.labels, splits.val.labels, splits.test.labels)
+    rows = draw_labelled(y, config.labels, config.label_seed)
+    val_rows = draw_labelled(y_val, config.val_labels or config.labels, config.label_seed) if len(y_val) else rows[:0]
+    n_classes = len(splits.train.classes or []) or int(y.max()) + 1
+    result = finetune(run.model, x[rows], y[rows], x_val[val_rows], y_val[val_rows], config,
+                      n_classes=n_classes, on_epoch=on_epoch)
+    predicted = predict_proba(result.classifier, x_test).argmax(1)
+    accuracy = float((predicted == y_test).mean()) if len(y_test) else float("nan")
+    out = Path(out) if out is not None else Path(run_dir) / f"finetune-{config.labels or 'all'}-{config.head}"
+    out.mkdir(parents=True, exist_ok=True)
+    cfg.write_yaml(cfg.to_dict(config), out / "finetune.yaml")
+    save_classifier(result.classifier, run.model.describe(), out)
+    _write_metrics(out, result.history)
+    summary = {"run": str(run_dir), "labels": len(rows), "val_labels": len(val_rows), "test_size": len(y_test),
+               "accuracy": accuracy, "error": 1 - accuracy,
+               "confusion_matrix": confusion_matrix(y_test, predicted, labels=range(n_classes)).tolist(),
+               "classes": splits.train.classes}
+    atomic_write_text(out / "summary.json", json.dumps(summary, indent=2))
+    summary["out"] = str(out)
+    return summary
