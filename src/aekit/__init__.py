@@ -22,6 +22,8 @@ _LAZY = {
     "load_dataset": "aekit.data",
     "split_dataset": "aekit.data",
     "Dataset": "aekit.data",
+    "Autoencoder": "aekit.estimator",
+    "AutoencoderOutlierDetector": "aekit.estimator",
 }
 
 __all__ = sorted(_LAZY) + ["__version__"]

@@ -1,0 +1,689 @@
+"""scikit-learn estimators over aekit's trainer: an autoencoder transformer and an outlier detector.
+
+Thin adapters (scikit-learn's estimator API, Buitinck et al., "API design for machine learning
+software: experiences from the scikit-learn project", 2013) over the same pieces a run uses: the
+model is built from a :class:`~aekit.models.autoencoder.ModelConfig`, every loss term and every
+corruption is looked up by name in the registry, and the :class:`~aekit.training.trainer.Trainer`
+fits it. A new regulariser or corruption therefore needs no change here::
+
+    ae = Autoencoder(code_size=10, hidden=(256,), noise=("masking", 0.25), l1=1e-4, random_state=0)
+    H = ae.fit_transform(X)                 # (n, 10) codes; X is (n, d), (n, H, W) or (n, C, H, W)
+    X_hat = ae.inverse_transform(H)         # back in the layout of X
+    ae.score_samples(X)                     # -reconstruction loss per sample (ELBO if variational)
+
+    detector = AutoencoderOutlierDetector(code_size=8, contamination=0.05).fit(X_train)
+    detector.predict(X_test)                # +1 inlier, -1 outlier (scikit-learn's convention)
+
+Conventions (scikit-learn's ``decomposition/_pca.py``, ``ensemble/_iforest.py``): ``__init__`` only
+stores; ``fit`` checks every parameter against one declared table and resolves the automatic ones
+(logged, never silent); learned state ends in ``_``. With an int ``random_state`` a CPU fit is
+reproducible bit for bit: the model is initialised and trained inside a forked torch RNG seeded from
+it (torch's global RNG is left as it was) and the Trainer's generator (batch order, noise) uses the
+same seed.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import numbers
+import re
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+import sklearn
+import torch
+
+if tuple(map(int, re.match(r"(\d+)\.(\d+)", sklearn.__version__).groups())) < (1, 6):
+    raise ImportError(f"aekit's scikit-learn estimators need scikit-learn>=1.6 (estimator tags, validate_data); "
+                      f"found {sklearn.__version__}. Upgrade it: pip install -U 'scikit-learn>=1.6'.")
+
+from sklearn.base import BaseEstimator, OutlierMixin, TransformerMixin
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import check_array, check_is_fitted, validate_data
+
+from aekit.errors import ConfigError, DataError, WeightsError
+from aekit.io import atomic_write_text
+from aekit.models.autoencoder import ModelConfig, build_model
+from aekit.models.serialization import load_model, save_model
+from aekit.objectives import RECONSTRUCTIONS
+from aekit.params import AnyOf, InstanceOf, Interval, Options, SequenceOf, check
+from aekit.registry import available, get
+from aekit.training.run import Compose, build_component
+from aekit.training.trainer import TrainConfig, Trainer, resolve_device
+
+logger = logging.getLogger(__name__)
+
+FORMAT = "aekit.estimator/1"  # the tag of estimator.json; bump it when the layout changes
+ESTIMATOR_JSON = "estimator.json"
+ELBO_SAMPLES = 10  # posterior draws per sample when a variational model scores data (ELBO estimate)
+_EVAL_BATCH = 1024
+
+
+class _Registered:
+    """A constraint: a name registered under ``kind`` (read from the registry when checked)."""
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+
+    def accepts(self, value: Any) -> bool:
+        return isinstance(value, str) and value in available(self.kind)
+
+    def __str__(self) -> str:
+        return str(Options(available(self.kind)))
+
+
+class _Noise:
+    """A constraint: None, a (name, level) pair, or a dict {name: level or {field: value}}."""
+
+    def accepts(self, value: Any) -> bool:
+        if value is None:
+            return True
+        if isinstance(value, dict):
+            return all(isinstance(name, str) for name in value)
+        return isinstance(value, (tuple, list)) and len(value) == 2 and isinstance(value[0], str)
+
+    def __str__(self) -> str:
+        return "None, a (name, level) pair such as ('masking', 0.25), or a dict {name: level or {field: value}}"
+
+
+_POSITIVE_INT = Interval(int, 1, None)
+_NON_NEGATIVE = Interval(float, 0, None)
+
+# Every constructor parameter and what it may hold; fit checks them all before anything else.
+_PARAMETERS: dict[str, Any] = {
+    "code_size": _POSITIVE_INT,
+    "hidden": SequenceOf(_POSITIVE_INT),
+    "kind": _Registered("encoder"),
+    "channels": SequenceOf(_POSITIVE_INT),
+    "kernel_size": _POSITIVE_INT,
+    "activation": _Registered("activation"),
+    "code_activation": _Registered("activation"),
+    "tied": InstanceOf(bool),
+    "variational": InstanceOf(bool),
+    "beta": _NON_NEGATIVE,
+    "kl_warmup_epochs": Interval(int, 0, None),
+    "loss": Options(("auto", *RECONSTRUCTIONS)),
+    "noise": _Noise(),  # names and levels are checked by the corruptions themselves
+    "l1": _NON_NEGATIVE,
+    "kl_sparsity": _NON_NEGATIVE,
+    "sparsity_target": Interval(float, 0, 1, closed="neither"),
+    "contractive": _NON_NEGATIVE,
+    "epochs": _POSITIVE_INT,
+    "batch_size": AnyOf(Options(("auto",)), _POSITIVE_INT),
+    "lr": Interval(float, 0, None, closed="neither"),
+    "optimizer": Options(("adam", "sgd")),
+    "weight_decay": _NON_NEGATIVE,
+    "validation_fraction": Interval(float, 0, 1, closed="left"),
+    "patience": AnyOf(None, _POSITIVE_INT),
+    "random_state": AnyOf(None, Interval(int, 0, 2**32 - 1), InstanceOf(np.random.RandomState)),
+    "verbose": AnyOf(InstanceOf(bool), Interval(int, 0, None)),
+    "device": Options(("cpu", "cuda", "auto")),
+}
+
+
+class _AutoencoderBase(BaseEstimator):
+    """Fit, encode, decode, score, save and load; the public classes add their scikit-learn role."""
+
+    _parameters = _PARAMETERS
+    # fitted attributes written to estimator.json by save() (model_ goes to model.safetensors/json)
+    _fitted_attributes = ("n_features_in_", "input_shape_", "reconstruction_", "batch_size_", "seed_",
+                          "n_iter_", "best_epoch_", "history_")
+
+    # -- fit --------------------------------------------------------------------------------------
+    def _check_params(self) -> None:
+        owner = type(self).__name__
+        for name, constraint in self._parameters.items():
+            check(name, getattr(self, name), constraint, owner=owner)
+        if self.device == "cuda" and not torch.cuda.is_available():
+            raise ConfigError(f"The 'device' parameter of {owner} is 'cuda' but no CUDA device is available. "
+                              f"Use 'cpu', or 'auto' to take a GPU only when there is one.")
+
+    def _resolve_noise(self) -> dict[str, Any]:
+        """``noise`` as the ``{name: level or {field: value}}`` mapping a run config's corruption holds."""
+        if self.noise is None:
+            return {}
+        return dict(self.noise) if isinstance(self.noise, dict) else {self.noise[0]: self.noise[1]}
+
+    def _build(self, name: str, kind: str, section: str, spec: Any) -> Any:
+        """A registered component, its errors naming the estimator parameter that asked for it."""
+        try:
+            return build_component(kind, section, name, spec)
+        except ConfigError as error:
+            raise ConfigError(f"{error} (parameter {section!r} of {type(self).__name__})") from None
+
+    def _resolve_loss(self, x: np.ndarray) -> str:
+        """``loss`` with 'auto' resolved from the data: cross-entropy for X in [0, 1], else squared error."""
+        low, high = (float(x.min()), float(x.max())) if x.size else (0.0, 0.0)
+        inside = 0.0 <= low and high <= 1.0
+        if self.loss == "auto":
+            name = "bce" if inside else "mse"
+            why = "X is in [0, 1]" if inside else f"X has values in [{low:g}, {high:g}], outside [0, 1]"
+            logger.info("loss='auto': %s, so the reconstruction loss is %r", why, name)
+            return name
+        if get("objective", self.loss).output == "sigmoid" and not inside:
+            raise DataError(
+                f"X has values in [{low:g}, {high:g}] but loss={self.loss!r} (cross-entropy) needs data in [0, 1]. "
+                f"Put sklearn.preprocessing.MinMaxScaler before {type(self).__name__} in a Pipeline, or set "
+                f"loss='mse' (or 'auto')."
+            )
+        return self.loss
+
+    def _objectives(self, reconstruction: str) -> list[Any]:
+        """The reconstruction term and every penalty switched on, built by name from the registry."""
+        penalties: dict[str, Any] = {}
+        if self.l1 > 0:
+            penalties["l1"] = self.l1
+        if self.kl_sparsity > 0:
+            penalties["kl_sparsity"] = {"weight": self.kl_sparsity, "target": self.sparsity_target}
+        if self.contractive > 0:
+            penalties["contractive"] = self.contractive
+        if self.variational:
+            penalties["kl"] = {"weight": self.beta, "warmup_epochs": self.kl_warmup_epochs}
+        recon = self._build(reconstruction, "objective", "loss", {})
+        return [recon] + [self._build(name, "objective", "penalties", spec) for name, spec in penalties.items()]
+
+    def _resolve_seed(self) -> int:
+        """One seed for initialisation, validation split, batch order and noise (recorded as ``seed_``)."""
+        if isinstance(self.random_state, numbers.Integral):
+            return int(self.random_state)
+        return int(check_random_state(self.random_state).randint(0, 2**31 - 1))
+
+    def fit(self, X: Any, y: Any = None) -> _AutoencoderBase:
+        """Train the autoencoder on X (n, d), (n, H, W) or (n, C, H, W); ``y`` is ignored.
+
+        Returns
+        -------
+        self
+        """
+        self._check_params()
+        x = self._validate_X(X, reset=True)  # (n, d) float32
+        reconstruction = self._resolve_loss(x)
+        objectives = self._objectives(reconstruction)
+        parts = [self._build(name, "corruption", "noise", spec) for name, spec in self._resolve_noise().items()]
+        corruption = Compose(parts) if parts else None
+        seed = self._resolve_seed()
+
+        n = len(x)
+        n_val = int(self.validation_fraction * n)
+        if self.validation_fraction > 0 and (n_val == 0 or n_val == n):
+            logger.info("validation_fraction=%g of %d samples leaves no validation set; the best weights are "
+                        "chosen by the training loss", self.validation_fraction, n)
+            n_val = 0
+        order = np.random.default_rng(seed).permutation(n)
+        x_train, x_val = x[order[n_val:]], (x[order[:n_val]] if n_val else None)
+        batch_size = min(256, len(x_train)) if self.batch_size == "auto" else self.batch_size
+        if self.batch_size == "auto":
+            logger.info("batch_size='auto': %d (min(256, n_train = %d))", batch_size, len(x_train))
+
+        # plain Python numbers (a grid search may hand numpy ints), so model.json stays JSON
+        config = ModelConfig(
+            kind=self.kind, code_size=int(self.code_size), hidden=[int(w) for w in self.hidden],
+            channels=[int(c) for c in self.channels], kernel_size=int(self.kernel_size), activation=self.activation,
+            code_activation=self.code_activation, tied=self.tied, variational=self.variational,
+            output=get("objective", reconstruction).output,
+        )
+        train_config = TrainConfig(
+            epochs=int(self.epochs), batch_size=int(batch_size), optimizer=self.optimizer, lr=float(self.lr),
+            weight_decay=float(self.weight_decay), patience=None if self.patience is None else int(self.patience),
+            device=self.device,
+        )
+        device = resolve_device(self.device)
+        # The model's initialisation and its own sampling (a VAE's reparameterisation) draw from torch's
+        # global generator: fork it, seed the fork, and leave the caller's generator as it was.
+        forked = [] if device.type != "cuda" else [
+            device.index if device.index is not None else torch.cuda.current_device()]
+        with torch.random.fork_rng(devices=forked):
+            torch.manual_seed(seed)
+            try:
+                model = build_model(config, _model_shape(self.input_shape_))
+            except ConfigError as error:
+                raise ConfigError(f"{error} (building the model of {type(self).__name__})") from None
+            trainer = Trainer(model, objectives, train_config, corruption=corruption, seed=seed,
+                              on_epoch=self._print_epoch if self.verbose else None, progress=self.verbose >= 2)
+            try:
+                history = trainer.fit(x_train, x_val)
+                interrupted = False
+            except KeyboardInterrupt:  # Ctrl-C: keep what was learned (the trainer restored the best epoch)
+                if trainer.epoch == 0:
+                    raise
+                history, interrupted = trainer.history, True
+                warnings.warn(f"Training interrupted by the user after {trainer.epoch} of {self.epochs} epochs; "
+                              f"the model keeps the weights of epoch {trainer.best_epoch}, the best one.",
+                              UserWarning, stacklevel=2)
+
+        if self.patience is not None and not trainer.stopped_early and not interrupted:
+            warnings.warn(
+                f"{type(self).__name__} ran all epochs={self.epochs} and the "
+                f"{'validation' if n_val else 'training'} loss was still improving within the last "
+                f"patience={self.patience} epochs. Increase epochs.", ConvergenceWarning, stacklevel=2,
+            )
+        self.model_ = model.eval()
+        self.history_ = history
+        self.n_iter_ = trainer.epoch
+        self.best_epoch_ = trainer.best_epoch
+        self.reconstruction_ = reconstruction
+        self.batch_size_ = batch_size
+        self.seed_ = seed
+        return self
+
+    def _print_epoch(self, record: dict[str, Any]) -> None:
+        """verbose: one line per epoch, every loss term (scikit-learn's estimators print theirs)."""
+        terms = "  ".join(f"{split} {name}={value:.5g}" for split in ("train", "val")
+                          for name, value in (record[split] or {}).items())
+        print(f"epoch {record['epoch']}/{self.epochs}  {terms}  ({record['seconds']:.2f} s)")
+
+    # -- data -------------------------------------------------------------------------------------
+    def _validate_X(self, X: Any, reset: bool) -> np.ndarray:
+        """X as a writable float32 array (n, d); image arrays are flattened, their shape kept on fit.
+
+        Tables (numpy, pandas, lists) go through scikit-learn's ``validate_data`` (feature names,
+        n_features_in_, finite values); arrays of 3 or more axes are checked, then flattened.
+        """
+        if _ndim(X) > 2:
+            images = check_array(X, allow_nd=True, dtype=[np.float32, np.float64], input_name="X")
+            shape, X = images.shape[1:], images.reshape(len(images), -1)
+        else:
+            shape = None
+        x = validate_data(self, X, reset=reset, dtype=[np.float32, np.float64])
+        if reset:
+            self.input_shape_ = tuple(int(s) for s in shape) if shape is not None else (x.shape[1],)
+        x = np.asarray(x, dtype=np.float32)
+        return x if x.flags.writeable and x.flags.c_contiguous else np.array(x, dtype=np.float32, order="C")
+
+    def _device(self) -> torch.device:
+        return next(self.model_.parameters()).device
+
+    @torch.no_grad()
+    def _map(self, x: np.ndarray, fn: Any) -> np.ndarray:
+        """``fn`` over x (n, ...) in batches on the model's device, as float32 numpy."""
+        device = self._device()
+        outs = [fn(torch.from_numpy(x[i : i + _EVAL_BATCH]).to(device)).cpu().numpy()
+                for i in range(0, len(x), _EVAL_BATCH)]
+        return np.concatenate(outs) if outs else np.zeros((0,), np.float32)
+
+    # -- using the fitted model -------------------------------------------------------------------
+    def _encode(self, X: Any) -> np.ndarray:
+        check_is_fitted(self, "model_")
+        x = self._validate_X(X, reset=False)
+        return self._map(x, self.model_.encode)  # (n, k); a variational model's posterior mean mu
+
+    def score_samples(self, X: Any) -> np.ndarray:
+        """Per-sample score, higher = better explained by the model (low = anomaly), shape (n,).
+
+        The negative reconstruction loss of each sample (the training loss's reconstruction term:
+        cross-entropy or squared error, summed over the features); for a variational model the ELBO
+        E_q[log p(x|h)] - KL(q(h|x) || N(0, I)) in nats, estimated with ``ELBO_SAMPLES`` posterior draws
+        from a generator seeded by ``seed_`` (the same X always gets the same scores).
+        """
+        check_is_fitted(self, "model_")
+        x = self._validate_X(X, reset=False)
+        if self.model_.variational:
+            from aekit.analysis.likelihood import elbo
+
+            # one call over all of X: the likelihood module's note on non-binary data appears once
+            device = self._device()
+            generator = torch.Generator(device=device).manual_seed(self.seed_)
+            with torch.no_grad():
+                scores = elbo(self.model_, torch.from_numpy(x).to(device), samples=ELBO_SAMPLES,
+                              generator=generator).cpu().numpy()
+        else:
+            recon = get("objective", self.reconstruction_)()
+            scores = self._map(x, lambda xb: -_per_sample_loss(recon, self.model_, xb))
+        return scores.astype(np.float64)
+
+    def score(self, X: Any, y: Any = None) -> float:
+        """The mean of :meth:`score_samples`: negative mean reconstruction loss, or mean ELBO; higher is better."""
+        return float(np.mean(self.score_samples(X)))
+
+    # -- save / load ------------------------------------------------------------------------------
+    def save(self, path: str | Path) -> Path:
+        """Write the fitted estimator into the folder ``path`` (created) and return it.
+
+        ``model.safetensors`` + ``model.json`` are the run-folder model files (``aekit.load(path)``
+        reads them as a PyTorch module); ``estimator.json`` holds the parameters and the fitted
+        attributes. No pickle: :meth:`load` can never run code.
+        """
+        check_is_fitted(self, "model_")
+        directory = Path(path)
+        save_model(self.model_, directory)
+        fitted = {name: _to_json(getattr(self, name)) for name in self._fitted_attributes}
+        if hasattr(self, "feature_names_in_"):
+            fitted["feature_names_in_"] = [str(name) for name in self.feature_names_in_]
+        params = self.get_params()
+        if not isinstance(params["random_state"], (numbers.Integral, type(None))):
+            params["random_state"] = self.seed_  # a RandomState is not JSON; the seed it gave is
+        document = {"format": FORMAT, "class": type(self).__name__, "params": _to_json(params), "fitted": fitted}
+        atomic_write_text(directory / ESTIMATOR_JSON, json.dumps(document, indent=2) + "\n")
+        return directory
+
+    @classmethod
+    def load(cls, path: str | Path) -> _AutoencoderBase:
+        """The estimator :meth:`save` wrote into ``path``, ready to transform and score."""
+        directory = Path(path)
+        json_path = directory / ESTIMATOR_JSON
+        if not json_path.is_file():
+            raise WeightsError(f"{str(directory)!r} holds no {ESTIMATOR_JSON}; {cls.__name__}.save(path) writes "
+                               f"it (a run folder of 'aekit train' loads with aekit.load(path) instead).")
+        try:
+            document = json.loads(json_path.read_text())
+        except (json.JSONDecodeError, UnicodeDecodeError) as error:
+            raise WeightsError(f"{json_path} is not valid JSON ({error}).") from None
+        if not isinstance(document, dict) or document.get("format") != FORMAT:
+            raise WeightsError(f"{json_path} is not an aekit estimator: expected format {FORMAT!r}.")
+        if document.get("class") != cls.__name__:
+            raise WeightsError(f"{json_path} holds a {document.get('class')}; load it with "
+                               f"{document.get('class')}.load(path).")
+        estimator = cls(**_from_json(document["params"]))
+        estimator._check_params()
+        for name, value in _from_json(document["fitted"]).items():
+            setattr(estimator, name, value)
+        if "feature_names_in_" in document["fitted"]:
+            estimator.feature_names_in_ = np.asarray(document["fitted"]["feature_names_in_"], dtype=object)
+        estimator.model_ = load_model(directory, device=resolve_device(estimator.device))
+        return estimator
+
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.input_tags.three_d_array = True  # image arrays (n, H, W) and (n, C, H, W)
+        # bit-for-bit reproducible for a fixed random_state on the CPU; CUDA kernels are not
+        tags.non_deterministic = self.device != "cpu"
+        return tags
+
+
+class Autoencoder(TransformerMixin, _AutoencoderBase):
+    """An autoencoder as a scikit-learn transformer: ``transform`` gives codes, ``inverse_transform``
+    reconstructions, ``score`` the negative reconstruction loss (the ELBO when variational).
+
+    Every family of the lecture is a parameter: ``noise`` (denoising, Vincent et al. 2008),
+    ``l1`` / ``kl_sparsity`` (sparse), ``contractive`` (Rifai et al. 2011), ``variational`` (Kingma &
+    Welling 2014, with ``beta``, Higgins et al. 2017); they combine freely.
+
+    Parameters
+    ----------
+    code_size : int, default=32
+        Size k of the code h, the number of output features of ``transform``.
+    hidden : tuple of int, default=(256,)
+        Widths of the hidden layers of an MLP encoder (mirrored by the decoder); () is affine.
+    kind : str, default="mlp"
+        A registered encoder: "mlp", or "conv" for image arrays (n, H, W) / (n, C, H, W).
+    channels : tuple of int, default=(16, 32)
+        Channels of the stride-2 convolutions (kind="conv").
+    kernel_size : int, default=3
+        Kernel size of every convolution (kind="conv").
+    activation : str, default="relu"
+        Activation of the hidden layers (a registered activation).
+    code_activation : str, default="linear"
+        Activation of the code, e.g. "sigmoid" for codes in (0, 1) (needed by ``kl_sparsity``).
+    tied : bool, default=False
+        Decoder weights are the transposed encoder weights (kind="mlp").
+    variational : bool, default=False
+        A Gaussian code head and a KL term: a VAE. ``transform`` returns the posterior mean.
+    beta : float, default=1.0
+        Weight of the KL term when variational (beta > 1 is a beta-VAE).
+    kl_warmup_epochs : int, default=0
+        Epochs over which the KL weight rises linearly from 0 to beta (variational only).
+    loss : {"auto", "bce", "mse"}, default="auto"
+        Reconstruction loss; "auto" is "bce" (cross-entropy) when X is in [0, 1], else "mse".
+    noise : None, (name, level) or dict, default=None
+        Training-input corruption, e.g. ("masking", 0.25), ("gaussian", 0.3), ("salt_and_pepper", 0.1),
+        or {"masking": 0.25, "gaussian": {"std": 0.1}} to apply several in turn.
+    l1 : float, default=0.0
+        Weight of the L1 penalty sum_j |h_j| on the code (0 = off).
+    kl_sparsity : float, default=0.0
+        Weight of the KL sparsity penalty to the mean activation ``sparsity_target`` (0 = off).
+    sparsity_target : float, default=0.05
+        Target mean activation rho of each code unit (used when kl_sparsity > 0).
+    contractive : float, default=0.0
+        Weight of the contractive penalty ||dh/dx||_F^2 (0 = off).
+    epochs : int, default=10
+        Passes over the training data.
+    batch_size : int or "auto", default="auto"
+        Samples per step; "auto" is min(256, n_train).
+    lr : float, default=1e-3
+        Learning rate.
+    optimizer : {"adam", "sgd"}, default="adam"
+    weight_decay : float, default=0.0
+        L2 weight decay.
+    validation_fraction : float, default=0.1
+        Fraction of X held out to pick the best epoch's weights (and for early stopping); 0 uses all of X.
+    patience : int or None, default=None
+        Stop after this many epochs without improvement of the validation (else training) loss.
+    random_state : int, RandomState or None, default=None
+        Seeds initialisation, validation split, batch order and noise; an int makes fit reproducible.
+    verbose : int, default=0
+        1 prints one line per epoch, 2 also a progress bar.
+    device : {"cpu", "cuda", "auto"}, default="cpu"
+
+    Attributes
+    ----------
+    model_ : aekit.models.Autoencoder
+        The trained PyTorch module (in eval mode).
+    history_ : list of dict
+        One record per epoch: every loss term on the training and validation data.
+    n_features_in_ : int
+        Number of features d (pixels of an image) seen in fit.
+    feature_names_in_ : ndarray of str
+        Column names of a DataFrame X seen in fit.
+    input_shape_ : tuple of int
+        Shape of one sample of X in fit: (d,), (H, W) or (C, H, W).
+    reconstruction_, batch_size_, seed_ : str, int, int
+        The resolved loss, batch size and seed.
+    n_iter_, best_epoch_ : int
+        Epochs run, and the epoch whose weights the model holds.
+    """
+
+    def __init__(
+        self, code_size: int = 32, *, hidden: tuple = (256,), kind: str = "mlp", channels: tuple = (16, 32),
+        kernel_size: int = 3, activation: str = "relu", code_activation: str = "linear", tied: bool = False,
+        variational: bool = False, beta: float = 1.0, kl_warmup_epochs: int = 0, loss: str = "auto",
+        noise: Any = None, l1: float = 0.0, kl_sparsity: float = 0.0, sparsity_target: float = 0.05,
+        contractive: float = 0.0, epochs: int = 10, batch_size: Any = "auto", lr: float = 1e-3,
+        optimizer: str = "adam", weight_decay: float = 0.0, validation_fraction: float = 0.1,
+        patience: int | None = None, random_state: Any = None, verbose: int = 0, device: str = "cpu",
+    ) -> None:
+        self.code_size = code_size
+        self.hidden = hidden
+        self.kind = kind
+        self.channels = channels
+        self.kernel_size = kernel_size
+        self.activation = activation
+        self.code_activation = code_activation
+        self.tied = tied
+        self.variational = variational
+        self.beta = beta
+        self.kl_warmup_epochs = kl_warmup_epochs
+        self.loss = loss
+        self.noise = noise
+        self.l1 = l1
+        self.kl_sparsity = kl_sparsity
+        self.sparsity_target = sparsity_target
+        self.contractive = contractive
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.optimizer = optimizer
+        self.weight_decay = weight_decay
+        self.validation_fraction = validation_fraction
+        self.patience = patience
+        self.random_state = random_state
+        self.verbose = verbose
+        self.device = device
+
+    def transform(self, X: Any) -> np.ndarray:
+        """The codes h = f(x), float32 (n, code_size); a variational model's posterior mean mu."""
+        return self._encode(X)
+
+    def inverse_transform(self, X: Any) -> np.ndarray:
+        """Reconstructions g(h) from codes X (n, code_size), in the layout of the fitted X: (n, *input_shape_)."""
+        check_is_fitted(self, "model_")
+        h = check_array(X, dtype=[np.float32, np.float64], input_name="X")
+        k = self.model_.config.code_size
+        if h.shape[1] != k:
+            raise ValueError(f"X has {h.shape[1]} features, but {type(self).__name__}.inverse_transform is "
+                             f"expecting codes of {k} features (code_size={k}); pass the output of transform.")
+        x_hat = self._map(np.ascontiguousarray(h, dtype=np.float32), self.model_.decode)  # (n, *sample_shape)
+        return x_hat.reshape(len(h), *self.input_shape_)
+
+    def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
+        """``ae0 … ae{k-1}``, the names of the code units."""
+        check_is_fitted(self, "model_")
+        if input_features is not None:
+            input_features = np.asarray(input_features, dtype=object)
+            names = getattr(self, "feature_names_in_", None)
+            if names is not None and not np.array_equal(input_features, names):
+                raise ValueError("input_features is not equal to feature_names_in_")
+            if len(input_features) != self.n_features_in_:
+                raise ValueError(f"input_features should have length equal to number of features "
+                                 f"({self.n_features_in_}), got {len(input_features)}")
+        return np.asarray([f"ae{i}" for i in range(self.model_.config.code_size)], dtype=object)
+
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.transformer_tags.preserves_dtype = ["float32"]  # the model computes in float32
+        return tags
+
+
+class AutoencoderOutlierDetector(OutlierMixin, _AutoencoderBase):
+    """Outlier detection by reconstruction: samples the autoencoder explains badly are outliers.
+
+    scikit-learn's outlier-detector conventions (as ``IsolationForest``): ``score_samples`` (low =
+    abnormal), ``decision_function = score_samples - offset_`` (negative = outlier), ``predict``
+    +1 for inliers and -1 for outliers, ``fit_predict``. The threshold ``offset_`` is set on the
+    training data:
+
+    - ``contamination`` a float: the ``contamination`` quantile of the training scores, so that
+      fraction of the training data is flagged;
+    - ``"auto"``: Tukey's lower fence Q1 - 1.5 IQR of the training scores (Tukey, *Exploratory Data
+      Analysis*, 1977), which assumes no outlier fraction.
+
+    Parameters are those of :class:`Autoencoder` plus ``contamination`` ("auto" or a float in
+    (0, 0.5]). Attributes are those of :class:`Autoencoder` plus ``offset_``.
+    """
+
+    _parameters = {**_PARAMETERS, "contamination": AnyOf(Options(("auto",)), Interval(float, 0, 0.5, closed="right"))}
+    _fitted_attributes = (*_AutoencoderBase._fitted_attributes, "offset_")
+
+    def __init__(
+        self, code_size: int = 32, *, contamination: Any = "auto", hidden: tuple = (256,), kind: str = "mlp",
+        channels: tuple = (16, 32), kernel_size: int = 3, activation: str = "relu", code_activation: str = "linear",
+        tied: bool = False, variational: bool = False, beta: float = 1.0, kl_warmup_epochs: int = 0,
+        loss: str = "auto", noise: Any = None, l1: float = 0.0, kl_sparsity: float = 0.0,
+        sparsity_target: float = 0.05, contractive: float = 0.0, epochs: int = 10, batch_size: Any = "auto",
+        lr: float = 1e-3, optimizer: str = "adam", weight_decay: float = 0.0, validation_fraction: float = 0.1,
+        patience: int | None = None, random_state: Any = None, verbose: int = 0, device: str = "cpu",
+    ) -> None:
+        self.code_size = code_size
+        self.contamination = contamination
+        self.hidden = hidden
+        self.kind = kind
+        self.channels = channels
+        self.kernel_size = kernel_size
+        self.activation = activation
+        self.code_activation = code_activation
+        self.tied = tied
+        self.variational = variational
+        self.beta = beta
+        self.kl_warmup_epochs = kl_warmup_epochs
+        self.loss = loss
+        self.noise = noise
+        self.l1 = l1
+        self.kl_sparsity = kl_sparsity
+        self.sparsity_target = sparsity_target
+        self.contractive = contractive
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.optimizer = optimizer
+        self.weight_decay = weight_decay
+        self.validation_fraction = validation_fraction
+        self.patience = patience
+        self.random_state = random_state
+        self.verbose = verbose
+        self.device = device
+
+    def fit(self, X: Any, y: Any = None) -> AutoencoderOutlierDetector:
+        """Train the autoencoder on X, then set ``offset_`` from the training scores; ``y`` is ignored."""
+        super().fit(X, y)
+        scores = self.score_samples(X)
+        if self.contamination == "auto":
+            q1, q3 = np.percentile(scores, [25.0, 75.0])
+            self.offset_ = float(q1 - 1.5 * (q3 - q1))  # Tukey's lower fence
+        else:
+            self.offset_ = float(np.percentile(scores, 100.0 * self.contamination))
+        return self
+
+    def decision_function(self, X: Any) -> np.ndarray:
+        """``score_samples(X) - offset_``: negative for outliers, positive for inliers, shape (n,)."""
+        return self.score_samples(X) - self.offset_
+
+    def predict(self, X: Any) -> np.ndarray:
+        """+1 for inliers (decision_function >= 0), -1 for outliers, shape (n,)."""
+        return np.where(self.decision_function(X) >= 0, 1, -1)
+
+
+# -- helpers -----------------------------------------------------------------------------------------
+def _ndim(X: Any) -> int:
+    """The number of axes of X, 2 for anything scikit-learn's table validation should judge."""
+    if sp.issparse(X) or hasattr(X, "columns"):
+        return 2
+    try:
+        return int(np.ndim(X))
+    except (ValueError, TypeError):  # ragged nested lists: check_array explains them
+        return 2
+
+
+def _model_shape(input_shape: tuple[int, ...]) -> tuple[int, ...]:
+    """The model's sample shape: a grey-level image (H, W) gets its channel axis, (1, H, W)."""
+    return (1, *input_shape) if len(input_shape) == 2 else tuple(input_shape)
+
+
+def _per_sample_loss(objective: Any, model: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """The reconstruction objective of each sample on its own, (B, d) -> (B,).
+
+    An objective averages over its batch; ``torch.vmap`` calls it on batches of one, so any
+    registered reconstruction loss scores samples without this module knowing its formula.
+    """
+    out = model(x)
+    key = "logits" if "logits" in out else "x_hat"
+
+    def one(x_i: torch.Tensor, raw_i: torch.Tensor) -> torch.Tensor:
+        batch = {"x": x_i[None], "x_tilde": x_i[None]}
+        return sum(objective(batch, {key: raw_i[None]}, model).values())
+
+    return torch.vmap(one)(x, out[key])  # (B,)
+
+
+def _to_json(value: Any) -> Any:
+    """JSON for parameters and fitted attributes; tuples are tagged so load gives them back as tuples."""
+    if isinstance(value, tuple):
+        return {"__tuple__": [_to_json(v) for v in value]}
+    if isinstance(value, list):
+        return [_to_json(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _to_json(v) for k, v in value.items()}
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return {"__float__": repr(value)}
+    return value
+
+
+def _from_json(value: Any) -> Any:
+    if isinstance(value, list):
+        return [_from_json(v) for v in value]
+    if isinstance(value, dict):
+        if set(value) == {"__tuple__"}:
+            return tuple(_from_json(v) for v in value["__tuple__"])
+        if set(value) == {"__float__"}:
+            return float(value["__float__"])
+        return {k: _from_json(v) for k, v in value.items()}
+    return value
+
+
+__all__ = ["Autoencoder", "AutoencoderOutlierDetector", "ELBO_SAMPLES"]

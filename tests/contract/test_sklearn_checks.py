@@ -1,0 +1,48 @@
+"""scikit-learn's estimator checks (``parametrize_with_checks``) for aekit's transformer and detector.
+
+Small instances (8 hidden units, 10 epochs on the checks' tiny data) keep the run to seconds on one
+thread: the checks test the API, not the quality of the fit. The detector's default
+``contamination="auto"`` is exercised as is (the checks expect it to flag some training points of
+three Gaussian blobs, which Tukey's fence does for a model that has learned something).
+
+Tags say what the estimators are (``three_d_array`` input, ``preserves_dtype=["float32"]``,
+``non_deterministic`` off the CPU). A check that cannot hold is listed below with its reason and
+runs as an expected failure; nothing is skipped wholesale.
+"""
+
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from aekit.estimator import Autoencoder, AutoencoderOutlierDetector
+
+SMALL = dict(code_size=2, hidden=(8,), epochs=10, lr=1e-2)
+
+_FLOAT32_SUBSETS = (
+    "The network computes in float32, and a float32 matrix product's last bit depends on how many "
+    "rows it holds (BLAS picks other kernels and summation orders for 1 row and for 20): the scores "
+    "of one sample differ by about 1 ulp (1e-7 relative) between a batch and a subset of it. "
+    "score_samples returns float64, as scikit-learn's outlier API requires, so the check holds it to "
+    "float64's rtol=1e-7, tighter than float32 arithmetic (transform, float32, passes the check's "
+    "float32 tolerance). tests/unit/test_estimator.py checks score_samples' invariance at float32 "
+    "precision (rtol=1e-5)."
+)
+
+# check name -> why it cannot pass, per estimator class
+EXPECTED_FAILURES: dict[str, dict[str, str]] = {
+    "Autoencoder": {"check_methods_subset_invariance": _FLOAT32_SUBSETS},
+    "AutoencoderOutlierDetector": {"check_methods_subset_invariance": _FLOAT32_SUBSETS},
+}
+
+
+def expected_failed_checks(estimator):
+    return EXPECTED_FAILURES[type(estimator).__name__]
+
+
+# xfail_strict=False: on another CPU the BLAS kernels may happen to agree, and an expected failure
+# that passes there is reported (XPASS) rather than failing the suite.
+@parametrize_with_checks(
+    [Autoencoder(**SMALL), AutoencoderOutlierDetector(**SMALL)],
+    expected_failed_checks=expected_failed_checks,
+    xfail_strict=False,
+)
+def test_sklearn_compatible(estimator, check):
+    check(estimator)

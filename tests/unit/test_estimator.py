@@ -1,0 +1,345 @@
+"""The scikit-learn estimators: parameter errors, automatic choices, reproducibility, scores against
+their closed forms, every input layout, families by name, save/load and pickling, pipelines, and the
+outlier detector's threshold."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import warnings
+
+import joblib
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+import torch.nn.functional as F
+from sklearn.base import clone
+from sklearn.datasets import load_digits
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+import aekit
+from aekit.analysis.likelihood import elbo
+from aekit.errors import ConfigError, DataError, WeightsError
+from aekit.estimator import ELBO_SAMPLES, Autoencoder, AutoencoderOutlierDetector
+
+FAST = dict(hidden=(16,), epochs=3, random_state=0)
+
+
+@pytest.fixture(scope="module")
+def digits():
+    """300 scikit-learn digits scaled to [0, 1]: (n, 64) and their labels."""
+    data = load_digits()
+    return (data.data[:300] / 16.0).astype(np.float64), data.target[:300]
+
+
+def state(est):
+    return {k: v.clone() for k, v in est.model_.state_dict().items()}
+
+
+def same_weights(a, b):
+    sa, sb = state(a), state(b)
+    return sa.keys() == sb.keys() and all(torch.equal(sa[k], sb[k]) for k in sa)
+
+
+# -- parameters: checked in fit, scikit-learn's wording -------------------------------------------
+@pytest.mark.parametrize(
+    "params, message",
+    [
+        (dict(code_size=0), "The 'code_size' parameter of Autoencoder must be an int in the range [1, inf). Got 0 instead."),
+        (dict(code_size=2.0), "The 'code_size' parameter of Autoencoder must be an int in the range [1, inf). Got 2.0 instead."),
+        (dict(hidden=(16, 0)), "The 'hidden' parameter of Autoencoder must be a list of ints in the range [1, inf). Got (16, 0) instead."),
+        (dict(kind="rnn"), "The 'kind' parameter of Autoencoder must be a str among {'conv', 'mlp'}. Got 'rnn' instead."),
+        (dict(loss="l2"), "The 'loss' parameter of Autoencoder must be a str among {'auto', 'bce', 'mse'}. Got 'l2' instead."),
+        (dict(batch_size=0), "The 'batch_size' parameter of Autoencoder must be a str among {'auto'} or an int in the range [1, inf). Got 0 instead."),
+        (dict(lr=0.0), "The 'lr' parameter of Autoencoder must be a float in the range (0, inf). Got 0.0 instead."),
+        (dict(validation_fraction=1.0), "The 'validation_fraction' parameter of Autoencoder must be a float in the range [0, 1). Got 1.0 instead."),
+        (dict(sparsity_target=0.0), "The 'sparsity_target' parameter of Autoencoder must be a float in the range (0, 1). Got 0.0 instead."),
+        (dict(noise="masking"), "The 'noise' parameter of Autoencoder must be None, a (name, level) pair such as ('masking', 0.25), or a dict {name: level or {field: value}}. Got 'masking' instead."),
+        (dict(noise=("masking",)), "The 'noise' parameter of Autoencoder must be None, a (name, level) pair such as ('masking', 0.25), or a dict {name: level or {field: value}}. Got ('masking',) instead."),
+        (dict(noise=("blur", 0.1)), "Unknown corruption 'blur'. Available: gaussian, masking, salt_and_pepper. (parameter 'noise' of Autoencoder)"),
+        (dict(noise=("masking", 1.5)), "The 'corruption.masking.fraction' parameter must be a float in the range [0, 1]. Got 1.5 instead. (parameter 'noise' of Autoencoder)"),
+        (dict(activation="swish2"), "The 'activation' parameter of Autoencoder must be a str among {"),
+    ],
+)
+def test_bad_parameters_raise_in_fit_with_sklearn_wording(digits, params, message):
+    est = Autoencoder(**params)  # __init__ only stores
+    assert all(getattr(est, k) == v for k, v in params.items())
+    with pytest.raises(ValueError, match=re.escape(message)):
+        est.fit(digits[0][:20])
+
+
+def test_detector_contamination_is_checked_with_its_own_name(digits):
+    with pytest.raises(ValueError, match=re.escape(
+        "The 'contamination' parameter of AutoencoderOutlierDetector must be a str among {'auto'} or a float "
+        "in the range (0, 0.5]. Got 0.6 instead."
+    )):
+        AutoencoderOutlierDetector(contamination=0.6).fit(digits[0][:20])
+
+
+def test_the_detector_takes_every_transformer_parameter_with_the_same_default():
+    ae, det = Autoencoder().get_params(), AutoencoderOutlierDetector().get_params()
+    assert det.pop("contamination") == "auto"
+    assert det == ae
+
+
+def test_top_level_autoencoder_is_the_estimator_and_the_module_keeps_its_own_name():
+    assert aekit.Autoencoder is Autoencoder
+    assert aekit.AutoencoderOutlierDetector is AutoencoderOutlierDetector
+    assert issubclass(aekit.AutoencoderModule, torch.nn.Module)
+
+
+# -- automatic choices, logged -------------------------------------------------------------------
+def test_loss_auto_is_cross_entropy_in_the_unit_interval_and_squared_error_outside(digits, caplog):
+    x = digits[0][:60]
+    with caplog.at_level(logging.INFO, logger="aekit.estimator"):
+        assert Autoencoder(code_size=2, **FAST).fit(x).reconstruction_ == "bce"
+        assert Autoencoder(code_size=2, **FAST).fit(x * 4 - 2).reconstruction_ == "mse"
+    assert "loss='auto': X is in [0, 1], so the reconstruction loss is 'bce'" in caplog.text
+    assert "X has values in [-2, 2], outside [0, 1], so the reconstruction loss is 'mse'" in caplog.text
+
+
+def test_cross_entropy_on_data_outside_the_unit_interval_says_what_to_do(digits):
+    with pytest.raises(DataError, match=re.escape(
+        "X has values in [0, 16] but loss='bce' (cross-entropy) needs data in [0, 1]. Put "
+        "sklearn.preprocessing.MinMaxScaler before Autoencoder in a Pipeline, or set loss='mse' (or 'auto')."
+    )):
+        Autoencoder(loss="bce", **FAST).fit(digits[0][:20] * 16)
+
+
+def test_batch_size_auto_and_a_validation_set_too_small_to_exist(digits, caplog):
+    with caplog.at_level(logging.INFO, logger="aekit.estimator"):
+        est = Autoencoder(code_size=2, **FAST).fit(digits[0][:5])
+    assert est.batch_size_ == 5  # min(256, n_train) with no validation row taken from 5 samples
+    assert all(record["val"] is None for record in est.history_)
+    assert "validation_fraction=0.1 of 5 samples leaves no validation set" in caplog.text
+    big = Autoencoder(code_size=2, **FAST).fit(digits[0])
+    assert big.batch_size_ == 256 and big.history_[0]["val"] is not None  # 270 train rows, 30 validation
+
+
+# -- reproducibility ------------------------------------------------------------------------------
+def test_an_int_random_state_makes_fit_bitwise_reproducible_and_leaves_global_rngs_alone(digits):
+    x = digits[0][:120]
+    params = dict(code_size=3, noise=("masking", 0.25), variational=True, **FAST)
+    torch_before, numpy_before = torch.get_rng_state(), np.random.get_state()[1].copy()
+    a, b = Autoencoder(**params).fit(x), Autoencoder(**params).fit(x)
+    assert torch.equal(torch.get_rng_state(), torch_before)
+    assert np.array_equal(np.random.get_state()[1], numpy_before)
+    assert same_weights(a, b)
+    assert np.array_equal(a.transform(x), b.transform(x))
+    assert np.array_equal(a.score_samples(x), b.score_samples(x))
+    assert a.history_[-1]["train"] == b.history_[-1]["train"]
+    c = Autoencoder(**{**params, "random_state": 1}).fit(x)
+    assert not same_weights(a, c)
+
+
+def test_scores_of_a_sample_do_not_depend_on_the_rest_of_the_batch_at_float32_precision(digits):
+    x = digits[0][:50]
+    est = Autoencoder(code_size=3, **FAST).fit(x)
+    full = est.score_samples(x)
+    parts = np.concatenate([est.score_samples(x[i : i + 7]) for i in range(0, 50, 7)])
+    np.testing.assert_allclose(parts, full, rtol=1e-5)
+    np.testing.assert_allclose(est.score_samples(x[::-1]), full[::-1], rtol=1e-5)
+
+
+# -- scores against their definitions -------------------------------------------------------------
+def test_score_samples_is_the_negative_per_sample_reconstruction_loss(digits):
+    x = digits[0][:80]
+    bce = Autoencoder(code_size=4, **FAST).fit(x)
+    t = torch.from_numpy(x.astype(np.float32))
+    with torch.no_grad():
+        logits = bce.model_(t)["logits"]
+        expected = -F.binary_cross_entropy_with_logits(logits, t, reduction="none").sum(1).numpy()
+    np.testing.assert_allclose(bce.score_samples(x), expected, rtol=1e-5)
+    assert bce.score(x) == pytest.approx(expected.mean(), rel=1e-5)
+
+    y = x * 3 - 1
+    mse = Autoencoder(code_size=4, **FAST).fit(y)
+    ty = torch.from_numpy(y.astype(np.float32))
+    with torch.no_grad():
+        expected = -(mse.model_(ty)["x_hat"] - ty).pow(2).sum(1).numpy()
+    np.testing.assert_allclose(mse.score_samples(y), expected, rtol=1e-5)
+    assert mse.score_samples(y).dtype == np.float64
+
+
+def test_a_variational_score_is_the_elbo_and_its_code_is_the_posterior_mean(digits):
+    x = digits[0][:80]
+    est = Autoencoder(code_size=3, variational=True, beta=2.0, **FAST).fit(x)
+    assert "kl" in est.history_[-1]["train"]
+    t = torch.from_numpy(x.astype(np.float32))
+    expected = elbo(est.model_, t, samples=ELBO_SAMPLES, generator=torch.Generator().manual_seed(est.seed_))
+    np.testing.assert_allclose(est.score_samples(x), expected.numpy(), rtol=1e-6)
+    assert est.score(x) == pytest.approx(float(expected.mean()), rel=1e-6)
+    with torch.no_grad():
+        mu, _ = est.model_.posterior(t)
+    np.testing.assert_array_equal(est.transform(x), mu.numpy())
+
+
+# -- every family by name -------------------------------------------------------------------------
+def test_noise_as_a_pair_and_as_a_dict_is_the_same_corruption(digits):
+    x = digits[0][:80]
+    pair = Autoencoder(code_size=3, noise=("masking", 0.3), **FAST).fit(x)
+    mapping = Autoencoder(code_size=3, noise={"masking": {"fraction": 0.3}}, **FAST).fit(x)
+    clean = Autoencoder(code_size=3, **FAST).fit(x)
+    assert same_weights(pair, mapping) and not same_weights(pair, clean)
+    several = Autoencoder(code_size=3, noise={"masking": 0.3, "gaussian": 0.1}, **FAST).fit(x)
+    assert not same_weights(several, pair)
+
+
+def test_each_penalty_is_a_named_term_of_the_history(digits):
+    x = digits[0][:80]
+    sparse = Autoencoder(code_size=4, l1=1e-3, kl_sparsity=0.1, sparsity_target=0.1, code_activation="sigmoid",
+                         **FAST).fit(x)
+    assert {"recon", "l1", "kl_sparsity", "loss"} <= set(sparse.history_[-1]["train"])
+    with pytest.raises(ConfigError, match="needs code activations in \\(0, 1\\)"):
+        Autoencoder(code_size=4, kl_sparsity=0.1, **FAST).fit(x)  # linear code
+
+
+def test_the_contractive_penalty_is_built_by_name(digits):
+    est = Autoencoder(code_size=4, contractive=0.1, **FAST).fit(digits[0][:60])
+    assert "contractive" in est.history_[-1]["train"]
+
+
+# -- input layouts --------------------------------------------------------------------------------
+def test_a_dataframe_gives_feature_names_and_pandas_output(digits):
+    x = digits[0][:60]
+    df = pd.DataFrame(x, columns=[f"px{i}" for i in range(64)])
+    est = Autoencoder(code_size=3, **FAST).fit(df)
+    assert list(est.feature_names_in_) == list(df.columns) and est.n_features_in_ == 64
+    assert list(est.get_feature_names_out()) == ["ae0", "ae1", "ae2"]
+    out = est.set_output(transform="pandas").transform(df)
+    assert list(out.columns) == ["ae0", "ae1", "ae2"] and out.shape == (60, 3)
+    with pytest.raises(ValueError, match="input_features is not equal to feature_names_in_"):
+        est.get_feature_names_out([f"c{i}" for i in range(64)])
+
+
+def test_image_arrays_train_a_conv_model_and_come_back_as_images(digits):
+    images = digits[0][:60].reshape(-1, 8, 8)
+    est = Autoencoder(code_size=3, kind="conv", channels=(4,), **FAST).fit(images)
+    assert est.input_shape_ == (8, 8) and est.n_features_in_ == 64
+    assert est.model_.sample_shape == (1, 8, 8)
+    h = est.transform(images)
+    assert h.shape == (60, 3) and h.dtype == np.float32
+    assert est.inverse_transform(h).shape == (60, 8, 8)
+    np.testing.assert_array_equal(est.transform(images.reshape(60, 64)), h)  # flat rows work too
+    assert est.fit(images[:, None]).model_.sample_shape == (1, 8, 8)  # (n, C, H, W)
+    with pytest.raises(ConfigError, match="kind 'conv' needs image data shaped \\(C, H, W\\)"):
+        Autoencoder(kind="conv", **FAST).fit(digits[0][:20])
+
+
+def test_inverse_transform_reconstructs_and_checks_the_code_width(digits):
+    x = digits[0][:80]
+    est = Autoencoder(code_size=4, **FAST).fit(x)
+    x_hat = est.inverse_transform(est.transform(x))
+    assert x_hat.shape == x.shape and 0 <= x_hat.min() and x_hat.max() <= 1  # a sigmoid decoder
+    with pytest.raises(ValueError, match=re.escape("X has 5 features, but Autoencoder.inverse_transform is "
+                                                   "expecting codes of 4 features (code_size=4)")):
+        est.inverse_transform(np.zeros((2, 5)))
+
+
+# -- save / load, pickling ------------------------------------------------------------------------
+def test_save_and_load_restore_the_same_estimator_without_pickle(digits, tmp_path):
+    x, _ = digits
+    df = pd.DataFrame(x[:80], columns=[f"px{i}" for i in range(64)])
+    det = AutoencoderOutlierDetector(code_size=3, contamination=0.1, noise=("masking", 0.2), **FAST).fit(df)
+    folder = det.save(tmp_path / "det")
+    assert sorted(p.name for p in folder.iterdir()) == ["estimator.json", "model.json", "model.safetensors"]
+    back = AutoencoderOutlierDetector.load(folder)
+    assert back.get_params() == det.get_params()
+    for name in ("offset_", "seed_", "n_iter_", "input_shape_", "reconstruction_", "history_", "n_features_in_"):
+        assert getattr(back, name) == getattr(det, name), name
+    assert list(back.feature_names_in_) == list(det.feature_names_in_)
+    assert same_weights(back, det)
+    np.testing.assert_array_equal(back.decision_function(df), det.decision_function(df))
+    assert isinstance(aekit.load(folder), torch.nn.Module)  # the run-folder model files
+    with pytest.raises(WeightsError, match="holds a AutoencoderOutlierDetector; load it with "
+                                           "AutoencoderOutlierDetector.load"):
+        Autoencoder.load(folder)
+    assert json.loads((folder / "estimator.json").read_text())["params"]["noise"] == {"__tuple__": ["masking", 0.2]}
+
+
+def test_joblib_pickling_round_trips(digits, tmp_path):
+    x = digits[0][:60]
+    est = Autoencoder(code_size=3, **FAST).fit(x)
+    joblib.dump(est, tmp_path / "ae.joblib")
+    back = joblib.load(tmp_path / "ae.joblib")
+    np.testing.assert_array_equal(back.transform(x), est.transform(x))
+    assert clone(back).get_params() == est.get_params()
+
+
+# -- training control -----------------------------------------------------------------------------
+def test_patience_warns_when_the_loss_is_still_improving_and_verbose_prints_each_epoch(digits, capsys):
+    x = digits[0][:60]
+    with pytest.warns(ConvergenceWarning, match="ran all epochs=3 and the validation loss was still improving"):
+        Autoencoder(code_size=3, patience=2, verbose=1, **FAST).fit(x)
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 3 and lines[0].startswith("epoch 1/3  train recon=")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        stopped = Autoencoder(code_size=3, patience=1, lr=1.0, **{**FAST, "epochs": 30}).fit(x)
+    assert stopped.n_iter_ < 30
+
+
+# -- scikit-learn composition ---------------------------------------------------------------------
+def test_pipeline_and_grid_search_over_the_code_size(digits):
+    x, y = digits
+    pipe = make_pipeline(StandardScaler(), Autoencoder(code_size=8, hidden=(32,), epochs=30, batch_size=32, random_state=0),
+                         LogisticRegression(max_iter=500))
+    pipe.fit(x[:200], y[:200])
+    assert pipe.named_steps["autoencoder"].reconstruction_ == "mse"  # standardised data is not in [0, 1]
+    assert pipe.score(x[200:], y[200:]) > 0.7  # chance is 0.1
+    search = GridSearchCV(pipe, {"autoencoder__code_size": [2, 8]}, cv=2).fit(x, y)
+    assert search.best_params_ == {"autoencoder__code_size": 8}  # 2 numbers cannot separate 10 digits
+    assert search.cv_results_["mean_test_score"].shape == (2,)
+    assert search.best_estimator_.named_steps["autoencoder"].code_size == search.best_params_["autoencoder__code_size"]
+
+
+# -- the outlier detector -------------------------------------------------------------------------
+def test_the_detector_threshold_follows_contamination_or_tukeys_fence(digits):
+    x = digits[0][:200]
+    det = AutoencoderOutlierDetector(code_size=4, contamination=0.1, **FAST).fit(x)
+    scores = det.score_samples(x)
+    assert det.offset_ == pytest.approx(np.percentile(scores, 10))
+    np.testing.assert_allclose(det.decision_function(x), scores - det.offset_)
+    assert (det.predict(x) == -1).sum() == 20  # 10 % of the training data
+    auto = AutoencoderOutlierDetector(code_size=4, **FAST).fit(x)
+    s = auto.score_samples(x)
+    q1, q3 = np.percentile(s, [25, 75])
+    assert auto.offset_ == pytest.approx(q1 - 1.5 * (q3 - q1))
+    np.testing.assert_array_equal(auto.fit_predict(x), np.where(s >= auto.offset_, 1, -1))
+
+
+def test_the_detector_flags_noise_images_among_digits(digits):
+    x = digits[0]
+    noise = np.random.default_rng(0).uniform(size=(20, 64))
+    det = AutoencoderOutlierDetector(code_size=8, hidden=(32,), epochs=20, random_state=0).fit(x)
+    assert (det.predict(noise) == -1).mean() == 1.0
+    assert (det.predict(x) == -1).mean() < 0.1
+
+
+def test_ctrl_c_keeps_the_best_weights_so_far(digits, monkeypatch):
+    import aekit.estimator as module
+
+    class Interrupted(module.Trainer):
+        def _train_epoch(self, source):
+            if self.epoch == 2:
+                raise KeyboardInterrupt
+            return super()._train_epoch(source)
+
+    monkeypatch.setattr(module, "Trainer", Interrupted)
+    x = digits[0][:60]
+    with pytest.warns(UserWarning, match="Training interrupted by the user after 2 of 3 epochs"):
+        est = Autoencoder(code_size=3, **FAST).fit(x)
+    assert est.n_iter_ == 2 and len(est.history_) == 2 and est.transform(x).shape == (60, 3)
+
+
+def test_numpy_ints_from_a_parameter_grid_still_save_as_json(digits, tmp_path):
+    x = digits[0][:40]
+    est = Autoencoder(code_size=np.int64(3), hidden=(np.int64(8),), epochs=np.int64(2), random_state=np.int64(0))
+    back = Autoencoder.load(est.fit(x).save(tmp_path / "ae"))
+    np.testing.assert_array_equal(back.transform(x), est.transform(x))
