@@ -24,6 +24,7 @@ _LAZY = {
     "Dataset": "aekit.data",
     "Autoencoder": "aekit.estimator",
     "AutoencoderOutlierDetector": "aekit.estimator",
+    "AutoencoderClassifier": "aekit.estimator",
 }
 
 __all__ = sorted(_LAZY) + ["__version__"]

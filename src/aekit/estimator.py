@@ -42,7 +42,7 @@ if tuple(map(int, re.match(r"(\d+)\.(\d+)", sklearn.__version__).groups())) < (1
     raise ImportError(f"aekit's scikit-learn estimators need scikit-learn>=1.6 (estimator tags, validate_data); "
                       f"found {sklearn.__version__}. Upgrade it: pip install -U 'scikit-learn>=1.6'.")
 
-from sklearn.base import BaseEstimator, OutlierMixin, TransformerMixin
+from sklearn.base import BaseEstimator, ClassifierMixin, OutlierMixin, TransformerMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
@@ -627,6 +627,178 @@ class AutoencoderOutlierDetector(OutlierMixin, _AutoencoderBase):
         return np.where(self.decision_function(X) >= 0, 1, -1)
 
 
+class AutoencoderClassifier(ClassifierMixin, _AutoencoderBase):
+    """Semi-supervised classification: pretrain an autoencoder on every row, fine-tune on the labelled ones.
+
+    Rows whose label is ``-1`` are unlabelled (the convention of ``sklearn.semi_supervised``): they
+    train the autoencoder and are never used as labels. Then the decoder is dropped, a head is attached
+    (``head``: linear softmax or a one-hidden-layer MLP), trained with the encoder frozen for
+    ``freeze_epochs``, and the whole network is fine-tuned for ``finetune_epochs`` with the smaller
+    ``finetune_lr`` (Erhan et al., JMLR 2010); see :mod:`aekit.training.finetune`.
+
+    Parameters are those of :class:`Autoencoder` (the autoencoder's own training: ``epochs``, ``lr``,
+    ``noise``, penalties...) plus the fine-tuning ones below. ``validation_fraction`` also holds out
+    that fraction of the labelled rows (stratified, when every class keeps one) for early stopping.
+
+    head : {"softmax", "mlp"}, default="softmax"
+    head_hidden : int, default=128
+    freeze_epochs : int, default=20
+        Epochs training the head alone on the frozen encoder.
+    finetune_epochs : int, default=50
+        Epochs of end-to-end fine-tuning after unfreezing (early-stopped with ``patience``).
+    head_lr : float, default=1e-2
+        Learning rate of the frozen phase.
+    finetune_lr : float, default=3e-4
+        Learning rate of the end-to-end phase.
+    finetune_patience : int or None, default=15
+        Early stopping of both fine-tuning phases on the labelled validation rows (``patience`` is the
+        autoencoder's own).
+
+    Attributes: those of :class:`Autoencoder` plus ``classes_`` (the labels seen, -1 excluded),
+    ``classifier_`` (the PyTorch classifier) and ``finetune_history_``.
+    """
+
+    _parameters = {
+        **_PARAMETERS,
+        "head": Options(("softmax", "mlp")),
+        "head_hidden": _POSITIVE_INT,
+        "freeze_epochs": Interval(int, 0, None),
+        "finetune_epochs": Interval(int, 0, None),
+        "head_lr": Interval(float, 0, None, closed="neither"),
+        "finetune_lr": Interval(float, 0, None, closed="neither"),
+        "finetune_patience": AnyOf(None, _POSITIVE_INT),
+    }
+    _fitted_attributes = (*_AutoencoderBase._fitted_attributes, "classes_", "finetune_history_")
+
+    def __init__(
+        self, code_size: int = 32, *, head: str = "softmax", head_hidden: int = 128, freeze_epochs: int = 20,
+        finetune_epochs: int = 50, head_lr: float = 1e-2, finetune_lr: float = 3e-4,
+        finetune_patience: int | None = 15, hidden: tuple = (256,),
+        kind: str = "mlp", channels: tuple = (16, 32), kernel_size: int = 3, activation: str = "relu",
+        code_activation: str = "linear", tied: bool = False, variational: bool = False, beta: float = 1.0,
+        kl_warmup_epochs: int = 0, loss: str = "auto", noise: Any = None, l1: float = 0.0,
+        kl_sparsity: float = 0.0, sparsity_target: float = 0.05, contractive: float = 0.0, epochs: int = 10,
+        batch_size: Any = "auto", lr: float = 1e-3, optimizer: str = "adam", weight_decay: float = 0.0,
+        validation_fraction: float = 0.1, patience: int | None = None, random_state: Any = None, verbose: int = 0,
+        device: str = "cpu",
+    ) -> None:
+        self.code_size = code_size
+        self.head = head
+        self.head_hidden = head_hidden
+        self.freeze_epochs = freeze_epochs
+        self.finetune_epochs = finetune_epochs
+        self.head_lr = head_lr
+        self.finetune_lr = finetune_lr
+        self.finetune_patience = finetune_patience
+        self.hidden = hidden
+        self.kind = kind
+        self.channels = channels
+        self.kernel_size = kernel_size
+        self.activation = activation
+        self.code_activation = code_activation
+        self.tied = tied
+        self.variational = variational
+        self.beta = beta
+        self.kl_warmup_epochs = kl_warmup_epochs
+        self.loss = loss
+        self.noise = noise
+        self.l1 = l1
+        self.kl_sparsity = kl_sparsity
+        self.sparsity_target = sparsity_target
+        self.contractive = contractive
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.optimizer = optimizer
+        self.weight_decay = weight_decay
+        self.validation_fraction = validation_fraction
+        self.patience = patience
+        self.random_state = random_state
+        self.verbose = verbose
+        self.device = device
+
+    def fit(self, X: Any, y: Any) -> AutoencoderClassifier:
+        """Pretrain on all rows of X, then fine-tune on the rows whose label is not -1."""
+        from sklearn.model_selection import train_test_split
+        from sklearn.utils.multiclass import check_classification_targets
+
+        from aekit.training.finetune import FinetuneConfig, finetune
+
+        self._check_params()
+        _, y = validate_data(self, X, y, reset=True, allow_nd=True, dtype=None, ensure_all_finite=False,
+                             y_numeric=False)
+        check_classification_targets(y)
+        labelled = ~_unlabelled(y)
+        if not labelled.any():
+            raise ValueError("y has no labelled row: every label is -1 (unlabelled). AutoencoderClassifier needs "
+                             "at least one labelled row per class to fine-tune; to learn codes only, use "
+                             "aekit.Autoencoder.")
+        self.classes_, y_index = np.unique(y[labelled], return_inverse=True)
+        super().fit(X)  # the autoencoder sees every row, labelled or not, and never a label
+        x = self._validate_X(X, reset=False).reshape(len(y), *_model_shape(self.input_shape_))[labelled]
+        rows = np.arange(len(x))
+        stratify = y_index if np.bincount(y_index).min() >= 2 else None
+        n_val = int(self.validation_fraction * len(x))
+        if n_val >= len(self.classes_) and len(x) - n_val >= len(self.classes_) and stratify is not None:
+            train_rows, val_rows = train_test_split(rows, test_size=n_val, stratify=stratify,
+                                                    random_state=self.seed_ % 2**32)
+        else:
+            train_rows, val_rows = rows, rows[:0]
+        config = FinetuneConfig(labels=None, head=self.head, head_hidden=int(self.head_hidden),
+                                freeze_epochs=int(self.freeze_epochs), epochs=int(self.finetune_epochs),
+                                lr=float(self.head_lr), finetune_lr=float(self.finetune_lr),
+                                batch_size=int(self.batch_size_) if self.batch_size != "auto" else 32,
+                                patience=None if self.finetune_patience is None else int(self.finetune_patience),
+                                seed=self.seed_ % 2**31)
+        result = finetune(self.model_, x[train_rows], y_index[train_rows], x[val_rows], y_index[val_rows], config,
+                          n_classes=len(self.classes_))
+        self.classifier_ = result.classifier.eval()
+        self.finetune_history_ = result.history
+        return self
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        """Class probabilities, shape (n, n_classes), columns in the order of ``classes_``."""
+        check_is_fitted(self, "classifier_")
+        x = self._validate_X(X, reset=False).reshape(-1, *_model_shape(self.input_shape_))
+        with torch.no_grad():
+            return self._map(x, lambda xb: torch.softmax(self.classifier_(xb)["class_logits"], dim=-1)).astype(
+                np.float64)
+
+    def predict(self, X: Any) -> np.ndarray:
+        """The most probable class of each row, shape (n,)."""
+        check_is_fitted(self, "classifier_")
+        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+
+    def save(self, path: str | Path) -> Path:
+        """The autoencoder's files (see :meth:`Autoencoder.save`) plus ``classifier.safetensors``/``.json``."""
+        from aekit.models.classifier import save_classifier
+
+        check_is_fitted(self, "classifier_")
+        directory = super().save(path)
+        save_classifier(self.classifier_, self.model_.describe(), directory)
+        return directory
+
+    @classmethod
+    def load(cls, path: str | Path) -> AutoencoderClassifier:
+        from aekit.models.classifier import load_classifier
+
+        estimator = super().load(path)
+        estimator.classifier_ = load_classifier(path)
+        return estimator
+
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_class = True
+        return tags
+
+
+def _unlabelled(y: np.ndarray) -> np.ndarray:
+    """Rows marked unlabelled: label -1 (sklearn.semi_supervised's convention), numeric or string."""
+    if y.dtype.kind in "iuf":
+        return y == -1
+    return np.asarray([str(v) == "-1" for v in y])
+
+
 # -- helpers -----------------------------------------------------------------------------------------
 def _ndim(X: Any) -> int:
     """The number of axes of X, 2 for anything scikit-learn's table validation should judge."""
@@ -667,6 +839,8 @@ def _to_json(value: Any) -> Any:
         return [_to_json(v) for v in value]
     if isinstance(value, dict):
         return {str(k): _to_json(v) for k, v in value.items()}
+    if isinstance(value, np.ndarray):
+        return {"__array__": [_to_json(v) for v in value.tolist()], "dtype": value.dtype.str}
     if isinstance(value, np.generic):
         return value.item()
     if isinstance(value, float) and not math.isfinite(value):
@@ -682,8 +856,10 @@ def _from_json(value: Any) -> Any:
             return tuple(_from_json(v) for v in value["__tuple__"])
         if set(value) == {"__float__"}:
             return float(value["__float__"])
+        if set(value) == {"__array__", "dtype"}:
+            return np.asarray(_from_json(value["__array__"]), dtype=np.dtype(value["dtype"]))
         return {k: _from_json(v) for k, v in value.items()}
     return value
 
 
-__all__ = ["Autoencoder", "AutoencoderOutlierDetector", "ELBO_SAMPLES"]
+__all__ = ["Autoencoder", "AutoencoderClassifier", "AutoencoderOutlierDetector", "ELBO_SAMPLES"]

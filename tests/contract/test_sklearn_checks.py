@@ -12,9 +12,13 @@ runs as an expected failure; nothing is skipped wholesale.
 
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from aekit.estimator import Autoencoder, AutoencoderOutlierDetector
+from aekit.estimator import Autoencoder, AutoencoderClassifier, AutoencoderOutlierDetector
 
 SMALL = dict(code_size=2, hidden=(8,), epochs=10, lr=1e-2)
+# the classifier checks ask for > 0.83 training accuracy on three blobs: a little more capacity and
+# fine-tuning than the transformer needs
+SMALL_CLASSIFIER = dict(code_size=4, hidden=(16,), epochs=10, lr=1e-2, freeze_epochs=20, finetune_epochs=20,
+                        finetune_lr=1e-2)
 
 _FLOAT32_SUBSETS = (
     "The network computes in float32, and a float32 matrix product's last bit depends on how many "
@@ -27,9 +31,18 @@ _FLOAT32_SUBSETS = (
 )
 
 # check name -> why it cannot pass, per estimator class
+_MINUS_ONE_IS_UNLABELLED = (
+    "AutoencoderClassifier follows sklearn.semi_supervised: the label -1 marks an unlabelled row "
+    "(used to pretrain the autoencoder, never as a label). The check fits y in {-1, 1} and expects "
+    "classes_ == [-1, 1]; here the -1 rows are unlabelled, so classes_ is [1] by design "
+    "(SelfTrainingClassifier and LabelSpreading read -1 the same way)."
+)
+
 EXPECTED_FAILURES: dict[str, dict[str, str]] = {
     "Autoencoder": {"check_methods_subset_invariance": _FLOAT32_SUBSETS},
     "AutoencoderOutlierDetector": {"check_methods_subset_invariance": _FLOAT32_SUBSETS},
+    "AutoencoderClassifier": {"check_methods_subset_invariance": _FLOAT32_SUBSETS,
+                              "check_classifiers_classes": _MINUS_ONE_IS_UNLABELLED},
 }
 
 
@@ -40,7 +53,7 @@ def expected_failed_checks(estimator):
 # xfail_strict=False: on another CPU the BLAS kernels may happen to agree, and an expected failure
 # that passes there is reported (XPASS) rather than failing the suite.
 @parametrize_with_checks(
-    [Autoencoder(**SMALL), AutoencoderOutlierDetector(**SMALL)],
+    [Autoencoder(**SMALL), AutoencoderOutlierDetector(**SMALL), AutoencoderClassifier(**SMALL_CLASSIFIER)],
     expected_failed_checks=expected_failed_checks,
     xfail_strict=False,
 )

@@ -73,3 +73,26 @@ def test_from_scratch_reinitialises_the_encoder():
     trained = finetune(None, x[:90], y[:90], x[90:], y[90:], FinetuneConfig(freeze_epochs=0, epochs=2),
                        pretrained=False, template=ae)
     assert {r["phase"] for r in trained.history} == {"scratch"}
+
+
+def test_noise_on_the_labelled_inputs_reaches_the_classifier(monkeypatch):
+    x, y = blobs()
+    seen = []
+    import aekit.models.classifier as classifier_module
+
+    original = classifier_module.Classifier.forward
+
+    def spy(self, inputs):
+        if self.training:
+            seen.append(inputs.clone())
+        return original(self, inputs)
+
+    monkeypatch.setattr(classifier_module.Classifier, "forward", spy)
+    finetune(autoencoder(), x[:90], y[:90], x[90:], y[90:],
+             FinetuneConfig(freeze_epochs=1, epochs=0, batch_size=90, corruption={"masking": 0.5}))
+    zeros = (seen[0] == 0).float().mean().item()
+    assert 0.4 < zeros < 0.6  # about half of every labelled input is masked while training
+    with pytest.raises(ConfigError, match="Unknown corruption 'blur'"):
+        from aekit import config as cfg
+
+        cfg.from_dict(FinetuneConfig, {"corruption": {"blur": 0.1}})

@@ -11,7 +11,8 @@ draw of labelled training rows, five methods are scored on the run's test split:
     finetune  the pretrained encoder + head, head first (encoder frozen), then end to end
 
 PCA and the autoencoder both see every training row without its label; only the classifiers see
-labels. Logistic regression is scikit-learn's (L2, C=1, inputs standardised for codes).
+labels. Logistic regression is scikit-learn's (L2, C=1; autoencoder codes are standardised, PCA codes
+keep their pixel units so that small components are not blown up).
 """
 
 from __future__ import annotations
@@ -94,7 +95,7 @@ def label_curve(run_dir: str | Path, budgets: Sequence[int | None] = (10, 100, 3
                 if method == "raw":
                     acc = _logreg(flat[rows], y[rows], flat_test, y_test, scale=False)
                 elif method == "pca":
-                    acc = _logreg(pcs[rows], y[rows], pcs_test, y_test, scale=True)
+                    acc = _logreg(pcs[rows], y[rows], pcs_test, y_test, scale=False)
                 elif method == "codes":
                     acc = _logreg(codes[rows], y[rows], codes_test, y_test, scale=True)
                 else:

@@ -26,7 +26,7 @@ from aekit.config import param
 from aekit.errors import ConfigError
 from aekit.models.classifier import Classifier
 from aekit.objectives.classification import Classification
-from aekit.params import AnyOf, Interval, Options
+from aekit.params import AnyOf, InstanceOf, Interval, Options
 from aekit.training.trainer import TrainConfig, Trainer
 
 logger = logging.getLogger(__name__)
@@ -46,8 +46,14 @@ class FinetuneConfig:
     finetune_lr: float = param(3e-4, Interval(float, 0, None, closed="neither"), "smaller learning rate end to end")
     batch_size: int = param(32, Interval(int, 1, None), "samples per step")
     patience: Any = param(15, AnyOf(None, Interval(int, 1, None)), "early stopping on validation loss (epochs)")
+    corruption: dict = param({}, InstanceOf(dict), "noise on the labelled inputs while training, e.g. {masking: 0.25}")
     label_seed: int = param(0, Interval(int, 0, None), "seed of the labelled draw")
     seed: int = param(0, Interval(int, 0, None), "seed of the head's initialisation and the batch order")
+
+    def check(self) -> None:
+        from aekit.training.run import build_corruption
+
+        build_corruption(self.corruption)  # unknown names and bad levels fail here, not mid-training
 
 
 def draw_labelled(y: np.ndarray, n: int | None, seed: int) -> np.ndarray:
@@ -82,7 +88,10 @@ def _fit(model: nn.Module, config: FinetuneConfig, lr: float, epochs: int, data:
         return []
     x, y, x_val, y_val = data
     train_config = TrainConfig(epochs=epochs, batch_size=config.batch_size, lr=lr, patience=config.patience)
-    trainer = Trainer(model, [Classification()], train_config, seed=config.seed)
+    from aekit.training.run import build_corruption
+
+    trainer = Trainer(model, [Classification()], train_config, corruption=build_corruption(config.corruption),
+                      seed=config.seed)
     trainer.on_epoch = (lambda record: on_epoch({**record, "phase": phase})) if on_epoch else None
     history = trainer.fit(x, x_val if len(x_val) else None, labels=y, val_labels=y_val if len(x_val) else None)
     return [{**record, "phase": phase} for record in history]

@@ -81,6 +81,12 @@ def build_component(kind: str, section: str, name: str, spec: Any) -> Any:
     return cfg.from_dict(cls, spec, prefix=f"{section}.{name}.")
 
 
+def build_corruption(corruption: dict, section: str = "corruption") -> Compose | None:
+    """``{name: level or {field: value}}`` as one corruption applying each in turn (None when empty)."""
+    parts = [build_component("corruption", section, name, spec) for name, spec in corruption.items()]
+    return Compose(parts) if parts else None
+
+
 class Compose:
     """Corruptions applied one after the other, all drawing from the trainer's generator."""
 
@@ -124,9 +130,7 @@ class RunConfig:
         return [build_component("objective", "penalties", name, spec) for name, spec in penalties.items()]
 
     def build_corruption(self, corruption: dict | None = None) -> Compose | None:
-        corruption = self.corruption if corruption is None else corruption
-        parts = [build_component("corruption", "corruption", name, spec) for name, spec in corruption.items()]
-        return Compose(parts) if parts else None
+        return build_corruption(self.corruption if corruption is None else corruption)
 
 
 def make_config(path: str | Path | None = None, overrides: list[str] | tuple[str, ...] = ()) -> RunConfig:

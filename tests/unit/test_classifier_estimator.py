@@ -1,0 +1,94 @@
+"""AutoencoderClassifier: rows labelled -1 pretrain the autoencoder and are never used as labels;
+fine-tuning sees exactly the labelled rows; save/load and string labels work."""
+
+import numpy as np
+import pytest
+import torch
+from sklearn.datasets import load_digits
+
+import aekit.training.finetune as finetune_module
+import aekit.training.trainer as trainer_module
+from aekit import AutoencoderClassifier
+
+FAST = dict(code_size=8, hidden=(32,), epochs=3, freeze_epochs=3, finetune_epochs=3, random_state=0)
+
+
+@pytest.fixture(scope="module")
+def digits():
+    x, y = load_digits(return_X_y=True)
+    return (x / 16.0).astype(np.float32)[:400], y[:400]
+
+
+def semi(y, fraction=0.2, seed=0):
+    y_semi = y.copy()
+    y_semi[np.random.default_rng(seed).random(len(y)) > fraction] = -1
+    return y_semi
+
+
+def test_unlabelled_rows_pretrain_and_are_never_labels(digits, monkeypatch):
+    x, y = digits
+    y_semi = semi(y)
+    pretrain_rows, finetune_labels = [], []
+    original_fit, original_finetune = trainer_module.Trainer.fit, finetune_module.finetune
+
+    def spy_fit(self, train, val=None, **kwargs):
+        if kwargs.get("labels") is None:  # the autoencoder's own training
+            pretrain_rows.append(len(train) + (0 if val is None else len(val)))
+        return original_fit(self, train, val, **kwargs)
+
+    def spy_finetune(autoencoder, x_l, y_l, x_v, y_v, *args, **kwargs):
+        finetune_labels.append(np.concatenate([y_l, y_v]))
+        return original_finetune(autoencoder, x_l, y_l, x_v, y_v, *args, **kwargs)
+
+    monkeypatch.setattr(trainer_module.Trainer, "fit", spy_fit)
+    monkeypatch.setattr(finetune_module, "finetune", spy_finetune)
+    clf = AutoencoderClassifier(**FAST).fit(x, y_semi)
+    assert pretrain_rows == [len(x)]  # every row, labelled or not
+    labels = finetune_labels[0]
+    assert len(labels) == (y_semi != -1).sum() and labels.min() >= 0  # only labelled rows, no -1
+    assert np.array_equal(np.sort(clf.classes_[labels]), np.sort(y_semi[y_semi != -1]))
+    assert -1 not in clf.classes_
+
+
+def test_predictions_probabilities_and_accuracy(digits):
+    x, y = digits
+    clf = AutoencoderClassifier(**{**FAST, "epochs": 30, "lr": 1e-2, "freeze_epochs": 30, "finetune_epochs": 10}).fit(
+        x, semi(y, 0.5))
+    proba = clf.predict_proba(x)
+    assert proba.shape == (len(x), 10) and np.allclose(proba.sum(1), 1)
+    assert set(clf.predict(x)) <= set(clf.classes_)
+    assert clf.score(x, y) > 0.6  # well above chance (0.1) on the training digits
+
+
+def test_string_labels_and_save_load(digits, tmp_path):
+    x, y = digits
+    names = np.array(["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"], dtype=object)
+    y_text = names[y].astype(object)
+    y_text[semi(y) == -1] = "-1"
+    clf = AutoencoderClassifier(**FAST).fit(x, y_text)
+    assert "-1" not in clf.classes_ and set(clf.predict(x[:20])) <= set(names)
+    clf.save(tmp_path / "clf")
+    back = AutoencoderClassifier.load(tmp_path / "clf")
+    np.testing.assert_array_equal(back.predict_proba(x[:50]), clf.predict_proba(x[:50]))
+    np.testing.assert_array_equal(back.classes_, clf.classes_)
+
+
+def test_no_labelled_row_is_an_error(digits):
+    x, _ = digits
+    with pytest.raises(ValueError, match="y has no labelled row: every label is -1"):
+        AutoencoderClassifier(**FAST).fit(x, np.full(len(x), -1))
+
+
+def test_bad_fine_tuning_parameter_message(digits):
+    x, y = digits
+    with pytest.raises(ValueError, match=r"The 'head' parameter of AutoencoderClassifier must be a str among"):
+        AutoencoderClassifier(head="svm").fit(x, y)
+
+
+def test_fit_is_reproducible_and_leaves_torch_rng_alone(digits):
+    x, y = digits
+    state = torch.get_rng_state()
+    a = AutoencoderClassifier(**FAST).fit(x, semi(y)).predict_proba(x)
+    b = AutoencoderClassifier(**FAST).fit(x, semi(y)).predict_proba(x)
+    np.testing.assert_array_equal(a, b)
+    assert torch.equal(state, torch.get_rng_state())
