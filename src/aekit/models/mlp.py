@@ -55,6 +55,38 @@ class Encoder(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         return self.head(self.body(x))  # (B, *sample_shape) -> (B, m) -> (B, k)
 
+    def affine_layers(self) -> list[tuple[nn.Linear, str]] | None:
+        """The encoder as a stack of affine maps, each followed by an elementwise activation.
+
+        ``[(linear_1, activation name), ..., (linear_L, code activation name)]`` from input to code,
+        so that f(x) = s_L(W_L ... s_1(W_1 flatten(x) + b_1) ... + b_L); None when the encoder is not
+        such a stack (a convolutional body, a Gaussian head). The contractive penalty reads it to
+        build the Jacobian J = D_L W_L ... D_1 W_1 layer by layer (``aekit.objectives.contractive``).
+        """
+        body_layers = getattr(self.body, "affine_layers", None)
+        if body_layers is None or type(self.head) is not CodeHead:
+            return None
+        return [*body_layers(), (self.head.linear, self.head.activation)]
+
+
+class MLPBody(nn.Sequential):
+    """Flatten, then Linear + s per hidden width: (B, *sample_shape) or (B, d) -> (B, sizes[-1]).
+
+    A plain ``nn.Sequential`` (same parameter names: ``1.weight``, ``3.weight``, ...) that remembers
+    its activation's registered name, so :meth:`affine_layers` can list the stack.
+    """
+
+    def __init__(self, sizes: list[int], activation: str) -> None:
+        layers: list[nn.Module] = [nn.Flatten()]  # (B, *sample_shape) or (B, d) -> (B, d)
+        for n_in, n_out in zip(sizes[:-1], sizes[1:]):
+            layers += [nn.Linear(n_in, n_out), get("activation", activation).module()]
+        super().__init__(*layers)
+        self.activation = activation
+
+    def affine_layers(self) -> list[tuple[nn.Linear, str]]:
+        """``[(linear, activation name), ...]`` in order; empty when ``sizes`` has one entry."""
+        return [(layer, self.activation) for layer in self if isinstance(layer, nn.Linear)]
+
 
 class MLPDecoder(nn.Module):
     """g(h) = Linear(k, hidden[-1]), s, ..., Linear(hidden[0], d); raw output, reshaped to x's shape."""
@@ -110,12 +142,8 @@ def build_mlp(config: ModelConfig, sample_shape: tuple[int, ...]) -> tuple[Encod
     """Encoder and decoder for samples of any shape, flattened to d = prod(sample_shape) features."""
     d = math.prod(sample_shape)
     sizes = [d, *config.hidden]  # d -> hidden[0] -> ... -> hidden[-1]
-    layers: list[nn.Module] = [nn.Flatten()]  # (B, *sample_shape) or (B, d) -> (B, d)
-    linears: list[nn.Linear] = []
-    for n_in, n_out in zip(sizes[:-1], sizes[1:]):
-        linears.append(nn.Linear(n_in, n_out))
-        layers += [linears[-1], get("activation", config.activation).module()]
-    body = nn.Sequential(*layers)  # (B, d) -> (B, hidden[-1]), or (B, d) when hidden == []
+    body = MLPBody(sizes, config.activation)  # (B, d) -> (B, hidden[-1]), or (B, d) when hidden == []
+    linears = [layer for layer, _ in body.affine_layers()]
     head = CodeHead(sizes[-1], config.code_size, config.code_activation)  # -> (B, k)
     encoder = Encoder(body, head)
     if config.tied:
