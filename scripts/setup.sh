@@ -2,8 +2,17 @@
 # Set up aekit on a fresh machine: a virtual environment in .venv with torch==2.13.0 (CPU) installed
 # FIRST, so that nothing can make pip resolve another (multi-GB CUDA) build, then aekit itself.
 # Idempotent: a second run only checks what is there.
+# --test also installs Debian's chromium (when /usr/bin/chromium is missing) for the browser test of
+# the HTML report (tests/behaviour/test_report_browser.py).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+WITH_TEST=0
+for arg in "$@"; do
+  case "$arg" in
+    --test) WITH_TEST=1 ;;
+    *) echo "usage: bash scripts/setup.sh [--test]" >&2; exit 2 ;;
+  esac
+done
 PY=${PYTHON:-python3}
 if [ ! -x .venv/bin/python ]; then
   "$PY" -m venv .venv
@@ -14,4 +23,10 @@ if ! .venv/bin/python -c "import torch, sys; sys.exit(torch.__version__.split('+
   pip install "torch==2.13.0"
 fi
 pip install -e ".[test]"
+if [ "$WITH_TEST" = 1 ] && [ ! -x /usr/bin/chromium ]; then
+  SUDO=""
+  if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
+  echo "installing Debian's chromium for the browser test of the report"
+  $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
+fi
 .venv/bin/python -c "import torch, aekit; print(f'aekit {aekit.__version__} ready (torch {torch.__version__})')"

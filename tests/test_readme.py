@@ -14,7 +14,7 @@ def test_readme_starts_with_the_two_setup_commands():
     first_block = re.search(r"```bash\n(.*?)```", README.read_text(), flags=re.DOTALL).group(1)
     commands = [line.split("#")[0].strip() for line in first_block.strip().splitlines()]
     assert commands == ["bash scripts/setup.sh && .venv/bin/aekit train",
-                        "bash scripts/setup.sh && .venv/bin/python -m pytest"]
+                        "bash scripts/setup.sh --test && .venv/bin/python -m pytest"]
     ci = (README.parent / ".ci" / "run").read_text()
     assert commands[1] in ci
 

@@ -1,4 +1,4 @@
-"""The ``aekit`` command line: train, resume, encode and reconstruct, list data sets.
+"""The ``aekit`` command line: train, resume, report, encode and reconstruct, list data sets.
 
 The only module that imports everything — lazily, inside each command, so ``aekit --help`` answers
 without importing torch. A user mistake (an :class:`aekit.errors.AekitError`) is printed as one line
@@ -18,6 +18,8 @@ examples:
   aekit train my.yaml --set model.code_size=10 --set train.epochs=5
   aekit train --data digits --set model.kind=conv
   aekit train --resume runs/mnist5k-mlp-32-20261127-101500
+  aekit report RUN                              rebuild RUN/report.html (figures of every step)
+  aekit report RUN_A RUN_B --out compare.html   compare runs side by side
   aekit encode RUN --data mnist5k --out codes.npy
   aekit datasets
 """
@@ -46,6 +48,15 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--dry-run", action="store_true", help="tiny run (512 rows, 1 epoch) to check a config")
     train.add_argument("--quiet", action="store_true", help="no progress bar or per-epoch lines")
     train.add_argument("--help-config", action="store_true", help="list every config key with its default")
+    train.add_argument("--no-report", action="store_true",
+                       help="do not build RUN/report.html and RUN/figures/ at the end (aekit report RUN does it later)")
+
+    report = sub.add_parser("report", help="build a run's HTML report, or compare several runs",
+                            description="Build RUN/report.html (every figure that applies, one self-contained file) "
+                                        "and RUN/figures/*.png; with several runs, one page comparing them.")
+    report.add_argument("runs", nargs="+", metavar="RUN", help="run folder(s)")
+    report.add_argument("--out", help="output HTML file (default: RUN/report.html; for several runs, "
+                                      "comparison.html beside the first run)")
 
     for name, what in (("encode", "codes h = f(x)"), ("reconstruct", "reconstructions x_hat = g(f(x))")):
         p = sub.add_parser(name, help=f"write the {what} of a trained run for some data, as .npy")
@@ -106,6 +117,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 0
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
+    logging.getLogger("openTSNE").setLevel(logging.WARNING)  # its INFO lines describe internals, not the run
     from aekit.errors import AekitError
 
     try:
@@ -173,7 +185,37 @@ def cmd_train(args: argparse.Namespace) -> int:
         return 130
     if result.test:
         print(f"test: {_fmt_terms(result.test)}")
-    print(result.run_dir)
+    if not args.no_report:
+        _report_after_training(result.run_dir)
+    print(result.run_dir)  # the last line is the run folder, for scripts
+    return 0
+
+
+def _report_after_training(run_dir) -> None:
+    """Build the run's report; a user-level failure (e.g. data gone) is a warning, the run is kept."""
+    from aekit.errors import AekitError
+    from aekit.report import build_report
+
+    try:
+        report = build_report(run_dir)
+    except AekitError as error:
+        print(f"aekit train: the run is complete but its report could not be built: {error}", file=sys.stderr)
+        return
+    print(f"report: {report.path} ({len(report.figures)} figures, {report.seconds:.1f} s)")
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from aekit.report import build_report, compare_runs
+
+    if len(args.runs) == 1:
+        report = build_report(args.runs[0], args.out)
+        print(f"{len(report.figures)} figures ({', '.join(report.figures)}), also as PNG files in "
+              f"{Path(args.runs[0]) / 'figures'}; built in {report.seconds:.1f} s")
+        print(report.path)
+        return 0
+    print(compare_runs(args.runs, args.out))
     return 0
 
 
@@ -274,8 +316,8 @@ def cmd_datasets(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"train": cmd_train, "encode": cmd_encode, "reconstruct": cmd_reconstruct, "finetune": cmd_finetune,
-            "labelcurve": cmd_labelcurve, "datasets": cmd_datasets}
+COMMANDS = {"train": cmd_train, "report": cmd_report, "encode": cmd_encode, "reconstruct": cmd_reconstruct,
+            "finetune": cmd_finetune, "labelcurve": cmd_labelcurve, "datasets": cmd_datasets}
 
 
 if __name__ == "__main__":

@@ -1,0 +1,160 @@
+"""Shared pieces of the figures: a figure on the Agg canvas, samples as images, tiled mosaics, PNG bytes.
+
+Figures are built with ``matplotlib.figure.Figure`` on an Agg canvas, never through ``pyplot``: no
+global figure manager, no window, nothing to close, and safe in a process that also uses pyplot.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+DPI = 100
+IMAGE_CMAP = "gray"  # data images: 0 black, 1 white (MNIST ink is white)
+SIGNED_CMAP = "RdBu_r"  # weights and directions: red positive, blue negative, white 0
+
+
+def new_figure(width: float, height: float) -> Figure:
+    """An empty figure of ``width`` x ``height`` inches on the Agg canvas."""
+    fig = Figure(figsize=(width, height), dpi=DPI)
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def png_bytes(fig: Figure, dpi: int = DPI) -> bytes:
+    """The figure as PNG bytes."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=dpi)
+    return buffer.getvalue()
+
+
+def numpy(a: np.ndarray | torch.Tensor) -> np.ndarray:
+    """A float numpy copy of an array or tensor (detached, on the CPU)."""
+    if isinstance(a, torch.Tensor):
+        a = a.detach().cpu().numpy()
+    return np.asarray(a, dtype=np.float32)
+
+
+def image_shape(sample_shape: Sequence[int]) -> tuple[int, ...]:
+    """How one sample is drawn: (H, W) grey, (H, W, 3) colour, or (1, d) as a strip for a vector that
+    is not a square image."""
+    shape = tuple(sample_shape)
+    if len(shape) == 3 and shape[0] == 1:
+        return shape[1:]
+    if len(shape) == 3 and shape[0] == 3:
+        return (shape[1], shape[2], 3)
+    if len(shape) == 3:  # other channel counts: channels side by side
+        return (shape[1], shape[0] * shape[2])
+    if len(shape) == 2:
+        return shape
+    d = math.prod(shape)
+    side = math.isqrt(d)
+    return (side, side) if side * side == d and d >= 16 else (1, d)
+
+
+def as_images(x: np.ndarray | torch.Tensor, sample_shape: Sequence[int]) -> np.ndarray:
+    """A batch (n, *sample_shape) or flat (n, d) as images (n, *image_shape(sample_shape))."""
+    x = numpy(x)
+    n = x.shape[0]
+    shape = tuple(sample_shape)
+    target = image_shape(shape)
+    if len(shape) == 3 and shape[0] == 3:
+        return x.reshape(n, *shape).transpose(0, 2, 3, 1)  # (n, H, W, 3)
+    if len(shape) == 3 and shape[0] != 1:
+        return x.reshape(n, *shape).transpose(0, 2, 1, 3).reshape(n, *target)  # channels side by side
+    return x.reshape(n, *target)
+
+
+def data_limits(x: np.ndarray) -> tuple[float, float]:
+    """Colour limits for data images: [0, 1] when the data lie there, else their own range."""
+    low, high = float(np.min(x)), float(np.max(x))
+    if low >= 0.0 and high <= 1.0:
+        return 0.0, 1.0
+    return (low, high) if high > low else (low - 0.5, high + 0.5)
+
+
+def signed_limit(x: np.ndarray) -> float:
+    """A symmetric colour limit for signed images (weights, directions)."""
+    limit = float(np.max(np.abs(x))) if np.size(x) else 1.0
+    return limit if limit > 0 else 1.0
+
+
+def tile(images: np.ndarray, rows: int, cols: int, pad: int = 1, fill: float = np.nan) -> np.ndarray:
+    """Images (n, H, W[, 3]) laid out row by row on a rows x cols grid with ``pad`` pixels between them;
+    unused cells and the padding are ``fill`` (NaN: drawn in the axes' background colour)."""
+    images = np.asarray(images, dtype=np.float32)
+    n, h, w = images.shape[:3]
+    extra = images.shape[3:]
+    out = np.full((rows * (h + pad) - pad, cols * (w + pad) - pad, *extra), fill, dtype=np.float32)
+    for i in range(min(n, rows * cols)):
+        r, c = divmod(i, cols)
+        out[r * (h + pad) : r * (h + pad) + h, c * (w + pad) : c * (w + pad) + w] = images[i]
+    return out
+
+
+def show(ax, image: np.ndarray, *, signed: bool = False, limits: tuple[float, float] | None = None,
+         title: str | None = None):
+    """Draw one image on ``ax`` (no ticks); signed images get a diverging map centred on 0."""
+    if signed:
+        limit = signed_limit(image)
+        artist = ax.imshow(image, cmap=SIGNED_CMAP, vmin=-limit, vmax=limit, interpolation="nearest")
+    else:
+        low, high = limits if limits is not None else data_limits(image)
+        artist = ax.imshow(np.clip(image, low, high) if image.ndim == 3 else image, cmap=IMAGE_CMAP,
+                           vmin=low, vmax=high, interpolation="nearest")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    if title is not None:
+        ax.set_title(title, fontsize=9)
+    return artist
+
+
+def grid_axes(fig: Figure, rows: int, cols: int, **adjust):
+    """A rows x cols array of axes (always 2-D)."""
+    axes = fig.subplots(rows, cols, squeeze=False)
+    fig.subplots_adjust(**{"left": 0.02, "right": 0.98, "top": 0.9, "bottom": 0.02, "wspace": 0.08,
+                           "hspace": 0.15, **adjust})
+    return axes
+
+
+@torch.no_grad()
+def reconstruct(model: torch.nn.Module, x: np.ndarray, batch_size: int = 1024) -> np.ndarray:
+    """x_hat = g(f(x)) in eval mode (a variational model decodes its mean code), as numpy."""
+    was_training = model.training
+    model.eval()
+    try:
+        parts = [model.reconstruct(torch.from_numpy(numpy(x[i : i + batch_size]))).numpy()
+                 for i in range(0, len(x), batch_size)]
+    finally:
+        model.train(was_training)
+    return np.concatenate(parts)
+
+
+@torch.no_grad()
+def encode(model: torch.nn.Module, x: np.ndarray, batch_size: int = 1024) -> np.ndarray:
+    """Codes h = f(x) in eval mode (mu for a variational model), as numpy (n, k)."""
+    was_training = model.training
+    model.eval()
+    try:
+        parts = [model.encode(torch.from_numpy(numpy(x[i : i + batch_size]))).numpy()
+                 for i in range(0, len(x), batch_size)]
+    finally:
+        model.train(was_training)
+    return np.concatenate(parts)
+
+
+@torch.no_grad()
+def decode(model: torch.nn.Module, h: np.ndarray) -> np.ndarray:
+    """x_hat = g(h) for codes (n, k), as numpy (n, *sample_shape)."""
+    was_training = model.training
+    model.eval()
+    try:
+        return model.decode(torch.from_numpy(numpy(h))).numpy()
+    finally:
+        model.train(was_training)

@@ -1,0 +1,67 @@
+"""The code space: a t-SNE map of test codes coloured by label (the code itself when it is 2-D),
+beside the neighbourhood scores of the codes and of PCA codes of the same size
+(:func:`aekit.analysis.embedding.compare_embeddings`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from matplotlib import colormaps
+from matplotlib.figure import Figure
+
+from aekit.analysis.embedding import EmbeddingComparison
+from aekit.viz._common import new_figure
+
+
+def embedding_figure(result: EmbeddingComparison, class_names: Sequence[str] | None = None) -> Figure:
+    """Left: the map, one colour per class; right: 1-NN accuracy and trustworthiness, codes vs PCA."""
+    fig = new_figure(11.0, 4.6)
+    ax_map, ax_scores = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1.5, 1]})
+    fig.subplots_adjust(left=0.06, right=0.98, top=0.88, bottom=0.12, wspace=0.35)
+    points = result.points
+    if result.labels is None:
+        ax_map.scatter(points[:, 0], points[:, 1], s=4, color="tab:blue", alpha=0.7)
+    else:
+        classes = np.unique(result.labels)
+        colours = colormaps["tab10" if len(classes) <= 10 else "tab20"]
+        for i, c in enumerate(classes):
+            keep = result.labels == c
+            name = class_names[c] if class_names is not None and 0 <= c < len(class_names) else str(c)
+            ax_map.scatter(points[keep, 0], points[keep, 1], s=4, color=colours(i % colours.N), label=name)
+        ax_map.legend(fontsize=7, markerscale=3, loc="center left", bbox_to_anchor=(1.0, 0.5), frameon=False)
+    if result.method == "code":
+        ax_map.set_title(f"the 2-D code itself ({result.n_points} test points)", fontsize=10)
+        ax_map.set_xlabel("h1")
+        ax_map.set_ylabel("h2")
+    else:
+        ax_map.set_title(f"t-SNE of {result.n_points} test codes ({result.code_size}-D)", fontsize=10)
+        ax_map.set_xlabel("t-SNE 1")
+        ax_map.set_ylabel("t-SNE 2")
+        ax_map.set_xticks([])
+        ax_map.set_yticks([])
+    names, ours, theirs = [], [], []
+    if result.autoencoder.one_nn is not None:
+        names.append("1-NN accuracy")
+        ours.append(result.autoencoder.one_nn)
+        theirs.append(result.pca.one_nn)
+    names.append("trustworthiness")
+    ours.append(result.autoencoder.trustworthiness)
+    theirs.append(result.pca.trustworthiness)
+    where = np.arange(len(names))
+    for offset, values, label, colour in ((-0.2, ours, f"autoencoder codes ({result.code_size}-D)", "tab:blue"),
+                                          (0.2, theirs, f"PCA codes ({result.pca_size}-D)", "tab:orange")):
+        bars = ax_scores.bar(where + offset, values, width=0.38, label=label, color=colour)
+        for bar, value in zip(bars, values):
+            ax_scores.annotate(f"{value:.3f}", (bar.get_x() + bar.get_width() / 2, value), ha="center",
+                               va="bottom", fontsize=8, xytext=(0, 2), textcoords="offset points")
+    ax_scores.set_xticks(where, names)
+    ax_scores.set_ylim(0, 1.3)
+    ax_scores.set_ylabel("score (1 = best)")
+    ax_scores.set_title("neighbourhoods kept: codes vs PCA", fontsize=10)
+    ax_scores.legend(fontsize=8, loc="upper center", ncol=2)  # above the bars, which reach 1 at most
+    return fig
+
+
+__all__ = ["embedding_figure"]

@@ -1,0 +1,174 @@
+"""What the decoder has learned: decodings of chosen codes rather than of encoded inputs.
+
+- a grid of decodings over two code dimensions (the whole code when it is 2-D), as in Kingma &
+  Welling's Fig. 4 (ICLR 2014); the other dimensions are held at a typical code;
+- latent traversals: one dimension swept at a time from a test input's code (the figure β-VAE papers
+  use to judge disentanglement, Higgins et al., ICLR 2017);
+- interpolations between the codes of two test inputs, beside the plain pixel blend of the two;
+- samples from the prior N(0, I), for variational models only.
+
+Ranges: a variational model's code is meant to follow N(0, I), so its dimensions are swept over the
+prior's 5 %-95 % quantiles (Kingma & Welling's inverse-CDF grid); a deterministic code has no prior,
+so each dimension is swept between the 2nd and 98th percentiles of the test codes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+from matplotlib.figure import Figure
+
+from aekit.viz._common import as_images, data_limits, decode, encode, new_figure, numpy, tile
+
+PAD = 1  # pixels between tiles
+
+
+def dimensions_by_spread(h: np.ndarray, n: int) -> list[int]:
+    """The ``n`` code dimensions with the largest variance over the codes ``h`` (n_points, k), largest first."""
+    order = np.argsort(-np.var(numpy(h), axis=0), kind="stable")
+    return [int(j) for j in order[:n]]
+
+
+def sweep_values(model: torch.nn.Module, h: np.ndarray, dim: int, steps: int) -> np.ndarray:
+    """``steps`` values of code dimension ``dim``: prior quantiles (variational) or test-code percentiles."""
+    if getattr(model, "variational", False):
+        from scipy.stats import norm
+
+        return norm.ppf(np.linspace(0.05, 0.95, steps))
+    low, high = np.percentile(numpy(h)[:, dim], [2, 98])
+    return np.linspace(low, high, steps)
+
+
+def typical_code(model: torch.nn.Module, h: np.ndarray) -> np.ndarray:
+    """The code the other dimensions are held at: the prior mean 0 (variational) or the median test code."""
+    h = numpy(h)
+    return np.zeros(h.shape[1], np.float32) if getattr(model, "variational", False) else np.median(h, axis=0)
+
+
+def _cell_centres(count: int, size: int) -> np.ndarray:
+    return np.arange(count) * (size + PAD) + (size - 1) / 2
+
+
+def _draw_tiles(ax, images: np.ndarray, rows: int, cols: int, limits: tuple[float, float]) -> None:
+    mosaic = tile(images, rows, cols, pad=PAD)
+    ax.imshow(mosaic, cmap="gray", vmin=limits[0], vmax=limits[1], interpolation="nearest")
+    ax.set_facecolor("white")
+
+
+def manifold_figure(model: torch.nn.Module, h: np.ndarray, dims: Sequence[int] | None = None,
+                    steps: int = 15) -> Figure:
+    """Decodings over a grid of two code dimensions (``dims``, default: the two with most spread in
+    ``h``); every other dimension is held at :func:`typical_code`. A 1-D code gives a single row."""
+    h = numpy(h)
+    k = h.shape[1]
+    dims = list(dims) if dims is not None else dimensions_by_spread(h, min(2, k))
+    base = typical_code(model, h)
+    xs = sweep_values(model, h, dims[0], steps)
+    ys = sweep_values(model, h, dims[1], steps)[::-1] if len(dims) > 1 else np.array([base[dims[0]]])
+    codes = np.tile(base, (len(ys) * len(xs), 1)).astype(np.float32)  # (rows*cols, k)
+    for r, y in enumerate(ys):
+        for c, x in enumerate(xs):
+            codes[r * len(xs) + c, dims[0]] = x
+            if len(dims) > 1:
+                codes[r * len(xs) + c, dims[1]] = y
+    images = as_images(decode(model, codes), model.sample_shape)
+    size = 0.55 * steps
+    fig = new_figure(size + 1.2, size * len(ys) / steps + 1.2)
+    ax = fig.add_axes((0.14, 0.12, 0.82, 0.78))
+    _draw_tiles(ax, images, len(ys), len(xs), data_limits(images))
+    height, width = images.shape[1:3]
+    every = max(1, steps // 5)
+    ax.set_xticks(_cell_centres(len(xs), width)[::every], [f"{v:.2g}" for v in xs[::every]], fontsize=8)
+    ax.set_xlabel(f"h{dims[0] + 1}")
+    if len(dims) > 1:
+        ax.set_yticks(_cell_centres(len(ys), height)[::every], [f"{v:.2g}" for v in ys[::every]], fontsize=8)
+        ax.set_ylabel(f"h{dims[1] + 1}")
+        at = "prior mean" if getattr(model, "variational", False) else "median code"
+        held = "" if k == 2 else f", other {k - 2} dimensions held at the {at}"
+        ax.set_title(f"decoder over h{dims[0] + 1} x h{dims[1] + 1}{held}", fontsize=10)
+    else:
+        ax.set_yticks([])
+        ax.set_title(f"decoder along h{dims[0] + 1}", fontsize=10)
+    return fig
+
+
+def traversal_figure(model: torch.nn.Module, h: np.ndarray, start: np.ndarray, dims: Sequence[int] | None = None,
+                     steps: int = 9, max_dims: int = 10) -> Figure:
+    """One row per code dimension: the code ``start`` (k,) with that dimension swept across its range,
+    decoded. Dimensions default to the ``max_dims`` with most spread in ``h``, largest first."""
+    h = numpy(h)
+    k = h.shape[1]
+    dims = list(dims) if dims is not None else dimensions_by_spread(h, min(max_dims, k))
+    rows = []
+    for dim in dims:
+        codes = np.tile(numpy(start).reshape(1, k), (steps, 1))
+        codes[:, dim] = sweep_values(model, h, dim, steps)
+        rows.append(codes)
+    images = as_images(decode(model, np.concatenate(rows)), model.sample_shape)
+    fig = new_figure(0.55 * steps + 1.6, 0.55 * len(dims) + 1.2)
+    ax = fig.add_axes((0.16, 0.14, 0.8, 0.76))
+    _draw_tiles(ax, images, len(dims), steps, data_limits(images))
+    height, width = images.shape[1:3]
+    ax.set_yticks(_cell_centres(len(dims), height), [f"h{d + 1}" for d in dims], fontsize=8)
+    ax.set_xticks(_cell_centres(steps, width)[[0, steps // 2, steps - 1]],
+                  ["low", "middle", "high"] if not getattr(model, "variational", False) else ["5 %", "50 %", "95 %"],
+                  fontsize=8)
+    ax.set_ylabel("code dimension")
+    ax.set_xlabel("value of that dimension" + (" (prior quantile)" if getattr(model, "variational", False)
+                                               else " (2nd to 98th percentile of test codes)"))
+    ax.set_title("latent traversals: one dimension changed at a time", fontsize=10)
+    return fig
+
+
+@torch.no_grad()
+def interpolation_figure(model: torch.nn.Module, x_a: np.ndarray, x_b: np.ndarray, steps: int = 8) -> Figure:
+    """For each pair (x_a[i], x_b[i]): a row decoding (1 - t) h_a + t h_b for t from 0 to 1, and below
+    it the pixel blend (1 - t) x_a + t x_b, to compare interpolating codes with interpolating pixels."""
+    x_a, x_b = numpy(x_a), numpy(x_b)
+    h_a, h_b = encode(model, x_a), encode(model, x_b)  # (p, k) each
+    t = np.linspace(0.0, 1.0, steps, dtype=np.float32)[None, :, None]  # (1, steps, 1)
+    codes = ((1 - t) * h_a[:, None] + t * h_b[:, None]).reshape(-1, h_a.shape[1])  # (p*steps, k)
+    decoded = as_images(decode(model, codes), model.sample_shape)  # (p*steps, H, W[, 3])
+    flat_a, flat_b = x_a.reshape(len(x_a), 1, -1), x_b.reshape(len(x_b), 1, -1)  # (p, 1, d)
+    blended = as_images(((1 - t) * flat_a + t * flat_b).reshape(len(codes), -1), model.sample_shape)
+    decoded = decoded.reshape(len(x_a), steps, *decoded.shape[1:])  # (p, steps, H, W[, 3])
+    blended = blended.reshape(decoded.shape)
+    rows = np.stack([decoded, blended], axis=1).reshape(-1, *decoded.shape[2:])  # code row, pixel row, ...
+    n_rows = 2 * len(x_a)
+    fig = new_figure(0.6 * steps + 2.0, 0.6 * n_rows + 1.0)
+    ax = fig.add_axes((0.2, 0.12, 0.76, 0.78))
+    _draw_tiles(ax, rows, n_rows, steps, data_limits(np.concatenate([x_a.ravel(), x_b.ravel()])))
+    height, width = rows.shape[1:3]
+    ax.set_yticks(_cell_centres(n_rows, height),
+                  [f"pair {i // 2 + 1}: {'codes' if i % 2 == 0 else 'pixels'}" for i in range(n_rows)], fontsize=8)
+    ax.set_xticks(_cell_centres(steps, width)[[0, steps - 1]], ["t = 0", "t = 1"], fontsize=8)
+    ax.set_xlabel("interpolation weight t")
+    ax.set_title("interpolating codes (decoded) vs interpolating pixels", fontsize=10)
+    return fig
+
+
+@torch.no_grad()
+def prior_samples_figure(model: torch.nn.Module, n: int = 64, seed: int = 0) -> Figure:
+    """``n`` decodings of codes drawn from the prior N(0, I) (variational models), seeded."""
+    was_training = model.training
+    model.eval()
+    try:
+        samples = model.sample(n, generator=torch.Generator().manual_seed(seed))  # (n, *sample_shape)
+    finally:
+        model.train(was_training)
+    images = as_images(samples, model.sample_shape)
+    cols = int(np.ceil(np.sqrt(n)))
+    rows = int(np.ceil(n / cols))
+    fig = new_figure(0.5 * cols + 0.6, 0.5 * rows + 0.8)
+    ax = fig.add_axes((0.03, 0.03, 0.94, 0.86))
+    _draw_tiles(ax, images, rows, cols, data_limits(images))
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.set_title(f"{n} samples: decodings of h ~ N(0, I)", fontsize=10)
+    return fig
+
+
+__all__ = ["manifold_figure", "traversal_figure", "interpolation_figure", "prior_samples_figure",
+           "dimensions_by_spread", "sweep_values", "typical_code"]

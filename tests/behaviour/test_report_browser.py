@@ -1,0 +1,144 @@
+"""The HTML report in a real headless Chromium: it loads from the file with no console errors, no
+broken images and no network request, and holds every figure its run should have — no more.
+
+Three small runs cover every figure family: a sparse denoising contractive autoencoder, a 2-D VAE
+and a linear autoencoder; the comparison page of the three is loaded too. A full-page screenshot of
+the first report is written under pytest's tmp dir and copied to ``tests/artifacts/report.png`` for
+people to look at. Chromium is Debian's ``chromium`` (``bash scripts/setup.sh --test`` installs it),
+driven by Playwright without any browser download.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from aekit.report import FIGURES, build_report, compare_runs
+from aekit.training.run import make_config, train
+
+CHROMIUM = "/usr/bin/chromium"
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
+COMMON = ["data.name=digits", "data.limit=400", "train.epochs=2", "model.hidden=[32]"]
+
+RUNS = {
+    "families": (["model.code_size=8", "corruption.masking=0.25", "penalties.l1=0.01", "penalties.contractive=0.1"],
+                 ["pipeline", "losses", "embedding", "manifold", "traversals", "interpolations", "filters",
+                  "sparsity", "jacobian", "denoising"]),
+    "vae": (["model.code_size=2", "model.variational=true"],
+            ["pipeline", "losses", "embedding", "manifold", "traversals", "interpolations", "prior_samples",
+             "filters"]),
+    "linear": (["model.code_size=4", "model.hidden=[]", "model.activation=linear", "loss.reconstruction=mse"],
+               ["pipeline", "losses", "embedding", "manifold", "traversals", "interpolations", "filters", "pca"]),
+}
+
+
+def _browser_available() -> str | None:
+    """Why the browser test cannot run here, or None when it can."""
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return "playwright is not installed (pip install -e '.[test]')"
+    if not os.path.exists(CHROMIUM):
+        return f"{CHROMIUM} is missing (bash scripts/setup.sh --test installs Debian's chromium)"
+    return None
+
+
+@pytest.fixture(scope="module")
+def reports(tmp_path_factory):
+    """Train the three runs and build their reports and the comparison page."""
+    out = tmp_path_factory.mktemp("runs")
+    pages = {}
+    for name, (overrides, _) in RUNS.items():
+        result = train(make_config(overrides=[*COMMON, *overrides, f"out={out}", f"name={name}"]))
+        pages[name] = build_report(result.run_dir).path
+    pages["comparison"] = compare_runs([out / name for name in RUNS], out / "comparison.html")
+    return pages
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    reason = _browser_available()
+    if reason is not None:
+        if os.environ.get("CI"):
+            pytest.fail(f"The browser test must run in CI: {reason}.")
+        pytest.skip(reason)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        context = playwright.chromium.launch_persistent_context(
+            str(tmp_path_factory.mktemp("chromium-profile")), executable_path=CHROMIUM, headless=True, args=FLAGS,
+            viewport={"width": 1280, "height": 900})
+        try:
+            yield context
+        finally:
+            context.close()
+
+
+def load(browser, path: Path) -> tuple:
+    """Open ``path`` as a file:// page; return the page and what went wrong while loading it."""
+    page = browser.new_page()
+    problems = {"console": [], "page": [], "requests": []}
+    page.on("console", lambda m: problems["console"].append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: problems["page"].append(str(e)))
+    page.on("request", lambda r: None if r.url.startswith(("file:", "data:")) else problems["requests"].append(r.url))
+    page.on("requestfailed", lambda r: problems["requests"].append(f"failed: {r.url}"))
+    page.goto(path.resolve().as_uri(), wait_until="load")
+    return page, problems
+
+
+def image_widths(page) -> list[int]:
+    return page.evaluate("Array.from(document.images).map(img => img.complete ? img.naturalWidth : 0)")
+
+
+@pytest.mark.parametrize("name", list(RUNS))
+def test_report_loads_with_every_figure_and_nothing_broken(browser, reports, name):
+    page, problems = load(browser, reports[name])
+    try:
+        assert problems == {"console": [], "page": [], "requests": []}
+        widths = image_widths(page)
+        assert widths and all(w > 0 for w in widths), widths  # no broken image
+        figures = page.evaluate("Array.from(document.querySelectorAll('figure[data-figure]')).map(f => f.dataset.figure)")
+        assert figures == RUNS[name][1]  # every figure the run should have, in page order, and no other
+        assert len(widths) == len(figures)
+        captions = page.evaluate("Array.from(document.querySelectorAll('figcaption')).map(c => c.innerText)")
+        assert all(len(c) > 200 for c in captions)  # each explains what it shows and what to look for
+        assert page.evaluate("document.querySelectorAll('table')[1].rows.length") >= 4  # the metrics table
+        text = page.inner_text("body")
+        for key, title in FIGURES.items():  # each figure left out is named, with the reason
+            assert (f"{title}: not shown, because" in text) is (key not in RUNS[name][1])
+    finally:
+        page.close()
+
+
+def test_screenshot_of_the_report_for_people_to_look_at(browser, reports, tmp_path):
+    page, problems = load(browser, reports["families"])
+    try:
+        shot = tmp_path / "report.png"
+        page.screenshot(path=str(shot), full_page=True)
+        height = page.evaluate("document.body.scrollHeight")
+    finally:
+        page.close()
+    assert not any(problems.values())
+    data = shot.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 100_000  # a full page of figures, not a blank one
+    assert height > 5000
+    ARTIFACTS.mkdir(exist_ok=True)
+    shutil.copyfile(shot, ARTIFACTS / "report.png")
+
+
+def test_comparison_page_shows_every_run(browser, reports):
+    page, problems = load(browser, reports["comparison"])
+    try:
+        assert not any(problems.values()), problems
+        assert all(w > 0 for w in image_widths(page))
+        figures = page.evaluate("Array.from(document.querySelectorAll('figure[data-figure]')).map(f => f.dataset.figure)")
+        assert figures == ["reconstructions", "validation"]
+        header = page.evaluate("Array.from(document.querySelectorAll('table th')).map(th => th.innerText)")
+        assert header == ["", *RUNS]
+    finally:
+        page.close()

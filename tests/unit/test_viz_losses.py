@@ -1,0 +1,64 @@
+"""Loss curves: one panel per logged term, training and validation lines, the best epoch marked."""
+
+import numpy as np
+import pytest
+
+from aekit.viz import loss_curves_figure
+from aekit.viz.losses import terms_of
+
+
+def history(terms=("recon", "l1"), epochs=4, best=3):
+    records = []
+    for e in range(1, epochs + 1):
+        record = {"epoch": e, "lr": 1e-3, "seconds": 0.1, "best_epoch": best}
+        for split, offset in (("train", 0.0), ("val", 1.0)):
+            values = {t: 10.0 / e + offset + i for i, t in enumerate(terms)}
+            values["loss"] = sum(values.values())
+            record.update({f"{split}/{t}": v for t, v in values.items()})
+        records.append(record)
+    return records
+
+
+def visible(fig):
+    return [ax for ax in fig.axes if ax.get_visible()]
+
+
+def test_one_panel_per_term_with_the_total_first():
+    h = history(("recon", "l1"))
+    assert terms_of(h) == ["loss", "recon", "l1"]
+    fig = loss_curves_figure(h)
+    axes = visible(fig)
+    assert [ax.get_title() for ax in axes] == ["total loss", "reconstruction", "L1 sparsity"]
+    for ax in axes:
+        assert ax.get_xlabel() == "epoch" and ax.get_ylabel() == "per sample"
+        train, val = ax.get_lines()[:2]
+        assert train.get_linestyle() == "-" and val.get_linestyle() == "--"
+    recon_train, recon_val = axes[1].get_lines()[:2]
+    np.testing.assert_allclose(recon_train.get_ydata(), [r["train/recon"] for r in h])
+    np.testing.assert_allclose(recon_val.get_ydata(), [r["val/recon"] for r in h])
+    np.testing.assert_allclose(recon_train.get_xdata(), [1, 2, 3, 4])
+
+
+def test_best_epoch_is_marked_in_every_panel():
+    fig = loss_curves_figure(history(best=2))
+    for ax in visible(fig):
+        marker = ax.get_lines()[2]
+        assert list(marker.get_xdata()) == [2, 2] and "best epoch 2" in marker.get_label()
+
+
+def test_a_single_term_gets_one_panel_and_no_total():
+    fig = loss_curves_figure(history(("recon",)))
+    assert [ax.get_title() for ax in visible(fig)] == ["reconstruction"]
+
+
+def test_a_run_without_validation_draws_training_lines_only():
+    h = [{k: v for k, v in r.items() if not k.startswith("val/")} for r in history(("recon", "kl"))]
+    fig = loss_curves_figure(h)
+    assert [ax.get_title() for ax in visible(fig)] == ["total loss", "reconstruction", "KL(q(h|x) || p(h))"]
+    assert all([line.get_label() for line in ax.get_lines()][0] == "train" for ax in visible(fig))
+    assert all("val" not in [line.get_label() for line in ax.get_lines()] for ax in visible(fig))
+
+
+def test_empty_history_is_an_error_that_says_why():
+    with pytest.raises(ValueError, match="no loss terms"):
+        loss_curves_figure([])
