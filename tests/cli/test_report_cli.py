@@ -71,3 +71,23 @@ def test_help_imports_neither_torch_nor_matplotlib():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert "--no-report" in result.stdout and "RUN [RUN ...]" in result.stdout
     assert result.stdout.strip().endswith("[]")
+
+
+def test_report_shows_layerwise_stages_label_curve_and_finetuned_classifiers(tmp_path, capsys):
+    from aekit.cli import main
+
+    out = tmp_path / "runs"
+    assert main(["train", "--dry-run", "--quiet", "--no-report", "--out", str(out), "--name", "lw",
+                 "--set", "model.hidden=[32, 16]", "--set", "model.code_size=4",
+                 "--set", "layerwise.enabled=true", "--set", "layerwise.epochs=1"]) == 0
+    run = out / "lw"
+    assert main(["finetune", str(run), "--labels", "20", "--quiet", "--set", "epochs=1", "--freeze-epochs", "1"]) == 0
+    assert main(["labelcurve", str(run), "--budgets", "20", "--draws", "2", "--set", "epochs=1",
+                 "--set", "freeze_epochs=1"]) == 0
+    assert main(["report", str(run)]) == 0
+    capsys.readouterr()
+    html = (run / "report.html").read_text()
+    assert (run / "figures" / "layerwise.png").is_file() and (run / "figures" / "labelcurve.png").is_file()
+    assert "Greedy layer-wise pretraining, stage by stage" in html and "3 stages in all" in html
+    assert "Label budget: what pretraining buys" in html
+    assert "Classifiers fine-tuned from this encoder" in html and "finetune-20-softmax" in html

@@ -34,12 +34,13 @@ from aekit.errors import ConfigError
 from aekit.io import atomic_write_bytes, atomic_write_text
 from aekit.registry import get
 from aekit.report.html import FigureEntry, escape, figure, page, table
-from aekit.training.run import Compose, Run, build_component, load_run, prepare, read_metrics
+from aekit.training.run import Compose, Run, build_component, load_run, prepare, read_metrics, read_metrics_file
 from aekit.viz import (denoising_figure, embedding_figure, filters_figure, interpolation_figure, jacobian_figure,
                        loss_curves_figure, manifold_figure, pca_figure, pipeline_figure, prior_samples_figure,
                        sparsity_figure, traversal_figure)
 from aekit.viz._common import encode, png_bytes, reconstruct
 from aekit.viz.filters import first_layer_weights
+from aekit.viz.layerwise import stage_curves_figure
 from aekit.viz.losses import terms_of
 from aekit.viz.manifold import dimensions_by_spread
 
@@ -68,6 +69,8 @@ FIGURES = {
     "jacobian": "Contraction: the encoder's Jacobian",
     "denoising": "Denoising at several noise levels",
     "pca": "The linear autoencoder against PCA",
+    "layerwise": "Greedy layer-wise pretraining, stage by stage",
+    "labelcurve": "Label budget: what pretraining buys",
 }
 
 
@@ -158,10 +161,32 @@ def applicable(data: RunData) -> dict[str, str | None]:
         reasons["jacobian"] = "the run has no contractive penalty (penalties: contractive)."
     if not config.corruption:
         reasons["denoising"] = "the run was not trained on corrupted inputs (no corruption section)."
+    if not _stage_files(data.run_dir):
+        reasons["layerwise"] = "the run was trained end to end only (layerwise.enabled: false)."
+    if not (data.run_dir / "labelcurve" / "labelcurve.json").is_file():
+        reasons["labelcurve"] = f"no label curve was measured for it (aekit labelcurve {data.run_dir})."
     if not is_linear(model):
         reasons["pca"] = ("the model is not linear (it needs linear activations or no hidden layer, a linear code, "
                           "an identity output with loss.reconstruction: mse, and no variational head).")
     return reasons
+
+
+def _stage_files(run_dir: Path) -> list[Path]:
+    return sorted((run_dir / "layerwise").glob("stage_*.jsonl"), key=lambda p: int(p.stem.split("_")[1]))
+
+
+def _finetune_rows(run_dir: Path) -> list[list[str]]:
+    """One row per fine-tuned classifier found in the run folder (``aekit finetune`` writes them there)."""
+    rows = []
+    for path in sorted(run_dir.glob("*/summary.json")):
+        summary = json.loads(path.read_text())
+        if "confusion_matrix" not in summary:
+            continue
+        head = (path.parent / "classifier.json")
+        head_kind = json.loads(head.read_text()).get("head", "?") if head.is_file() else "?"
+        rows.append([path.parent.name, str(summary["labels"]), head_kind, f"{summary['accuracy']:.4f}",
+                     f"{summary['error']:.4f}"])
+    return rows
 
 
 def expected_figures(data: RunData) -> list[str]:
@@ -416,6 +441,23 @@ def _caption(key: str, data: RunData, facts: dict[str, Any]) -> str:
                 f"training reached that optimum. Right: the principal angles between the decoder's column space and "
                 f"PCA's subspace (scipy.linalg.subspace_angles): all near 0° means the same subspace; large angles "
                 f"mean training has not converged (or the learning rate or epochs are too small).")
+    if key == "layerwise":
+        return (f"Before training end to end, this deep autoencoder was built greedily (Bengio et al., 2007): stage 1 is "
+                f"a shallow autoencoder on the images, each later stage a shallow autoencoder on the codes of the stage "
+                f"below, {facts['stages']} stages in all, then the stages were stacked into the deep network whose "
+                f"loss curves are shown above. One panel per stage: training loss (solid) and validation loss "
+                f"(dashed) per epoch. Later stages reconstruct codes, not pixels, so their losses are on another "
+                f"scale. Look for each stage's curve falling and flattening: a stage that learned nothing passes "
+                f"noise up the stack.")
+    if key == "labelcurve":
+        budgets = ", ".join(str(b) for b in facts["budgets"])
+        return (f"The lecture's practical promise, measured: test accuracy against the number of labelled training "
+                f"images ({budgets}), each point the mean over seeded draws of that many labels (bars: one standard "
+                f"deviation). Logistic regression on the raw pixels, on PCA codes and on this autoencoder's frozen "
+                f"codes, the classifier network trained from random weights, and the same network starting from this "
+                f"encoder and fine-tuned. The autoencoder and PCA saw every training image without its label. Look "
+                f"at the left of the plot: pretraining earns its keep where labels are few, and the curves meet as "
+                f"labels grow. Made by 'aekit labelcurve'.")
     raise KeyError(key)
 
 
@@ -511,6 +553,18 @@ def make_figures(data: RunData, keys: list[str], h_train: np.ndarray, h_test: np
             result = compare_with_pca(model, data.x_train, x_test)
             facts["pca"] = result
             fig = pca_figure(result)
+        elif key == "layerwise":
+            stages = [read_metrics_file(path) for path in _stage_files(data.run_dir)]
+            facts["stages"] = len(stages)
+            fig = stage_curves_figure(stages)
+        elif key == "labelcurve":
+            from aekit.analysis.labelcurve import Point
+            from aekit.viz.labelcurve import label_curve_figure
+
+            rows = json.loads((data.run_dir / "labelcurve" / "labelcurve.json").read_text())
+            points = [Point(r["method"], r["labels"], r["accuracies"]) for r in rows]
+            facts["budgets"] = sorted({p.labels for p in points})
+            fig = label_curve_figure(points)
         else:
             raise KeyError(key)
         entries.append(FigureEntry(key, FIGURES[key], _caption(key, data, facts), png_bytes(fig)))
@@ -605,6 +659,13 @@ def render(data: RunData, entries: list[FigureEntry], metrics: Metrics, skipped:
              "should be at least as good for a probe.</p>",
              "<h2>Figures</h2>"]
     parts += [figure(entry) for entry in entries]
+    finetuned = _finetune_rows(data.run_dir)
+    if finetuned:
+        parts += ["<h2>Classifiers fine-tuned from this encoder</h2>",
+                  table(["folder", "labels", "head", "test accuracy", "test error"], finetuned, numeric=(1, 3, 4)),
+                  '<p class="note">Each row is an <code>aekit finetune</code> of this run: the decoder dropped, a head '
+                  "attached and trained on that many labels, the encoder frozen first, then fine-tuned end to end; "
+                  "scored on the same test split as above.</p>"]
     if skipped:
         items = "".join(f"<li><b>{escape(FIGURES[key])}</b>: not shown, because {escape(reason)}</li>"
                         for key, reason in skipped.items())

@@ -270,7 +270,12 @@ def _write_metrics(run_dir: Path, history: list[dict[str, Any]], name: str = "me
 
 
 def read_metrics(run_dir: str | Path) -> list[dict[str, Any]]:
-    path = Path(run_dir) / "metrics.jsonl"
+    """The epoch records of a run folder's ``metrics.jsonl`` (empty when there is none yet)."""
+    return read_metrics_file(Path(run_dir) / "metrics.jsonl")
+
+
+def read_metrics_file(path: str | Path) -> list[dict[str, Any]]:
+    path = Path(path)
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()] if path.exists() else []
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from matplotlib.figure import Figure
+from matplotlib.ticker import NullFormatter, ScalarFormatter
 
 from aekit.analysis.labelcurve import Point
 
@@ -22,6 +23,10 @@ def label_curve_figure(points: Sequence[Point]) -> Figure:
         ax.errorbar([p.labels for p in series], [p.mean for p in series], yerr=[p.sd for p in series],
                     marker="o", capsize=3, label=LABELS.get(method, method))
     ax.set_xscale("log")
+    budgets = sorted({p.labels for p in points})
+    ax.set_xticks(budgets)  # the budgets themselves, as plain numbers
+    ax.xaxis.set_major_formatter(ScalarFormatter())
+    ax.xaxis.set_minor_formatter(NullFormatter())
     ax.set_xlabel("labelled training examples")
     ax.set_ylabel("test accuracy")
     ax.set_title("Label budget: what pretraining buys")
