@@ -28,7 +28,6 @@ of a seed (10 % of the plain model's mean sigma_1): how many directions the code
 
 from __future__ import annotations
 
-import argparse
 import platform
 import statistics
 import sys
@@ -39,6 +38,9 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _script import script_main  # noqa: E402  (the experiments' shared command line)
 
 from aekit.analysis.jacobian import jacobian_singular_values, spectrum_summary
 from aekit.data import load_dataset, split_dataset
@@ -194,24 +196,7 @@ def report(results, setup: Setup, seconds: float, command: str) -> str:
 
 
 def main(argv: list[str] | None = None) -> dict:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--quick", action="store_true", help="tiny version (seconds); prints, writes only with --out")
-    parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--out", type=Path, default=None, help=f"Markdown result (default {RESULTS}, not for --quick)")
-    args = parser.parse_args(argv)
-    torch.set_num_threads(args.threads)
-    setup = QUICK if args.quick else Setup()
-    start = time.perf_counter()
-    results = run(setup, log=lambda msg: print(msg, file=sys.stderr))
-    argv = argv if argv is not None else sys.argv[1:]
-    command = " ".join([".venv/bin/python", "experiments/contractive.py", *argv])
-    text = report(results, setup, time.perf_counter() - start, command)
-    print(text)
-    out = args.out or (None if args.quick else RESULTS)
-    if out is not None:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(text + "\n")
-    return results
+    return script_main(__file__, __doc__, argv, run=run, report=report, full=Setup(), quick=QUICK, results=RESULTS)
 
 
 if __name__ == "__main__":

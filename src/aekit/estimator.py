@@ -487,33 +487,7 @@ class Autoencoder(TransformerMixin, _AutoencoderBase):
         optimizer: str = "adam", weight_decay: float = 0.0, validation_fraction: float = 0.1,
         patience: int | None = None, random_state: Any = None, verbose: int = 0, device: str = "cpu",
     ) -> None:
-        self.code_size = code_size
-        self.hidden = hidden
-        self.kind = kind
-        self.channels = channels
-        self.kernel_size = kernel_size
-        self.activation = activation
-        self.code_activation = code_activation
-        self.tied = tied
-        self.variational = variational
-        self.beta = beta
-        self.kl_warmup_epochs = kl_warmup_epochs
-        self.loss = loss
-        self.noise = noise
-        self.l1 = l1
-        self.kl_sparsity = kl_sparsity
-        self.sparsity_target = sparsity_target
-        self.contractive = contractive
-        self.epochs = epochs
-        self.batch_size = batch_size
-        self.lr = lr
-        self.optimizer = optimizer
-        self.weight_decay = weight_decay
-        self.validation_fraction = validation_fraction
-        self.patience = patience
-        self.random_state = random_state
-        self.verbose = verbose
-        self.device = device
+        _store(self, locals())
 
     def transform(self, X: Any) -> np.ndarray:
         """The codes h = f(x), float32 (n, code_size); a variational model's posterior mean mu."""
@@ -578,34 +552,7 @@ class AutoencoderOutlierDetector(OutlierMixin, _AutoencoderBase):
         lr: float = 1e-3, optimizer: str = "adam", weight_decay: float = 0.0, validation_fraction: float = 0.1,
         patience: int | None = None, random_state: Any = None, verbose: int = 0, device: str = "cpu",
     ) -> None:
-        self.code_size = code_size
-        self.contamination = contamination
-        self.hidden = hidden
-        self.kind = kind
-        self.channels = channels
-        self.kernel_size = kernel_size
-        self.activation = activation
-        self.code_activation = code_activation
-        self.tied = tied
-        self.variational = variational
-        self.beta = beta
-        self.kl_warmup_epochs = kl_warmup_epochs
-        self.loss = loss
-        self.noise = noise
-        self.l1 = l1
-        self.kl_sparsity = kl_sparsity
-        self.sparsity_target = sparsity_target
-        self.contractive = contractive
-        self.epochs = epochs
-        self.batch_size = batch_size
-        self.lr = lr
-        self.optimizer = optimizer
-        self.weight_decay = weight_decay
-        self.validation_fraction = validation_fraction
-        self.patience = patience
-        self.random_state = random_state
-        self.verbose = verbose
-        self.device = device
+        _store(self, locals())
 
     def fit(self, X: Any, y: Any = None) -> AutoencoderOutlierDetector:
         """Train the autoencoder on X, then set ``offset_`` from the training scores; ``y`` is ignored."""
@@ -682,40 +629,7 @@ class AutoencoderClassifier(ClassifierMixin, _AutoencoderBase):
         validation_fraction: float = 0.1, patience: int | None = None, random_state: Any = None, verbose: int = 0,
         device: str = "cpu",
     ) -> None:
-        self.code_size = code_size
-        self.head = head
-        self.head_hidden = head_hidden
-        self.freeze_epochs = freeze_epochs
-        self.finetune_epochs = finetune_epochs
-        self.head_lr = head_lr
-        self.finetune_lr = finetune_lr
-        self.finetune_patience = finetune_patience
-        self.hidden = hidden
-        self.kind = kind
-        self.channels = channels
-        self.kernel_size = kernel_size
-        self.activation = activation
-        self.code_activation = code_activation
-        self.tied = tied
-        self.variational = variational
-        self.beta = beta
-        self.kl_warmup_epochs = kl_warmup_epochs
-        self.loss = loss
-        self.noise = noise
-        self.l1 = l1
-        self.kl_sparsity = kl_sparsity
-        self.sparsity_target = sparsity_target
-        self.contractive = contractive
-        self.epochs = epochs
-        self.batch_size = batch_size
-        self.lr = lr
-        self.optimizer = optimizer
-        self.weight_decay = weight_decay
-        self.validation_fraction = validation_fraction
-        self.patience = patience
-        self.random_state = random_state
-        self.verbose = verbose
-        self.device = device
+        _store(self, locals())
 
     def fit(self, X: Any, y: Any) -> AutoencoderClassifier:
         """Pretrain on all rows of X, then fine-tune on the rows whose label is not -1."""
@@ -800,6 +714,13 @@ def _unlabelled(y: np.ndarray) -> np.ndarray:
 
 
 # -- helpers -----------------------------------------------------------------------------------------
+def _store(estimator: BaseEstimator, arguments: dict[str, Any]) -> None:
+    """scikit-learn's rule for ``__init__``: store every constructor argument, unchanged, under its name."""
+    for name, value in arguments.items():
+        if name not in ("self", "__class__"):
+            setattr(estimator, name, value)
+
+
 def _ndim(X: Any) -> int:
     """The number of axes of X, 2 for anything scikit-learn's table validation should judge."""
     if sp.issparse(X) or hasattr(X, "columns"):

@@ -4,21 +4,14 @@ reconstruction). Runs ``experiments/anomaly.py --quick``: digits 0 and 6 held ou
 training images, 5 epochs, scored on the 1000-image test split; the control is the same model
 trained on every digit, so the held-out effect is measured apart from how the digit looks."""
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import pytest
+from _experiments import load_experiment
 
-SCRIPT = Path(__file__).parents[2] / "experiments" / "anomaly.py"
 
 
 @pytest.fixture(scope="module")
 def results():
-    spec = importlib.util.spec_from_file_location("anomaly_experiment", SCRIPT)
-    experiment = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = experiment  # dataclasses look their module up there
-    spec.loader.exec_module(experiment)
+    experiment = load_experiment("anomaly")
     return experiment.run(experiment.QUICK, log=lambda message: None)
 
 

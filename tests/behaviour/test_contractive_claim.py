@@ -3,21 +3,14 @@ encoder less sensitive to its input at test points — a smaller Jacobian norm |
 autoencoder trained without it, and a smaller largest singular value. Runs
 ``experiments/contractive.py --quick``."""
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import pytest
+from _experiments import load_experiment
 
-SCRIPT = Path(__file__).parents[2] / "experiments" / "contractive.py"
 
 
 @pytest.fixture(scope="module")
 def rows():
-    spec = importlib.util.spec_from_file_location("contractive_experiment", SCRIPT)
-    experiment = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = experiment  # dataclasses look their module up there
-    spec.loader.exec_module(experiment)
+    experiment = load_experiment("contractive")
     (results,) = experiment.run(experiment.QUICK, log=lambda message: None).values()  # one architecture
     (plain,) = results["plain"]  # the quick setup has one seed
     (contractive,) = [per_seed for row, (per_seed,) in results.items() if row.startswith("contractive")]

@@ -2,21 +2,14 @@
 reconstructs corrupted test images closer to the clean ones than the corrupted images themselves
 are, and closer than the same model trained on clean images. Runs ``experiments/denoising.py --quick``."""
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import pytest
+from _experiments import load_experiment
 
-SCRIPT = Path(__file__).parents[2] / "experiments" / "denoising.py"
 
 
 @pytest.fixture(scope="module")
 def results(tmp_path_factory):
-    spec = importlib.util.spec_from_file_location("denoising_experiment", SCRIPT)
-    experiment = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = experiment  # dataclasses look their module up there
-    spec.loader.exec_module(experiment)
+    experiment = load_experiment("denoising")
     out = tmp_path_factory.mktemp("experiment") / "result.md"
     results = experiment.main(["--quick", "--out", str(out)])  # the script's tiny mode, end to end
     assert "--quick" in out.read_text() and "| model |" in out.read_text()

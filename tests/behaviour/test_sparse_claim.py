@@ -2,21 +2,14 @@
 NIPS 2007), and the KL penalty moves a sigmoid code's mean activation toward the target rho (Ng,
 CS294A notes). Runs ``experiments/sparse.py --quick``: the same model with and without the penalty."""
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import pytest
+from _experiments import load_experiment
 
-SCRIPT = Path(__file__).parents[2] / "experiments" / "sparse.py"
 
 
 @pytest.fixture(scope="module")
 def results(tmp_path_factory):
-    spec = importlib.util.spec_from_file_location("sparse_experiment", SCRIPT)
-    experiment = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = experiment  # dataclasses look their module up there
-    spec.loader.exec_module(experiment)
+    experiment = load_experiment("sparse")
     out = tmp_path_factory.mktemp("experiment") / "result.md"
     results = experiment.main(["--quick", "--out", str(out)])  # the script's tiny mode, end to end
     assert "--quick" in out.read_text() and "| model |" in out.read_text()

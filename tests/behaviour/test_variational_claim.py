@@ -4,23 +4,11 @@ far above that of the untrained model."""
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-
-EXPERIMENT = Path(__file__).resolve().parents[2] / "experiments" / "variational.py"
-
-
-def load_experiment():
-    spec = importlib.util.spec_from_file_location("experiment_variational", EXPERIMENT)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up while the file runs
-    spec.loader.exec_module(module)
-    return module
+from _experiments import load_experiment
 
 
 def test_quick_vae_nll_is_below_the_negative_elbo_and_training_raises_the_elbo(tmp_path):
-    experiment = load_experiment()
+    experiment = load_experiment("variational")
     out = tmp_path / "variational.md"
     (result,) = experiment.main(["--quick", "--out", str(out)])
     untrained, trained = result["untrained"], result["trained"]

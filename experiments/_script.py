@@ -1,0 +1,39 @@
+"""What the experiment scripts share: the command line (--quick, --threads, --out) and the result file.
+
+Each script defines ``run(setup, log) -> results`` and ``report(results, setup, seconds, command) -> str``
+(Markdown); :func:`script_main` times the run, prints the report and writes it to the script's
+results file (not for ``--quick``, unless ``--out`` is given) with the command that made it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import torch
+
+
+def script_main(script: str, doc: str, argv: list[str] | None, *, run: Callable, report: Callable, full: Any,
+                quick: Any, results: Path) -> Any:
+    parser = argparse.ArgumentParser(description=doc.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="tiny version (seconds); prints, writes only with --out")
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--out", type=Path, default=None, help=f"Markdown result (default {results}, not for --quick)")
+    argv = argv if argv is not None else sys.argv[1:]
+    args = parser.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    setup = quick if args.quick else full
+    start = time.perf_counter()
+    outcome = run(setup, log=lambda msg: print(msg, file=sys.stderr))
+    command = " ".join([".venv/bin/python", f"experiments/{Path(script).name}", *argv])
+    text = report(outcome, setup, time.perf_counter() - start, command)
+    print(text)
+    out = args.out or (None if args.quick else results)
+    if out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(text + "\n")
+    return outcome
