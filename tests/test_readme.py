@@ -26,3 +26,15 @@ def test_readme_python_examples_run(tmp_path, monkeypatch):
     namespace: dict = {}
     for block in blocks:
         exec(compile(block.replace("/tmp/aekit-runs", str(tmp_path / "runs")), str(README), "exec"), namespace)
+
+
+def test_readme_yaml_configs_are_valid(tmp_path):
+    from aekit.training.run import make_config
+
+    blocks = re.findall(r"```yaml\n(.*?)```", README.read_text(), flags=re.DOTALL)
+    assert blocks
+    for i, block in enumerate(blocks):
+        path = tmp_path / f"config{i}.yaml"
+        path.write_text(block)
+        config = make_config(path)
+        assert config.penalties or config.corruption or config.model != make_config().model
