@@ -222,7 +222,8 @@ class Trainer:
         if self.progress:
             from tqdm.auto import tqdm
 
-            bar = tqdm(total=n_batches, desc=f"epoch {self.epoch + 1}/{self.config.epochs}", leave=False, unit="batch")
+            bar = tqdm(total=n_batches, desc=f"epoch {self.epoch + 1}/{self.config.epochs}", leave=False, unit="batch",
+                       disable=None)  # None: shown on a terminal, hidden when the output is a file or a pipe
         sums: dict[str, float] = {}
         seen = 0
         for index, (x, y) in enumerate(batches):
