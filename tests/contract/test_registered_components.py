@@ -39,10 +39,10 @@ def tiny_batch(seed=0):
     return x, np.arange(N) % 3
 
 
-def _autoencoder(output: str, **settings):
+def _autoencoder(output: str, shape: tuple[int, ...] = (D,), **settings):
     def make():
         torch.manual_seed(0)
-        return build_model(ModelConfig(**SMALL, output=output, **settings), (D,))
+        return build_model(ModelConfig(**SMALL, output=output, **settings), shape)
     return make
 
 
@@ -105,14 +105,16 @@ def test_every_corruption_builds_from_defaults_feeds_the_model_and_its_loss_fall
     corruption = build_component("corruption", "corruption", name, {})
     assert isinstance(corruption, get("corruption", name))
     x, _ = tiny_batch()
-    model = _autoencoder("sigmoid")()
+    shape = (1, 3, 4) if getattr(corruption, "needs_images", False) else (D,)  # a shift moves pixels of images
+    x = x.reshape(N, *shape)
+    model = _autoencoder("sigmoid", shape)()
     fed = []
     model.encoder.register_forward_pre_hook(lambda module, args: fed.append(args[0].detach().clone()))
     trainer = Trainer(model, [CrossEntropy()], TrainConfig(epochs=STEPS, batch_size=N, lr=1e-2),
                       corruption=corruption, seed=0)
     losses = [record["train"]["loss"] for record in trainer.fit(x)]
     assert all(math.isfinite(v) for v in losses) and losses[-1] < losses[0], losses
-    assert fed[0].shape == (N, D) and fed[0].dtype == torch.float32
+    assert fed[0].shape == (N, *shape) and fed[0].dtype == torch.float32
     clean = torch.from_numpy(x)
     assert all(not torch.equal(inp.sort(0).values, clean.sort(0).values) for inp in fed)  # corrupted every step
     assert not torch.equal(fed[0], fed[1])  # fresh noise each step

@@ -190,3 +190,28 @@ def test_trainer_feeds_the_corrupted_input_to_the_encoder_and_scores_the_clean_o
     encoder_inputs.clear()
     trainer.evaluate(x)
     assert torch.equal(encoder_inputs[0], x) and torch.equal(spy.seen[0]["x_tilde"], x)
+
+
+def test_shift_moves_each_image_by_at_most_the_given_pixels_and_fills_with_zeros():
+    from aekit.data.corruption import Shift
+
+    x = torch.zeros(200, 1, 9, 9)
+    x[:, 0, 4, 4] = 1.0  # one lit pixel in the centre of every image
+    moved = Shift(2)(x, torch.Generator().manual_seed(0))
+    assert moved.shape == x.shape and torch.equal(moved.sum((1, 2, 3)), torch.ones(200))  # nothing lost at 2 px
+    where = torch.stack([(m[0] == 1).nonzero()[0] for m in moved]) - 4  # (200, 2) offsets
+    assert where.abs().max() == 2
+    assert {tuple(o) for o in where.tolist()} == {(dy, dx) for dy in range(-2, 3) for dx in range(-2, 3)}
+    again = Shift(2)(x, torch.Generator().manual_seed(0))
+    assert torch.equal(moved, again)  # the generator alone decides
+    edge = torch.zeros(50, 1, 5, 5)
+    edge[:, 0, 0, :] = 1.0  # the top row: shifting up pushes it out, zeros come in
+    out = Shift(1)(edge, torch.Generator().manual_seed(1))
+    assert out.sum((1, 2, 3)).min() < 5 and out.max() == 1.0
+
+
+def test_shift_needs_images():
+    from aekit.data.corruption import Shift
+
+    with pytest.raises(DataError, match=r"shift corruption moves images \(B, C, H, W\); got a tensor of shape \(4, 12\)"):
+        Shift(1)(torch.zeros(4, 12), torch.Generator())

@@ -130,4 +130,40 @@ class SaltAndPepper:
         return torch.where(u < self.fraction, salt, x)
 
 
-__all__ = ["Gaussian", "Masking", "SaltAndPepper"]
+@register("corruption", "shift")
+@dataclass
+class Shift:
+    """Random translation of each image by up to ``pixels`` pixels in each direction, zero-filled.
+
+    Not one of Vincent et al.'s corruptions but the same idea with a structured q(x~ | x): a model
+    that must map a shifted digit back to the centred one learns codes that do not move with small
+    translations. As noise on the labelled inputs of fine-tuning it is the classic data augmentation
+    for few labels. Shifts are integers, uniform in [-pixels, pixels] per axis and per image; images
+    only, (B, C, H, W).
+    """
+
+    pixels: int = param(2, Interval(int, 0, None), "largest shift in pixels along each axis")
+    needs_images = True  # (B, C, H, W) inputs only; tables have no pixels to move
+
+    def __post_init__(self) -> None:
+        _validate(self, "shift")
+
+    def __call__(self, x: Tensor, generator: torch.Generator) -> Tensor:
+        _check_input(x, "shift")
+        if x.dim() != 4:
+            raise DataError(f"The shift corruption moves images (B, C, H, W); got a tensor of shape "
+                            f"{tuple(x.shape)}. Use it with image data, or choose gaussian/masking for tables.")
+        s = self.pixels
+        if s == 0:
+            return x
+        b, c, h, w = x.shape
+        offsets = torch.randint(-s, s + 1, (2, b), generator=generator, device=generator.device).to(x.device)
+        padded = torch.nn.functional.pad(x, (s, s, s, s))  # (B, C, H + 2s, W + 2s), zeros outside
+        rows = torch.arange(h, device=x.device)[None, :] + s - offsets[0][:, None]  # (B, H)
+        cols = torch.arange(w, device=x.device)[None, :] + s - offsets[1][:, None]  # (B, W)
+        batch = torch.arange(b, device=x.device)[:, None, None]
+        moved = padded.permute(0, 2, 3, 1)[batch, rows[:, :, None], cols[:, None, :]]  # (B, H, W, C)
+        return moved.permute(0, 3, 1, 2).contiguous()  # (B, C, H, W)
+
+
+__all__ = ["Gaussian", "Masking", "SaltAndPepper", "Shift"]
