@@ -50,6 +50,7 @@ from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 from aekit.errors import ConfigError, DataError, WeightsError
 from aekit.io import atomic_write_text
 from aekit.models.autoencoder import ModelConfig, build_model
+from aekit.models.batched import map_batches
 from aekit.models.serialization import load_model, save_model
 from aekit.objectives import RECONSTRUCTIONS
 from aekit.params import AnyOf, InstanceOf, Interval, Options, SequenceOf, check
@@ -299,13 +300,9 @@ class _AutoencoderBase(BaseEstimator):
     def _device(self) -> torch.device:
         return next(self.model_.parameters()).device
 
-    @torch.no_grad()
     def _map(self, x: np.ndarray, fn: Any) -> np.ndarray:
         """``fn`` over x (n, ...) in batches on the model's device, as float32 numpy."""
-        device = self._device()
-        outs = [fn(torch.from_numpy(x[i : i + _EVAL_BATCH]).to(device)).cpu().numpy()
-                for i in range(0, len(x), _EVAL_BATCH)]
-        return np.concatenate(outs) if outs else np.zeros((0,), np.float32)
+        return map_batches(fn, x, self.model_, _EVAL_BATCH)
 
     # -- using the fitted model -------------------------------------------------------------------
     def _encode(self, X: Any) -> np.ndarray:
@@ -674,9 +671,8 @@ class AutoencoderClassifier(ClassifierMixin, _AutoencoderBase):
         """Class probabilities, shape (n, n_classes), columns in the order of ``classes_``."""
         check_is_fitted(self, "classifier_")
         x = self._validate_X(X, reset=False).reshape(-1, *_model_shape(self.input_shape_))
-        with torch.no_grad():
-            return self._map(x, lambda xb: torch.softmax(self.classifier_(xb)["class_logits"], dim=-1)).astype(
-                np.float64)
+        return map_batches(lambda xb: torch.softmax(self.classifier_(xb)["class_logits"], dim=-1), x,
+                           self.classifier_, _EVAL_BATCH).astype(np.float64)
 
     def predict(self, X: Any) -> np.ndarray:
         """The most probable class of each row, shape (n,)."""

@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from aekit.models.batched import map_batches
 from aekit.training.finetune import FinetuneConfig, draw_labelled, finetune, predict_proba
 
 logger = logging.getLogger(__name__)
@@ -64,7 +65,6 @@ def label_curve(run_dir: str | Path, budgets: Sequence[int | None] = (10, 100, 3
                 methods: Sequence[str] = METHODS, config: FinetuneConfig | None = None,
                 progress: Callable[[str], None] | None = None) -> list[Point]:
     """Accuracy of each method at each label budget (``None`` = every training label), ``draws`` draws each."""
-    import torch
     from sklearn.decomposition import PCA
 
     from aekit.training.run import load_run, prepare
@@ -77,8 +77,7 @@ def label_curve(run_dir: str | Path, budgets: Sequence[int | None] = (10, 100, 3
     y, y_val, y_test = s.train.labels, s.val.labels, s.test.labels
     flat, flat_test = x.reshape(len(x), -1), x_test.reshape(len(x_test), -1)
     k = run.model.config.code_size
-    with torch.no_grad():
-        codes, codes_test = (run.model.encode(torch.from_numpy(a)).numpy() for a in (x, x_test))
+    codes, codes_test = (map_batches(run.model.encode, a, run.model) for a in (x, x_test))
     pca = PCA(n_components=min(k, flat.shape[1]), random_state=0).fit(flat)
     pcs, pcs_test = pca.transform(flat), pca.transform(flat_test)
     n_classes = len(s.train.classes or []) or int(y.max()) + 1

@@ -24,6 +24,7 @@ from torch import nn
 
 from aekit.config import param
 from aekit.errors import ConfigError
+from aekit.models.batched import map_batches
 from aekit.models.classifier import Classifier
 from aekit.objectives.classification import Classification
 from aekit.params import AnyOf, InstanceOf, Interval, Options
@@ -128,13 +129,9 @@ def finetune(autoencoder: nn.Module | None, x: np.ndarray, y: np.ndarray, x_val:
     return FinetuneResult(classifier, history)
 
 
-@torch.no_grad()
 def predict_proba(classifier: Classifier, x: np.ndarray, batch_size: int = 1024) -> np.ndarray:
     """Class probabilities (n, C) for rows x."""
-    classifier.eval()
-    parts = [torch.softmax(classifier(torch.as_tensor(x[i : i + batch_size]))["class_logits"], dim=-1).numpy()
-             for i in range(0, len(x), batch_size)]
-    return np.concatenate(parts) if parts else np.zeros((0, classifier.n_classes), np.float32)
+    return map_batches(lambda xb: torch.softmax(classifier(xb)["class_logits"], dim=-1), x, classifier, batch_size)
 
 
 def finetune_run(run_dir: str | Path, config: FinetuneConfig | None = None, out: str | Path | None = None,

@@ -29,6 +29,7 @@ from torch import nn
 from aekit.config import param
 from aekit.errors import ConfigError
 from aekit.models.autoencoder import Autoencoder, ModelConfig, build_model
+from aekit.models.batched import map_batches
 from aekit.params import AnyOf, InstanceOf, Interval
 from aekit.registry import get
 from aekit.training.trainer import TrainConfig, Trainer
@@ -97,11 +98,8 @@ def _per_stage(value: list | None, i: int, default: Any) -> Any:
     return value[i] if i < len(value) else {}
 
 
-@torch.no_grad()
-def _codes(model: Autoencoder, x: np.ndarray, batch_size: int = 2048) -> np.ndarray:
-    model.eval()
-    return np.concatenate([model.encode(torch.from_numpy(x[i : i + batch_size])).numpy()
-                           for i in range(0, len(x), batch_size)]) if len(x) else np.zeros((0,), np.float32)
+def _codes(model: Autoencoder, x: np.ndarray) -> np.ndarray:
+    return map_batches(model.encode, x, model, batch_size=2048)
 
 
 def pretrain(config: ModelConfig, sample_shape: tuple[int, ...], x: np.ndarray, x_val: np.ndarray | None,

@@ -31,6 +31,7 @@ from aekit.data import Dataset, Splits, load_dataset, split_dataset
 from aekit.errors import ConfigError, DataError
 from aekit.io import atomic_write_text
 from aekit.models.autoencoder import Autoencoder, ModelConfig, build_model
+from aekit.models.batched import map_batches
 from aekit.models.serialization import load_model, save_model
 from aekit.objectives import RECONSTRUCTIONS
 from aekit.params import AnyOf, InstanceOf, Interval, Options
@@ -390,11 +391,8 @@ class Run:
         x = np.asarray(x, dtype=np.float32)
         return self.preprocessing.apply(x) if self.preprocessing is not None else x
 
-    @torch.no_grad()
-    def _map(self, x: np.ndarray, fn: Callable, batch_size: int = 1024) -> np.ndarray:
-        x = self.prepare_input(x)
-        outs = [fn(torch.from_numpy(x[i : i + batch_size])).numpy() for i in range(0, len(x), batch_size)]
-        return np.concatenate(outs) if outs else np.zeros((0,), np.float32)
+    def _map(self, x: np.ndarray, fn: Callable) -> np.ndarray:
+        return map_batches(fn, self.prepare_input(x), self.model)
 
     def encode(self, x: np.ndarray) -> np.ndarray:
         return self._map(x, self.model.encode)

@@ -15,6 +15,8 @@ import torch
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from aekit.models.batched import map_batches
+
 DPI = 100
 IMAGE_CMAP = "gray"  # data images: 0 black, 1 white (MNIST ink is white)
 SIGNED_CMAP = "RdBu_r"  # weights and directions: red positive, blue negative, white 0
@@ -123,38 +125,16 @@ def grid_axes(fig: Figure, rows: int, cols: int, **adjust):
     return axes
 
 
-@torch.no_grad()
 def reconstruct(model: torch.nn.Module, x: np.ndarray, batch_size: int = 1024) -> np.ndarray:
     """x_hat = g(f(x)) in eval mode (a variational model decodes its mean code), as numpy."""
-    was_training = model.training
-    model.eval()
-    try:
-        parts = [model.reconstruct(torch.from_numpy(numpy(x[i : i + batch_size]))).numpy()
-                 for i in range(0, len(x), batch_size)]
-    finally:
-        model.train(was_training)
-    return np.concatenate(parts)
+    return map_batches(model.reconstruct, numpy(x), model, batch_size)
 
 
-@torch.no_grad()
 def encode(model: torch.nn.Module, x: np.ndarray, batch_size: int = 1024) -> np.ndarray:
     """Codes h = f(x) in eval mode (mu for a variational model), as numpy (n, k)."""
-    was_training = model.training
-    model.eval()
-    try:
-        parts = [model.encode(torch.from_numpy(numpy(x[i : i + batch_size]))).numpy()
-                 for i in range(0, len(x), batch_size)]
-    finally:
-        model.train(was_training)
-    return np.concatenate(parts)
+    return map_batches(model.encode, numpy(x), model, batch_size)
 
 
-@torch.no_grad()
 def decode(model: torch.nn.Module, h: np.ndarray) -> np.ndarray:
     """x_hat = g(h) for codes (n, k), as numpy (n, *sample_shape)."""
-    was_training = model.training
-    model.eval()
-    try:
-        return model.decode(torch.from_numpy(numpy(h))).numpy()
-    finally:
-        model.train(was_training)
+    return map_batches(model.decode, numpy(h), model)
