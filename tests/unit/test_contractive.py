@@ -325,3 +325,33 @@ def test_tangents_refuse_more_directions_than_the_rank():
     model = model_for((6,), hidden=[], code_size=3, dtype=torch.float32)
     with pytest.raises(ConfigError, match=r"'n_directions' parameter must be an int in the range \[1, 3\]"):
         jacobian_tangents(model, torch.rand(2, 6), n_directions=4)
+
+
+def test_a_stochastic_contractive_run_resumes_to_the_same_weights(tmp_path):
+    from aekit.training.trainer import TrainConfig, Trainer
+
+    x = torch.rand(64, 10, generator=torch.Generator().manual_seed(0))
+
+    def trainer():
+        torch.manual_seed(0)
+        model = build_model(ModelConfig(hidden=[8], code_size=3, output="sigmoid"), (10,))
+        return Trainer(model, [CrossEntropy(), Contractive(weight=0.5, projections=1)],
+                       TrainConfig(epochs=4, batch_size=16), seed=0)
+
+    whole = trainer()
+    whole.fit(x)
+    first = trainer()
+    first.checkpoint = tmp_path / "ck.pt"
+
+    def stop(record):
+        if record["epoch"] == 2:
+            raise KeyboardInterrupt
+
+    first.on_epoch = stop
+    with pytest.raises(KeyboardInterrupt):
+        first.fit(x)
+    resumed = trainer()
+    resumed.load_checkpoint(tmp_path / "ck.pt")
+    resumed.fit(x)
+    for a, b in zip(whole.model.state_dict().values(), resumed.model.state_dict().values()):
+        assert torch.equal(a, b)

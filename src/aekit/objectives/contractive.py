@@ -303,8 +303,9 @@ class Contractive:
 
     Exact by default (closed form, layer-wise or torch.func, chosen by ``bind``); with
     ``projections = m``, an unbiased estimate from m random projections per sample. The projections
-    are drawn from a ``torch.Generator`` seeded with ``seed`` when the objective is bound to a model:
-    a run is reproducible, but a resumed run restarts this stream (the exact paths draw nothing).
+    are drawn from a ``torch.Generator`` seeded with ``seed`` when the objective is bound to a model;
+    its state travels in the trainer's checkpoints (``state_dict``), so a resumed run draws what an
+    uninterrupted one would have (the exact paths draw nothing).
     """
 
     weight: float = param(0.1, Interval(float, 0, None), "lambda, the weight of ||dh/dx||_F^2 per sample")
@@ -349,6 +350,14 @@ class Contractive:
         else:
             self.path = "closed form" if len(layers) == 1 else "layer-wise"
         logger.info("Contractive penalty: %s path for %s", self.path, _describe(layers))
+
+    def state_dict(self) -> dict[str, Tensor]:
+        """The projections' generator state (empty on the exact paths), for checkpoints."""
+        return {"generator": self._generator.get_state()} if self._generator is not None else {}
+
+    def load_state_dict(self, state: dict[str, Tensor]) -> None:
+        if "generator" in state and self._generator is not None:
+            self._generator.set_state(state["generator"])
 
     def unbind(self) -> None:
         """Remove the forward hooks ``bind`` set on the model."""

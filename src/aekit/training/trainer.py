@@ -13,8 +13,9 @@ corruption noise; its state (and torch's global generator, which a model's own s
 is saved in every checkpoint, so a run interrupted at any point and resumed ends with bitwise the
 same weights as an uninterrupted one (same machine, CPU).
 
-An objective may define ``bind(model)`` (called once, here) and ``start_epoch(epoch, epochs)``
-(called before each epoch; a KL warm-up uses it). Objectives stay plain callables otherwise.
+An objective may define ``bind(model)`` (called once, here), ``start_epoch(epoch, epochs)``
+(called before each epoch; a KL warm-up uses it) and ``state_dict()``/``load_state_dict(state)``
+(saved in checkpoints: a random-projection generator). Objectives stay plain callables otherwise.
 """
 
 from __future__ import annotations
@@ -349,6 +350,8 @@ class Trainer:
             "bad_epochs": self.bad_epochs,
             "stopped_early": self.stopped_early,
             "seed": self.seed,
+            # objectives with state of their own (a random-projection generator) save it here
+            "objectives": [o.state_dict() if hasattr(o, "state_dict") else None for o in self.objectives],
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -368,6 +371,9 @@ class Trainer:
         self.bad_epochs = state["bad_epochs"]
         self.stopped_early = state["stopped_early"]
         self.seed = state["seed"]
+        for objective, objective_state in zip(self.objectives, state.get("objectives", [])):
+            if objective_state is not None and hasattr(objective, "load_state_dict"):
+                objective.load_state_dict(objective_state)
 
     def save_checkpoint(self, path: str | Path) -> None:
         """Write the full training state atomically (a SIGKILL leaves the previous checkpoint intact)."""
