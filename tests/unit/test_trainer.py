@@ -135,3 +135,20 @@ def test_gradient_clipping_bounds_the_update():
 
     assert one_step_change(None) > 0.05  # the unclipped step is large...
     assert one_step_change(1e-3) <= 1e-3 * 1.01  # ...the clipped one has the norm asked for
+
+
+def test_a_run_stopped_before_its_first_checkpoint_resumes_from_the_start(tmp_path):
+    from safetensors.numpy import load_file
+
+    from aekit.training.run import make_config, resume, train
+
+    overrides = ["data.name=digits", "data.limit=200", "train.epochs=2", "model.hidden=[16, 8]",
+                 "layerwise.enabled=true", "layerwise.epochs=1", f"out={tmp_path}"]
+    whole = train(make_config(None, [*overrides, "name=whole"]))
+    cut = train(make_config(None, [*overrides, "name=cut"]))
+    (cut.run_dir / "checkpoint.pt").unlink()  # as if killed during the layer-wise stages
+    (cut.run_dir / "model.safetensors").unlink()
+    again = resume(cut.run_dir)
+    assert len(again.history) == 2
+    a, b = load_file(whole.run_dir / "model.safetensors"), load_file(cut.run_dir / "model.safetensors")
+    assert all((a[k] == b[k]).all() for k in a)

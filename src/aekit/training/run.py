@@ -371,8 +371,14 @@ def resume(run_dir: str | Path, *, epochs: int | None = None, on_epoch: Callable
     if epochs is not None:
         cfg.write_yaml(cfg.to_dict(config), run_dir / "config.yaml")
     prepared = prepare(config)
-    trainer = _trainer(prepared, run_dir, progress)
-    trainer.load_checkpoint(run_dir / "checkpoint.pt")
+    if (run_dir / "checkpoint.pt").exists():
+        trainer = _trainer(prepared, run_dir, progress)
+        trainer.load_checkpoint(run_dir / "checkpoint.pt")
+    else:  # stopped before its first epoch ended (or during layer-wise stages): every step is seeded, so redo it
+        logger.info("%s has no checkpoint yet: the run starts again from the beginning", run_dir)
+        if config.layerwise.enabled:
+            _pretrain_layerwise(prepared, run_dir)
+        trainer = _trainer(prepared, run_dir, progress)
     return _execute(run_dir, prepared, trainer, on_epoch)
 
 
