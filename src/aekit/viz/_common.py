@@ -117,6 +117,17 @@ def show(ax, image: np.ndarray, *, signed: bool = False, limits: tuple[float, fl
     return artist
 
 
+def labelled_rows(ax, rows: Sequence[np.ndarray], labels: Sequence[str], limits: tuple[float, float]) -> None:
+    """Draw rows of images (each (n, H, W[, 3])) as one mosaic on ``ax``, each row named by a y label."""
+    images = np.concatenate(rows)
+    mosaic = tile(np.clip(images, *limits), len(rows), len(rows[0]), pad=1)
+    ax.imshow(mosaic, cmap="gray", vmin=limits[0], vmax=limits[1], interpolation="nearest")
+    ax.set_facecolor("white")
+    height = images.shape[1]
+    ax.set_yticks(np.arange(len(rows)) * (height + 1) + (height - 1) / 2, labels, fontsize=8)
+    ax.set_xticks([])
+
+
 def grid_axes(fig: Figure, rows: int, cols: int, **adjust):
     """A rows x cols array of axes (always 2-D)."""
     axes = fig.subplots(rows, cols, squeeze=False)

@@ -9,7 +9,7 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from aekit.viz._common import as_images, data_limits, new_figure, numpy, tile
+from aekit.viz._common import as_images, data_limits, labelled_rows, new_figure, numpy
 from aekit.viz.losses import TERM_TITLES
 
 
@@ -25,16 +25,9 @@ def reconstructions_figure(x: np.ndarray, reconstructions: Mapping[str, np.ndarr
         rows.append(as_images(x_hat, sample_shape))
         error = float(((x_hat - x) ** 2).reshape(len(x), -1).sum(axis=1).mean())
         labels.append(f"{name} ({error:.3g})")
-    images = np.concatenate(rows)
-    limits = data_limits(x)
-    mosaic = tile(np.clip(images, *limits), len(rows), len(x), pad=1)
     fig = new_figure(0.6 * len(x) + 3.2, 0.65 * len(rows) + 1.0)
     ax = fig.add_axes((0.3, 0.08, 0.67, 0.8))
-    ax.imshow(mosaic, cmap="gray", vmin=limits[0], vmax=limits[1], interpolation="nearest")
-    ax.set_facecolor("white")
-    height = images.shape[1]
-    ax.set_yticks(np.arange(len(rows)) * (height + 1) + (height - 1) / 2, labels, fontsize=8)
-    ax.set_xticks([])
+    labelled_rows(ax, rows, labels, data_limits(x))
     ax.set_title("the same test inputs through each run (squared error per image)", fontsize=10)
     return fig
 

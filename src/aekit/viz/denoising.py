@@ -18,7 +18,7 @@ import torch
 from matplotlib.figure import Figure
 
 from aekit.analysis.metrics import psnr
-from aekit.viz._common import as_images, data_limits, new_figure, numpy, reconstruct, tile
+from aekit.viz._common import as_images, data_limits, labelled_rows, new_figure, numpy, reconstruct
 
 Corruption = Callable[[torch.Tensor, torch.Generator], torch.Tensor]
 
@@ -68,16 +68,9 @@ def denoising_figure(model: torch.nn.Module, x: np.ndarray, make_corruption: Cal
         labels.append(f"{name} {level:g}: x̃ ({curves['psnr_noisy'][i]:.1f} dB)")
         rows.append(as_images(curves["x_hat"][i, :n_show], shape))
         labels.append(f"reconstructed ({curves['psnr_denoised'][i]:.1f} dB)")
-    images = np.concatenate(rows)
-    limits = data_limits(x)
-    mosaic = tile(np.clip(images, *limits), len(rows), n_show, pad=1)
     fig = new_figure(12.0, 0.62 * len(rows) + 1.2)
     ax_img = fig.add_axes((0.25, 0.1, 0.35, 0.8))
-    ax_img.imshow(mosaic, cmap="gray", vmin=limits[0], vmax=limits[1], interpolation="nearest")
-    ax_img.set_facecolor("white")
-    height = images.shape[1]
-    ax_img.set_yticks(np.arange(len(rows)) * (height + 1) + (height - 1) / 2, labels, fontsize=8)
-    ax_img.set_xticks([])
+    labelled_rows(ax_img, rows, labels, data_limits(x))
     ax_img.set_title("corrupted test inputs and their reconstructions", fontsize=10)
     ax_plot = fig.add_axes((0.7, 0.18, 0.28, 0.7))
     ax_plot.plot(levels, curves["psnr_noisy"], "o--", color="tab:red", label="corrupted x̃")
