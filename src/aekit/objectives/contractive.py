@@ -16,13 +16,17 @@ closed form   one affine layer + elementwise s (``hidden: []``), Rifai et al.'s 
 layer-wise    an MLP h = s_L(W_L s_{L-1}(... s_1(W_1 x))): J = D_L W_L D_{L-1} ... D_1 W_1 with
               D_i = diag(s_i'(pre_i)). With A = D_L W_L ... W_2 D_1 (k x n_1 per sample, batched
               matmuls from the code side) ||J||_F^2 = tr(A G A^T), G = W_1 W_1^T (n_1 x n_1, once
-              per step), or ||A W_1||_F^2 when that is cheaper for the shapes at hand.
+              per step), or ||A W_1||_F^2 when that is cheaper for the shapes at hand. The training
+              term needs only the batch sum, <S, G> with S = sum_b A_b^T A_b (``batch_mean``).
 generic       any other encoder (convolutions, a Gaussian head): the full Jacobian with torch.func,
               vmap(jacrev) when k <= d (k reverse passes, vectorised), vmap(jacfwd) otherwise.
 
 For very wide codes, ``projections = m`` replaces the exact value by Hutchinson's unbiased estimate
-E_v ||v^T J||^2 = tr(J^T E[v v^T] J) = ||J||_F^2 with v ~ N(0, I_k), averaged over m draws per sample,
-computed with vector-Jacobian products (double backward): about m extra backward passes.
+E_u ||J u||^2 = tr(J E[u u^T] J^T) = ||J||_F^2 with u ~ N(0, I_d) in input space, averaged over m
+draws per sample, computed with Jacobian-vector products (forward mode): about m extra encoder
+passes and their backward, cheaper than vector-Jacobian products v^T J (double backward), which
+must also differentiate with respect to v's image. For Gaussian draws both have the same variance,
+2 ||J J^T||_F^2 per draw.
 
 The MLP paths reuse the pre-activations of the forward pass the trainer has just run on x_tilde
 (forward hooks set by ``bind``): the penalty adds no encoder pass of its own. When the last forward
@@ -37,6 +41,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import torch
 from torch import Tensor, nn
 from torch.autograd.function import once_differentiable
@@ -56,23 +61,29 @@ def gram_is_cheaper(rows: int, n1: int, d: int) -> bool:
     """Whether tr(A G A^T) with G = W_1 W_1^T costs fewer multiply-adds than ||A W_1||^2, forward and
     backward together, for A of ``rows`` rows (all samples) and n_1 columns and W_1 of shape (n_1, d).
 
-    gram:   G (3/4 n_1^2 d, symmetric) + A G (rows n_1^2);
-            backward A^T A (3/4 rows n_1^2, symmetric) + (A^T A) W_1 (n_1^2 d)
+    gram:   G (5/8 n_1^2 d, symmetric) + A G (rows n_1^2) + A^T A (5/8 rows n_1^2, symmetric)
+            + (A^T A) W_1 (n_1^2 d)
     direct: A W_1 (rows n_1 d); backward (A W_1) W_1^T and A^T (A W_1) (rows n_1 d each)
     """
-    return 1.75 * n1 * n1 * (rows + d) < 3 * rows * n1 * d
+    return 1.625 * n1 * n1 * (rows + d) < 3 * rows * n1 * d
 
 
-def column_gram(a: Tensor) -> Tensor:
-    """A^T A for A (N, n), (n, n), from three GEMMs on column halves instead of one full GEMM:
-    [[A_1^T A_1, A_1^T A_2], [., A_2^T A_2]] — the product is symmetric, so 3/4 of the work (BLAS's
-    syrk, which torch does not expose). Measured 15 % faster than ``a.T @ a`` for (4096, 512)."""
+def column_gram(a: Tensor, blocks: int = 4) -> Tensor:
+    """A^T A for A (N, n), (n, n), computing only the upper block trapezoid: block row i of the result
+    is one GEMM A_i^T [A_i ... A_blocks] over the column blocks of A, the blocks below the diagonal
+    are copies. With 4 blocks that is 5/8 of the work of one full GEMM (BLAS's syrk does 1/2, but
+    torch does not expose it). Measured for (4096, 512) on one thread: 16.7 ms against 21.9 ms for
+    ``a.T @ a``; 8 blocks gain nothing more."""
     n = a.shape[1]
     if n < 64:
         return a.T @ a
-    a1, a2 = a[:, : n // 2], a[:, n // 2 :]
-    s11, s12, s22 = a1.T @ a1, a1.T @ a2, a2.T @ a2
-    return torch.cat([torch.cat([s11, s12], 1), torch.cat([s12.T, s22], 1)], 0)
+    edges = [round(i * n / blocks) for i in range(blocks + 1)]
+    out = a.new_empty(n, n)
+    for lo, hi in zip(edges[:-1], edges[1:]):
+        row = a[:, lo:hi].T @ a[:, lo:]  # (hi - lo, n - lo): the diagonal block and those right of it
+        out[lo:hi, lo:] = row
+        out[hi:, lo:hi] = row[:, hi - lo :].T
+    return out
 
 
 class _SquaredNormThroughW1(torch.autograd.Function):
@@ -130,6 +141,61 @@ def squared_norm_through(a: Tensor, w1: Tensor) -> Tensor:
     return _SquaredNormThroughW1.apply(a, w1, gram_is_cheaper(b * r, n1, w1.shape[1]))
 
 
+class _GramBatchSum(torch.autograd.Function):
+    """sum_b ||A_b W_1||_F^2 with A_b = (P_b W_2) D_1,b, the last factors of the code-side product
+    fused with the Gram route, for the training term, which needs only the batch mean.
+
+    The sum is <S, G> with S = sum_b A_b^T A_b and G = W_1 W_1^T, both symmetric (``column_gram``).
+    The backward needs S anyway (d/dW_1 <S, W_1 W_1^T> = 2 S W_1), so the forward computes S where
+    the per-sample values need A G; the backward computes 2 g A G (d/dA, G symmetric). Fusing the
+    product P W_2 and the mask D_1 lets both touch only buffers of their own, in place: the
+    (B k, n_1) products are written twice a step (C = P W_2 in the forward, 2 g A G in the
+    backward), where the per-sample route with autograd writes them six times. Measured in
+    ``benchmarks/contractive_cost.py``.
+
+    p (B, k, n) is D_L W_L ... D_2 (or, with ``w2`` None, already the whole (B, k, n_1) product C);
+    w2 (n, n_1) or None; d1 (B, n_1) the first layer's s'(pre_1), or None for a linear first layer;
+    w1 (n_1, d). Once differentiable.
+    """
+
+    @staticmethod
+    def forward(ctx: Any, p: Tensor, w2: Tensor | None, d1: Tensor | None, w1: Tensor) -> Tensor:
+        b, k, n = p.shape
+        p2 = p.reshape(b * k, n)
+        mask = d1[:, None, :] if d1 is not None else None  # (B, 1, n_1)
+        c = a = p2 @ w2 if w2 is not None else p2  # C, (B k, n_1)
+        if mask is not None:
+            if w2 is not None and not ctx.needs_input_grad[2]:
+                c = None  # C is this function's own product and s'(pre_1) needs no gradient: in place
+                a.view(b, k, -1).mul_(mask)
+            else:
+                a = (c.reshape(b, k, -1) * mask).reshape(b * k, -1)  # A = C D_1
+        g, s = column_gram(w1.T), column_gram(a)  # G = W_1 W_1^T, S = A^T A
+        ctx.save_for_backward(p2 if w2 is not None else None, w2, d1, w1, a, c, g, s)
+        ctx.shape = (b, k, n)
+        return torch.linalg.vecdot(s.flatten(), g.flatten())  # <S, G> = sum_b tr(A_b G A_b^T)
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx: Any, grad: Tensor) -> tuple[Tensor | None, ...]:
+        p2, w2, d1, w1, a, c, g, s = ctx.saved_tensors
+        b, k, n = ctx.shape
+        need_p, need_w2, need_d1, need_w1 = ctx.needs_input_grad
+        two_g = 2 * grad
+        grad_a = a @ (two_g * g)  # d/dA = 2 g A G, (B k, n_1), a buffer of its own
+        grad_d1 = (grad_a.view(b, k, -1) * c.view(b, k, -1)).sum(1) if need_d1 else None  # (B, n_1)
+        if d1 is not None:
+            grad_a.view(b, k, -1).mul_(d1[:, None, :])  # d/dC
+        grad_p = grad_w2 = None
+        if w2 is not None:
+            grad_p = (grad_a @ w2.T).view(b, k, n) if need_p else None
+            grad_w2 = p2.T @ grad_a if need_w2 else None
+        elif need_p:
+            grad_p = grad_a.view(b, k, n)
+        grad_w1 = s @ (two_g * w1) if need_w1 else None  # 2 g S W_1
+        return grad_p, grad_w2, grad_d1, grad_w1
+
+
 # -- exact paths ------------------------------------------------------------------------------------
 class _RowSquaredNorms(torch.autograd.Function):
     """||W_j||^2 for each row j of W (k, d): one fused pass forward, one pass backward (2 g_j W_j).
@@ -160,11 +226,14 @@ def closed_form(linear: nn.Linear, activation: str, pre: Tensor) -> Tensor:
     return slope.pow(2) @ row_norms  # (B,)
 
 
-def code_side_product(layers: Layers, pres: list[Tensor]) -> Tensor:
+def code_side_product(layers: Layers, pres: list[Tensor], last: bool = True) -> Any:
     """A = D_L W_L D_{L-1} ... W_2 D_1, (B, k, n_1), for an MLP of L >= 2 affine layers.
 
     Built from the code side, where the k rows keep every product small: a linear D_i (the identity)
     is skipped, and while no per-sample D_i has appeared the product stays one (k, n) matrix.
+    With ``last=False`` the final GEMM and D_1 are left to the caller: returns (P, W_2) with
+    A = (P W_2) D_1, or (C, None) with A = C D_1 when W_2 is the code layer (L = 2); P and C may
+    still be one (k, n) matrix for the whole batch.
     """
     m: Tensor = layers[-1][0].weight  # W_L, (k, n_{L-1})
     top = get("activation", layers[-1][1])
@@ -172,11 +241,15 @@ def code_side_product(layers: Layers, pres: list[Tensor]) -> Tensor:
         m = top.derivative(pres[-1])[:, :, None] * m  # D_L W_L, (B, k, n_{L-1})
     for i in range(len(layers) - 2, -1, -1):  # layer i (0-based): W (n_i, n_{i-1}), pre (B, n_i)
         linear, name = layers[i]
+        if i == 0 and not last:
+            return m, None
         if name != "linear":
             m = m * get("activation", name).derivative(pres[i])[:, None, :]  # ... D_i, (B, k, n_i)
         if i == 0:
             break
         w = layers[i][0].weight  # (n_i, n_{i-1})
+        if i == 1 and not last:
+            return m, w
         if m.dim() == 2:
             m = m @ w  # no per-sample factor yet: (k, n_i) @ (n_i, n_{i-1})
         else:
@@ -187,11 +260,21 @@ def code_side_product(layers: Layers, pres: list[Tensor]) -> Tensor:
     return m  # (B, k, n_1)
 
 
-def layerwise(layers: Layers, pres: list[Tensor]) -> Tensor:
-    """Exact ||J||_F^2 per sample (B,) for an MLP, from the pre-activations of each layer."""
+def layerwise(layers: Layers, pres: list[Tensor], total: bool = False) -> Tensor:
+    """Exact ||J||_F^2 for an MLP from the pre-activations of each layer: per sample (B,), or the
+    batch sum (``total``, a scalar: cheaper when only the mean is wanted, see ``_GramBatchSum``)."""
     if len(layers) == 1:
-        return closed_form(layers[0][0], layers[0][1], pres[0])
-    return squared_norm_through(code_side_product(layers, pres), layers[0][0].weight)
+        values = closed_form(layers[0][0], layers[0][1], pres[0])
+        return values.sum() if total else values
+    w1, batch, k = layers[0][0].weight, pres[0].shape[0], layers[-1][0].out_features
+    if not (total and gram_is_cheaper(batch * k, w1.shape[0], w1.shape[1])):
+        values = squared_norm_through(code_side_product(layers, pres), w1)
+        return values.sum() if total else values
+    p, w2 = code_side_product(layers, pres, last=False)  # A = (P W_2) D_1, or C D_1 with w2 None
+    if p.dim() == 2:  # no per-sample factor above the first layer: C = P W_2 is one (k, n_1) matrix
+        p, w2 = (p @ w2 if w2 is not None else p).expand(batch, k, -1), None
+    d1 = None if layers[0][1] == "linear" else get("activation", layers[0][1]).derivative(pres[0])
+    return _GramBatchSum.apply(p, w2, d1, w1)
 
 
 def pre_activations(layers: Layers, x: Tensor) -> list[Tensor]:
@@ -227,39 +310,50 @@ def generic(encode: Callable[[Tensor], Tensor], x: Tensor, mode: str | None = No
 
 
 # -- the stochastic estimate ------------------------------------------------------------------------
+def projection_seed(seed: int) -> int:
+    """The seed of the projections' generator for the objective's ``seed``: mixed (numpy's
+    SeedSequence), never ``seed`` itself. A run seeds torch with its seed before building the model,
+    so a generator seeded with the same number would replay the Mersenne-Twister stream that drew
+    the first layer's initial weights, and the first draws u would be correlated with J: the
+    estimate came out 13-22 % high for the first 4 steps of the 784-512-128-32 benchmark model
+    (``tests/unit/test_contractive.py`` checks the draws are independent of the weights)."""
+    return int(np.random.SeedSequence([seed, 0xC0417]).generate_state(1, np.uint64)[0] >> 1)
+
+
 def _draws(shape: tuple[int, ...], like: Tensor, generator: torch.Generator) -> Tensor:
     return torch.randn(shape, generator=generator, device=like.device, dtype=like.dtype)
 
 
 def projected_layerwise(layers: Layers, pres: list[Tensor], projections: int, generator: torch.Generator) -> Tensor:
-    """Unbiased estimate (B,) of ||J||_F^2 for an MLP from its pre-activations (which must carry the
-    autograd graph): v^T J = (v^T dh/dpre_1) W_1, the first factor by one vector-Jacobian product
-    per projection (create_graph, so the estimate is differentiable), the second by one matmul."""
-    pre1 = pres[0]  # (B, n_1)
-    h = get("activation", layers[-1][1])(pres[-1])  # (B, k), the code, connected to pre_1
-    rows = []
-    for _ in range(projections):
-        v = _draws(h.shape, h, generator)  # v ~ N(0, I_k) per sample, (B, k)
-        (row,) = torch.autograd.grad(h, pre1, v, create_graph=True)  # v^T D_L W_L ... D_1, (B, n_1)
-        rows.append(row.unsqueeze(1))
-    a = torch.cat(rows, 1) if projections > 1 else rows[0]  # (B, m, n_1)
-    return squared_norm_through(a, layers[0][0].weight) / projections  # mean_m ||v_m^T J||^2
+    """Unbiased estimate (B,) of ||J||_F^2 for an MLP from its pre-activations: the mean over m draws
+    u ~ N(0, I_d) of ||J u||^2, each J u pushed forward through the layers (Jacobian-vector products:
+    t_i = D_i W_i t_{i-1}, t_0 = u). Differentiable when the pre-activations carry the graph; the
+    first layer's W_1 u needs no gradient with respect to u, so this costs two GEMMs of the first
+    layer's size where a vector-Jacobian product v^T J needs three (v^T J W_1 and, backward, both
+    of its gradients)."""
+    b, m = pres[0].shape[0], projections
+    t = _draws((b * m, layers[0][0].in_features), pres[0], generator)  # u, m rows per sample, (B m, d)
+    for i, (linear, name) in enumerate(layers):
+        t = t @ linear.weight.T  # W_i t, (B m, n_i)
+        if name != "linear":
+            slope = get("activation", name).derivative(pres[i])  # s_i'(pre_i), (B, n_i)
+            t = (t.reshape(b, m, -1) * slope[:, None, :]).reshape(b * m, -1)
+    return t.reshape(b, m, -1).square().sum(2).mean(1)  # mean_m ||J u_m||^2
 
 
 def projected_generic(encode: Callable[[Tensor], Tensor], x: Tensor, projections: int,
                       generator: torch.Generator) -> Tensor:
-    """Unbiased estimate (B,) of ||J||_F^2 for any encoder: mean over m draws of ||v^T J||^2, each
-    v^T J a vector-Jacobian product with respect to the input (double backward)."""
-    create_graph = torch.is_grad_enabled()
-    with torch.enable_grad():
-        x = x.detach().requires_grad_(True)
-        h = encode(x)  # (B, k)
-        total = x.new_zeros(x.shape[0])
-        for _ in range(projections):
-            v = _draws(h.shape, h, generator)  # (B, k)
-            (row,) = torch.autograd.grad(h, x, v, create_graph=create_graph, retain_graph=True)  # (B, *shape)
-            total = total + row.reshape(x.shape[0], -1).pow(2).sum(1)
-    return total / projections if create_graph else (total / projections).detach()
+    """Unbiased estimate (B,) of ||J||_F^2 for any encoder: mean over m draws u ~ N(0, I_d) of
+    ||J u||^2, each J u one forward-mode Jacobian-vector product (torch.func.jvp), differentiable
+    in the encoder's parameters when gradients are on."""
+    from torch.func import jvp
+
+    total = x.new_zeros(x.shape[0])
+    for _ in range(projections):
+        u = _draws(tuple(x.shape), x, generator)  # (B, *sample_shape)
+        _, tangent = jvp(encode, (x.detach(),), (u,))  # J u per sample, (B, k)
+        total = total + tangent.reshape(x.shape[0], -1).square().sum(1)
+    return total / projections
 
 
 # -- reusing the trainer's forward pass -------------------------------------------------------------
@@ -311,7 +405,7 @@ class Contractive:
     weight: float = param(0.1, Interval(float, 0, None), "lambda, the weight of ||dh/dx||_F^2 per sample")
     projections: Any = param(
         None, AnyOf(None, Interval(int, 1, None)),
-        "None: exact; m: unbiased estimate from m random projections v^T J (for very wide codes)",
+        "None: exact; m: unbiased estimate from m random projections J u (for very wide codes)",
     )
     seed: int = param(0, Interval(int, 0, None), "seed of the projections' generator (projections only)")
 
@@ -342,8 +436,8 @@ class Contractive:
         parameter = next(model.parameters(), None)
         device = parameter.device if parameter is not None else torch.device("cpu")
         if self.projections is not None:
-            self._generator = torch.Generator(device=device).manual_seed(self.seed)
-            how = "layer-wise vector-Jacobian products" if layers else "vector-Jacobian products through model.encode"
+            self._generator = torch.Generator(device=device).manual_seed(projection_seed(self.seed))
+            how = "layer-wise Jacobian-vector products" if layers else "torch.func.jvp through model.encode"
             self.path = f"stochastic ({self.projections} projection{'s' * (self.projections > 1)}, {how})"
         elif layers is None:
             self.path = "generic"
@@ -367,30 +461,39 @@ class Contractive:
 
     def per_sample(self, x: Tensor, model: nn.Module) -> Tensor:
         """||J_f(x)||_F^2 (or its estimate) for each sample of ``x``, (B,), on the bound path."""
+        return self._evaluate(x, model, total=False)
+
+    def batch_mean(self, x: Tensor, model: nn.Module) -> Tensor:
+        """The mean of ``per_sample`` over the batch, by the cheaper batch-sum computation where there
+        is one (the exact layer-wise path): what the training objective needs."""
+        return self._evaluate(x, model, total=True) / x.shape[0]
+
+    def _evaluate(self, x: Tensor, model: nn.Module, total: bool) -> Tensor:
         if self._model is not model:
             self.bind(model)
         layers = self._layers
-        if layers is not None:
-            weight = layers[0][0].weight
-            pres = self._tap.take(x, len(layers), weight) if self._tap is not None else None
+        if layers is None:
             if self.projections is not None:
-                if torch.is_grad_enabled() and pres is None:
-                    pres = pre_activations(layers, x)
-                if pres is not None and pres[-1].requires_grad:  # a graph to take the products through
-                    return projected_layerwise(layers, pres, self.projections, self._generator)
-                return projected_generic(model.encode, x, self.projections, self._generator)
-            return layerwise(layers, pres if pres is not None else pre_activations(layers, x))
+                values = projected_generic(model.encode, x, self.projections, self._generator)
+            else:
+                if self._mode is None:
+                    with torch.no_grad():
+                        k = model.encode(x[:1]).shape[-1]
+                    self._mode = jacobian_mode(k, x[0].numel())
+                    logger.info("Contractive penalty: generic path uses vmap(%s) (k=%d, d=%d)",
+                                self._mode, k, x[0].numel())
+                values = generic(model.encode, x, self._mode)
+            return values.sum() if total else values
+        pres = self._tap.take(x, len(layers), layers[0][0].weight) if self._tap is not None else None
+        if pres is None:
+            pres = pre_activations(layers, x)
         if self.projections is not None:
-            return projected_generic(model.encode, x, self.projections, self._generator)
-        if self._mode is None:
-            with torch.no_grad():
-                k = model.encode(x[:1]).shape[-1]
-            self._mode = jacobian_mode(k, x[0].numel())
-            logger.info("Contractive penalty: generic path uses vmap(%s) (k=%d, d=%d)", self._mode, k, x[0].numel())
-        return generic(model.encode, x, self._mode)
+            values = projected_layerwise(layers, pres, self.projections, self._generator)
+            return values.sum() if total else values
+        return layerwise(layers, pres, total)
 
     def __call__(self, batch: dict[str, Tensor], out: dict[str, Tensor], model: nn.Module) -> dict[str, Tensor]:
-        penalty = self.per_sample(batch["x_tilde"], model).mean()  # (1/B) sum_b ||J_f(x_b)||_F^2
+        penalty = self.batch_mean(batch["x_tilde"], model)  # (1/B) sum_b ||J_f(x_b)||_F^2
         return {"contractive": self.weight * penalty}
 
 
