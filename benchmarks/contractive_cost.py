@@ -8,8 +8,9 @@ MNIST-5k, Adam (fused, as the Trainer), cross-entropy + lambda * penalty. Varian
 - per-unit loop      k = 32 backward passes with create_graph, one per code unit (what other libraries do);
 - vmap(jacrev)       the generic torch.func path, k vectorised reverse passes;
 - vmap(jacfwd)       the generic path in forward mode, d = 784 vectorised forward passes (few repeats);
-- layer-wise         aekit's exact MLP path: A = D_3 W_3 D_2 W_2 D_1, ||J||^2 = tr(A G A^T), G = W_1 W_1^T;
-- stochastic m=1     aekit's unbiased estimate from one projection v^T J per sample (double backward);
+- layer-wise         aekit's exact MLP path: A = D_3 W_3 D_2 W_2 D_1, ||J||^2 = tr(A G A^T), G = W_1 W_1^T,
+                     for the batch mean as <sum_b A_b^T A_b, G> (what the training term calls);
+- stochastic m=1     aekit's unbiased estimate from one projection J u per sample (forward mode);
 
 and, on a one-layer sigmoid encoder 784-1000 (Rifai et al.'s shape) against its own plain step,
 - closed form        sum_j s'(a_j)^2 ||W_j||^2.
@@ -17,16 +18,18 @@ and, on a one-layer sigmoid encoder 784-1000 (Rifai et al.'s shape) against its 
 Repeats alternate between the variants, so a busy neighbour slows all alike; each variant's multiple
 is the median over repeats of its time over the time of the plain step run right before it. The layer-wise
 path's achieved GFLOP/s (analytic multiply-add count) is compared with this machine's matmul peak,
-measured here. The stochastic estimate's bias is measured over every batch of MNIST-5k, many draws
-each. Run (writes benchmarks/results/contractive_cost.md):
+measured here. Each thread count given to ``--threads`` gets its own timings in the same run. The
+stochastic estimate's bias is measured over every batch of MNIST-5k, many draws each. Run (writes
+benchmarks/results/contractive_cost.md):
 
-    .venv/bin/python benchmarks/contractive_cost.py [--threads 1] [--repeats 7] [--quick]
+    .venv/bin/python benchmarks/contractive_cost.py [--threads 1 2] [--repeats 7] [--quick]
 """
 
 from __future__ import annotations
 
 import argparse
 import math
+import os
 import platform
 import statistics
 import sys
@@ -44,6 +47,7 @@ from aekit.objectives.contractive import Contractive, generic
 HIDDEN, CODE, BATCH, LAMBDA = [512, 128], 32, 128, 0.1
 WIDE = 1000  # the one-layer sigmoid encoder of the closed form
 RESULTS = Path(__file__).parent / "results" / "contractive_cost.md"
+JACFWD_REPEATS = 2  # vmap(jacfwd) takes seconds a step
 
 
 # -- the variants ---------------------------------------------------------------------------------
@@ -106,9 +110,10 @@ def plain_macs(sizes: list[int], batch: int) -> int:
 
 
 def layerwise_macs(d: int, n1: int, n2: int, k: int, batch: int) -> int:
-    """A = (W_3 D_2) W_2 D_1 and its two backward GEMMs; G and A^T A as symmetric (3/4), A G, S W_1."""
+    """A = (W_3 D_2) W_2 D_1 and its two backward GEMMs; G and S = A^T A as symmetric (5/8 of a GEMM,
+    ``column_gram``), A G, S W_1."""
     rows = batch * k
-    return int(3 * rows * n2 * n1 + 1.75 * rows * n1 * n1 + 1.75 * n1 * n1 * d)
+    return int(3 * rows * n2 * n1 + 1.625 * rows * n1 * n1 + 1.625 * n1 * n1 * d)
 
 
 def matmul_peak(repeats: int) -> float:
@@ -148,23 +153,9 @@ def row(name: str, times: dict[str, list[float]], ratios: dict[str, list[float]]
     return f"| {name} | {1e3 * statistics.median(times[name]):.1f} | {statistics.median(ratios[name]):.2f} | {spread} |"
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--repeats", type=int, default=7)
-    parser.add_argument("--steps", type=int, default=10, help="steps per timing of the fast variants")
-    parser.add_argument("--draws", type=int, default=50, help="estimates per batch for the bias")
-    parser.add_argument("--quick", action="store_true", help="a few seconds without vmap(jacfwd), prints only (CI)")
-    parser.add_argument("--write", type=Path, default=None,
-                        help=f"Markdown report (default {RESULTS}; none with --quick)")
-    args = parser.parse_args()
-    if args.quick:
-        args.repeats, args.steps, args.draws = 1, 1, 2
-    write = args.write or (None if args.quick else RESULTS)
-    torch.set_num_threads(args.threads)
-    data = torch.from_numpy(load_dataset("mnist5k").array())
-    x = data[:BATCH]
-
+def timings(x: torch.Tensor, repeats: int, steps: int, quick: bool) -> tuple[dict, dict, dict, dict, float]:
+    """Alternating timings of every variant at the current thread count: (deep variants, shallow
+    variants, {name: seconds per repeat}, {name: ratio per repeat}, matmul peak)."""
     deep = {
         "plain": make_step(None, x, HIDDEN, CODE, "linear"),
         "per-unit loop (k backward passes)": make_step(per_unit_loop, x, HIDDEN, CODE, "linear"),
@@ -177,76 +168,96 @@ def main() -> None:
         "plain (784-1000 sigmoid)": make_step(None, x, [], WIDE, "sigmoid"),
         "closed form (aekit)": make_step(Contractive(LAMBDA), x, [], WIDE, "sigmoid"),
     }
-    if args.quick:
-        del deep["vmap(jacfwd)"]  # about 10 s a step on one thread
+    if quick:
+        del deep["vmap(jacfwd)"]  # about 5 s a step on one thread
     slow = {"per-unit loop (k backward passes)": 3, "vmap(jacrev)": 3, "vmap(jacfwd)": 1}
-    jacfwd_repeats = min(args.repeats, 2)
     for variants in (deep, shallow):
         for step in variants.values():
             step()  # warm-up
     times: dict[str, list[float]] = {name: [] for name in [*deep, *shallow]}
     ratios: dict[str, list[float]] = {name: [] for name in [*deep, *shallow]}
     peaks = []
-    for repeat in range(args.repeats):
+    for repeat in range(repeats):
         for base, variants in (("plain", deep), ("plain (784-1000 sigmoid)", shallow)):
             for name, step in variants.items():
-                if name == base or (name == "vmap(jacfwd)" and repeat >= jacfwd_repeats):
+                if name == base or (name == "vmap(jacfwd)" and repeat >= JACFWD_REPEATS):
                     continue
                 # the plain step right before each variant: each ratio compares neighbouring timings
-                plain = time_steps(variants[base], args.steps)
-                seconds = time_steps(step, min(args.steps, slow.get(name, args.steps)))
+                plain = time_steps(variants[base], steps)
+                seconds = time_steps(step, min(steps, slow.get(name, steps)))
                 times[base].append(plain)
                 times[name].append(seconds)
                 ratios[base].append(1.0)
                 ratios[name].append(seconds / plain)
         peaks.append(matmul_peak(5))
-        print(f"repeat {repeat + 1}/{args.repeats} done", file=sys.stderr)
+        print(f"threads {torch.get_num_threads()}: repeat {repeat + 1}/{repeats} done", file=sys.stderr)
+    return deep, shallow, times, ratios, max(peaks)
 
-    peak = max(peaks)
-    bias, stderr, sd, n_draws = stochastic_bias(data if not args.quick else data[: 2 * BATCH], args.draws)
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--threads", type=int, nargs="+", default=[1], help="one or more thread counts")
+    parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--steps", type=int, default=10, help="steps per timing of the fast variants")
+    parser.add_argument("--draws", type=int, default=50, help="estimates per batch for the bias")
+    parser.add_argument("--quick", action="store_true", help="a few seconds without vmap(jacfwd), prints only (CI)")
+    parser.add_argument("--write", type=Path, default=None,
+                        help=f"Markdown report (default {RESULTS}; none with --quick)")
+    args = parser.parse_args()
+    if args.quick:
+        args.repeats, args.steps, args.draws = 1, 1, 2
+    write = args.write or (None if args.quick else RESULTS)
+    data = torch.from_numpy(load_dataset("mnist5k").array())
+    x = data[:BATCH]
     d, (n1, n2) = 784, HIDDEN
     plain_flop = 2 * plain_macs([d, *HIDDEN, CODE], BATCH)
     penalty_flop = 2 * layerwise_macs(d, n1, n2, CODE, BATCH)
-    t_plain, t_layer = statistics.median(times["plain"]), statistics.median(times["layer-wise exact (aekit)"])
-
+    threads = " ".join(map(str, args.threads))
     lines = [
         "# Contractive penalty: cost of a training step",
         "",
-        f"Command: `.venv/bin/python benchmarks/contractive_cost.py --threads {args.threads} --repeats {args.repeats}"
+        f"Command: `.venv/bin/python benchmarks/contractive_cost.py --threads {threads} --repeats {args.repeats}"
         f"{' --quick' if args.quick else ''}`  ",
-        f"Machine: {platform.processor() or platform.machine()}, torch {torch.__version__}, "
-        f"threads {torch.get_num_threads()} (2 cores shared with other jobs: medians of alternating repeats).  ",
+        f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores shared with other jobs, "
+        f"torch {torch.__version__} (medians of alternating repeats).  ",
         f"Step: forward, cross-entropy + {LAMBDA} * penalty, backward, fused Adam; batch {BATCH} of MNIST-5k. "
-        f"Repeats: {args.repeats} ({jacfwd_repeats} for vmap(jacfwd)); steps per timing: {args.steps} "
-        f"(loop and jacrev {min(args.steps, 3)}, jacfwd 1).",
-        "",
-        f"## Encoder 784-512-128-32 (ReLU, linear code), mirrored decoder",
-        "",
-        "| variant | ms / step (median) | x plain step (median of per-repeat ratios) | min - max over repeats |",
-        "|---|---:|---:|---:|",
+        f"Repeats: {args.repeats} ({min(args.repeats, JACFWD_REPEATS)} for vmap(jacfwd)); steps per timing: "
+        f"{args.steps} (loop and jacrev {min(args.steps, 3)}, jacfwd 1).",
     ]
-    for name in deep:
-        lines.append(row(name, times, ratios))
+    for n_threads in args.threads:
+        torch.set_num_threads(n_threads)
+        deep, shallow, times, ratios, peak = timings(x, args.repeats, args.steps, args.quick)
+        t_plain, t_layer = statistics.median(times["plain"]), statistics.median(times["layer-wise exact (aekit)"])
+        lines += [
+            "",
+            f"## {n_threads} thread{'s' * (n_threads > 1)}",
+            "",
+            f"### Encoder 784-512-128-32 (ReLU, linear code), mirrored decoder",
+            "",
+            "| variant | ms / step (median) | x plain step (median of per-repeat ratios) | min - max over repeats |",
+            "|---|---:|---:|---:|",
+            *(row(name, times, ratios) for name in deep),
+            "",
+            f"### One-layer encoder 784-{WIDE} (sigmoid code), mirrored decoder",
+            "",
+            "| variant | ms / step (median) | x its plain step | min - max over repeats |",
+            "|---|---:|---:|---:|",
+            *(row(name, times, ratios) for name in shallow),
+            "",
+            "### Arithmetic",
+            "",
+            f"- matmul peak measured here (float32 GEMM 4096x512 @ 512x512, best of 5 per repeat): {peak:.1f} GFLOP/s",
+            f"- plain step: {plain_flop / 1e9:.2f} GFLOP, {plain_flop / t_plain / 1e9:.1f} GFLOP/s "
+            f"({100 * plain_flop / t_plain / 1e9 / peak:.0f} % of peak)",
+            f"- layer-wise penalty: {penalty_flop / 1e9:.2f} GFLOP (3 B k n2 n1 + 1.625 B k n1^2 + 1.625 n1^2 d "
+            f"multiply-adds); the whole step with it: {(plain_flop + penalty_flop) / t_layer / 1e9:.1f} GFLOP/s "
+            f"({100 * (plain_flop + penalty_flop) / t_layer / 1e9 / peak:.0f} % of peak); "
+            f"flop ratio to the plain step {(plain_flop + penalty_flop) / plain_flop:.1f}x",
+        ]
+
+    torch.set_num_threads(args.threads[0])
+    bias, stderr, sd, n_draws = stochastic_bias(data if not args.quick else data[: 2 * BATCH], args.draws)
     lines += [
-        "",
-        f"## One-layer encoder 784-{WIDE} (sigmoid code), mirrored decoder",
-        "",
-        "| variant | ms / step (median) | x its plain step | min - max over repeats |",
-        "|---|---:|---:|---:|",
-    ]
-    for name in shallow:
-        lines.append(row(name, times, ratios))
-    lines += [
-        "",
-        "## Arithmetic",
-        "",
-        f"- matmul peak measured here (float32 GEMM 4096x512 @ 512x512, best of 5 per repeat): {peak:.1f} GFLOP/s",
-        f"- plain step: {plain_flop / 1e9:.2f} GFLOP, {plain_flop / t_plain / 1e9:.1f} GFLOP/s "
-        f"({100 * plain_flop / t_plain / 1e9 / peak:.0f} % of peak)",
-        f"- layer-wise penalty: {penalty_flop / 1e9:.2f} GFLOP (3 B k n2 n1 + 1.75 B k n1^2 + 1.75 n1^2 d "
-        f"multiply-adds); the whole step with it: {(plain_flop + penalty_flop) / t_layer / 1e9:.1f} GFLOP/s "
-        f"({100 * (plain_flop + penalty_flop) / t_layer / 1e9 / peak:.0f} % of peak); "
-        f"flop ratio to the plain step {(plain_flop + penalty_flop) / plain_flop:.1f}x",
         "",
         "## Stochastic estimate (1 projection per sample)",
         "",
