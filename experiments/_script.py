@@ -2,7 +2,9 @@
 
 Each script defines ``run(setup, log) -> results`` and ``report(results, setup, seconds, command) -> str``
 (Markdown); :func:`script_main` times the run, prints the report and writes it to the script's
-results file (not for ``--quick``, unless ``--out`` is given) with the command that made it.
+results file (not for ``--quick``, unless ``--out`` is given) with the command that made it. A
+hand-written ``## Reading`` section at the end of the previous file is kept, under a line that says
+the tables above it were regenerated.
 """
 
 from __future__ import annotations
@@ -35,5 +37,23 @@ def script_main(script: str, doc: str, argv: list[str] | None, *, run: Callable,
     out = args.out or (None if args.quick else results)
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(text + "\n")
+        reading = hand_written_reading(out.read_text()) if out.exists() else ""
+        out.write_text(text + "\n" + reading)
     return outcome
+
+
+READING = "## Reading"
+KEPT = "_Kept from the previous version of this file when the tables above were regenerated: check the numbers it quotes._"
+
+
+def hand_written_reading(previous: str) -> str:
+    """The ``## Reading`` section that ends a previous result file (from its heading to the end),
+    with the line that marks it as kept; empty when there is none."""
+    start = previous.find("\n" + READING)
+    if start < 0:
+        return ""
+    heading, _, body = previous[start + 1 :].partition("\n")
+    body = body.lstrip("\n")
+    if not body.startswith(KEPT):
+        body = KEPT + "\n\n" + body
+    return "\n" + heading + "\n\n" + body
