@@ -16,7 +16,8 @@ and, on a one-layer sigmoid encoder 784-1000 (Rifai et al.'s shape) against its 
 - closed form        sum_j s'(a_j)^2 ||W_j||^2.
 
 Repeats alternate between the variants, so a busy neighbour slows all alike; each variant's multiple
-is the median over repeats of its time over the time of the plain step run right before it. The layer-wise
+is the median over repeats of its time over the time of the plain steps run around it (in ABBA order:
+plain, variant, variant, plain). The layer-wise
 path's achieved GFLOP/s (analytic multiply-add count) is compared with this machine's matmul peak,
 measured here. Each thread count given to ``--threads`` gets its own timings in the same run. The
 stochastic estimate's bias is measured over every batch of MNIST-5k, many draws each. Run (writes
@@ -188,13 +189,16 @@ def timings(x: torch.Tensor, repeats: int, steps: int, quick: bool) -> tuple[dic
             for name, step in variants.items():
                 if name == base or (name == "vmap(jacfwd)" and repeat >= JACFWD_REPEATS):
                     continue
-                # the plain step right before each variant: each ratio compares neighbouring timings
-                plain = time_steps(variants[base], steps)
-                seconds = time_steps(step, min(steps, slow.get(name, steps)))
-                times[base].append(plain)
-                times[name].append(seconds)
+                # ABBA: plain, variant, variant, plain, so that a drift in the machine's speed within
+                # the four timings cancels; each ratio compares neighbouring timings
+                n = min(steps, slow.get(name, steps))
+                plain = [time_steps(variants[base], steps)]
+                seconds = [time_steps(step, n), time_steps(step, n)]
+                plain.append(time_steps(variants[base], steps))
+                times[base] += plain
+                times[name] += seconds
                 ratios[base].append(1.0)
-                ratios[name].append(seconds / plain)
+                ratios[name].append(sum(seconds) / sum(plain))
         peaks.append(matmul_peak(5))
         print(f"threads {torch.get_num_threads()}: repeat {repeat + 1}/{repeats} done", file=sys.stderr)
     return deep, shallow, times, ratios, max(peaks)
