@@ -182,6 +182,19 @@ def test_the_registered_kl_is_built_from_a_bare_beta_or_a_mapping():
         build_component("objective", "penalties", "kl", {"warmup_epochs": -1})
 
 
+def test_a_variational_run_config_lists_its_kl_term(tmp_path):
+    # the resolved config (what config.yaml holds) names the KL term the run trains with
+    from aekit.config import to_dict, write_yaml
+    from aekit.training.run import make_config
+
+    config = make_config(None, ["model.variational=true", "penalties.l1=0.001"])
+    assert config.penalties == {"l1": 0.001, "kl": 1.0}
+    write_yaml(to_dict(config), tmp_path / "config.yaml")
+    assert make_config(tmp_path / "config.yaml").penalties == {"l1": 0.001, "kl": 1.0}  # read back: the same
+    assert make_config(None, ["model.variational=true", "penalties.kl=4"]).penalties == {"kl": 4}
+    assert "kl" not in make_config(None, []).penalties
+
+
 def test_bind_refuses_a_deterministic_model():
     torch.manual_seed(0)
     plain = build_model(ModelConfig(hidden=[12], code_size=3, output="sigmoid"), SHAPE)

@@ -116,6 +116,9 @@ class RunConfig:
     penalties: dict = param({}, InstanceOf(dict), "regularisers: {name: weight} or {name: {field: value}}, e.g. {l1: 1e-3}")
 
     def check(self) -> None:
+        if getattr(self.model, "variational", False) and "kl" not in self.penalties:
+            # resolved here, so that config.yaml lists the KL term (beta = 1) the run trains with
+            self.penalties = {**self.penalties, "kl": 1.0}
         self.build_penalties()
         self.build_corruption()
         for stage in self.layerwise.penalties or []:
