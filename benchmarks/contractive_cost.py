@@ -17,11 +17,11 @@ and, on a one-layer sigmoid encoder 784-1000 (Rifai et al.'s shape) against its 
 
 Repeats alternate between the variants, so a busy neighbour slows all alike; each variant's multiple
 is the median over repeats of its time over the time of the plain steps run around it (in ABBA order:
-plain, variant, variant, plain). The layer-wise
-path's achieved GFLOP/s (analytic multiply-add count) is compared with this machine's matmul peak,
-measured here. Each thread count given to ``--threads`` gets its own timings in the same run. The
-stochastic estimate's bias is measured over every batch of MNIST-5k, many draws each. Run (writes
-benchmarks/results/contractive_cost.md):
+plain, variant, variant, plain), and, beside it, the ratio of the best times over all repeats. The
+layer-wise path's achieved GFLOP/s (analytic multiply-add count) is compared with this machine's
+matmul peak, measured here. Each thread count given to ``--threads`` gets its own timings in the
+same run. The stochastic estimate's bias is measured over every batch of MNIST-5k, many draws each.
+Run (writes benchmarks/results/contractive_cost.md):
 
     .venv/bin/python benchmarks/contractive_cost.py [--threads 1 2] [--repeats 7] [--quick]
 """
@@ -242,7 +242,7 @@ def main() -> None:
             "",
             f"## {n_threads} thread{'s' * (n_threads > 1)}",
             "",
-            f"### Encoder 784-512-128-32 (ReLU, linear code), mirrored decoder",
+            "### Encoder 784-512-128-32 (ReLU, linear code), mirrored decoder",
             "",
             TABLE_HEAD,
             "|---|---:|---:|---:|---:|---:|",
