@@ -148,10 +148,10 @@ class _GramBatchSum(torch.autograd.Function):
     The sum is <S, G> with S = sum_b A_b^T A_b and G = W_1 W_1^T, both symmetric (``column_gram``).
     The backward needs S anyway (d/dW_1 <S, W_1 W_1^T> = 2 S W_1), so the forward computes S where
     the per-sample values need A G; the backward computes 2 g A G (d/dA, G symmetric). Fusing the
-    product P W_2 and the mask D_1 lets both touch only buffers of their own, in place: the
-    (B k, n_1) products are written twice a step (C = P W_2 in the forward, 2 g A G in the
-    backward), where the per-sample route with autograd writes them six times. Measured in
-    ``benchmarks/contractive_cost.py``.
+    product P W_2 and the mask D_1 lets the mask act in place on buffers of this function's own:
+    the (B k, n_1) products take two buffers a step (C = P W_2 in the forward, 2 g A G in the
+    backward), where the per-sample route with autograd allocates six (the masked products, the
+    dot products' temporary, the scaled gradient). Measured in ``benchmarks/contractive_cost.py``.
 
     p (B, k, n) is D_L W_L ... D_2 (or, with ``w2`` None, already the whole (B, k, n_1) product C);
     w2 (n, n_1) or None; d1 (B, n_1) the first layer's s'(pre_1), or None for a linear first layer;
@@ -183,7 +183,7 @@ class _GramBatchSum(torch.autograd.Function):
         need_p, need_w2, need_d1, need_w1 = ctx.needs_input_grad
         two_g = 2 * grad
         grad_a = a @ (two_g * g)  # d/dA = 2 g A G, (B k, n_1), a buffer of its own
-        grad_d1 = (grad_a.view(b, k, -1) * c.view(b, k, -1)).sum(1) if need_d1 else None  # (B, n_1)
+        grad_d1 = (grad_a.view(b, k, -1) * c.reshape(b, k, -1)).sum(1) if need_d1 else None  # (B, n_1)
         if d1 is not None:
             grad_a.view(b, k, -1).mul_(d1[:, None, :])  # d/dC
         grad_p = grad_w2 = None
