@@ -26,6 +26,8 @@ from aekit.registry import available, get
 from aekit.training.run import make_config
 from aekit.training.trainer import TrainConfig, Trainer
 
+from _interrupt import fit_until_interrupted
+
 ACTIVATIONS = available("activation")
 
 
@@ -389,8 +391,6 @@ def test_tangents_refuse_more_directions_than_the_rank():
 
 
 def test_a_stochastic_contractive_run_resumes_to_the_same_weights(tmp_path):
-    from aekit.training.trainer import TrainConfig, Trainer
-
     x = torch.rand(64, 10, generator=torch.Generator().manual_seed(0))
 
     def trainer():
@@ -401,16 +401,7 @@ def test_a_stochastic_contractive_run_resumes_to_the_same_weights(tmp_path):
 
     whole = trainer()
     whole.fit(x)
-    first = trainer()
-    first.checkpoint = tmp_path / "ck.pt"
-
-    def stop(record):
-        if record["epoch"] == 2:
-            raise KeyboardInterrupt
-
-    first.on_epoch = stop
-    with pytest.raises(KeyboardInterrupt):
-        first.fit(x)
+    fit_until_interrupted(trainer(), 2, tmp_path / "ck.pt", x)
     resumed = trainer()
     resumed.load_checkpoint(tmp_path / "ck.pt")
     resumed.fit(x)

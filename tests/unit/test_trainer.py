@@ -12,6 +12,8 @@ from aekit.models.autoencoder import ModelConfig, build_model
 from aekit.objectives import CrossEntropy, SquaredError
 from aekit.training.trainer import TrainConfig, Trainer
 
+from _interrupt import fit_until_interrupted
+
 
 def tiny_data(n=96, d=12, seed=0):
     rng = np.random.default_rng(seed)
@@ -79,16 +81,7 @@ def test_interrupted_and_resumed_equals_uninterrupted(tmp_path):
     reference = make(epochs=6, schedule="cosine")
     reference.fit(x[:80], x[80:])
 
-    first = make(epochs=6, schedule="cosine")
-    first.checkpoint = tmp_path / "ck.pt"
-
-    def interrupt(record):
-        if record["epoch"] == 3:
-            raise KeyboardInterrupt
-
-    first.on_epoch = interrupt
-    with pytest.raises(KeyboardInterrupt):
-        first.fit(x[:80], x[80:])
+    fit_until_interrupted(make(epochs=6, schedule="cosine"), 3, tmp_path / "ck.pt", x[:80], x[80:])
     resumed = make(seed=123, epochs=6, schedule="cosine")  # every piece of state comes from the checkpoint
     resumed.load_checkpoint(tmp_path / "ck.pt")
     assert resumed.epoch == 3

@@ -19,6 +19,8 @@ from aekit.objectives.variational import KLDivergence, gaussian_kl
 from aekit.registry import get
 from aekit.training.trainer import TrainConfig, Trainer
 
+from _interrupt import fit_until_interrupted
+
 SHAPE = (1, 6, 5)
 KINDS = {
     "mlp": dict(kind="mlp", hidden=[12], code_size=3),
@@ -327,16 +329,7 @@ def test_a_variational_run_interrupted_and_resumed_equals_the_uninterrupted_one(
 
     reference = trainer(0)
     reference.fit(x)
-    first = trainer(0)
-    first.checkpoint = tmp_path / "ck.pt"
-
-    def interrupt(record):
-        if record["epoch"] == 2:
-            raise KeyboardInterrupt
-
-    first.on_epoch = interrupt
-    with pytest.raises(KeyboardInterrupt):
-        first.fit(x)
+    fit_until_interrupted(trainer(0), 2, tmp_path / "ck.pt", x)
     torch.manual_seed(99)  # the global generator moves on in between, as in a new process
     resumed = trainer(7)
     resumed.load_checkpoint(tmp_path / "ck.pt")
