@@ -139,10 +139,14 @@ def _fmt_terms(terms: dict[str, float] | None) -> str:
     return f"loss {terms['loss']:.4g} ({parts})"
 
 
-def _epoch_line(total: int) -> object:
+def _epoch_line(train: object) -> object:
+    """Per-epoch lines: ``epoch  7/50`` for a fixed count, ``epoch  7 (<= 200)`` until convergence."""
+    total = train.total_epochs
+    of = f" (<= {total})" if train.auto else f"/{total}"
+
     def show(record: dict) -> None:
         width = len(str(total))
-        line = (f"epoch {record['epoch']:>{width}}/{total}  train: {_fmt_terms(record['train'])}"
+        line = (f"epoch {record['epoch']:>{width}}{of}  train: {_fmt_terms(record['train'])}"
                 f"  |  val: {_fmt_terms(record['val'])}  |  {record['seconds']:.1f}s")
         if record["best_epoch"] == record["epoch"] and record["val"]:
             line += "  *"
@@ -163,9 +167,11 @@ def cmd_train(args: argparse.Namespace) -> int:
         if args.config or args.overrides or args.data or args.dry_run:
             raise ConfigError("--resume continues a run with its own config; only --epochs may change it.")
         config = run.make_config(f"{args.resume}/config.yaml")
-        total = args.epochs or config.train.epochs
+        if args.epochs:
+            key = "max_epochs" if config.train.auto else "epochs"
+            setattr(config.train, key, args.epochs)
         result = run.resume(args.resume, epochs=args.epochs, progress=not args.quiet,
-                            on_epoch=None if args.quiet else _epoch_line(total))
+                            on_epoch=None if args.quiet else _epoch_line(config.train))
     else:
         overrides = list(args.overrides)
         if args.data:
@@ -178,17 +184,31 @@ def cmd_train(args: argparse.Namespace) -> int:
             overrides += ["data.limit=512", "train.epochs=1"]
         config = run.make_config(args.config, overrides)
         result = run.train(config, progress=not args.quiet,
-                           on_epoch=None if args.quiet else _epoch_line(config.train.epochs))
+                           on_epoch=None if args.quiet else _epoch_line(config.train))
     if result.interrupted:
         print(f"Interrupted after {len(result.history)} completed epoch(s); the best weights so far are in "
               f"{result.run_dir}.\nResume with: aekit train --resume {result.run_dir}", file=sys.stderr)
         return 130
+    if result.stop_reason is not None and not args.quiet:
+        print(_stop_line(result), file=sys.stderr if result.stop_reason == "budget" else sys.stdout)
     if result.test:
         print(f"test: {_fmt_terms(result.test)}")
     if not args.no_report:
         _report_after_training(result.run_dir)
     print(result.run_dir)  # the last line is the run folder, for scripts
     return 0
+
+
+def _stop_line(result: object) -> str:
+    """Why training stopped, and what to do when it stopped on the budget."""
+    epochs, best = len(result.history), result.best_epoch
+    if result.stop_reason == "converged":
+        return f"converged after {epochs} epochs (best epoch {best})"
+    if result.stop_reason == "budget":
+        return (f"warning: stopped on the budget of {epochs} epochs while the loss was still improving "
+                f"(best epoch {best}): the model has not converged. Continue it with "
+                f"'aekit train --resume {result.run_dir} --epochs {2 * epochs}'.")
+    return f"trained {epochs} epochs (best epoch {best})"
 
 
 def _report_after_training(run_dir) -> None:

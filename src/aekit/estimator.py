@@ -115,13 +115,16 @@ _PARAMETERS: dict[str, Any] = {
     "kl_sparsity": _NON_NEGATIVE,
     "sparsity_target": Interval(float, 0, 1, closed="neither"),
     "contractive": _NON_NEGATIVE,
-    "epochs": _POSITIVE_INT,
+    "epochs": AnyOf(Options(("auto",)), _POSITIVE_INT),
+    "max_epochs": _POSITIVE_INT,
+    "tol": Interval(float, 0, 1, closed="left"),
+    "n_iter_no_change": _POSITIVE_INT,
+    "early_stopping": InstanceOf(bool),
     "batch_size": AnyOf(Options(("auto",)), _POSITIVE_INT),
     "lr": Interval(float, 0, None, closed="neither"),
     "optimizer": Options(("adam", "sgd")),
     "weight_decay": _NON_NEGATIVE,
     "validation_fraction": Interval(float, 0, 1, closed="left"),
-    "patience": AnyOf(None, _POSITIVE_INT),
     "random_state": AnyOf(None, Interval(int, 0, 2**32 - 1), InstanceOf(np.random.RandomState)),
     "verbose": AnyOf(InstanceOf(bool), Interval(int, 0, None)),
     "device": Options(("cpu", "cuda", "auto")),
@@ -134,7 +137,7 @@ class _AutoencoderBase(BaseEstimator):
     _parameters = _PARAMETERS
     # fitted attributes written to estimator.json by save() (model_ goes to model.safetensors/json)
     _fitted_attributes = ("n_features_in_", "input_shape_", "reconstruction_", "batch_size_", "seed_",
-                          "n_iter_", "best_epoch_", "history_")
+                          "n_epochs_", "n_iter_", "best_epoch_", "stop_reason_", "history_")
 
     # -- fit --------------------------------------------------------------------------------------
     def _check_params(self) -> None:
@@ -211,10 +214,10 @@ class _AutoencoderBase(BaseEstimator):
         seed = self._resolve_seed()
 
         n = len(x)
-        n_val = int(self.validation_fraction * n)
-        if self.validation_fraction > 0 and (n_val == 0 or n_val == n):
-            logger.info("validation_fraction=%g of %d samples leaves no validation set; the best weights are "
-                        "chosen by the training loss", self.validation_fraction, n)
+        n_val = int(self.validation_fraction * n) if self.early_stopping else 0
+        if self.early_stopping and self.validation_fraction > 0 and (n_val == 0 or n_val == n):
+            logger.info("validation_fraction=%g of %d samples leaves no validation set; convergence and the best "
+                        "weights are judged on the training loss", self.validation_fraction, n)
             n_val = 0
         order = np.random.default_rng(seed).permutation(n)
         x_train, x_val = x[order[n_val:]], (x[order[:n_val]] if n_val else None)
@@ -230,9 +233,10 @@ class _AutoencoderBase(BaseEstimator):
             output=get("objective", reconstruction).output,
         )
         train_config = TrainConfig(
-            epochs=int(self.epochs), batch_size=int(batch_size), optimizer=self.optimizer, lr=float(self.lr),
-            weight_decay=float(self.weight_decay), patience=None if self.patience is None else int(self.patience),
-            device=self.device,
+            epochs=self.epochs if self.epochs == "auto" else int(self.epochs), max_epochs=int(self.max_epochs),
+            tol=float(self.tol), patience=int(self.n_iter_no_change) if self.epochs == "auto" else None,
+            batch_size=int(batch_size), optimizer=self.optimizer, lr=float(self.lr),
+            weight_decay=float(self.weight_decay), device=self.device,
         )
         device = resolve_device(self.device)
         # The model's initialisation and its own sampling (a VAE's reparameterisation) draw from torch's
@@ -253,21 +257,22 @@ class _AutoencoderBase(BaseEstimator):
             except KeyboardInterrupt:  # Ctrl-C: keep what was learned (the trainer restored the best epoch)
                 if trainer.epoch == 0:
                     raise
-                history, interrupted = trainer.history, True
-                warnings.warn(f"Training interrupted by the user after {trainer.epoch} of {self.epochs} epochs; "
-                              f"the model keeps the weights of epoch {trainer.best_epoch}, the best one.",
-                              UserWarning, stacklevel=2)
+                history = trainer.history
+                warnings.warn(f"Training interrupted by the user after {trainer.epoch} epochs; the model keeps "
+                              f"the weights of epoch {trainer.best_epoch}, the best one.", UserWarning, stacklevel=2)
 
-        if self.patience is not None and not trainer.stopped_early and not interrupted:
+        if trainer.stop_reason == "budget":
             warnings.warn(
-                f"{type(self).__name__} ran all epochs={self.epochs} and the "
-                f"{'validation' if n_val else 'training'} loss was still improving within the last "
-                f"patience={self.patience} epochs. Increase epochs.", ConvergenceWarning, stacklevel=2,
+                f"{type(self).__name__} stopped on its budget of max_epochs={self.max_epochs} while the "
+                f"{'validation' if n_val else 'training'} loss was still improving by more than tol={self.tol:g} "
+                f"within n_iter_no_change={self.n_iter_no_change} epochs: it has not converged. Increase "
+                f"max_epochs (or lr).", ConvergenceWarning, stacklevel=2,
             )
         self.model_ = model.eval()
         self.history_ = history
-        self.n_iter_ = trainer.epoch
+        self.n_epochs_ = self.n_iter_ = trainer.epoch
         self.best_epoch_ = trainer.best_epoch
+        self.stop_reason_ = trainer.stop_reason
         self.reconstruction_ = reconstruction
         self.batch_size_ = batch_size
         self.seed_ = seed
@@ -277,7 +282,8 @@ class _AutoencoderBase(BaseEstimator):
         """verbose: one line per epoch, every loss term (scikit-learn's estimators print theirs)."""
         terms = "  ".join(f"{split} {name}={value:.5g}" for split in ("train", "val")
                           for name, value in (record[split] or {}).items())
-        print(f"epoch {record['epoch']}/{self.epochs}  {terms}  ({record['seconds']:.2f} s)")
+        of = f"(<= {self.max_epochs})" if self.epochs == "auto" else f"/{self.epochs}"
+        print(f"epoch {record['epoch']}{of}  {terms}  ({record['seconds']:.2f} s)")
 
     # -- data -------------------------------------------------------------------------------------
     def _validate_X(self, X: Any, reset: bool) -> np.ndarray:
@@ -438,8 +444,19 @@ class Autoencoder(TransformerMixin, _AutoencoderBase):
         Target mean activation rho of each code unit (used when kl_sparsity > 0).
     contractive : float, default=0.0
         Weight of the contractive penalty ||dh/dx||_F^2 (0 = off).
-    epochs : int, default=10
-        Passes over the training data.
+    epochs : "auto" or int, default="auto"
+        "auto" trains until the loss stops improving (``tol``, ``n_iter_no_change``) within ``max_epochs``,
+        halving the learning rate on plateaus (scikit-learn's ``MLPRegressor`` convention); an int trains
+        exactly that many epochs.
+    max_epochs : int, default=200
+        The budget of ``epochs="auto"``; a ``ConvergenceWarning`` says when it ends before convergence.
+    tol : float, default=1e-3
+        An epoch improves when the monitored loss falls below (1 - tol) times the best so far.
+    n_iter_no_change : int, default=10
+        Epochs without improvement that end an ``epochs="auto"`` fit (the learning rate halves after half).
+    early_stopping : bool, default=True
+        Judge convergence and the best epoch on ``validation_fraction`` of X held out; False trains on
+        all of X and judges on the training loss.
     batch_size : int or "auto", default="auto"
         Samples per step; "auto" is min(256, n_train).
     lr : float, default=1e-3
@@ -448,9 +465,7 @@ class Autoencoder(TransformerMixin, _AutoencoderBase):
     weight_decay : float, default=0.0
         L2 weight decay.
     validation_fraction : float, default=0.1
-        Fraction of X held out to pick the best epoch's weights (and for early stopping); 0 uses all of X.
-    patience : int or None, default=None
-        Stop after this many epochs without improvement of the validation (else training) loss.
+        Fraction of X held out (``early_stopping=True``) to decide convergence and keep the best epoch.
     random_state : int, RandomState or None, default=None
         Seeds initialisation, validation split, batch order and noise; an int makes fit reproducible.
     verbose : int, default=0
@@ -471,8 +486,11 @@ class Autoencoder(TransformerMixin, _AutoencoderBase):
         Shape of one sample of X in fit: (d,), (H, W) or (C, H, W).
     reconstruction_, batch_size_, seed_ : str, int, int
         The resolved loss, batch size and seed.
-    n_iter_, best_epoch_ : int
-        Epochs run, and the epoch whose weights the model holds.
+    n_epochs_, best_epoch_ : int
+        Epochs run, and the epoch whose weights the model holds (``n_iter_`` is ``n_epochs_``).
+    stop_reason_ : str
+        Why training stopped: "converged", "budget" (with a ``ConvergenceWarning``), "completed" (a fixed
+        ``epochs``) or "interrupted".
     """
 
     def __init__(
@@ -480,9 +498,10 @@ class Autoencoder(TransformerMixin, _AutoencoderBase):
         kernel_size: int = 3, activation: str = "relu", code_activation: str = "linear", tied: bool = False,
         variational: bool = False, beta: float = 1.0, kl_warmup_epochs: int = 0, loss: str = "auto",
         noise: Any = None, l1: float = 0.0, kl_sparsity: float = 0.0, sparsity_target: float = 0.05,
-        contractive: float = 0.0, epochs: int = 10, batch_size: Any = "auto", lr: float = 1e-3,
+        contractive: float = 0.0, epochs: Any = "auto", max_epochs: int = 200, tol: float = 1e-3,
+        n_iter_no_change: int = 10, early_stopping: bool = True, batch_size: Any = "auto", lr: float = 1e-3,
         optimizer: str = "adam", weight_decay: float = 0.0, validation_fraction: float = 0.1,
-        patience: int | None = None, random_state: Any = None, verbose: int = 0, device: str = "cpu",
+        random_state: Any = None, verbose: int = 0, device: str = "cpu",
     ) -> None:
         _store(self, locals())
 
@@ -545,9 +564,10 @@ class AutoencoderOutlierDetector(OutlierMixin, _AutoencoderBase):
         channels: tuple = (16, 32), kernel_size: int = 3, activation: str = "relu", code_activation: str = "linear",
         tied: bool = False, variational: bool = False, beta: float = 1.0, kl_warmup_epochs: int = 0,
         loss: str = "auto", noise: Any = None, l1: float = 0.0, kl_sparsity: float = 0.0,
-        sparsity_target: float = 0.05, contractive: float = 0.0, epochs: int = 10, batch_size: Any = "auto",
+        sparsity_target: float = 0.05, contractive: float = 0.0, epochs: Any = "auto", max_epochs: int = 200,
+        tol: float = 1e-3, n_iter_no_change: int = 10, early_stopping: bool = True, batch_size: Any = "auto",
         lr: float = 1e-3, optimizer: str = "adam", weight_decay: float = 0.0, validation_fraction: float = 0.1,
-        patience: int | None = None, random_state: Any = None, verbose: int = 0, device: str = "cpu",
+        random_state: Any = None, verbose: int = 0, device: str = "cpu",
     ) -> None:
         _store(self, locals())
 
@@ -572,38 +592,54 @@ class AutoencoderOutlierDetector(OutlierMixin, _AutoencoderBase):
 
 
 class AutoencoderClassifier(ClassifierMixin, _AutoencoderBase):
-    """Semi-supervised classification: pretrain an autoencoder on every row, fine-tune on the labelled ones.
+    """Semi-supervised classification: pretrain an autoencoder on every row, then learn the labels.
 
     Rows whose label is ``-1`` are unlabelled (the convention of ``sklearn.semi_supervised``): they
-    train the autoencoder and are never used as labels. Then the decoder is dropped, a head is attached
-    (``head``: linear softmax or a one-hidden-layer MLP), trained with the encoder frozen for
-    ``freeze_epochs``, and the whole network is fine-tuned for ``finetune_epochs`` with the smaller
-    ``finetune_lr`` (Erhan et al., JMLR 2010); see :mod:`aekit.training.finetune`.
+    train the autoencoder and are never used as labels. Then, with ``features="auto"`` (the default),
+    a logistic regression reads the codes h, the raw input x or both, whichever — together with its
+    regularisation C from ``Cs`` — has the best accuracy in cross-validation inside the labelled rows
+    (:mod:`aekit.training.probe`): every choice uses only the labels given, and where the codes do not
+    help, the raw input is chosen, so the estimator does not fall behind logistic regression on X.
+
+    ``features="finetune"`` instead drops the decoder, attaches a head (``head``: linear softmax or a
+    one-hidden-layer MLP), trains it with the encoder frozen for ``freeze_epochs``, then fine-tunes the
+    whole network for ``finetune_epochs`` with the smaller ``finetune_lr`` (Erhan et al., JMLR 2010;
+    :mod:`aekit.training.finetune`), early-stopped on ``validation_fraction`` of the labelled rows.
 
     Parameters are those of :class:`Autoencoder` (the autoencoder's own training: ``epochs``, ``lr``,
-    ``noise``, penalties...) plus the fine-tuning ones below. ``validation_fraction`` also holds out
-    that fraction of the labelled rows (stratified, when every class keeps one) for early stopping.
+    ``noise``, penalties...) plus the ones below.
 
+    features : {"auto", "codes", "input", "both", "finetune"}, default="auto"
+        What the classifier reads; "auto" chooses among codes, input and both by cross-validation.
+    Cs : tuple of float, default=(0.01, 0.1, 1.0, 10.0)
+        Inverse L2 strengths of the logistic regression tried by the cross-validation.
+    cv : int, default=5
+        Folds of the stratified cross-validation (at most the labelled rows of the rarest class;
+        repeated three times over reshuffles below 300 labelled rows).
     head : {"softmax", "mlp"}, default="softmax"
+        Head of ``features="finetune"``.
     head_hidden : int, default=128
     freeze_epochs : int, default=20
-        Epochs training the head alone on the frozen encoder.
+        Epochs training the head alone on the frozen encoder (``features="finetune"``).
     finetune_epochs : int, default=50
-        Epochs of end-to-end fine-tuning after unfreezing (early-stopped with ``patience``).
+        Epochs of end-to-end fine-tuning after unfreezing, early-stopped with ``finetune_patience``.
     head_lr : float, default=1e-2
         Learning rate of the frozen phase.
     finetune_lr : float, default=3e-4
         Learning rate of the end-to-end phase.
     finetune_patience : int or None, default=15
-        Early stopping of both fine-tuning phases on the labelled validation rows (``patience`` is the
-        autoencoder's own).
+        Early stopping of both fine-tuning phases on the held-out labelled rows.
 
     Attributes: those of :class:`Autoencoder` plus ``classes_`` (the labels seen, -1 excluded),
-    ``classifier_`` (the PyTorch classifier) and ``finetune_history_``.
+    ``classifier_`` (the PyTorch classifier), ``features_`` and ``C_`` (the choice), ``cv_results_``
+    (every candidate's cross-validated accuracy and log-loss) and ``finetune_history_``.
     """
 
     _parameters = {
         **_PARAMETERS,
+        "features": Options(("auto", "codes", "input", "both", "finetune")),
+        "Cs": SequenceOf(Interval(float, 0, None, closed="neither")),
+        "cv": Interval(int, 2, None),
         "head": Options(("softmax", "mlp")),
         "head_hidden": _POSITIVE_INT,
         "freeze_epochs": Interval(int, 0, None),
@@ -612,28 +648,26 @@ class AutoencoderClassifier(ClassifierMixin, _AutoencoderBase):
         "finetune_lr": Interval(float, 0, None, closed="neither"),
         "finetune_patience": AnyOf(None, _POSITIVE_INT),
     }
-    _fitted_attributes = (*_AutoencoderBase._fitted_attributes, "classes_", "finetune_history_")
+    _fitted_attributes = (*_AutoencoderBase._fitted_attributes, "classes_", "features_", "C_", "cv_results_",
+                          "finetune_history_")
 
     def __init__(
-        self, code_size: int = 32, *, head: str = "softmax", head_hidden: int = 128, freeze_epochs: int = 20,
-        finetune_epochs: int = 50, head_lr: float = 1e-2, finetune_lr: float = 3e-4,
-        finetune_patience: int | None = 15, hidden: tuple = (256,),
-        kind: str = "mlp", channels: tuple = (16, 32), kernel_size: int = 3, activation: str = "relu",
-        code_activation: str = "linear", tied: bool = False, variational: bool = False, beta: float = 1.0,
-        kl_warmup_epochs: int = 0, loss: str = "auto", noise: Any = None, l1: float = 0.0,
-        kl_sparsity: float = 0.0, sparsity_target: float = 0.05, contractive: float = 0.0, epochs: int = 10,
+        self, code_size: int = 32, *, features: str = "auto", Cs: tuple = (0.01, 0.1, 1.0, 10.0), cv: int = 5,
+        head: str = "softmax", head_hidden: int = 128, freeze_epochs: int = 20, finetune_epochs: int = 50,
+        head_lr: float = 1e-2, finetune_lr: float = 3e-4, finetune_patience: int | None = 15,
+        hidden: tuple = (256,), kind: str = "mlp", channels: tuple = (16, 32), kernel_size: int = 3,
+        activation: str = "relu", code_activation: str = "linear", tied: bool = False, variational: bool = False,
+        beta: float = 1.0, kl_warmup_epochs: int = 0, loss: str = "auto", noise: Any = None, l1: float = 0.0,
+        kl_sparsity: float = 0.0, sparsity_target: float = 0.05, contractive: float = 0.0, epochs: Any = "auto",
+        max_epochs: int = 200, tol: float = 1e-3, n_iter_no_change: int = 10, early_stopping: bool = True,
         batch_size: Any = "auto", lr: float = 1e-3, optimizer: str = "adam", weight_decay: float = 0.0,
-        validation_fraction: float = 0.1, patience: int | None = None, random_state: Any = None, verbose: int = 0,
-        device: str = "cpu",
+        validation_fraction: float = 0.1, random_state: Any = None, verbose: int = 0, device: str = "cpu",
     ) -> None:
         _store(self, locals())
 
     def fit(self, X: Any, y: Any) -> AutoencoderClassifier:
-        """Pretrain on all rows of X, then fine-tune on the rows whose label is not -1."""
-        from sklearn.model_selection import train_test_split
+        """Pretrain on all rows of X, then fit the classifier on the rows whose label is not -1."""
         from sklearn.utils.multiclass import check_classification_targets
-
-        from aekit.training.finetune import FinetuneConfig, finetune
 
         self._check_params()
         _, y = validate_data(self, X, y, reset=True, allow_nd=True, dtype=None, ensure_all_finite=False,
@@ -642,11 +676,56 @@ class AutoencoderClassifier(ClassifierMixin, _AutoencoderBase):
         labelled = ~_unlabelled(y)
         if not labelled.any():
             raise ValueError("y has no labelled row: every label is -1 (unlabelled). AutoencoderClassifier needs "
-                             "at least one labelled row per class to fine-tune; to learn codes only, use "
-                             "aekit.Autoencoder.")
+                             "at least one labelled row per class; to learn codes only, use aekit.Autoencoder.")
         self.classes_, y_index = np.unique(y[labelled], return_inverse=True)
         super().fit(X)  # the autoencoder sees every row, labelled or not, and never a label
-        x = self._validate_X(X, reset=False).reshape(len(y), *_model_shape(self.input_shape_))[labelled]
+        x = self._validate_X(X, reset=False).reshape(len(y), *_model_shape(self.input_shape_))
+        if self.features == "finetune":
+            self._finetune(x[labelled], y_index)
+        else:
+            self._probe(x, labelled, y_index)
+        return self
+
+    def _probe(self, x: np.ndarray, labelled: np.ndarray, y_index: np.ndarray) -> None:
+        """A logistic regression on the codes (standardised with all rows' statistics: no label), the input
+        as it is (so logistic regression on X itself is a candidate) or both, chosen by cross-validation
+        on the labelled rows."""
+        from aekit.models.classifier import Classifier
+        from aekit.training.probe import fit_logistic, select_probe
+
+        h = self._map(x, self.model_.encode)  # (n, k)
+        flat = x.reshape(len(x), -1)  # (n, d)
+        h_shift, h_scale = h.mean(axis=0), h.std(axis=0)
+        h_scale = np.where(h_scale > 1e-8, h_scale, 1.0)
+        d = flat.shape[1]
+        stats = {"codes": (h_shift, h_scale), "input": (np.zeros(d), np.ones(d)),
+                 "both": (np.concatenate([h_shift, np.zeros(d)]), np.concatenate([h_scale, np.ones(d)]))}
+        columns = {"codes": lambda rows: h[rows], "input": lambda rows: flat[rows],
+                   "both": lambda rows: np.hstack([h[rows], flat[rows]])}
+        names = ("codes", "input", "both") if self.features == "auto" else (self.features,)
+        candidates = {name: (columns[name](labelled) - stats[name][0]) / stats[name][1] for name in names}
+        choice = select_probe(candidates, y_index, [float(c) for c in self.Cs], cv=int(self.cv),
+                              seed=self.seed_ % 2**32)
+        weight, bias = fit_logistic(candidates[choice.features], y_index, choice.C, len(self.classes_))
+        with torch.random.fork_rng(devices=[]):  # the head's random start is overwritten: leave torch's RNG alone
+            classifier = Classifier.from_autoencoder(self.model_, len(self.classes_), features=choice.features,
+                                                     standardize=True)
+        shift, scale = stats[choice.features]
+        device = self._device()
+        with torch.no_grad():
+            for tensor, value in ((classifier.shift, shift), (classifier.scale, scale),
+                                  (classifier.head.weight, weight), (classifier.head.bias, bias)):
+                tensor.copy_(torch.as_tensor(value, dtype=torch.float32, device=device))
+        self.classifier_ = classifier.to(device).eval()
+        self.features_, self.C_, self.cv_results_ = choice.features, choice.C, choice.results
+        self.finetune_history_ = []
+
+    def _finetune(self, x: np.ndarray, y_index: np.ndarray) -> None:
+        """Head on the frozen encoder, then end to end; early stopping on held-out labelled rows."""
+        from sklearn.model_selection import train_test_split
+
+        from aekit.training.finetune import FinetuneConfig, finetune
+
         rows = np.arange(len(x))
         stratify = y_index if np.bincount(y_index).min() >= 2 else None
         n_val = int(self.validation_fraction * len(x))
@@ -664,8 +743,8 @@ class AutoencoderClassifier(ClassifierMixin, _AutoencoderBase):
         result = finetune(self.model_, x[train_rows], y_index[train_rows], x[val_rows], y_index[val_rows], config,
                           n_classes=len(self.classes_))
         self.classifier_ = result.classifier.eval()
+        self.features_, self.C_, self.cv_results_ = "finetune", None, []
         self.finetune_history_ = result.history
-        return self
 
     def predict_proba(self, X: Any) -> np.ndarray:
         """Class probabilities, shape (n, n_classes), columns in the order of ``classes_``."""

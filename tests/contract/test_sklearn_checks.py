@@ -16,8 +16,8 @@ from aekit.estimator import Autoencoder, AutoencoderClassifier, AutoencoderOutli
 
 SMALL = dict(code_size=2, hidden=(8,), epochs=10, lr=1e-2)
 # the classifier checks ask for > 0.83 training accuracy on three blobs: a little more capacity and
-# fine-tuning than the transformer needs
-SMALL_CLASSIFIER = dict(code_size=4, hidden=(16,), epochs=10, lr=1e-2, freeze_epochs=20, finetune_epochs=20,
+# fine-tuning than the transformer needs; one C keeps the probe's cross-validation to 3 candidates
+SMALL_CLASSIFIER = dict(code_size=4, hidden=(16,), epochs=10, lr=1e-2, Cs=(1.0,), freeze_epochs=20, finetune_epochs=20,
                         finetune_lr=1e-2)
 
 _FLOAT32_SUBSETS = (

@@ -1,5 +1,6 @@
 """AutoencoderClassifier: rows labelled -1 pretrain the autoencoder and are never used as labels;
-fine-tuning sees exactly the labelled rows; save/load and string labels work."""
+the probe's cross-validation and fine-tuning see exactly the labelled rows; where the codes do not
+help it falls back to logistic regression on X; save/load and string labels work."""
 
 import numpy as np
 import pytest
@@ -7,10 +8,12 @@ import torch
 from sklearn.datasets import load_digits
 
 import aekit.training.finetune as finetune_module
+import aekit.training.probe as probe_module
 import aekit.training.trainer as trainer_module
 from aekit import AutoencoderClassifier
 
 FAST = dict(code_size=8, hidden=(32,), epochs=3, freeze_epochs=3, finetune_epochs=3, random_state=0)
+FINETUNE = {**FAST, "features": "finetune"}
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +45,7 @@ def test_unlabelled_rows_pretrain_and_are_never_labels(digits, monkeypatch):
 
     monkeypatch.setattr(trainer_module.Trainer, "fit", spy_fit)
     monkeypatch.setattr(finetune_module, "finetune", spy_finetune)
-    clf = AutoencoderClassifier(**FAST).fit(x, y_semi)
+    clf = AutoencoderClassifier(**FINETUNE).fit(x, y_semi)
     assert pretrain_rows == [len(x)]  # every row, labelled or not
     labels = finetune_labels[0]
     assert len(labels) == (y_semi != -1).sum() and labels.min() >= 0  # only labelled rows, no -1
@@ -50,10 +53,71 @@ def test_unlabelled_rows_pretrain_and_are_never_labels(digits, monkeypatch):
     assert -1 not in clf.classes_
 
 
+def test_every_choice_of_the_probe_sees_only_the_labelled_rows(digits, monkeypatch):
+    """Each logistic regression the cross-validation fits, and the final one, reads labelled rows only,
+    with their own labels: a selection that used one more label (or an unlabelled row) fails here."""
+    x, y = digits
+    y_semi = semi(y, 0.15)
+    allowed = {(row.tobytes(), label) for row, label in zip(x[y_semi != -1], y_semi[y_semi != -1])}
+    fitted_rows = []
+    original = probe_module._logistic
+
+    def spy(C):
+        model = original(C)
+        fit = model.fit
+
+        def checked_fit(features, labels):
+            raw = features[:, -x.shape[1]:]  # "input" and "both" end with the raw pixels
+            if features.shape[1] >= x.shape[1]:
+                classes = np.unique(y_semi[y_semi != -1])
+                assert all((r.astype(np.float32).tobytes(), classes[i]) in allowed for r, i in zip(raw, labels))
+            fitted_rows.append(len(labels))
+            return fit(features, labels)
+
+        model.fit = checked_fit
+        return model
+
+    monkeypatch.setattr(probe_module, "_logistic", spy)
+    clf = AutoencoderClassifier(**FAST).fit(x, y_semi)
+    n_labelled = int((y_semi != -1).sum())
+    assert max(fitted_rows) <= n_labelled and fitted_rows[-1] == n_labelled  # folds, then all labelled rows
+    assert len(fitted_rows) > 1 + len(clf.cv_results_)  # every candidate was cross-validated
+    assert {r["features"] for r in clf.cv_results_} == {"codes", "input", "both"}
+
+
+def test_falls_back_to_logistic_regression_on_x_when_codes_do_not_help(digits):
+    """Codes of an autoencoder trained for one epoch carry little: the probe keeps the plain baseline,
+    logistic regression on X with C = 1, and predicts exactly as scikit-learn's does."""
+    from sklearn.linear_model import LogisticRegression
+
+    x, y = digits
+    y_semi = semi(y, 0.15)
+    clf = AutoencoderClassifier(**{**FAST, "epochs": 1, "lr": 1e-5, "Cs": (1.0,)}).fit(x, y_semi)
+    assert (clf.features_, clf.C_) == ("input", 1.0)
+    baseline = LogisticRegression(max_iter=2000).fit(x[y_semi != -1], y_semi[y_semi != -1])
+    np.testing.assert_allclose(clf.predict_proba(x), baseline.predict_proba(x), atol=1e-4)
+
+
+def test_the_probe_takes_the_codes_where_they_carry_the_classes_and_the_input_does_not():
+    """select_probe leaves the reference (the input, C = 1) only for a candidate that is clearly better
+    in cross-validation: codes that hold the class win; noise does not."""
+    rng = np.random.default_rng(0)
+    y = np.repeat(np.arange(3), 8)
+    informative = (y[:, None] + rng.normal(0, 0.2, (len(y), 2))).astype(np.float32)
+    noise = rng.normal(size=(len(y), 50)).astype(np.float32)
+    choice = probe_module.select_probe({"codes": informative, "input": noise}, y, [0.1, 1.0, 10.0], seed=0)
+    assert choice.features == "codes" and choice.accuracy > 0.9 and choice.reference == ("input", 1.0)
+    choice = probe_module.select_probe({"codes": noise[:, :2], "input": informative}, y, [0.1, 1.0, 10.0], seed=0)
+    assert (choice.features, choice.C) == ("input", 1.0)
+    one_row_of_class_0 = np.r_[0, np.ones(len(y) - 1, int)]
+    few = probe_module.select_probe({"codes": informative, "input": noise}, one_row_of_class_0, [0.1, 1.0], seed=0)
+    assert few.accuracy is None and few.features == "input"  # a class with one row: nothing to cross-validate
+
+
 def test_predictions_probabilities_and_accuracy(digits):
     x, y = digits
-    clf = AutoencoderClassifier(**{**FAST, "epochs": 30, "lr": 1e-2, "freeze_epochs": 30, "finetune_epochs": 10}).fit(
-        x, semi(y, 0.5))
+    clf = AutoencoderClassifier(**{**FINETUNE, "epochs": 30, "lr": 1e-2, "freeze_epochs": 30,
+                                   "finetune_epochs": 10}).fit(x, semi(y, 0.5))
     proba = clf.predict_proba(x)
     assert proba.shape == (len(x), 10) and np.allclose(proba.sum(1), 1)
     assert set(clf.predict(x)) <= set(clf.classes_)
@@ -66,6 +130,7 @@ def test_string_labels_and_save_load(digits, tmp_path):
     y_text = names[y].astype(object)
     y_text[semi(y) == -1] = "-1"
     clf = AutoencoderClassifier(**FAST).fit(x, y_text)
+    assert clf.features_ in ("codes", "input", "both")
     assert "-1" not in clf.classes_ and set(clf.predict(x[:20])) <= set(names)
     clf.save(tmp_path / "clf")
     back = AutoencoderClassifier.load(tmp_path / "clf")

@@ -273,16 +273,41 @@ def test_joblib_pickling_round_trips(digits, tmp_path):
 
 
 # -- training control -----------------------------------------------------------------------------
-def test_patience_warns_when_the_loss_is_still_improving_and_verbose_prints_each_epoch(digits, capsys):
+def test_the_budget_warns_that_the_fit_has_not_converged_and_verbose_prints_each_epoch(digits, capsys):
     x = digits[0][:60]
-    with pytest.warns(ConvergenceWarning, match="ran all epochs=3 and the validation loss was still improving"):
-        Autoencoder(code_size=3, patience=2, verbose=1, **FAST).fit(x)
+    auto = {**FAST, "epochs": "auto"}
+    with pytest.warns(ConvergenceWarning, match=r"stopped on its budget of max_epochs=3 while the validation loss "
+                                                r"was still improving by more than tol=0.001"):
+        est = Autoencoder(code_size=3, max_epochs=3, verbose=1, **auto).fit(x)
+    assert est.stop_reason_ == "budget" and est.n_epochs_ == est.n_iter_ == 3
     lines = capsys.readouterr().out.strip().splitlines()
-    assert len(lines) == 3 and lines[0].startswith("epoch 1/3  train recon=")
+    assert len(lines) == 3 and lines[0].startswith("epoch 1(<= 3)  train recon=")
     with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        stopped = Autoencoder(code_size=3, patience=1, lr=1.0, **{**FAST, "epochs": 30}).fit(x)
-    assert stopped.n_iter_ < 30
+        warnings.simplefilter("error")  # converging is silent; a fixed number of epochs never warns
+        stopped = Autoencoder(code_size=3, n_iter_no_change=2, lr=1.0, max_epochs=60, **auto).fit(x)
+        fixed = Autoencoder(code_size=3, **FAST).fit(x)
+    assert stopped.stop_reason_ == "converged" and stopped.n_epochs_ < 60
+    assert fixed.stop_reason_ == "completed" and fixed.n_epochs_ == 3
+
+
+def test_epochs_auto_stops_once_the_loss_stops_improving_by_tol(digits):
+    x = digits[0][:200]
+    loose = Autoencoder(code_size=3, hidden=(16,), tol=0.05, n_iter_no_change=3, random_state=0).fit(x)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)  # the strict one may well run out of budget
+        tight = Autoencoder(code_size=3, hidden=(16,), tol=0.0, n_iter_no_change=3, random_state=0,
+                            max_epochs=150).fit(x)
+    assert loose.stop_reason_ == "converged"
+    assert loose.n_epochs_ < tight.n_epochs_  # a looser tolerance converges sooner
+    val = [record["val"]["loss"] for record in loose.history_]
+    best = min(val[:-3])  # the last 3 epochs did not improve on the best before them by 5 %
+    assert min(val[-3:]) >= 0.95 * best or len(val) <= 3
+
+
+def test_without_early_stopping_every_row_trains_and_the_training_loss_decides(digits):
+    x = digits[0][:100]
+    est = Autoencoder(code_size=3, early_stopping=False, **FAST).fit(x)
+    assert all(record["val"] is None for record in est.history_)
 
 
 # -- scikit-learn composition ---------------------------------------------------------------------
@@ -333,7 +358,7 @@ def test_ctrl_c_keeps_the_best_weights_so_far(digits, monkeypatch):
 
     monkeypatch.setattr(module, "Trainer", Interrupted)
     x = digits[0][:60]
-    with pytest.warns(UserWarning, match="Training interrupted by the user after 2 of 3 epochs"):
+    with pytest.warns(UserWarning, match="Training interrupted by the user after 2 epochs"):
         est = Autoencoder(code_size=3, **FAST).fit(x)
     assert est.n_iter_ == 2 and len(est.history_) == 2 and est.transform(x).shape == (60, 3)
 

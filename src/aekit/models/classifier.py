@@ -6,22 +6,34 @@ The lecture's semi-supervised recipe (Hinton & Salakhutdinov, Science 2006; Erha
 first with f frozen, then end to end with a smaller learning rate.
 
 For a variational encoder the code is the posterior mean mu (no sampling when classifying).
+
+A linear probe (``standardize=True``) reads the code, the flattened input or both (``features``)
+through the buffers ``shift`` and ``scale`` (codes standardised, input as it is): where the codes do
+not help a classifier on few labels, the raw features still can (the choice is made in
+:mod:`aekit.training.probe`).
 """
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
+import torch
 from torch import Tensor, nn
 
 from aekit.registry import get
 
 
+FEATURES = ("codes", "input", "both")  # what the head reads: h, the flattened x, or [h, x]
+
+
 class Classifier(nn.Module):
-    """logits = head(f(x)) for ``n_classes``; ``head`` is "softmax" (linear) or "mlp" (one hidden layer)."""
+    """logits = head(features(x)) for ``n_classes``; ``head`` is "softmax" (linear) or "mlp" (one hidden
+    layer); ``features`` is "codes" (h = f(x)), "input" (x itself) or "both" ([h, x])."""
 
     def __init__(self, encoder: nn.Module, code_size: int, n_classes: int, head: str = "softmax",
-                 head_hidden: int = 128, activation: str = "relu") -> None:
+                 head_hidden: int = 128, activation: str = "relu", features: str = "codes",
+                 n_inputs: int = 0, standardize: bool = False) -> None:
         super().__init__()
         self.encoder = encoder  # the autoencoder's f: (B, *sample_shape) -> (B, k) or (mu, logvar)
         self.code_size = code_size
@@ -29,16 +41,24 @@ class Classifier(nn.Module):
         self.head_kind = head
         self.head_hidden = head_hidden
         self.activation = activation
+        self.features = features
+        self.n_inputs = n_inputs
+        self.standardize = standardize
+        width = {"codes": code_size, "input": n_inputs, "both": code_size + n_inputs}[features]
+        if standardize:  # a probe's feature scaling (a fine-tuned head reads h as it is)
+            self.register_buffer("shift", torch.zeros(width))
+            self.register_buffer("scale", torch.ones(width))
         if head == "softmax":
-            self.head: nn.Module = nn.Linear(code_size, n_classes)  # (B, k) -> (B, C)
+            self.head: nn.Module = nn.Linear(width, n_classes)  # (B, width) -> (B, C)
         else:
-            self.head = nn.Sequential(nn.Linear(code_size, head_hidden), get("activation", activation).module(),
+            self.head = nn.Sequential(nn.Linear(width, head_hidden), get("activation", activation).module(),
                                       nn.Linear(head_hidden, n_classes))
 
     @classmethod
     def from_autoencoder(cls, autoencoder: nn.Module, n_classes: int, **head: object) -> Classifier:
         """The autoencoder's encoder (shared, not copied) under a new head; its decoder is not kept."""
-        return cls(autoencoder.encoder, autoencoder.config.code_size, n_classes, **head)
+        return cls(autoencoder.encoder, autoencoder.config.code_size, n_classes,
+                   n_inputs=math.prod(autoencoder.sample_shape), **head)
 
     def code(self, x: Tensor) -> Tensor:
         h = self.encoder(x)
@@ -46,7 +66,11 @@ class Classifier(nn.Module):
 
     def forward(self, x: Tensor) -> dict[str, Tensor]:
         h = self.code(x)  # (B, k)
-        return {"h": h, "class_logits": self.head(h)}  # (B, C)
+        z = {"codes": h, "input": x.flatten(1)}.get(self.features)
+        z = torch.cat([h, x.flatten(1)], dim=1) if z is None else z  # (B, width)
+        if self.standardize:
+            z = (z - self.shift) / self.scale
+        return {"h": h, "class_logits": self.head(z)}  # (B, C)
 
     def freeze_encoder(self, frozen: bool = True) -> None:
         """Stop (or restart) gradient flow into the encoder; the head always trains."""
@@ -70,7 +94,8 @@ def save_classifier(classifier: Classifier, autoencoder_description: dict, direc
     atomic_write(directory / "classifier.safetensors", lambda tmp: save_file(tensors, tmp))
     description = {"format": CLASSIFIER_FORMAT, "autoencoder": autoencoder_description,
                    "n_classes": classifier.n_classes, "head": classifier.head_kind,
-                   "head_hidden": classifier.head_hidden, "activation": classifier.activation}
+                   "head_hidden": classifier.head_hidden, "activation": classifier.activation,
+                   "features": classifier.features, "standardize": classifier.standardize}
     atomic_write_text(directory / "classifier.json", json.dumps(description, indent=2) + "\n")
     return directory
 
@@ -86,9 +111,16 @@ def load_classifier(directory: str | Path) -> Classifier:
 
         raise WeightsError(f"{str(directory)!r} holds no classifier.json; save_classifier writes it.")
     description = read_description(json_path, CLASSIFIER_FORMAT)
+    if description.get("features", "codes") not in FEATURES:
+        from aekit.errors import WeightsError
+
+        raise WeightsError(f"{json_path}: 'features' must be one of {FEATURES}, found {description['features']!r}; "
+                           f"the file was edited or is damaged: save the classifier again.")
     autoencoder = build_described(description["autoencoder"], json_path)
     classifier = Classifier.from_autoencoder(autoencoder, description["n_classes"], head=description["head"],
                                              head_hidden=description["head_hidden"],
-                                             activation=description["activation"])
+                                             activation=description["activation"],
+                                             features=description.get("features", "codes"),
+                                             standardize=bool(description.get("standardize", False)))
     load_weights(classifier, directory / "classifier.safetensors", "classifier.json")
     return classifier.eval()

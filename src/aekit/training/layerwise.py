@@ -30,7 +30,7 @@ from aekit.config import param
 from aekit.errors import ConfigError
 from aekit.models.autoencoder import Autoencoder, ModelConfig, build_model
 from aekit.models.batched import map_batches
-from aekit.params import AnyOf, InstanceOf, Interval
+from aekit.params import AnyOf, InstanceOf, Interval, Options
 from aekit.registry import get
 from aekit.training.trainer import TrainConfig, Trainer
 
@@ -42,7 +42,8 @@ class LayerwiseConfig:
     """``layerwise`` section of a run: pretrain each layer as a shallow autoencoder before training end to end."""
 
     enabled: bool = param(False, InstanceOf(bool), "greedy layer-wise pretraining before end-to-end training")
-    epochs: Any = param(None, AnyOf(None, Interval(int, 1, None)), "epochs per stage (None = train.epochs)")
+    epochs: Any = param(None, AnyOf(None, Options(("auto",)), Interval(int, 1, None)),
+                        "epochs per stage (None = train.epochs; auto = until it converges)")
     corruption: Any = param(None, AnyOf(None, InstanceOf(list)), "per-stage corruption, e.g. [{masking: 0.3}, {masking: 0.1}]")
     penalties: Any = param(None, AnyOf(None, InstanceOf(list)), "per-stage penalties, e.g. [{contractive: 0.1}, {}]")
 

@@ -290,6 +290,8 @@ class RunResult:
     history: list[dict[str, Any]]
     test: dict[str, float]
     interrupted: bool = False
+    stop_reason: str | None = None  # a key of aekit.training.trainer.STOP_REASONS
+    best_epoch: int = 0
 
 
 def _execute(run_dir: Path, prepared: Prepared, trainer: Trainer, on_epoch: Callable | None) -> RunResult:
@@ -303,13 +305,16 @@ def _execute(run_dir: Path, prepared: Prepared, trainer: Trainer, on_epoch: Call
         trainer.fit(prepared.train_x, prepared.val_x)
     except KeyboardInterrupt:
         save_model(trainer.model, run_dir)
-        return RunResult(run_dir, trainer.model, trainer.history, {}, interrupted=True)
+        return RunResult(run_dir, trainer.model, trainer.history, {}, interrupted=True,
+                         stop_reason="interrupted", best_epoch=trainer.best_epoch)
     save_model(trainer.model, run_dir)
     test = trainer.evaluate(prepared.test_x) if len(prepared.splits.test) else {}
     summary = {
         "epochs": trainer.epoch,
         "best_epoch": trainer.best_epoch,
         "stopped_early": trainer.stopped_early,
+        "stop_reason": trainer.stop_reason,
+        "max_epochs": prepared.config.train.total_epochs,
         "test": test,
         "n_train": len(prepared.splits.train),
         "n_val": len(prepared.splits.val),
@@ -317,7 +322,8 @@ def _execute(run_dir: Path, prepared: Prepared, trainer: Trainer, on_epoch: Call
         "train_seconds": round(sum(r["seconds"] for r in trainer.history), 3),
     }
     atomic_write_text(run_dir / "summary.json", json.dumps(summary, indent=2))
-    return RunResult(run_dir, trainer.model, trainer.history, test)
+    return RunResult(run_dir, trainer.model, trainer.history, test, stop_reason=trainer.stop_reason,
+                     best_epoch=trainer.best_epoch)
 
 
 def _trainer(prepared: Prepared, run_dir: Path, progress: bool) -> Trainer:
@@ -365,12 +371,15 @@ def _pretrain_layerwise(prepared: Prepared, run_dir: Path) -> None:
 
 def resume(run_dir: str | Path, *, epochs: int | None = None, on_epoch: Callable | None = None,
            progress: bool = False) -> RunResult:
-    """Continue a run from its checkpoint (optionally to a new total of ``epochs``)."""
+    """Continue a run from its checkpoint, optionally to a new total of ``epochs`` (for ``epochs: auto``,
+    a new budget ``max_epochs``: a run that stopped on its budget goes on until it converges)."""
     run_dir = Path(run_dir)
     if not (run_dir / "config.yaml").is_file():
         raise ConfigError(f"{str(run_dir)!r} is not a run folder (no config.yaml).")
-    overrides = [f"train.epochs={epochs}"] if epochs is not None else []
-    config = make_config(run_dir / "config.yaml", overrides)
+    config = make_config(run_dir / "config.yaml")
+    if epochs is not None:
+        key = "max_epochs" if config.train.auto else "epochs"
+        config = make_config(run_dir / "config.yaml", [f"train.{key}={epochs}"])
     if epochs is not None:
         cfg.write_yaml(cfg.to_dict(config), run_dir / "config.yaml")
     prepared = prepare(config)
