@@ -145,3 +145,55 @@ def test_a_run_stopped_before_its_first_checkpoint_resumes_from_the_start(tmp_pa
     assert len(again.history) == 2
     a, b = load_file(whole.run_dir / "model.safetensors"), load_file(cut.run_dir / "model.safetensors")
     assert all((a[k] == b[k]).all() for k in a)
+
+
+# -- epochs: auto ----------------------------------------------------------------------------------
+def test_epochs_auto_trains_until_the_loss_stops_improving_by_tol_and_says_so(caplog):
+    x = tiny_data()
+    trainer = make(epochs="auto", lr=1e-2, patience=4, tol=1e-2)
+    with caplog.at_level("INFO", logger="aekit.training.trainer"):
+        history = trainer.fit(x[:80], x[80:])
+    assert trainer.stop_reason == "converged" and len(history) < trainer.config.max_epochs
+    val = [record["val"]["loss"] for record in history]
+    # the 4 last epochs never beat the reference (the last epoch that improved by 1 %) by 1 %
+    reference = min(val[:-4])
+    assert all(v >= reference * (1 - 1e-2) for v in val[-4:])
+    assert "Converged at epoch" in caplog.text and "for 4 epochs" in caplog.text
+    assert trainer.evaluate(x[80:])["loss"] == pytest.approx(min(val), rel=1e-5)  # the best epoch is kept
+
+
+def test_the_budget_ending_first_is_a_warning_with_what_to_do(caplog):
+    x = tiny_data()
+    trainer = make(epochs="auto", max_epochs=3, lr=1e-3)
+    with caplog.at_level("WARNING", logger="aekit.training.trainer"):
+        history = trainer.fit(x[:80], x[80:])
+    assert len(history) == 3 and trainer.stop_reason == "budget"
+    assert "Raise train.max_epochs" in caplog.text
+    fixed = make(epochs=3)
+    fixed.fit(x[:80], x[80:])
+    assert fixed.stop_reason == "completed"
+
+
+def test_plateau_schedule_halves_the_learning_rate_after_half_the_patience():
+    x = tiny_data()
+    trainer = make(epochs="auto", lr=0.3, optimizer="sgd", momentum=0.0, patience=6, max_epochs=60)
+    history = trainer.fit(x[:80], x[80:])
+    lrs = [record["lr"] for record in history]
+    assert trainer.config.lr_schedule == "plateau"
+    assert lrs[0] == 0.3 and min(lrs) < 0.3
+    assert all(later in (earlier, earlier * 0.5) for earlier, later in zip(lrs, lrs[1:]))  # only halvings
+
+
+def test_epochs_auto_interrupted_and_resumed_equals_uninterrupted(tmp_path):
+    x = tiny_data()
+    config = dict(epochs="auto", lr=1e-2, patience=3, tol=1e-2)
+    whole = make(**config)
+    whole.fit(x[:80], x[80:])
+    assert whole.stop_reason == "converged" and whole.epoch > 4
+    fit_until_interrupted(make(**config), 3, tmp_path / "ck.pt", x[:80], x[80:])
+    resumed = make(**config)
+    resumed.load_checkpoint(tmp_path / "ck.pt")
+    resumed.fit(x[:80], x[80:])
+    assert resumed.epoch == whole.epoch and resumed.stop_reason == "converged"
+    assert torch.equal(weights(resumed.model), weights(whole.model))
+    assert [r["lr"] for r in resumed.history] == [r["lr"] for r in whole.history]

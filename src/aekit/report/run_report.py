@@ -225,10 +225,13 @@ class Metrics:
 
     rows: list[tuple[str, str, str, str]] = field(default_factory=list)
     values: dict[str, float] = field(default_factory=dict)
+    baselines: dict[str, float] = field(default_factory=dict)  # PCA's value of a metric, where it has one
 
     def add(self, key: str, name: str, ours: float | None, pca: float | None, note: str, fmt: str = "{:.4g}") -> None:
         if ours is not None:
             self.values[key] = float(ours)
+        if pca is not None:
+            self.baselines[key] = float(pca)
         self.rows.append((name, "—" if ours is None else fmt.format(ours), "—" if pca is None else fmt.format(pca), note))
 
 
@@ -574,6 +577,10 @@ def make_figures(data: RunData, keys: list[str], h_train: np.ndarray, h_test: np
     return entries
 
 
+_STOPPED = {"converged": ", stopped when it converged", "budget": ", stopped on its epoch budget (not converged)",
+            "completed": ", a fixed number of epochs"}
+
+
 def _summary_rows(data: RunData) -> list[tuple[str, str]]:
     config, model = data.config, data.model
     m = model.config
@@ -596,8 +603,50 @@ def _summary_rows(data: RunData) -> list[tuple[str, str]]:
         ("corruption", _corruption_text(config) if config.corruption else "none"),
         ("training", f"{epochs} epoch(s){f', best validation epoch {best}' if best else ''}, batch "
                      f"{config.train.batch_size}, {config.train.optimizer} lr {config.train.lr:g}, seed {config.seed}"
-                     f"{', stopped early' if summary.get('stopped_early') else ''}"),
+                     f"{_STOPPED.get(summary.get('stop_reason'), '')}"),
     ]
+
+
+def verdict(data: RunData, metrics: Metrics, n_components: int) -> list[str]:
+    """The report's first words: did training converge, and does the model beat PCA? Each shortfall
+    comes with what to try."""
+    notes, summary = [], data.summary
+    epochs, best = summary.get("epochs", len(data.history)), summary.get("best_epoch")
+    run = data.run_dir
+    if summary.get("stop_reason") == "budget":
+        notes.append(f"Training stopped on its budget of {epochs} epochs while the validation loss was still "
+                     f"improving: the model has not converged. Continue it with "
+                     f"<code>aekit train --resume {escape(run)} --epochs {2 * epochs}</code>.")
+    elif summary.get("stop_reason") == "completed" and best == epochs and epochs > 1:
+        notes.append(f"Training ran its fixed {epochs} epochs and the last was the best: it was probably still "
+                     f"improving. Let it decide its length with <code>train.epochs: auto</code> (the default).")
+    ours, pca = metrics.values.get("recon_per_image"), metrics.baselines.get("recon_per_image")
+    linear = is_linear(data.model)
+    if ours is not None and pca is not None:
+        ratio = ours / pca
+        if linear:
+            notes.append(f"A linear autoencoder can at best match PCA with {n_components} components: its "
+                         f"reconstruction error is {ratio:.3f}× PCA's ({ours:.4g} against {pca:.4g} per sample)."
+                         + (" Train it to convergence (epochs: auto) to close the gap." if ratio > 1.01 else ""))
+        elif ratio > 1:
+            notes.append(f"This model reconstructs <b>worse than PCA</b> with {n_components} components: "
+                         f"{ours:.4g} against {pca:.4g} per sample ({ratio:.2f}×). Try training to convergence "
+                         f"(<code>train.epochs: auto</code>), a wider hidden layer, weight decay or "
+                         f"<code>corruption.masking: 0.1</code> when the training set is small (a validation loss "
+                         f"far above the training loss in the loss curves means it memorised), or a larger code.")
+        else:
+            notes.append(f"This model reconstructs better than PCA with {n_components} components: {ours:.4g} "
+                         f"against {pca:.4g} per sample ({ratio:.2f}×).")
+    ours, pca = metrics.values.get("probe"), metrics.baselines.get("probe")
+    if ours is not None and pca is not None and not linear:
+        if ours < pca:
+            notes.append(f"Its codes are <b>worse features than PCA's</b> for a linear probe ({ours:.3f} against "
+                         f"{pca:.3f} accuracy): try denoising (<code>corruption.masking: 0.25</code>, "
+                         f"<code>corruption.shift: 2</code> for images) or a larger code.")
+        else:
+            notes.append(f"Its codes are at least as good features as PCA's for a linear probe ({ours:.3f} against "
+                         f"{pca:.3f} accuracy).")
+    return notes
 
 
 def build_report(run_dir: str | Path, out: str | Path | None = None, *, tsne_backend: str = DEFAULT_BACKEND,
@@ -651,6 +700,8 @@ def render(data: RunData, entries: list[FigureEntry], metrics: Metrics, skipped:
              f'<p class="subtitle">aekit report of <code>{escape(data.run_dir)}</code>: every step of the pipeline, '
              f"drawn on the test split the run never trained on.</p>",
              table(None, _summary_rows(data)),
+             "<h2>In short</h2>",
+             "<ul>" + "".join(f"<li>{note}</li>" for note in verdict(data, metrics, n_components)) + "</ul>",
              "<h2>Metrics on the test split</h2>",
              table(["metric", "this model", f"PCA, {n_components} components", "what it is"],
                    metrics.rows, numeric=(1, 2)),

@@ -1,0 +1,47 @@
+"""The report's first section says in words when a run did not converge or loses to PCA, and what to try."""
+
+from pathlib import Path
+from types import SimpleNamespace
+
+import torch
+
+from aekit.models.autoencoder import ModelConfig, build_model
+from aekit.report.run_report import Metrics, verdict
+
+
+def run(stop_reason, epochs=20, best=20, linear=False):
+    config = ModelConfig(hidden=[] if linear else [8], code_size=2, activation="linear" if linear else "relu",
+                         output="identity")
+    torch.manual_seed(0)
+    return SimpleNamespace(summary={"stop_reason": stop_reason, "epochs": epochs, "best_epoch": best}, history=[],
+                           run_dir=Path("runs/r"), model=build_model(config, (6,)))
+
+
+def metrics(recon, recon_pca, probe=None, probe_pca=None):
+    m = Metrics()
+    m.add("recon_per_image", "reconstruction error per image", recon, recon_pca, "")
+    if probe is not None:
+        m.add("probe", "probe accuracy", probe, probe_pca, "")
+    return m
+
+
+def test_a_model_worse_than_pca_on_both_numbers_is_told_so_with_what_to_try():
+    notes = " ".join(verdict(run("converged"), metrics(21.67, 13.75, 0.874, 0.894), 32))
+    assert "worse than PCA</b> with 32 components: 21.67 against 13.75 per sample (1.58×)" in notes
+    assert "worse features than PCA's</b> for a linear probe (0.874 against 0.894" in notes
+    assert "corruption.masking" in notes and "budget" not in notes
+
+
+def test_the_budget_and_a_fixed_count_still_improving_are_named():
+    notes = " ".join(verdict(run("budget"), metrics(7.6, 13.75), 32))
+    assert "stopped on its budget of 20 epochs" in notes and "--resume runs/r --epochs 40" in notes
+    assert "better than PCA with 32 components: 7.6 against 13.75 per sample (0.55×)" in notes
+    notes = " ".join(verdict(run("completed", epochs=10, best=10), metrics(7.6, 13.75), 32))
+    assert "fixed 10 epochs and the last was the best" in notes
+    assert "fixed" not in " ".join(verdict(run("completed", epochs=10, best=6), metrics(7.6, 13.75), 32))
+
+
+def test_a_linear_model_is_measured_against_pca_as_its_optimum():
+    notes = " ".join(verdict(run("converged", linear=True), metrics(10.5, 10.0), 2))
+    assert "can at best match PCA with 2 components" in notes and "1.050× PCA's" in notes
+    assert "worse than PCA" not in notes
