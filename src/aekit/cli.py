@@ -17,6 +17,7 @@ examples:
   aekit train                                   default MLP autoencoder on bundled MNIST-5k
   aekit train my.yaml --set model.code_size=10 --set train.epochs=5
   aekit train --data digits --set model.kind=conv
+  aekit train --preset deep                     the lecture's deep autoencoder (a shipped recipe)
   aekit train --resume runs/mnist5k-mlp-32-20261127-101500
   aekit report RUN                              rebuild RUN/report.html (figures of every step)
   aekit report RUN_A RUN_B --out compare.html   compare runs side by side
@@ -38,6 +39,8 @@ def _parser() -> argparse.ArgumentParser:
     train = sub.add_parser("train", help="train an autoencoder into a run folder",
                            description="Train an autoencoder; every config key can be set with --set key=value.")
     train.add_argument("config", nargs="?", help="YAML config file (default: built-in defaults)")
+    train.add_argument("--preset", help="start from a named config shipped with aekit, e.g. 'deep' (the lecture's "
+                                        "deep autoencoder); --help-config lists them")
     train.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                        help="override a config key, e.g. --set model.code_size=10 (repeatable)")
     train.add_argument("--data", help="shorthand for --set data.name=DATA (a name from 'aekit datasets' or a path)")
@@ -162,9 +165,10 @@ def cmd_train(args: argparse.Namespace) -> int:
     if args.help_config:
         for key, default, doc in run.config_keys():
             print(f"{key:<24} {default!r:<14} {doc}")
+        print(f"\npresets (--preset NAME): {', '.join(run.presets())}")
         return 0
     if args.resume:
-        if args.config or args.overrides or args.data or args.dry_run:
+        if args.config or args.overrides or args.data or args.dry_run or args.preset:
             raise ConfigError("--resume continues a run with its own config; only --epochs may change it.")
         config = run.make_config(f"{args.resume}/config.yaml")
         if args.epochs:
@@ -182,7 +186,7 @@ def cmd_train(args: argparse.Namespace) -> int:
             overrides.append(f"name={args.name}")
         if args.dry_run:
             overrides += ["data.limit=512", "train.epochs=1"]
-        config = run.make_config(args.config, overrides)
+        config = run.make_config(args.config, overrides, preset=args.preset)
         result = run.train(config, progress=not args.quiet,
                            on_epoch=None if args.quiet else _epoch_line(config.train))
     if result.interrupted:

@@ -98,7 +98,7 @@ _NON_NEGATIVE = Interval(float, 0, None)
 
 # Every constructor parameter and what it may hold; fit checks them all before anything else.
 _PARAMETERS: dict[str, Any] = {
-    "code_size": _POSITIVE_INT,
+    "code_size": AnyOf(Options(("auto",)), _POSITIVE_INT),
     "hidden": SequenceOf(_POSITIVE_INT),
     "kind": _Registered("encoder"),
     "channels": SequenceOf(_POSITIVE_INT),
@@ -227,7 +227,8 @@ class _AutoencoderBase(BaseEstimator):
 
         # plain Python numbers (a grid search may hand numpy ints), so model.json stays JSON
         config = ModelConfig(
-            kind=self.kind, code_size=int(self.code_size), hidden=[int(w) for w in self.hidden],
+            kind=self.kind, code_size=self.code_size if self.code_size == "auto" else int(self.code_size),
+            hidden=[int(w) for w in self.hidden],
             channels=[int(c) for c in self.channels], kernel_size=int(self.kernel_size), activation=self.activation,
             code_activation=self.code_activation, tied=self.tied, variational=self.variational,
             output=get("objective", reconstruction).output,
@@ -409,8 +410,9 @@ class Autoencoder(TransformerMixin, _AutoencoderBase):
 
     Parameters
     ----------
-    code_size : int, default=32
-        Size k of the code h, the number of output features of ``transform``.
+    code_size : int or "auto", default="auto"
+        Size k of the code h, the number of output features of ``transform``; "auto" is min(32, d // 4)
+        for d input features (at least 2).
     hidden : tuple of int, default=(256,)
         Widths of the hidden layers of an MLP encoder (mirrored by the decoder); () is affine.
     kind : str, default="mlp"
@@ -494,7 +496,7 @@ class Autoencoder(TransformerMixin, _AutoencoderBase):
     """
 
     def __init__(
-        self, code_size: int = 32, *, hidden: tuple = (256,), kind: str = "mlp", channels: tuple = (16, 32),
+        self, code_size: Any = "auto", *, hidden: tuple = (256,), kind: str = "mlp", channels: tuple = (16, 32),
         kernel_size: int = 3, activation: str = "relu", code_activation: str = "linear", tied: bool = False,
         variational: bool = False, beta: float = 1.0, kl_warmup_epochs: int = 0, loss: str = "auto",
         noise: Any = None, l1: float = 0.0, kl_sparsity: float = 0.0, sparsity_target: float = 0.05,
@@ -560,7 +562,7 @@ class AutoencoderOutlierDetector(OutlierMixin, _AutoencoderBase):
     _fitted_attributes = (*_AutoencoderBase._fitted_attributes, "offset_")
 
     def __init__(
-        self, code_size: int = 32, *, contamination: Any = "auto", hidden: tuple = (256,), kind: str = "mlp",
+        self, code_size: Any = "auto", *, contamination: Any = "auto", hidden: tuple = (256,), kind: str = "mlp",
         channels: tuple = (16, 32), kernel_size: int = 3, activation: str = "relu", code_activation: str = "linear",
         tied: bool = False, variational: bool = False, beta: float = 1.0, kl_warmup_epochs: int = 0,
         loss: str = "auto", noise: Any = None, l1: float = 0.0, kl_sparsity: float = 0.0,
@@ -652,7 +654,7 @@ class AutoencoderClassifier(ClassifierMixin, _AutoencoderBase):
                           "finetune_history_")
 
     def __init__(
-        self, code_size: int = 32, *, features: str = "auto", Cs: tuple = (0.01, 0.1, 1.0, 10.0), cv: int = 5,
+        self, code_size: Any = "auto", *, features: str = "auto", Cs: tuple = (0.01, 0.1, 1.0, 10.0), cv: int = 5,
         head: str = "softmax", head_hidden: int = 128, freeze_epochs: int = 20, finetune_epochs: int = 50,
         head_lr: float = 1e-2, finetune_lr: float = 3e-4, finetune_patience: int | None = 15,
         hidden: tuple = (256,), kind: str = "mlp", channels: tuple = (16, 32), kernel_size: int = 3,

@@ -10,7 +10,7 @@ from aekit.training.run import RunConfig, make_config
 
 def test_defaults_resolve_and_round_trip(tmp_path):
     config = make_config()
-    assert config.model.code_size >= 1 and config.data.name == "mnist5k"
+    assert config.model.code_size == "auto" and config.train.epochs == "auto" and config.data.name == "mnist5k"
     path = tmp_path / "c.yaml"
     cfg.write_yaml(cfg.to_dict(config), path)
     assert make_config(path) == config
@@ -36,7 +36,7 @@ def test_unknown_key_lists_the_valid_ones():
 @pytest.mark.parametrize(
     "override, message",
     [
-        ("model.code_size=0", r"The 'model.code_size' parameter must be an int in the range \[1, inf\). Got 0 instead."),
+        ("model.code_size=0", r"The 'model.code_size' parameter must be a str among \{'auto'\} or an int in the range \[1, inf\). Got 0 instead."),
         ("train.lr=-1", r"The 'train.lr' parameter must be a float in the range \(0, inf\). Got -1 instead."),
         ("train.optimizer=adamw", r"The 'train.optimizer' parameter must be a str among \{'adam', 'sgd'\}. Got 'adamw'"),
         ("train.epochs=2.5", r"'train.epochs' parameter must be a str among \{'auto'\} or an int in the range "

@@ -51,8 +51,10 @@ def same_weights(a, b):
 @pytest.mark.parametrize(
     "params, message",
     [
-        (dict(code_size=0), "The 'code_size' parameter of Autoencoder must be an int in the range [1, inf). Got 0 instead."),
-        (dict(code_size=2.0), "The 'code_size' parameter of Autoencoder must be an int in the range [1, inf). Got 2.0 instead."),
+        (dict(code_size=0), "The 'code_size' parameter of Autoencoder must be a str among {'auto'} or an int in the "
+                            "range [1, inf). Got 0 instead."),
+        (dict(code_size=2.0), "The 'code_size' parameter of Autoencoder must be a str among {'auto'} or an int in the "
+                              "range [1, inf). Got 2.0 instead."),
         (dict(hidden=(16, 0)), "The 'hidden' parameter of Autoencoder must be a list of ints in the range [1, inf). Got (16, 0) instead."),
         (dict(kind="rnn"), "The 'kind' parameter of Autoencoder must be a str among {'conv', 'mlp'}. Got 'rnn' instead."),
         (dict(loss="l2"), "The 'loss' parameter of Autoencoder must be a str among {'auto', 'bce', 'mse'}. Got 'l2' instead."),

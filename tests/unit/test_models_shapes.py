@@ -170,7 +170,7 @@ def test_every_option_trains(options, sample_shape):
 
 
 def test_code_size_zero_names_parameter_range_and_value():
-    message = "The 'code_size' parameter must be an int in the range [1, inf). Got 0 instead."
+    message = "The 'code_size' parameter must be a str among {'auto'} or an int in the range [1, inf). Got 0 instead."
     with pytest.raises(ConfigError, match=re.escape(message)):
         from_dict(ModelConfig, {"kind": "mlp", "code_size": 0})
     with pytest.raises(ConfigError, match=re.escape("The 'model.code_size' parameter must be")):

@@ -28,6 +28,8 @@ registry's home for encoders: a new encoder module is imported below and nothing
 from __future__ import annotations
 
 import copy
+import dataclasses
+import logging
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -41,8 +43,10 @@ import aekit.models.mlp  # noqa: F401  (registers encoder "mlp")
 from aekit.config import from_dict, param, to_dict, validate
 from aekit.errors import ConfigError, DataError
 from aekit.models.gaussian import GaussianHead, reparameterize
-from aekit.params import InstanceOf, Interval, Options, SequenceOf
+from aekit.params import AnyOf, InstanceOf, Interval, Options, SequenceOf
 from aekit.registry import available, get
+
+logger = logging.getLogger(__name__)
 
 FORMAT = "aekit.model/1"  # the tag of model.json; bump it when the layout changes
 
@@ -54,7 +58,8 @@ class ModelConfig:
     """The architecture: which encoder, how wide, which activations, how the output is read."""
 
     kind: str = param("mlp", InstanceOf(str), "encoder family, a registered encoder: 'mlp' or 'conv'")
-    code_size: int = param(32, _POSITIVE_INT, "size k of the code h (k < d undercomplete, k > d overcomplete)")
+    code_size: Any = param("auto", AnyOf(Options(("auto",)), _POSITIVE_INT),
+                           "size k of the code h (k < d undercomplete, k > d overcomplete); auto: min(32, d/4)")
     hidden: list = param([256], SequenceOf(_POSITIVE_INT), "mlp: widths of the hidden layers; [] is one affine layer")
     channels: list = param([16, 32], SequenceOf(_POSITIVE_INT), "conv: channels of the stride-2 convolutions")
     kernel_size: int = param(3, _POSITIVE_INT, "conv: kernel size of every convolution")
@@ -230,8 +235,27 @@ class Autoencoder(nn.Module):
         }
 
 
+AUTO_CODE_MAX = 32  # code_size: auto is a quarter of the input's dimension, at most this, at least 2
+
+
+def auto_code_size(sample_shape: Sequence[int]) -> int:
+    """``code_size: auto``: min(32, d // 4), at least 2 — undercomplete, and small enough that a
+    nonlinear code has something to beat (PCA with 32 of 64 digit pixels is nearly lossless)."""
+    return min(AUTO_CODE_MAX, max(2, math.prod(sample_shape) // 4))
+
+
+def resolve_config(config: ModelConfig, sample_shape: Sequence[int]) -> ModelConfig:
+    """``config`` with its automatic choices made for data of ``sample_shape`` (and logged)."""
+    if config.code_size != "auto":
+        return config
+    k = auto_code_size(sample_shape)
+    logger.info("model.code_size=auto: %d for samples of %d values (min(%d, d // 4))", k,
+                math.prod(sample_shape), AUTO_CODE_MAX)
+    return dataclasses.replace(config, code_size=k)
+
+
 def build_model(config: ModelConfig | Mapping[str, Any], sample_shape: Sequence[int]) -> Autoencoder:
     """The autoencoder for ``config`` (a ModelConfig, or a mapping checked by ``from_dict``)."""
     if isinstance(config, Mapping):
         config = from_dict(ModelConfig, config)
-    return Autoencoder(config, sample_shape)
+    return Autoencoder(resolve_config(config, _sample_shape(sample_shape)), sample_shape)

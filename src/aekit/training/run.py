@@ -30,7 +30,7 @@ from aekit import config as cfg
 from aekit.data import Dataset, Splits, load_dataset, split_dataset
 from aekit.errors import ConfigError, DataError
 from aekit.io import atomic_write_text
-from aekit.models.autoencoder import Autoencoder, ModelConfig, build_model
+from aekit.models.autoencoder import Autoencoder, ModelConfig, build_model, resolve_config
 from aekit.models.batched import map_batches
 from aekit.models.serialization import load_model, save_model
 from aekit.objectives import RECONSTRUCTIONS
@@ -137,9 +137,26 @@ class RunConfig:
         return build_corruption(self.corruption if corruption is None else corruption)
 
 
-def make_config(path: str | Path | None = None, overrides: list[str] | tuple[str, ...] = ()) -> RunConfig:
-    """Defaults, then the YAML file, then ``key=value`` overrides; checked as a whole."""
-    data = cfg.read_yaml(path) if path is not None else {}
+PRESETS = Path(__file__).resolve().parent.parent / "presets"  # named configs shipped with aekit
+
+
+def presets() -> list[str]:
+    """The names ``--preset`` accepts (``aekit/presets/<name>.yaml``)."""
+    return sorted(path.stem for path in PRESETS.glob("*.yaml"))
+
+
+def preset_path(name: str) -> Path:
+    if name not in presets():
+        raise ConfigError(f"Unknown preset {name!r}. Available presets: {', '.join(presets())}.")
+    return PRESETS / f"{name}.yaml"
+
+
+def make_config(path: str | Path | None = None, overrides: list[str] | tuple[str, ...] = (), *,
+                preset: str | None = None) -> RunConfig:
+    """Defaults, then the preset, then the YAML file, then ``key=value`` overrides; checked as a whole."""
+    data = cfg.read_yaml(preset_path(preset)) if preset is not None else {}
+    if path is not None:
+        data = cfg.merge(data, cfg.read_yaml(path))
     data = cfg.merge(data, cfg.parse_overrides(overrides))
     return cfg.from_dict(RunConfig, data)
 
@@ -239,7 +256,7 @@ def prepare(config: RunConfig) -> Prepared:
     recon_cls = get("objective", config.loss.reconstruction)
     if recon_cls.output == "sigmoid" and not splits.train.is_memmap:
         check_range(train_x, f"The training data ({config.data.name})")
-    model_config = config.model
+    model_config = resolve_config(config.model, splits.train.sample_shape)
     if model_config.output == "auto":
         import dataclasses
 
@@ -254,10 +271,11 @@ def prepare(config: RunConfig) -> Prepared:
     return Prepared(config, splits, train_x, val_x, test_x, pre, model, objectives, config.build_corruption())
 
 
-def default_name(config: RunConfig) -> str:
+def default_name(config: RunConfig, code_size: int | str | None = None) -> str:
+    """``<data>-<kind>-<code size>-<time>``; ``code_size`` is the resolved one when the config says auto."""
     data = re.sub(r"[^A-Za-z0-9_-]+", "_", Path(config.data.name).stem or config.data.name)
     stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-    return f"{data}-{config.model.kind}-{config.model.code_size}-{stamp}"
+    return f"{data}-{config.model.kind}-{code_size or config.model.code_size}-{stamp}"
 
 
 def _write_metrics(run_dir: Path, history: list[dict[str, Any]], name: str = "metrics.jsonl") -> None:
@@ -337,7 +355,7 @@ def train(config: RunConfig, *, on_epoch: Callable | None = None, progress: bool
     """Train ``config`` into a new run directory (``config.out/config.name``)."""
     prepared = prepare(config)
     if run_dir is None:
-        run_dir = Path(config.out) / (config.name or default_name(config))
+        run_dir = Path(config.out) / (config.name or default_name(config, prepared.model.config.code_size))
     run_dir = Path(run_dir)
     if (run_dir / "checkpoint.pt").exists():
         raise ConfigError(f"Run folder {str(run_dir)!r} already holds a run. Resume it with "

@@ -1,0 +1,340 @@
+"""Good models by default: what aekit trains when nobody tunes anything, against the baselines a
+sceptic would try first (PCA with as many components; logistic regression on the same labels).
+
+Protocol. Every model below runs with aekit's defaults (``epochs: auto``: until the validation loss
+converges); nothing is chosen on a test split, and every number is measured on one (touched once per
+number). Seeds 0, 1, 2 (mean ± sd).
+
+1. ``aekit train`` with its defaults on each bundled data set (split seed 0: 70 % train, 10 %
+   validation, 20 % test), numbers from the run's own report: squared reconstruction error per test
+   sample against PCA fitted on the training split with as many components as the code, and the
+   accuracy of a logistic-regression probe on the codes (trained on the training split's labels)
+   against the same probe on PCA's codes. A tabular set (scikit-learn's breast cancer, 569 x 30,
+   standardised on the training rows, so ``loss="auto"`` picks squared error) goes through
+   ``aekit.Autoencoder`` with its defaults, same split sizes.
+2. A linear autoencoder (``Autoencoder(code_size=k, hidden=(), activation="linear", loss="mse")``,
+   default optimiser settings) against PCA-k: digits (75 % train, test on the rest) k = 10; MNIST-5k
+   k = 2, 10, 30.
+3. The deep recipe (``aekit train --preset deep``) against PCA-30 on MNIST-5k, beside Hinton &
+   Salakhutdinov (Science 2006): 3.00 against PCA's 13.87 per image (0.216x) with 60,000 training
+   images; here 3,500.
+4. ``AutoencoderClassifier()`` with its defaults against ``LogisticRegression()`` on the same
+   labelled rows (and against logistic regression whose C is chosen by the same cross-validation
+   inside those rows: the baseline gets the same tuning): digits with 50 labels (5 per class, 70/30
+   stratified split), MNIST-5k with 100 labels (10 per class of the training split; test split);
+   label draws 0, 1, 2. The classifier sees every training row, labelled or not; its choices use the
+   labelled rows only.
+
+    .venv/bin/python experiments/defaults.py            # writes experiments/results/defaults.md
+    .venv/bin/python experiments/defaults.py --quick    # a tiny version (under a minute), prints its table
+"""
+
+from __future__ import annotations
+
+import platform
+import statistics
+import sys
+import tempfile
+import time
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from sklearn.decomposition import PCA
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import train_test_split
+from sklearn.preprocessing import StandardScaler
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _script import script_main  # noqa: E402  (the experiments' shared command line)
+
+from aekit.data import load_dataset, split_dataset
+from aekit.estimator import Autoencoder, AutoencoderClassifier
+from aekit.report.run_report import compute_metrics, load_run_data
+from aekit.training.probe import select_probe
+from aekit.training.run import make_config, train
+
+RESULTS = Path(__file__).parent / "results" / "defaults.md"
+
+
+@dataclass
+class Setup:
+    seeds: tuple[int, ...] = (0, 1, 2)
+    runs: tuple[str, ...] = ("mnist5k", "digits")  # data sets of section 1 (aekit train defaults)
+    overrides: tuple[str, ...] = ()  # extra overrides for every run (the quick version's budget)
+    tabular: bool = True
+    linear: tuple[tuple[str, int], ...] = (("digits", 10), ("mnist5k", 2), ("mnist5k", 10), ("mnist5k", 30))
+    deep: bool = True
+    semi: tuple[tuple[str, int], ...] = (("digits", 50), ("mnist5k", 100))
+    max_epochs: int | None = None  # a cap for the estimators (quick version only)
+
+
+QUICK = Setup(seeds=(0,), runs=("digits",), overrides=("data.limit=300", "train.max_epochs=3"), tabular=True,
+              linear=(("digits", 10),), deep=False, semi=(("digits", 50),), max_epochs=3)
+
+
+def _cap(setup: Setup) -> dict:
+    return {} if setup.max_epochs is None else {"max_epochs": setup.max_epochs}
+
+
+def _quiet() -> warnings.catch_warnings:
+    w = warnings.catch_warnings()
+    w.__enter__()
+    warnings.simplefilter("ignore")  # ConvergenceWarning of the quick version's capped budget
+    return w
+
+
+# -- 1. aekit train defaults ---------------------------------------------------------------------------
+def default_runs(setup: Setup, out: Path, log) -> list[dict]:
+    rows = []
+    for name in setup.runs:
+        for seed in setup.seeds:
+            start = time.perf_counter()
+            result = train(make_config(overrides=[f"data.name={name}", f"seed={seed}", f"out={out}",
+                                                  f"name={name}-{seed}", *setup.overrides]))
+            seconds = time.perf_counter() - start
+            rows.append({"data": name, "seed": seed, **_report_numbers(result.run_dir), "seconds": seconds})
+            log(f"default run {name} seed {seed}: {rows[-1]}")
+    return rows
+
+
+def _report_numbers(run_dir: Path) -> dict:
+    """What the run's report shows: error per sample and probe accuracy, beside PCA's."""
+    data = load_run_data(run_dir)
+    flat = data.x_train.reshape(len(data.x_train), -1)
+    k = min(data.model.config.code_size, *flat.shape)
+    pca = PCA(n_components=k, random_state=0).fit(flat)
+    from aekit.viz._common import encode
+
+    metrics = compute_metrics(data, encode(data.model, data.x_train), encode(data.model, data.x_test), pca)
+    return {"code": k, "epochs": data.summary["epochs"], "stop": data.summary["stop_reason"],
+            "error": metrics.values["recon_per_image"], "pca_error": metrics.baselines["recon_per_image"],
+            "probe": metrics.values.get("probe"), "pca_probe": metrics.baselines.get("probe")}
+
+
+def tabular_runs(setup: Setup, log) -> list[dict]:
+    from sklearn.datasets import load_breast_cancer
+
+    x, y = load_breast_cancer(return_X_y=True)
+    rows = []
+    for seed in setup.seeds:
+        x_rest, x_test, y_rest, y_test = train_test_split(x, y, test_size=0.2, stratify=y, random_state=0)
+        scaler = StandardScaler().fit(x_rest)
+        x_rest, x_test = scaler.transform(x_rest), scaler.transform(x_test)
+        start = time.perf_counter()
+        w = _quiet()
+        ae = Autoencoder(random_state=seed, **_cap(setup)).fit(x_rest)  # 1/8 of x_rest validates inside fit
+        w.__exit__(None, None, None)
+        seconds = time.perf_counter() - start
+        k = ae.model_.config.code_size
+        pca = PCA(n_components=k).fit(x_rest)
+        error = float(((ae.inverse_transform(ae.transform(x_test)) - x_test) ** 2).sum(1).mean())
+        pca_error = float(((pca.inverse_transform(pca.transform(x_test)) - x_test) ** 2).sum(1).mean())
+        probe = _probe(ae.transform(x_rest), y_rest, ae.transform(x_test), y_test)
+        pca_probe = _probe(pca.transform(x_rest), y_rest, pca.transform(x_test), y_test)
+        rows.append({"data": "breast cancer", "seed": seed, "code": k, "epochs": ae.n_epochs_,
+                     "stop": ae.stop_reason_, "error": error, "pca_error": pca_error, "probe": probe,
+                     "pca_probe": pca_probe, "seconds": seconds})
+        log(f"tabular seed {seed}: {rows[-1]}")
+    return rows
+
+
+def _probe(h_train, y_train, h_test, y_test) -> float:
+    scaler = StandardScaler().fit(h_train)
+    model = LogisticRegression(max_iter=2000).fit(scaler.transform(h_train), y_train)
+    return float(model.score(scaler.transform(h_test), y_test))
+
+
+# -- 2. linear autoencoder against PCA -------------------------------------------------------------------
+def _flat_split(name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Training and test rows (n, d) and labels: MNIST-5k's split (seed 0); digits 75/25 stratified."""
+    if name == "digits":
+        from sklearn.datasets import load_digits
+
+        x, y = load_digits(return_X_y=True)
+        x = (x / 16.0).astype(np.float32)
+        return train_test_split(x, y, test_size=0.25, stratify=y, random_state=0)
+    splits = split_dataset(load_dataset(name), val_fraction=0.1, test_fraction=0.2, seed=0)
+    train_x = np.concatenate([splits.train.array(), splits.val.array()])  # the estimator validates inside fit
+    train_y = np.concatenate([splits.train.labels, splits.val.labels])
+    return (train_x.reshape(len(train_x), -1), splits.test.array().reshape(len(splits.test), -1), train_y,
+            splits.test.labels)
+
+
+def linear_runs(setup: Setup, log) -> list[dict]:
+    rows = []
+    for name, k in setup.linear:
+        x_train, x_test, _, _ = _flat_split(name)
+        pca = PCA(n_components=k).fit(x_train)
+        pca_error = float(((pca.inverse_transform(pca.transform(x_test)) - x_test) ** 2).sum(1).mean())
+        for seed in setup.seeds:
+            start = time.perf_counter()
+            w = _quiet()
+            ae = Autoencoder(code_size=k, hidden=(), activation="linear", loss="mse", random_state=seed,
+                             **_cap(setup)).fit(x_train)
+            w.__exit__(None, None, None)
+            error = float(((ae.inverse_transform(ae.transform(x_test)) - x_test) ** 2).sum(1).mean())
+            rows.append({"data": name, "code": k, "seed": seed, "error": error, "pca_error": pca_error,
+                         "epochs": ae.n_epochs_, "stop": ae.stop_reason_, "seconds": time.perf_counter() - start})
+            log(f"linear {name} k={k} seed {seed}: {rows[-1]}")
+    return rows
+
+
+# -- 3. the deep recipe ------------------------------------------------------------------------------------
+def deep_runs(setup: Setup, out: Path, log) -> list[dict]:
+    rows = []
+    for seed in setup.seeds:
+        start = time.perf_counter()
+        config = make_config(overrides=[f"seed={seed}", f"out={out}", f"name=deep-{seed}"], preset="deep")
+        result = train(config)
+        rows.append({"data": "mnist5k", "seed": seed, **_report_numbers(result.run_dir),
+                     "seconds": time.perf_counter() - start})
+        log(f"deep seed {seed}: {rows[-1]}")
+    return rows
+
+
+# -- 4. semi-supervised against logistic regression --------------------------------------------------------
+def _labelled(y: np.ndarray, per_class: int, draw: int) -> np.ndarray:
+    rng = np.random.default_rng(draw)
+    return np.concatenate([rng.choice(np.flatnonzero(y == c), per_class, replace=False) for c in np.unique(y)])
+
+
+def semi_runs(setup: Setup, log) -> list[dict]:
+    rows = []
+    for name, n_labels in setup.semi:
+        if name == "digits":
+            from sklearn.datasets import load_digits
+
+            x, y = load_digits(return_X_y=True)
+            x = (x / 16.0).astype(np.float32)
+            x_train, x_test, y_train, y_test = train_test_split(x, y, test_size=0.3, stratify=y, random_state=0)
+        else:
+            x_train, x_test, y_train, y_test = _flat_split(name)
+        for draw in setup.seeds:
+            rows_l = _labelled(y_train, n_labels // len(np.unique(y_train)), draw)
+            y_semi = np.full(len(y_train), -1)
+            y_semi[rows_l] = y_train[rows_l]
+            start = time.perf_counter()
+            w = _quiet()
+            clf = AutoencoderClassifier(random_state=draw, **_cap(setup)).fit(x_train, y_semi)
+            w.__exit__(None, None, None)
+            seconds = time.perf_counter() - start
+            plain = LogisticRegression(max_iter=2000).fit(x_train[rows_l], y_train[rows_l]).score(x_test, y_test)
+            tuned_C = select_probe({"input": x_train[rows_l]}, y_train[rows_l], clf.Cs, seed=draw).C
+            tuned = LogisticRegression(C=tuned_C, max_iter=2000).fit(x_train[rows_l], y_train[rows_l])
+            rows.append({"data": name, "labels": len(rows_l), "draw": draw, "accuracy": clf.score(x_test, y_test),
+                         "features": clf.features_, "C": clf.C_, "logreg": plain,
+                         "logreg_tuned": tuned.score(x_test, y_test), "seconds": seconds})
+            log(f"semi {name} draw {draw}: {rows[-1]}")
+    return rows
+
+
+def run(setup: Setup, log) -> dict:
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp)
+        return {"runs": default_runs(setup, out, log), "tabular": tabular_runs(setup, log) if setup.tabular else [],
+                "linear": linear_runs(setup, log), "deep": deep_runs(setup, out, log) if setup.deep else [],
+                "semi": semi_runs(setup, log)}
+
+
+# -- the report ---------------------------------------------------------------------------------------------
+def _ms(values: list[float], fmt: str = "{:.2f}") -> str:
+    values = [v for v in values if v is not None]
+    if not values:
+        return "–"
+    sd = statistics.stdev(values) if len(values) > 1 else 0.0
+    return f"{fmt.format(statistics.mean(values))} ± {fmt.format(sd)}"
+
+
+def _groups(rows: list[dict], *keys: str) -> dict:
+    groups: dict = {}
+    for row in rows:
+        groups.setdefault(tuple(row[k] for k in keys), []).append(row)
+    return groups
+
+
+def _verdict(ok: bool) -> str:
+    return "**met**" if ok else "**not met**"
+
+
+def reconstruction_table(rows: list[dict], target: float, title: str) -> list[str]:
+    lines = [f"| {title} | code | epochs (stop) | error per sample | PCA, same k | ratio | target ≤ {target:g}× | "
+             f"probe | PCA probe | seconds |", "|---|---:|---|---:|---:|---:|---|---:|---:|---:|"]
+    for (data,), group in _groups(rows, "data").items():
+        ratios = [r["error"] / r["pca_error"] for r in group]
+        probes_ok = all(r["probe"] is None or r["probe"] >= r["pca_probe"] for r in group)
+        stops = ", ".join(sorted({r["stop"] for r in group}))
+        lines.append(
+            f"| {data} | {group[0]['code']} | {_ms([r['epochs'] for r in group], '{:.0f}')} ({stops}) | "
+            f"{_ms([r['error'] for r in group])} | {_ms([r['pca_error'] for r in group])} | "
+            f"{_ms(ratios, '{:.3f}')} | {_verdict(max(ratios) <= target)} | {_ms([r['probe'] for r in group], '{:.3f}')} "
+            f"| {_ms([r['pca_probe'] for r in group], '{:.3f}')}{'' if probes_ok else ' (probe below PCA)'} | "
+            f"{_ms([r['seconds'] for r in group], '{:.0f}')} |")
+    return lines
+
+
+def linear_table(rows: list[dict]) -> list[str]:
+    lines = ["| data | code k | epochs (stop) | linear AE test error | PCA-k test error | ratio | within 1 % |",
+             "|---|---:|---|---:|---:|---:|---|"]
+    for (data, k), group in _groups(rows, "data", "code").items():
+        ratios = [r["error"] / r["pca_error"] for r in group]
+        stops = ", ".join(sorted({r["stop"] for r in group}))
+        lines.append(f"| {data} | {k} | {_ms([r['epochs'] for r in group], '{:.0f}')} ({stops}) | "
+                     f"{_ms([r['error'] for r in group], '{:.3f}')} | {group[0]['pca_error']:.3f} | "
+                     f"{_ms(ratios, '{:.4f}')} | {_verdict(max(ratios) <= 1.01)} |")
+    return lines
+
+
+def semi_table(rows: list[dict]) -> list[str]:
+    lines = ["| data | labels | AutoencoderClassifier | features chosen (C) | LogisticRegression() | "
+             "LogisticRegression, C by the same CV | ≥ LogisticRegression() | seconds |",
+             "|---|---:|---:|---|---:|---:|---|---:|"]
+    for (data, labels), group in _groups(rows, "data", "labels").items():
+        ours, plain = [r["accuracy"] for r in group], [r["logreg"] for r in group]
+        chosen = ", ".join(f"{r['features']} ({r['C']:g})" for r in group)
+        lines.append(f"| {data} | {labels} | {_ms(ours, '{:.3f}')} | {chosen} | {_ms(plain, '{:.3f}')} | "
+                     f"{_ms([r['logreg_tuned'] for r in group], '{:.3f}')} | "
+                     f"{_verdict(statistics.mean(ours) >= statistics.mean(plain))} | "
+                     f"{_ms([r['seconds'] for r in group], '{:.0f}')} |")
+    return lines
+
+
+def report(results: dict, setup: Setup, seconds: float, command: str) -> str:
+    lines = ["# Defaults: aekit without tuning, against PCA and logistic regression", "",
+             f"Command: `{command}`", "",
+             f"{time.strftime('%Y-%m-%d')}; torch {torch.__version__}, {torch.get_num_threads()} thread, "
+             f"{platform.machine()} ({platform.processor() or 'cpu'}); seeds {', '.join(map(str, setup.seeds))} "
+             f"(mean ± sd); {seconds:.0f} s in all. Protocol: see the docstring of `experiments/defaults.py`; "
+             f"nothing was chosen on a test split.", "",
+             "## 1. `aekit train` with its defaults (and `Autoencoder()` on a standardised table)", "",
+             "Error: squared error per test sample, summed over features. Probe: logistic regression on the codes "
+             "of the training split, accuracy on the test split. Target: ≤ 0.6× PCA on MNIST-5k, < 1× elsewhere, "
+             "probe ≥ PCA's.", ""]
+    for rows in (results["runs"], results["tabular"]):
+        if rows:
+            mnist = [r for r in rows if r["data"] == "mnist5k"]
+            other = [r for r in rows if r["data"] != "mnist5k"]
+            if mnist:
+                lines += reconstruction_table(mnist, 0.6, "data") + [""]
+            if other:
+                lines += reconstruction_table(other, 1.0, "data") + [""]
+    lines += ["## 2. A linear autoencoder with default optimiser settings against PCA", ""]
+    lines += linear_table(results["linear"]) + [""]
+    if results["deep"]:
+        lines += ["## 3. The deep recipe (`aekit train --preset deep`) against PCA-30", "",
+                  "Hinton & Salakhutdinov (Science 2006), 784-1000-500-250-30 with RBM pretraining on 60,000 "
+                  "images: 3.00 against PCA's 13.87 per image, 0.216×. Here: 3,500 training images.", ""]
+        lines += reconstruction_table(results["deep"], 0.5, "data") + [""]
+    lines += ["## 4. `AutoencoderClassifier()` against logistic regression on the same labels", ""]
+    lines += semi_table(results["semi"]) + [""]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> dict:
+    return script_main(__file__, __doc__, argv, run=run, report=report, full=Setup(), quick=QUICK, results=RESULTS)
+
+
+if __name__ == "__main__":
+    main()
