@@ -413,7 +413,7 @@ class Autoencoder(TransformerMixin, _AutoencoderBase):
     code_size : int or "auto", default="auto"
         Size k of the code h, the number of output features of ``transform``; "auto" is min(32, d // 4)
         for d input features (at least 2).
-    hidden : tuple of int, default=(256,)
+    hidden : tuple of int, default=(512,)
         Widths of the hidden layers of an MLP encoder (mirrored by the decoder); () is affine.
     kind : str, default="mlp"
         A registered encoder: "mlp", or "conv" for image arrays (n, H, W) / (n, C, H, W).
@@ -496,7 +496,7 @@ class Autoencoder(TransformerMixin, _AutoencoderBase):
     """
 
     def __init__(
-        self, code_size: Any = "auto", *, hidden: tuple = (256,), kind: str = "mlp", channels: tuple = (16, 32),
+        self, code_size: Any = "auto", *, hidden: tuple = (512,), kind: str = "mlp", channels: tuple = (16, 32),
         kernel_size: int = 3, activation: str = "relu", code_activation: str = "linear", tied: bool = False,
         variational: bool = False, beta: float = 1.0, kl_warmup_epochs: int = 0, loss: str = "auto",
         noise: Any = None, l1: float = 0.0, kl_sparsity: float = 0.0, sparsity_target: float = 0.05,
@@ -562,7 +562,7 @@ class AutoencoderOutlierDetector(OutlierMixin, _AutoencoderBase):
     _fitted_attributes = (*_AutoencoderBase._fitted_attributes, "offset_")
 
     def __init__(
-        self, code_size: Any = "auto", *, contamination: Any = "auto", hidden: tuple = (256,), kind: str = "mlp",
+        self, code_size: Any = "auto", *, contamination: Any = "auto", hidden: tuple = (512,), kind: str = "mlp",
         channels: tuple = (16, 32), kernel_size: int = 3, activation: str = "relu", code_activation: str = "linear",
         tied: bool = False, variational: bool = False, beta: float = 1.0, kl_warmup_epochs: int = 0,
         loss: str = "auto", noise: Any = None, l1: float = 0.0, kl_sparsity: float = 0.0,
@@ -657,7 +657,7 @@ class AutoencoderClassifier(ClassifierMixin, _AutoencoderBase):
         self, code_size: Any = "auto", *, features: str = "auto", Cs: tuple = (0.01, 0.1, 1.0, 10.0), cv: int = 5,
         head: str = "softmax", head_hidden: int = 128, freeze_epochs: int = 20, finetune_epochs: int = 50,
         head_lr: float = 1e-2, finetune_lr: float = 3e-4, finetune_patience: int | None = 15,
-        hidden: tuple = (256,), kind: str = "mlp", channels: tuple = (16, 32), kernel_size: int = 3,
+        hidden: tuple = (512,), kind: str = "mlp", channels: tuple = (16, 32), kernel_size: int = 3,
         activation: str = "relu", code_activation: str = "linear", tied: bool = False, variational: bool = False,
         beta: float = 1.0, kl_warmup_epochs: int = 0, loss: str = "auto", noise: Any = None, l1: float = 0.0,
         kl_sparsity: float = 0.0, sparsity_target: float = 0.05, contractive: float = 0.0, epochs: Any = "auto",

@@ -60,7 +60,7 @@ class ModelConfig:
     kind: str = param("mlp", InstanceOf(str), "encoder family, a registered encoder: 'mlp' or 'conv'")
     code_size: Any = param("auto", AnyOf(Options(("auto",)), _POSITIVE_INT),
                            "size k of the code h (k < d undercomplete, k > d overcomplete); auto: min(32, d/4)")
-    hidden: list = param([256], SequenceOf(_POSITIVE_INT), "mlp: widths of the hidden layers; [] is one affine layer")
+    hidden: list = param([512], SequenceOf(_POSITIVE_INT), "mlp: widths of the hidden layers; [] is one affine layer")
     channels: list = param([16, 32], SequenceOf(_POSITIVE_INT), "conv: channels of the stride-2 convolutions")
     kernel_size: int = param(3, _POSITIVE_INT, "conv: kernel size of every convolution")
     activation: str = param("relu", InstanceOf(str), "activation of hidden layers (a registered activation)")

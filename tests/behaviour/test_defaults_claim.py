@@ -1,0 +1,40 @@
+"""Defaults give models worth keeping: the default autoencoder beats PCA with as many components on
+held-out digits, training stops by itself, and experiments/defaults.py --quick runs end to end."""
+
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.datasets import load_digits
+from sklearn.decomposition import PCA
+from sklearn.model_selection import train_test_split
+
+from aekit import Autoencoder
+
+from _experiments import load_experiment
+
+
+def test_the_default_autoencoder_beats_pca_on_held_out_digits():
+    x, y = load_digits(return_X_y=True)
+    x_train, x_test = train_test_split((x / 16.0).astype(np.float32), test_size=0.25, stratify=y, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no ConvergenceWarning: the default converges within its budget
+        ae = Autoencoder(random_state=0).fit(x_train)
+    k = ae.model_.config.code_size
+    assert k == 16 and ae.stop_reason_ == "converged"  # code_size auto: 64 pixels // 4
+    pca = PCA(n_components=k).fit(x_train)
+    error = ((ae.inverse_transform(ae.transform(x_test)) - x_test) ** 2).sum(1).mean()
+    pca_error = ((pca.inverse_transform(pca.transform(x_test)) - x_test) ** 2).sum(1).mean()
+    assert error < 0.8 * pca_error, (error, pca_error)  # measured: about 0.57x (experiments/defaults.py)
+
+
+@pytest.mark.slow
+def test_the_defaults_experiment_runs_in_its_quick_mode(tmp_path):
+    out = tmp_path / "defaults.md"
+    results = load_experiment("defaults").main(["--quick", "--out", str(out)])
+    text = out.read_text()
+    for section in ("## 1. `aekit train` with its defaults", "## 2. A linear autoencoder",
+                    "## 4. `AutoencoderClassifier()` against logistic regression"):
+        assert section in text
+    assert {row["data"] for row in results["runs"]} == {"digits"}
+    assert results["semi"] and all(0 <= row["accuracy"] <= 1 for row in results["semi"])
