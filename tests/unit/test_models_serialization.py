@@ -130,7 +130,7 @@ def test_missing_and_unexpected_keys_are_named(saved):
     ('{"format": "pythae/1"}', r"is not an aekit model description: expected format 'aekit\.model/1', found "
                                r"'pythae/1'\."),
     ('{"format": "aekit.model/1", "config": {"code_size": 0}, "sample_shape": [4]}',
-     r"describes an architecture aekit cannot build: The 'code_size' parameter must be an int"),
+     r"describes an architecture aekit cannot build: The 'code_size' parameter must be a str among"),
 ])
 def test_bad_model_json(saved, text, pattern):
     (saved / "model.json").write_text(text)
