@@ -613,6 +613,8 @@ def verdict(data: RunData, metrics: Metrics, n_components: int) -> list[str]:
     notes, summary = [], data.summary
     epochs, best = summary.get("epochs", len(data.history)), summary.get("best_epoch")
     run = data.run_dir
+    unfinished = summary.get("stop_reason") == "budget" or (summary.get("stop_reason") == "completed" and best == epochs)
+    first = "Train it to convergence first (above); then try" if unfinished else "Try"
     if summary.get("stop_reason") == "budget":
         notes.append(f"Training stopped on its budget of {epochs} epochs while the validation loss was still "
                      f"improving: the model has not converged. Continue it with "
@@ -630,8 +632,8 @@ def verdict(data: RunData, metrics: Metrics, n_components: int) -> list[str]:
                          + (" Train it to convergence (epochs: auto) to close the gap." if ratio > 1.01 else ""))
         elif ratio > 1:
             notes.append(f"This model reconstructs <b>worse than PCA</b> with {n_components} components: "
-                         f"{ours:.4g} against {pca:.4g} per sample ({ratio:.2f}×). Try training to convergence "
-                         f"(<code>train.epochs: auto</code>), a wider hidden layer, weight decay or "
+                         f"{ours:.4g} against {pca:.4g} per sample ({ratio:.2f}×). {first} a wider hidden layer, "
+                         f"weight decay or "
                          f"<code>corruption.masking: 0.1</code> when the training set is small (a validation loss "
                          f"far above the training loss in the loss curves means it memorised), or a larger code.")
         else:
@@ -641,7 +643,7 @@ def verdict(data: RunData, metrics: Metrics, n_components: int) -> list[str]:
     if ours is not None and pca is not None and not linear:
         if ours < pca:
             notes.append(f"Its codes are <b>worse features than PCA's</b> for a linear probe ({ours:.3f} against "
-                         f"{pca:.3f} accuracy): try denoising (<code>corruption.masking: 0.25</code>, "
+                         f"{pca:.3f} accuracy): {first.lower()} denoising (<code>corruption.masking: 0.25</code>, "
                          f"<code>corruption.shift: 2</code> for images) or a larger code.")
         else:
             notes.append(f"Its codes are at least as good features as PCA's for a linear probe ({ours:.3f} against "

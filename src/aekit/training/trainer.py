@@ -378,7 +378,9 @@ class Trainer:
                         "(best epoch %d).", self.epoch, c.tol, self.bad_epochs, self.best_epoch)
             return "converged"
         if c.auto:
-            logger.warning("Stopped on the budget of max_epochs=%d with the loss still improving (best epoch %d): "
+            # info, not warning: the CLI and the estimators say it their own way (a line with the resume
+            # command, a ConvergenceWarning); the caller reads stop_reason
+            logger.info("Stopped on the budget of max_epochs=%d with the loss still improving (best epoch %d): "
                            "the model has not converged. Raise train.max_epochs (or the learning rate).",
                            c.max_epochs, self.best_epoch)
             return "budget"
