@@ -38,3 +38,15 @@ def test_the_defaults_experiment_runs_in_its_quick_mode(tmp_path):
         assert section in text
     assert {row["data"] for row in results["runs"]} == {"digits"}
     assert results["semi"] and all(0 <= row["accuracy"] <= 1 for row in results["semi"])
+
+
+def test_a_linear_autoencoder_with_default_settings_comes_within_1_percent_of_pca():
+    """lr and batch size 'auto' (1e-2 for an affine model, about 20 steps an epoch) and epochs 'auto':
+    no tuning, and the held-out error is PCA's to 1 % (Baldi & Hornik 1989: PCA is its optimum)."""
+    x, y = load_digits(return_X_y=True)
+    x_train, x_test = train_test_split((x / 16.0).astype(np.float32), test_size=0.25, stratify=y, random_state=0)
+    pca = PCA(n_components=10).fit(x_train)
+    pca_error = ((pca.inverse_transform(pca.transform(x_test)) - x_test) ** 2).sum(1).mean()
+    ae = Autoencoder(code_size=10, hidden=(), activation="linear", loss="mse", random_state=0).fit(x_train)
+    error = ((ae.inverse_transform(ae.transform(x_test)) - x_test) ** 2).sum(1).mean()
+    assert ae.stop_reason_ == "converged" and error < 1.01 * pca_error, (error, pca_error)

@@ -59,7 +59,8 @@ def same_weights(a, b):
         (dict(kind="rnn"), "The 'kind' parameter of Autoencoder must be a str among {'conv', 'mlp'}. Got 'rnn' instead."),
         (dict(loss="l2"), "The 'loss' parameter of Autoencoder must be a str among {'auto', 'bce', 'mse'}. Got 'l2' instead."),
         (dict(batch_size=0), "The 'batch_size' parameter of Autoencoder must be a str among {'auto'} or an int in the range [1, inf). Got 0 instead."),
-        (dict(lr=0.0), "The 'lr' parameter of Autoencoder must be a float in the range (0, inf). Got 0.0 instead."),
+        (dict(lr=0.0), "The 'lr' parameter of Autoencoder must be a str among {'auto'} or a float in the range "
+                       "(0, inf). Got 0.0 instead."),
         (dict(validation_fraction=1.0), "The 'validation_fraction' parameter of Autoencoder must be a float in the range [0, 1). Got 1.0 instead."),
         (dict(sparsity_target=0.0), "The 'sparsity_target' parameter of Autoencoder must be a float in the range (0, 1). Got 0.0 instead."),
         (dict(noise="masking"), "The 'noise' parameter of Autoencoder must be None, a (name, level) pair such as ('masking', 0.25), or a dict {name: level or {field: value}}. Got 'masking' instead."),
@@ -117,11 +118,14 @@ def test_cross_entropy_on_data_outside_the_unit_interval_says_what_to_do(digits)
 def test_batch_size_auto_and_a_validation_set_too_small_to_exist(digits, caplog):
     with caplog.at_level(logging.INFO, logger="aekit.estimator"):
         est = Autoencoder(code_size=2, **FAST).fit(digits[0][:5])
-    assert est.batch_size_ == 5  # min(256, n_train) with no validation row taken from 5 samples
+    assert est.batch_size_ == 5  # never more than the rows: no validation row is taken from 5 samples
     assert all(record["val"] is None for record in est.history_)
     assert "validation_fraction=0.1 of 5 samples leaves no validation set" in caplog.text
     big = Autoencoder(code_size=2, **FAST).fit(digits[0])
-    assert big.batch_size_ == 256 and big.history_[0]["val"] is not None  # 270 train rows, 30 validation
+    assert big.batch_size_ == 32 and big.history_[0]["val"] is not None  # 270 train rows (270 // 20 < 32)
+    from aekit.estimator import _auto_batch_size
+
+    assert [_auto_batch_size(n) for n in (5, 270, 1213, 3240, 60000)] == [5, 32, 60, 162, 256]
 
 
 # -- reproducibility ------------------------------------------------------------------------------

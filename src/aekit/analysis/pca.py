@@ -28,12 +28,7 @@ def is_linear(model: nn.Module) -> bool:
     """True when the encoder and decoder are affine maps: linear (or no) hidden activations, a linear
     code activation, an identity output and a deterministic code."""
     config = getattr(model, "config", None)
-    if config is None or getattr(config, "variational", False) or getattr(model, "output", None) != "identity":
-        return False
-    if config.code_activation != "linear":
-        return False
-    hidden_layers = config.hidden if config.kind == "mlp" else config.channels
-    return config.activation == "linear" or len(hidden_layers) == 0
+    return config is not None and getattr(model, "output", None) == "identity" and config.affine
 
 
 @torch.no_grad()

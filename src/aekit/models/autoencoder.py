@@ -75,6 +75,14 @@ class ModelConfig:
         "'sigmoid' for data in [0, 1] (BCE on logits), 'identity' otherwise; 'auto' picks from the data",
     )
 
+    @property
+    def affine(self) -> bool:
+        """True when encoder and decoder are affine maps (a linear autoencoder): linear (or no) hidden
+        activations, a linear code, an identity output and a deterministic code."""
+        hidden_layers = self.hidden if self.kind == "mlp" else self.channels
+        return (not self.variational and self.output == "identity" and self.code_activation == "linear"
+                and (self.activation == "linear" or len(hidden_layers) == 0))
+
     def check(self) -> None:
         """Cross-field checks, run by :func:`aekit.config.validate` after the per-field ones."""
         for name in ("activation", "code_activation"):

@@ -602,7 +602,7 @@ def _summary_rows(data: RunData) -> list[tuple[str, str]]:
         ("loss", f"reconstruction {config.loss.reconstruction}; penalties {penalties}"),
         ("corruption", _corruption_text(config) if config.corruption else "none"),
         ("training", f"{epochs} epoch(s){f', best validation epoch {best}' if best else ''}, batch "
-                     f"{config.train.batch_size}, {config.train.optimizer} lr {config.train.lr:g}, seed {config.seed}"
+                     f"{config.train.batch_size}, {config.train.optimizer} lr {data.history[0]['lr'] if data.history else config.train.lr:g}, seed {config.seed}"
                      f"{_STOPPED.get(summary.get('stop_reason'), '')}"),
     ]
 
