@@ -35,6 +35,7 @@ from aekit.io import atomic_write_bytes, atomic_write_text
 from aekit.registry import get
 from aekit.report.html import FigureEntry, escape, figure, page, table
 from aekit.training.run import Compose, Run, build_component, load_run, prepare, read_metrics, read_metrics_file
+from aekit.training.trainer import STOP_REASONS
 from aekit.viz import (denoising_figure, embedding_figure, filters_figure, interpolation_figure, jacobian_figure,
                        loss_curves_figure, manifold_figure, pca_figure, pipeline_figure, prior_samples_figure,
                        sparsity_figure, traversal_figure)
@@ -577,10 +578,6 @@ def make_figures(data: RunData, keys: list[str], h_train: np.ndarray, h_test: np
     return entries
 
 
-_STOPPED = {"converged": ", stopped when it converged", "budget": ", stopped on its epoch budget (not converged)",
-            "completed": ", a fixed number of epochs"}
-
-
 def _summary_rows(data: RunData) -> list[tuple[str, str]]:
     config, model = data.config, data.model
     m = model.config
@@ -595,6 +592,7 @@ def _summary_rows(data: RunData) -> list[tuple[str, str]]:
     summary = data.summary
     epochs = summary.get("epochs", len(data.history))
     best = summary.get("best_epoch")
+    stopped = STOP_REASONS.get(summary.get("stop_reason"), "")
     return [
         ("data", f"{config.data.name}: {data.n_train} train, {summary.get('n_val', '?')} validation, "
                  f"{len(data.x_test)} test rows (split seed {config.data.split_seed})"),
@@ -603,7 +601,7 @@ def _summary_rows(data: RunData) -> list[tuple[str, str]]:
         ("corruption", _corruption_text(config) if config.corruption else "none"),
         ("training", f"{epochs} epoch(s){f', best validation epoch {best}' if best else ''}, batch "
                      f"{config.train.batch_size}, {config.train.optimizer} lr {data.history[0]['lr'] if data.history else config.train.lr:g}, seed {config.seed}"
-                     f"{_STOPPED.get(summary.get('stop_reason'), '')}"),
+                     f"{'; stopped: ' + stopped if stopped else ''}"),
     ]
 
 
