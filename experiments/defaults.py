@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import contextlib
 import platform
+import re
 import statistics
 import sys
 import tempfile
@@ -66,7 +67,7 @@ RESULTS = Path(__file__).parent / "results" / "defaults.md"
 class Setup:
     seeds: tuple[int, ...] = (0, 1, 2)
     runs: tuple[str, ...] = ("mnist5k", "digits")  # data sets of section 1 (aekit train defaults)
-    overrides: tuple[str, ...] = ()  # extra overrides for every run (the quick version's budget)
+    overrides: tuple[str, ...] = ()  # extra overrides for every aekit train run (the quick version's budget)
     tabular: bool = True
     linear: tuple[tuple[str, int], ...] = (("digits", 10), ("mnist5k", 2), ("mnist5k", 10), ("mnist5k", 30))
     deep: tuple[str, ...] = ("deep", "hinton2006")  # presets of section 3
@@ -75,7 +76,7 @@ class Setup:
 
 
 QUICK = Setup(seeds=(0,), runs=("digits",), overrides=("data.limit=300", "train.max_epochs=3"), tabular=True,
-              linear=(("digits", 10),), deep=(), semi=(("digits", 50),), max_epochs=3)
+              linear=(("digits", 10),), deep=("deep",), semi=(("digits", 50),), max_epochs=3)
 
 
 def _cap(setup: Setup) -> dict:
@@ -97,8 +98,9 @@ def cli_runs(cases: list[tuple[str, str | None, list[str]]], setup: Setup, out: 
     for label, preset, overrides in cases:
         for seed in setup.seeds:
             start = time.perf_counter()
-            result = train(make_config(overrides=[*overrides, f"seed={seed}", f"out={out}", f"name=run-{len(rows)}"],
-                                       preset=preset))
+            name = re.sub(r"[^A-Za-z0-9]+", "-", label).strip("-") + f"-{seed}"  # mnist5k-preset-deep-0
+            result = train(make_config(overrides=[*overrides, *setup.overrides, f"seed={seed}", f"out={out}",
+                                                  f"name={name}"], preset=preset))
             seconds = time.perf_counter() - start
             rows.append({"data": label, "seed": seed, **_report_numbers(result.run_dir), "seconds": seconds})
             log(f"{label} seed {seed}: {rows[-1]}")
@@ -223,7 +225,7 @@ def semi_runs(setup: Setup, log) -> list[dict]:
 def run(setup: Setup, log) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp)
-        defaults = [(name, None, [f"data.name={name}", *setup.overrides]) for name in setup.runs]
+        defaults = [(name, None, [f"data.name={name}"]) for name in setup.runs]
         deep = [(f"mnist5k, `--preset {preset}`", preset, []) for preset in setup.deep]
         return {"runs": cli_runs(defaults, setup, out, log), "tabular": tabular_runs(setup, log) if setup.tabular else [],
                 "linear": linear_runs(setup, log), "deep": cli_runs(deep, setup, out, log), "semi": semi_runs(setup, log)}
@@ -254,13 +256,14 @@ def reconstruction_table(rows: list[dict], target: float, title: str) -> list[st
              f"probe | PCA probe | seconds |", "|---|---:|---|---:|---:|---:|---|---:|---:|---:|"]
     for (data,), group in _groups(rows, "data").items():
         ratios = [r["error"] / r["pca_error"] for r in group]
-        probes_ok = all(r["probe"] is None or r["probe"] >= r["pca_probe"] for r in group)
+        probes = [r["probe"] for r in group if r["probe"] is not None]
+        probes_ok = not probes or statistics.mean(probes) >= statistics.mean(r["pca_probe"] for r in group)
         stops = ", ".join(sorted({r["stop"] for r in group}))
         lines.append(
             f"| {data} | {group[0]['code']} | {_ms([r['epochs'] for r in group], '{:.0f}')} ({stops}) | "
             f"{_ms([r['error'] for r in group])} | {_ms([r['pca_error'] for r in group])} | "
             f"{_ms(ratios, '{:.3f}')} | {_verdict(max(ratios) <= target)} | {_ms([r['probe'] for r in group], '{:.3f}')} "
-            f"| {_ms([r['pca_probe'] for r in group], '{:.3f}')}{'' if probes_ok else ' (probe below PCA)'} | "
+            f"| {_ms([r['pca_probe'] for r in group], '{:.3f}')}{'' if probes_ok else ' (mean probe below PCA)'} | "
             f"{_ms([r['seconds'] for r in group], '{:.0f}')} |")
     return lines
 
@@ -294,7 +297,7 @@ def semi_table(rows: list[dict]) -> list[str]:
 def report(results: dict, setup: Setup, seconds: float, command: str) -> str:
     lines = ["# Defaults: aekit without tuning, against PCA and logistic regression", "",
              f"Command: `{command}`", "",
-             f"{time.strftime('%Y-%m-%d')}; torch {torch.__version__}, {torch.get_num_threads()} thread, "
+             f"{time.strftime('%Y-%m-%d')}; torch {torch.__version__}, {torch.get_num_threads()} thread(s), "
              f"{platform.machine()} ({platform.processor() or 'cpu'}); seeds {', '.join(map(str, setup.seeds))} "
              f"(mean ± sd); {seconds:.0f} s in all. Protocol: see the docstring of `experiments/defaults.py`; "
              f"nothing was chosen on a test split.", "",
@@ -319,6 +322,10 @@ def report(results: dict, setup: Setup, seconds: float, command: str) -> str:
         lines += reconstruction_table(results["deep"], 0.5, "data") + [""]
     lines += ["## 4. `AutoencoderClassifier()` against logistic regression on the same labels", ""]
     lines += semi_table(results["semi"]) + [""]
+    lines += ["Where the classifier chose `input (1)` it is logistic regression on X with C = 1, the baseline "
+              "itself; its accuracy can still differ from scikit-learn's by a test image or two, because the "
+              "baseline fits the float32 pixels in float32 and the classifier in float64 (then predicts "
+              "through a float32 torch layer).", ""]
     return "\n".join(lines)
 
 

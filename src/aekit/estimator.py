@@ -256,7 +256,6 @@ class _AutoencoderBase(BaseEstimator):
                               on_epoch=self._print_epoch if self.verbose else None, progress=self.verbose >= 2)
             try:
                 history = trainer.fit(x_train, x_val)
-                interrupted = False
             except KeyboardInterrupt:  # Ctrl-C: keep what was learned (the trainer restored the best epoch)
                 if trainer.epoch == 0:
                     raise

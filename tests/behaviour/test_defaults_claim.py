@@ -36,7 +36,7 @@ def test_the_defaults_experiment_runs_in_its_quick_mode(tmp_path):
     for section in ("## 1. `aekit train` with its defaults", "## 2. A linear autoencoder",
                     "## 4. `AutoencoderClassifier()` against logistic regression"):
         assert section in text
-    assert {row["data"] for row in results["runs"]} == {"digits"}
+    assert {row["data"] for row in results["runs"]} == {"digits"} and len(results["deep"]) == 1
     assert results["semi"] and all(0 <= row["accuracy"] <= 1 for row in results["semi"])
 
 
