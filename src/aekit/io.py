@@ -12,14 +12,34 @@ from pathlib import Path
 from typing import Any
 
 
+def _umask() -> int:
+    """The process umask: from /proc on Linux (no change to the process state), else by setting it
+    and putting it back at once."""
+    try:
+        with open("/proc/self/status") as handle:
+            for line in handle:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def atomic_write(path: Path, write: Callable[[str], None]) -> None:
-    """Call ``write(tmp_path)`` then rename the temporary file to ``path``."""
+    """Call ``write(tmp_path)`` then rename the temporary file to ``path``.
+
+    The file gets the mode ``open()`` would give a new file (0666 less the umask), not the 0600 of
+    ``tempfile.mkstemp``, so reports and run files can be shared as any other file the user writes.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
     try:
         write(tmp)
+        os.chmod(tmp, 0o666 & ~_umask())  # after write(): a writer may have replaced the file
         with open(tmp, "rb+") as handle:
             os.fsync(handle.fileno())
         os.replace(tmp, path)

@@ -1,0 +1,69 @@
+"""The run folder and the machine around it (issue 14): files get the user's mode, run names stay
+inside --out, a valid run always gets a report, and every environment fault is one line of error."""
+
+import os
+import re
+import stat
+
+import numpy as np
+import pytest
+
+from aekit.cli import main
+
+SMALL = ["--quiet", "--data", "digits", "--set", "model.hidden=[8]", "--set", "train.epochs=1",
+         "--set", "data.limit=256"]
+
+
+def assert_one_line_error(code, err, pattern):
+    assert code == 2, err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith("aekit ") and "error:" in lines[0], lines[0]
+    assert "Traceback" not in err
+    assert re.search(pattern, lines[0], flags=re.IGNORECASE), lines[0]
+
+
+def train(capsys, out, name, *extra, report=False):
+    argv = ["train", *SMALL, "--out", str(out), "--name", name, *extra]
+    if not report:
+        argv.append("--no-report")
+    code = main(argv)
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+@pytest.fixture
+def umask():
+    """Run the test under a chosen umask, restored afterwards."""
+    old = os.umask(0o022)
+    yield lambda mask: os.umask(mask)
+    os.umask(old)
+
+
+def modes(folder):
+    return {p.relative_to(folder).as_posix(): stat.S_IMODE(p.stat().st_mode)
+            for p in folder.rglob("*") if p.is_file()}
+
+
+# -- defect 3: files get the mode the umask gives a normal file -----------------------------------
+@pytest.mark.parametrize("mask", [0o022, 0o027])
+def test_run_files_report_and_encode_output_get_the_umask_mode(mask, umask, tmp_path, capsys):
+    umask(mask)
+    code, _, err = train(capsys, tmp_path, "r", report=True)
+    assert code == 0, err
+    run = tmp_path / "r"
+    assert main(["encode", str(run), "--out", str(tmp_path / "codes.npy")]) == 0
+    written = modes(run)
+    assert {"config.yaml", "model.safetensors", "checkpoint.pt", "report.html"} <= set(written)
+    assert any(name.startswith("figures/") for name in written)
+    written["codes.npy"] = stat.S_IMODE((tmp_path / "codes.npy").stat().st_mode)
+    assert written == {name: 0o666 & ~mask for name in written}
+
+
+def test_estimator_save_gets_the_umask_mode(umask, tmp_path):
+    from aekit import Autoencoder
+
+    umask(0o022)
+    x = np.random.default_rng(0).random((64, 6)).astype(np.float32)
+    folder = Autoencoder(code_size=2, hidden=(4,), epochs=1).fit(x).save(tmp_path / "est")
+    assert set(modes(folder).values()) == {0o644}
