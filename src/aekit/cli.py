@@ -159,6 +159,8 @@ def _epoch_line(train: object) -> object:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    import json
+
     from aekit.errors import ConfigError
     from aekit.training import run
 
@@ -180,10 +182,11 @@ def cmd_train(args: argparse.Namespace) -> int:
         overrides = list(args.overrides)
         if args.data:
             overrides.append(f"data.name={args.data}")
+        # quoted: a folder called '123', 'true' or '' is that string, not a YAML number, boolean or null
         if args.out:
-            overrides.append(f"out={args.out}")
-        if args.name:
-            overrides.append(f"name={args.name}")
+            overrides.append(f"out={json.dumps(args.out)}")
+        if args.name is not None:
+            overrides.append(f"name={json.dumps(args.name)}")
         if args.dry_run:
             overrides += ["data.limit=512", "train.epochs=1"]
         config = run.make_config(args.config, overrides, preset=args.preset)

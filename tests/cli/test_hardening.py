@@ -67,3 +67,35 @@ def test_estimator_save_gets_the_umask_mode(umask, tmp_path):
     x = np.random.default_rng(0).random((64, 6)).astype(np.float32)
     folder = Autoencoder(code_size=2, hidden=(4,), epochs=1).fit(x).save(tmp_path / "est")
     assert set(modes(folder).values()) == {0o644}
+
+
+# -- defect 1: a run name stays inside --out, and no folder is written over -----------------------
+@pytest.mark.parametrize("name", ["../../escaped_run", ".", "..", "a/b", ""])
+def test_a_run_name_that_leaves_out_is_refused(name, tmp_path, capsys):
+    out = tmp_path / "deep" / "out"
+    out.mkdir(parents=True)
+    code, _, err = train(capsys, out, name)
+    assert_one_line_error(code, err, r"'name' parameter \(--name\) must be one folder name inside 'out'")
+    assert [p for p in tmp_path.rglob("*") if p.is_file()] == []
+
+
+def test_an_existing_folder_that_is_not_a_run_is_never_written_over(tmp_path, capsys):
+    proj = tmp_path / "proj"
+    proj.mkdir()
+    (proj / "config.yaml").write_text("mine\n")
+    (proj / "notes.txt").write_text("mine too\n")
+    code, _, err = train(capsys, tmp_path, "proj")
+    assert_one_line_error(code, err, r"proj.*already holds a run")
+    (proj / "config.yaml").unlink()
+    code, _, err = train(capsys, tmp_path, "proj")
+    assert_one_line_error(code, err, r"proj.*already exists and holds files that are not an aekit run")
+    assert sorted(p.name for p in proj.iterdir()) == ["notes.txt"]
+    assert (proj / "notes.txt").read_text() == "mine too\n"
+
+
+@pytest.mark.parametrize("name", ["empty", "123"])
+def test_an_existing_empty_folder_takes_the_run(name, tmp_path, capsys):
+    (tmp_path / name).mkdir()
+    code, _, err = train(capsys, tmp_path, name)
+    assert code == 0, err
+    assert (tmp_path / name / "checkpoint.pt").exists()

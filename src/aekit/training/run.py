@@ -116,6 +116,7 @@ class RunConfig:
     penalties: dict = param({}, InstanceOf(dict), "regularisers: {name: weight} or {name: {field: value}}, e.g. {l1: 1e-3}")
 
     def check(self) -> None:
+        check_run_name(self.name)
         if getattr(self.model, "variational", False) and "kl" not in self.penalties:
             # resolved here, so that config.yaml lists the KL term (beta = 1) the run trains with
             self.penalties = {**self.penalties, "kl": 1.0}
@@ -135,6 +136,33 @@ class RunConfig:
 
     def build_corruption(self, corruption: dict | None = None) -> Compose | None:
         return build_corruption(self.corruption if corruption is None else corruption)
+
+
+def check_run_name(name: str | None) -> None:
+    """A run name is one folder inside ``out``: never a path that leaves it, nor ``out`` itself."""
+    if name is None:
+        return
+    if name in ("", ".", "..") or "/" in name or "\\" in name or "\0" in name:
+        raise ConfigError(
+            f"The 'name' parameter (--name) must be one folder name inside 'out' (--out), without '/' and not "
+            f"'.' or '..'. Got {name!r} instead; choose the parent folder with --out."
+        )
+
+
+def check_new_run_folder(run_dir: Path) -> None:
+    """Refuse to train into a folder that holds anything: a run (resume it) or files that are not ours."""
+    if run_dir.parent.exists() and not run_dir.parent.is_dir():
+        raise ConfigError(f"--out {str(run_dir.parent)!r} is a file, not a folder; choose a folder for run folders.")
+    if not run_dir.exists():
+        return
+    if not run_dir.is_dir():
+        raise ConfigError(f"Run folder {str(run_dir)!r} is a file, not a folder; choose another --name or --out.")
+    if (run_dir / "checkpoint.pt").exists() or (run_dir / "config.yaml").exists():
+        raise ConfigError(f"Run folder {str(run_dir)!r} already holds a run. Resume it with "
+                          f"'aekit train --resume {run_dir}', or choose another name.")
+    if any(run_dir.iterdir()):
+        raise ConfigError(f"Folder {str(run_dir)!r} already exists and holds files that are not an aekit run; "
+                          f"aekit never writes a run over them. Choose another --name, or empty the folder.")
 
 
 PRESETS = Path(__file__).resolve().parent.parent / "presets"  # named configs shipped with aekit
@@ -357,9 +385,7 @@ def train(config: RunConfig, *, on_epoch: Callable | None = None, progress: bool
     if run_dir is None:
         run_dir = Path(config.out) / (config.name or default_name(config, prepared.model.config.code_size))
     run_dir = Path(run_dir)
-    if (run_dir / "checkpoint.pt").exists():
-        raise ConfigError(f"Run folder {str(run_dir)!r} already holds a run. Resume it with "
-                          f"'aekit train --resume {run_dir}', or choose another name.")
+    check_new_run_folder(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     cfg.write_yaml(cfg.to_dict(config), run_dir / "config.yaml")
     if prepared.preprocessing is not None:
