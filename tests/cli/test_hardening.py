@@ -99,3 +99,34 @@ def test_an_existing_empty_folder_takes_the_run(name, tmp_path, capsys):
     code, _, err = train(capsys, tmp_path, name)
     assert code == 0, err
     assert (tmp_path / name / "checkpoint.pt").exists()
+
+
+# -- defect 7: a valid run always gets a report ---------------------------------------------------
+def test_an_integer_corruption_level_gets_its_denoising_figure(tmp_path, capsys):
+    code, out, err = train(capsys, tmp_path, "shift", "--set", "corruption.shift=1", report=True)
+    assert code == 0, err
+    assert "could not be built" not in err
+    assert (tmp_path / "shift" / "figures" / "denoising.png").exists()
+    page = (tmp_path / "shift" / "report.html").read_text()
+    assert "corrupted with pixels 1, 2 " in page  # whole pixels: half of one pixel is no level
+    assert "could not be drawn" not in page
+
+
+def test_a_figure_that_cannot_be_drawn_is_left_out_with_the_reason(tmp_path, capsys, monkeypatch):
+    import aekit.report.run_report as run_report
+
+    code, _, err = train(capsys, tmp_path, "r")
+    assert code == 0, err
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("the filters cannot be drawn today")
+
+    monkeypatch.setattr(run_report, "filters_figure", broken)
+    code = main(["report", str(tmp_path / "r")])
+    _, err = capsys.readouterr()
+    assert code == 0, err
+    page = (tmp_path / "r" / "report.html").read_text()
+    assert "Figures that could not be drawn" in page
+    assert "the filters cannot be drawn today" in page
+    assert not (tmp_path / "r" / "figures" / "filters.png").exists()
+    assert (tmp_path / "r" / "figures" / "losses.png").exists()

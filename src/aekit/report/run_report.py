@@ -30,7 +30,7 @@ from aekit import config as cfg
 from aekit.analysis.embedding import DEFAULT_BACKEND, N_NEIGHBORS, compare_embeddings
 from aekit.analysis.metrics import NEAR_ZERO, psnr, reconstruction_error, sparsity_stats
 from aekit.analysis.pca import compare_with_pca, is_linear
-from aekit.errors import ConfigError
+from aekit.errors import AekitError, ConfigError
 from aekit.io import atomic_write_bytes, atomic_write_text
 from aekit.registry import get
 from aekit.report.html import FigureEntry, escape, figure, page, table
@@ -207,12 +207,17 @@ def corruption_levels(config: Any) -> tuple[str, str, float, list[float], Callab
     spec = dict(spec) if isinstance(spec, dict) else {level_field.name: spec}
     default = level_field.default
     base = float(spec.get(level_field.name, default))
-    high = getattr(level_field.metadata.get("constraint"), "high", None)
+    constraint = level_field.metadata.get("constraint")
+    high = getattr(constraint, "high", None)
     levels = sorted({round(min(base * factor, high) if high is not None else base * factor, 6) for factor in (0.5, 1, 2)})
     levels = [level for level in levels if level > 0] or [0.1, 0.25, 0.5]
+    integral = getattr(constraint, "type", None) is int  # e.g. shift.pixels: half of 1 pixel is no level
+    if integral:
+        levels = sorted({max(1, round(level)) for level in levels})
 
     def make(level: float) -> Compose:
-        first = build_component("corruption", "corruption", name, {**spec, level_field.name: float(level)})
+        value = int(level) if integral else float(level)
+        first = build_component("corruption", "corruption", name, {**spec, level_field.name: value})
         rest = [build_component("corruption", "corruption", n, s) for n, s in items[1:]]
         return Compose([first, *rest])
 
@@ -477,6 +482,7 @@ class Report:
     metrics: Metrics
     seconds: float
     timings: dict[str, float] = field(default_factory=dict)
+    failed: dict[str, str] = field(default_factory=dict)  # figures that apply but could not be drawn: why
 
 
 def _pairs(data: RunData, count: int) -> tuple[np.ndarray, np.ndarray]:
@@ -500,82 +506,99 @@ def _pairs(data: RunData, count: int) -> tuple[np.ndarray, np.ndarray]:
 
 def make_figures(data: RunData, keys: list[str], h_train: np.ndarray, h_test: np.ndarray, pca: Any,
                  tsne_backend: str = DEFAULT_BACKEND, n_jobs: int = 1,
-                 timings: dict[str, float] | None = None) -> list[FigureEntry]:
+                 timings: dict[str, float] | None = None,
+                 failed: dict[str, str] | None = None) -> list[FigureEntry]:
     """Draw each figure in ``keys`` and caption it; returns the entries in page order (and the seconds
-    each took in ``timings``, when given)."""
+    each took in ``timings``, when given). A figure that cannot be drawn is left out, and why is put
+    in ``failed`` (when given) for the page to say."""
     model, x_test = data.model, data.x_test
     facts: dict[str, Any] = {}
     entries = []
     for key in keys:
         start = time.perf_counter()
-        if key == "pipeline":
-            fig = pipeline_figure(model, x_test[:N_PIPELINE], data.config.build_corruption(), seed=SEED)
-        elif key == "losses":
-            fig = loss_curves_figure(data.history)
-            facts["several_terms"] = "loss" in terms_of(data.history)
-        elif key == "embedding":
-            flat_test = x_test.reshape(len(x_test), -1)
-            facts["embedding"] = compare_embeddings(
-                h_test, x_test, data.y_test, data.x_train, max_points=MAX_TSNE, backend=tsne_backend,
-                random_state=SEED, n_jobs=n_jobs, pca_test=pca.transform(flat_test))
-            fig = embedding_figure(facts["embedding"], data.class_names)
-        elif key == "manifold":
-            facts["manifold_dims"] = dimensions_by_spread(h_test, min(2, model.config.code_size))
-            facts["manifold_steps"] = 15
-            fig = manifold_figure(model, h_test, dims=facts["manifold_dims"], steps=15)
-        elif key == "traversals":
-            dims = min(10, model.config.code_size)
-            fig = traversal_figure(model, h_test, h_test[0], max_dims=dims)
-            facts["traversal_dims"] = dims
-        elif key == "interpolations":
-            a, b = _pairs(data, 3)
-            fig = interpolation_figure(model, x_test[a], x_test[b])
-            facts["pairs"] = len(a)
-        elif key == "prior_samples":
-            facts["samples"] = 64
-            fig = prior_samples_figure(model, 64, seed=SEED)
-        elif key == "filters":
-            facts["filters_where"] = first_layer_weights(model)[2]
-            fig = filters_figure(model)
-        elif key == "sparsity":
-            spec = data.config.penalties.get("kl_sparsity")
-            target = None
-            if spec is not None:
-                target = build_component("objective", "penalties", "kl_sparsity", spec).target
-            facts["sparsity_target"] = target
-            facts["near_zero"] = sparsity_stats(h_test).near_zero_fraction
-            fig = sparsity_figure(h_test, target=target)
-        elif key == "jacobian":
-            points = x_test[:MAX_JACOBIAN]
-            facts["jacobian_points"] = len(points)
-            fig = jacobian_figure(model, points)
-        elif key == "denoising":
-            facts["corruption"] = corruption_levels(data.config)
-            name, level_name, _, levels, make = facts["corruption"]
-            fig = denoising_figure(model, x_test, make, levels, name=f"{name} {level_name}", seed=SEED)
-        elif key == "pca":
-            result = compare_with_pca(model, data.x_train, x_test)
-            facts["pca"] = result
-            fig = pca_figure(result)
-        elif key == "layerwise":
-            stages = [read_metrics_file(path) for path in _stage_files(data.run_dir)]
-            facts["stages"] = len(stages)
-            fig = stage_curves_figure(stages)
-        elif key == "labelcurve":
-            from aekit.analysis.labelcurve import Point
-            from aekit.viz.labelcurve import label_curve_figure
-
-            rows = json.loads((data.run_dir / "labelcurve" / "labelcurve.json").read_text())
-            points = [Point(r["method"], r["labels"], r["accuracies"]) for r in rows]
-            facts["budgets"] = sorted({p.labels for p in points})
-            fig = label_curve_figure(points)
-        else:
-            raise KeyError(key)
-        entries.append(FigureEntry(key, FIGURES[key], _caption(key, data, facts), png_bytes(fig)))
+        try:
+            entry = _draw(key, data, model, x_test, h_train, h_test, pca, tsne_backend, n_jobs, facts)
+        except Exception as error:  # a valid run always gets its report: the figure is left out, with why
+            reason = f"{type(error).__name__}: {error}" if not isinstance(error, AekitError) else str(error)
+            logger.warning("report of %s: figure %r could not be drawn (%s)", data.run_dir, key, reason,
+                           exc_info=not isinstance(error, AekitError))
+            if failed is not None:
+                failed[key] = reason
+            continue
+        entries.append(entry)
         if timings is not None:
             timings[key] = time.perf_counter() - start
         logger.debug("figure %s: %.2f s", key, time.perf_counter() - start)
     return entries
+
+
+def _draw(key: str, data: RunData, model: Any, x_test: np.ndarray, h_train: np.ndarray, h_test: np.ndarray,
+          pca: Any, tsne_backend: str, n_jobs: int, facts: dict[str, Any]) -> FigureEntry:
+    """One figure of ``make_figures``, drawn and captioned."""
+    if key == "pipeline":
+        fig = pipeline_figure(model, x_test[:N_PIPELINE], data.config.build_corruption(), seed=SEED)
+    elif key == "losses":
+        fig = loss_curves_figure(data.history)
+        facts["several_terms"] = "loss" in terms_of(data.history)
+    elif key == "embedding":
+        flat_test = x_test.reshape(len(x_test), -1)
+        facts["embedding"] = compare_embeddings(
+            h_test, x_test, data.y_test, data.x_train, max_points=MAX_TSNE, backend=tsne_backend,
+            random_state=SEED, n_jobs=n_jobs, pca_test=pca.transform(flat_test))
+        fig = embedding_figure(facts["embedding"], data.class_names)
+    elif key == "manifold":
+        facts["manifold_dims"] = dimensions_by_spread(h_test, min(2, model.config.code_size))
+        facts["manifold_steps"] = 15
+        fig = manifold_figure(model, h_test, dims=facts["manifold_dims"], steps=15)
+    elif key == "traversals":
+        dims = min(10, model.config.code_size)
+        fig = traversal_figure(model, h_test, h_test[0], max_dims=dims)
+        facts["traversal_dims"] = dims
+    elif key == "interpolations":
+        a, b = _pairs(data, 3)
+        fig = interpolation_figure(model, x_test[a], x_test[b])
+        facts["pairs"] = len(a)
+    elif key == "prior_samples":
+        facts["samples"] = 64
+        fig = prior_samples_figure(model, 64, seed=SEED)
+    elif key == "filters":
+        facts["filters_where"] = first_layer_weights(model)[2]
+        fig = filters_figure(model)
+    elif key == "sparsity":
+        spec = data.config.penalties.get("kl_sparsity")
+        target = None
+        if spec is not None:
+            target = build_component("objective", "penalties", "kl_sparsity", spec).target
+        facts["sparsity_target"] = target
+        facts["near_zero"] = sparsity_stats(h_test).near_zero_fraction
+        fig = sparsity_figure(h_test, target=target)
+    elif key == "jacobian":
+        points = x_test[:MAX_JACOBIAN]
+        facts["jacobian_points"] = len(points)
+        fig = jacobian_figure(model, points)
+    elif key == "denoising":
+        facts["corruption"] = corruption_levels(data.config)
+        name, level_name, _, levels, make = facts["corruption"]
+        fig = denoising_figure(model, x_test, make, levels, name=f"{name} {level_name}", seed=SEED)
+    elif key == "pca":
+        result = compare_with_pca(model, data.x_train, x_test)
+        facts["pca"] = result
+        fig = pca_figure(result)
+    elif key == "layerwise":
+        stages = [read_metrics_file(path) for path in _stage_files(data.run_dir)]
+        facts["stages"] = len(stages)
+        fig = stage_curves_figure(stages)
+    elif key == "labelcurve":
+        from aekit.analysis.labelcurve import Point
+        from aekit.viz.labelcurve import label_curve_figure
+
+        rows = json.loads((data.run_dir / "labelcurve" / "labelcurve.json").read_text())
+        points = [Point(r["method"], r["labels"], r["accuracies"]) for r in rows]
+        facts["budgets"] = sorted({p.labels for p in points})
+        fig = label_curve_figure(points)
+    else:
+        raise KeyError(key)
+    return FigureEntry(key, FIGURES[key], _caption(key, data, facts), png_bytes(fig))
 
 
 def _summary_rows(data: RunData) -> list[tuple[str, str]]:
@@ -681,19 +704,20 @@ def _build_report(run_dir: str | Path, out: str | Path | None, *, tsne_backend: 
     pca = PCA(n_components=n_components, random_state=SEED).fit(flat_train)
     metrics = compute_metrics(data, h_train, h_test, pca)
     timings["codes, PCA, metrics"] = time.perf_counter() - start - timings["load run and data"]
-    entries = make_figures(data, keys, h_train, h_test, pca, tsne_backend, n_jobs, timings)
+    failed: dict[str, str] = {}
+    entries = make_figures(data, keys, h_train, h_test, pca, tsne_backend, n_jobs, timings, failed)
     paths = {}
     for entry in entries:
         paths[entry.key] = run_dir / "figures" / f"{entry.key}.png"
         atomic_write_bytes(paths[entry.key], entry.png)
     seconds = time.perf_counter() - start
     skipped = {key: reason for key, reason in reasons.items() if reason is not None}
-    atomic_write_text(out, render(data, entries, metrics, skipped, seconds, n_components))
-    return Report(out, paths, skipped, metrics, time.perf_counter() - start, timings)
+    atomic_write_text(out, render(data, entries, metrics, skipped, seconds, n_components, failed))
+    return Report(out, paths, skipped, metrics, time.perf_counter() - start, timings, failed)
 
 
 def render(data: RunData, entries: list[FigureEntry], metrics: Metrics, skipped: dict[str, str], seconds: float,
-           n_components: int) -> str:
+           n_components: int, failed: dict[str, str] | None = None) -> str:
     """The HTML of a run's report."""
     name = data.run_dir.name
     parts = [f"<h1>Run {escape(name)}</h1>",
@@ -717,6 +741,10 @@ def render(data: RunData, entries: list[FigureEntry], metrics: Metrics, skipped:
                   '<p class="note">Each row is an <code>aekit finetune</code> of this run: the decoder dropped, a head '
                   "attached and trained on that many labels, the encoder frozen first, then fine-tuned end to end; "
                   "scored on the same test split as above.</p>"]
+    if failed:
+        items = "".join(f"<li><b>{escape(FIGURES[key])}</b>: left out, because it could not be drawn: "
+                        f"{escape(reason)}</li>" for key, reason in failed.items())
+        parts.append(f"<h2>Figures that could not be drawn</h2><ul>{items}</ul>")
     if skipped:
         items = "".join(f"<li><b>{escape(FIGURES[key])}</b>: not shown, because {escape(reason)}</li>"
                         for key, reason in skipped.items())
