@@ -41,7 +41,7 @@ class Interval:
             return False
         if self.type is float and not _is_real(value):
             return False
-        if isinstance(value, float) and math.isnan(value):
+        if not _is_int(value) and not math.isfinite(value):  # nan, inf and -inf are no setting (lr=inf: NaN)
             return False
         left_closed = self.closed in ("both", "left")
         right_closed = self.closed in ("both", "right")

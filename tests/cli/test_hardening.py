@@ -130,3 +130,29 @@ def test_a_figure_that_cannot_be_drawn_is_left_out_with_the_reason(tmp_path, cap
     assert "the filters cannot be drawn today" in page
     assert not (tmp_path / "r" / "figures" / "filters.png").exists()
     assert (tmp_path / "r" / "figures" / "losses.png").exists()
+
+
+# -- defect 9: the smaller ones -------------------------------------------------------------------
+@pytest.mark.parametrize("value", [".inf", "-.inf", ".nan", "inf", "1e999"])
+def test_non_finite_floats_are_refused(value, tmp_path, capsys):
+    code, _, err = train(capsys, tmp_path, "r", "--set", f"train.lr={value}")
+    assert_one_line_error(code, err, r"The 'train.lr' parameter must be .*a float in the range \(0, inf\)")
+    assert not (tmp_path / "r").exists()
+
+
+def test_every_float_constraint_refuses_non_finite_values():
+    from aekit.errors import ConfigError
+    from aekit.params import Interval, check
+
+    for value in (float("inf"), float("-inf"), float("nan"), np.float32("inf")):
+        with pytest.raises(ConfigError, match=r"The 'p' parameter must be a float in the range \(-inf, inf\)"):
+            check("p", value, Interval(float, None, None))
+    check("p", 10**400, Interval(int, 1, None))  # a huge int is still an int
+
+
+def test_the_estimator_refuses_a_non_finite_learning_rate():
+    from aekit import Autoencoder
+
+    x = np.random.default_rng(0).random((32, 4)).astype(np.float32)
+    with pytest.raises(ValueError, match=r"The 'lr' parameter of Autoencoder must be .*Got inf instead"):
+        Autoencoder(code_size=2, lr=float("inf"), epochs=1).fit(x)
