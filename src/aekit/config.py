@@ -159,12 +159,21 @@ def read_yaml(path: str | Path) -> dict[str, Any]:
     import yaml
 
     path = Path(path)
+    if path.is_dir():
+        raise ConfigError(f"Config file {str(path)!r} is a folder, not a file; give the path of a YAML file "
+                          f"(a run's config is RUN/config.yaml).")
     if not path.is_file():
         raise ConfigError(f"Config file {str(path)!r} does not exist.")
     try:
-        data = yaml.safe_load(path.read_text()) or {}
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except yaml.YAMLError as error:
-        raise ConfigError(f"Config file {str(path)!r} is not valid YAML: {error}") from None
+        where = " ".join(str(error).split())  # one line: PyYAML's message spans several
+        raise ConfigError(f"Config file {str(path)!r} is not valid YAML: {where}") from None
+    except UnicodeDecodeError as error:
+        raise ConfigError(f"Config file {str(path)!r} is not UTF-8 text (byte {error.start}): a config is a YAML "
+                          f"text file; save it as UTF-8.") from None
+    except OSError as error:
+        raise ConfigError(f"Config file {str(path)!r} cannot be read: {error.strerror or error}.") from None
     if not isinstance(data, dict):
         raise ConfigError(f"Config file {str(path)!r} must hold a mapping of sections. Got {type(data).__name__}.")
     return data

@@ -156,3 +156,17 @@ def test_the_estimator_refuses_a_non_finite_learning_rate():
     x = np.random.default_rng(0).random((32, 4)).astype(np.float32)
     with pytest.raises(ValueError, match=r"The 'lr' parameter of Autoencoder must be .*Got inf instead"):
         Autoencoder(code_size=2, lr=float("inf"), epochs=1).fit(x)
+
+
+def test_a_config_path_that_is_a_folder_says_so(tmp_path, capsys):
+    (tmp_path / "conf").mkdir()
+    code = main(["train", str(tmp_path / "conf"), *SMALL, "--out", str(tmp_path), "--name", "r"])
+    assert_one_line_error(code, capsys.readouterr().err, r"conf' is a folder, not a file")
+
+
+@pytest.mark.parametrize("content, pattern", [(b"model:\n  code_size: \xff\xfe\n", r"is not UTF-8 text"),
+                                              (b"model: [1, 2\n", r"is not valid YAML")])
+def test_an_unreadable_config_file_is_one_line(content, pattern, tmp_path, capsys):
+    (tmp_path / "c.yaml").write_bytes(content)
+    code = main(["train", str(tmp_path / "c.yaml"), *SMALL, "--out", str(tmp_path), "--name", "r"])
+    assert_one_line_error(code, capsys.readouterr().err, r"c\.yaml' " + pattern)
