@@ -170,3 +170,14 @@ def test_an_unreadable_config_file_is_one_line(content, pattern, tmp_path, capsy
     (tmp_path / "c.yaml").write_bytes(content)
     code = main(["train", str(tmp_path / "c.yaml"), *SMALL, "--out", str(tmp_path), "--name", "r"])
     assert_one_line_error(code, capsys.readouterr().err, r"c\.yaml' " + pattern)
+
+
+def test_cross_entropy_on_a_linear_output_is_an_aekit_error():
+    import torch
+
+    from aekit.errors import AekitError
+    from aekit.objectives import CrossEntropy
+
+    x = torch.rand(4, 3)
+    with pytest.raises(AekitError, match=r"Cross-entropy needs a decoder with a sigmoid output .*loss.reconstruction: mse"):
+        CrossEntropy()({"x": x}, {"x_hat": x}, torch.nn.Identity())

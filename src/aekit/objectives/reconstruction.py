@@ -13,6 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from aekit.errors import ConfigError
 from aekit.registry import register
 
 
@@ -50,7 +51,7 @@ class CrossEntropy:
     def __call__(self, batch: dict[str, Tensor], out: dict[str, Tensor], model: nn.Module) -> dict[str, Tensor]:
         x = batch["x"]
         if "logits" not in out:
-            raise ValueError(
+            raise ConfigError(
                 "Cross-entropy needs a decoder with a sigmoid output (model.output: sigmoid or auto); "
                 "this model's output is linear. Use loss.reconstruction: mse, or model.output: sigmoid."
             )
