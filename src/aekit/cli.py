@@ -254,6 +254,7 @@ def _apply(args: argparse.Namespace, method: str) -> int:
     from aekit.io import atomic_save_npy
     from aekit.training.run import load_run
 
+    out = _npy_path(args.out)  # before any work: a bad --out is known at once
     loaded = load_run(args.run)
     data_name = args.data or loaded.config.data.name
     label_column = args.label_column if args.label_column is not None else (
@@ -269,10 +270,21 @@ def _apply(args: argparse.Namespace, method: str) -> int:
                         f"expects {expected}.")
     x = ds.array().reshape((len(ds), *expected))
     result = getattr(loaded, method)(x)
-    out = args.out if str(args.out).endswith(".npy") else f"{args.out}.npy"
     atomic_save_npy(out, result)
     print(f"wrote {out}: {result.shape[0]} rows of shape {tuple(result.shape[1:])}")
     return 0
+
+
+def _npy_path(out: str) -> str:
+    """``--out`` as the .npy file to write (``.npy`` appended when missing); a folder is refused."""
+    import os
+
+    from aekit.errors import ConfigError
+
+    if out.endswith(("/", os.sep)) or os.path.isdir(out) or os.path.basename(out) in ("", ".", ".."):
+        raise ConfigError(f"--out {out!r} is a folder; give the file to write, e.g. "
+                          f"{os.path.join(out, 'codes.npy')!r}.")
+    return out if out.endswith(".npy") else f"{out}.npy"
 
 
 def cmd_encode(args: argparse.Namespace) -> int:

@@ -181,3 +181,18 @@ def test_cross_entropy_on_a_linear_output_is_an_aekit_error():
     x = torch.rand(4, 3)
     with pytest.raises(AekitError, match=r"Cross-entropy needs a decoder with a sigmoid output .*loss.reconstruction: mse"):
         CrossEntropy()({"x": x}, {"x_hat": x}, torch.nn.Identity())
+
+
+@pytest.fixture(scope="module")
+def run_folder(tmp_path_factory):
+    out = tmp_path_factory.mktemp("runs")
+    assert main(["train", *SMALL, "--no-report", "--out", str(out), "--name", "ok"]) == 0
+    return out / "ok"
+
+
+@pytest.mark.parametrize("command", ["encode", "reconstruct"])
+def test_encode_out_that_is_a_folder_is_refused(command, run_folder, tmp_path, capsys):
+    for out in (f"{tmp_path}/dir/", str(tmp_path)):
+        code = main([command, str(run_folder), "--out", out])
+        assert_one_line_error(code, capsys.readouterr().err, r"--out .* is a folder; give the file to write")
+    assert list(tmp_path.rglob("*.npy")) == []
