@@ -196,3 +196,14 @@ def test_encode_out_that_is_a_folder_is_refused(command, run_folder, tmp_path, c
         code = main([command, str(run_folder), "--out", out])
         assert_one_line_error(code, capsys.readouterr().err, r"--out .* is a folder; give the file to write")
     assert list(tmp_path.rglob("*.npy")) == []
+
+
+def test_resume_to_fewer_epochs_than_done_is_refused_and_changes_nothing(tmp_path, capsys):
+    code, _, err = train(capsys, tmp_path, "r", "--set", "train.epochs=2")
+    assert code == 0, err
+    run = tmp_path / "r"
+    before = {p.name: p.read_bytes() for p in run.iterdir() if p.is_file()}
+    code = main(["train", "--resume", str(run), "--epochs", "1", "--quiet", "--no-report"])
+    assert_one_line_error(code, capsys.readouterr().err,
+                          r"--epochs 1 is fewer than the 2 epochs .* already trained; give a larger total")
+    assert {p.name: p.read_bytes() for p in run.iterdir() if p.is_file()} == before

@@ -424,13 +424,18 @@ def resume(run_dir: str | Path, *, epochs: int | None = None, on_epoch: Callable
     if epochs is not None:
         key = "max_epochs" if config.train.auto else "epochs"
         config = make_config(run_dir / "config.yaml", [f"train.{key}={epochs}"])
+    prepared = prepare(config)
+    checkpoint = run_dir / "checkpoint.pt"
+    trainer = _trainer(prepared, run_dir, progress) if checkpoint.exists() else None
+    if trainer is not None:
+        trainer.load_checkpoint(checkpoint)
+        if epochs is not None and epochs < trainer.epoch:  # config.yaml and summary.json would disagree
+            raise ConfigError(f"--epochs {epochs} is fewer than the {trainer.epoch} epochs {str(run_dir)!r} has "
+                              f"already trained; give a larger total (e.g. --epochs {2 * trainer.epoch}), or use "
+                              f"the run as it is.")
     if epochs is not None:
         cfg.write_yaml(cfg.to_dict(config), run_dir / "config.yaml")
-    prepared = prepare(config)
-    if (run_dir / "checkpoint.pt").exists():
-        trainer = _trainer(prepared, run_dir, progress)
-        trainer.load_checkpoint(run_dir / "checkpoint.pt")
-    else:  # stopped before its first epoch ended (or during layer-wise stages): every step is seeded, so redo it
+    if trainer is None:  # stopped before its first epoch ended (or during layer-wise stages): every step is seeded, so redo it
         logger.info("%s has no checkpoint yet: the run starts again from the beginning", run_dir)
         if config.layerwise.enabled:
             _pretrain_layerwise(prepared, run_dir)
