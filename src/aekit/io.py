@@ -5,9 +5,10 @@ A crash or SIGKILL at any moment leaves either the old file or the new one, neve
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -70,3 +71,41 @@ def atomic_save_npy(path: str | Path, array: Any) -> None:
             np.save(handle, array)
 
     atomic_write(Path(path), write)
+
+
+LOCK_NAME = ".aekit.lock"  # in a run folder: held (flock) by the one process writing that run
+
+
+@contextlib.contextmanager
+def folder_lock(folder: Path) -> Iterator[None]:
+    """Hold an advisory lock (``fcntl.flock``) on ``folder/.aekit.lock`` while the block runs.
+
+    A second process asking for the same folder is refused at once with the holder's PID (written in
+    the lock file), instead of both writing the folder. The kernel releases the lock when the holder
+    exits, even by SIGKILL, so a stale lock file never blocks anyone. Where ``fcntl`` does not exist
+    (Windows) the block runs unlocked.
+    """
+    from aekit.errors import ConfigError
+
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not POSIX
+        yield
+        return
+    path = Path(folder) / LOCK_NAME
+    handle = open(path, "a+")
+    try:
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "unknown"
+            raise ConfigError(f"Run folder {str(folder)!r} is being written by another aekit process (PID {holder}); "
+                              f"wait for it to finish, or choose another --name.") from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"{os.getpid()}\n")
+        handle.flush()
+        yield
+    finally:
+        handle.close()  # releases the lock

@@ -40,6 +40,11 @@ def umask():
     os.umask(old)
 
 
+def contents(folder):
+    """The files of a run folder and their bytes (the lock file holds the PID of its last writer)."""
+    return {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file() and p.name != ".aekit.lock"}
+
+
 def modes(folder):
     return {p.relative_to(folder).as_posix(): stat.S_IMODE(p.stat().st_mode)
             for p in folder.rglob("*") if p.is_file()}
@@ -202,8 +207,76 @@ def test_resume_to_fewer_epochs_than_done_is_refused_and_changes_nothing(tmp_pat
     code, _, err = train(capsys, tmp_path, "r", "--set", "train.epochs=2")
     assert code == 0, err
     run = tmp_path / "r"
-    before = {p.name: p.read_bytes() for p in run.iterdir() if p.is_file()}
+    before = contents(run)
     code = main(["train", "--resume", str(run), "--epochs", "1", "--quiet", "--no-report"])
     assert_one_line_error(code, capsys.readouterr().err,
                           r"--epochs 1 is fewer than the 2 epochs .* already trained; give a larger total")
-    assert {p.name: p.read_bytes() for p in run.iterdir() if p.is_file()} == before
+    assert contents(run) == before
+
+
+# -- defect 2: one writer per run folder, and a resumed checkpoint must be the run's own ----------
+@pytest.fixture
+def held_lock():
+    """Another process holding the lock of a folder (as a training writing it would)."""
+    import subprocess
+    import sys
+
+    procs = []
+
+    def hold(folder):
+        code = ("import fcntl, sys, time\n"
+                f"f = open({str(folder / '.aekit.lock')!r}, 'a+')\n"
+                "fcntl.flock(f.fileno(), fcntl.LOCK_EX)\n"
+                "f.seek(0); f.truncate(); f.write('%d\\n' % __import__('os').getpid()); f.flush()\n"
+                "print('held', flush=True)\n"
+                "time.sleep(60)\n")
+        proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+        assert proc.stdout.readline().strip() == "held"
+        procs.append(proc)
+        return proc.pid
+
+    yield hold
+    for proc in procs:
+        proc.kill()
+        proc.wait()
+
+
+def test_a_second_training_into_a_folder_being_written_is_refused_with_the_holder(held_lock, tmp_path, capsys):
+    (tmp_path / "same").mkdir()
+    pid = held_lock(tmp_path / "same")
+    code, _, err = train(capsys, tmp_path, "same")
+    assert_one_line_error(code, err, rf"'.*same' is being written by another aekit process \(PID {pid}\)")
+    assert sorted(p.name for p in (tmp_path / "same").iterdir()) == [".aekit.lock"]
+
+
+def test_resume_of_a_run_being_written_is_refused(held_lock, run_folder, capsys):
+    before = (run_folder / "config.yaml").read_bytes()
+    pid = held_lock(run_folder)
+    code = main(["train", "--resume", str(run_folder), "--epochs", "5", "--quiet", "--no-report"])
+    assert_one_line_error(code, capsys.readouterr().err, rf"is being written by another aekit process \(PID {pid}\)")
+    assert (run_folder / "config.yaml").read_bytes() == before
+
+
+def test_the_lock_dies_with_its_holder(tmp_path, capsys):
+    (tmp_path / "r").mkdir()
+    (tmp_path / "r" / ".aekit.lock").write_text("999999\n")  # left by a process killed with -9
+    code, _, err = train(capsys, tmp_path, "r")
+    assert code == 0, err
+
+
+@pytest.mark.parametrize("other, pattern", [
+    (["--set", "model.code_size=3"], r"does not belong to this run: its model differs at '.*' \(checkpoint \(3"),
+    (["--set", "seed=7"], r"does not belong to this run: it was trained with seed 7, .*config.yaml' says 0"),
+])
+def test_resume_refuses_another_runs_checkpoint(other, pattern, run_folder, tmp_path, capsys):
+    import shutil
+
+    code, _, err = train(capsys, tmp_path, "other", *other)
+    assert code == 0, err
+    run = tmp_path / "mine"
+    shutil.copytree(run_folder, run)
+    shutil.copy(tmp_path / "other" / "checkpoint.pt", run / "checkpoint.pt")
+    before = contents(run)
+    code = main(["train", "--resume", str(run), "--quiet", "--no-report"])
+    assert_one_line_error(code, capsys.readouterr().err, r"checkpoint\.pt' " + pattern)
+    assert contents(run) == before

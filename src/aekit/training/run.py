@@ -29,7 +29,7 @@ import torch
 from aekit import config as cfg
 from aekit.data import Dataset, Splits, load_dataset, split_dataset
 from aekit.errors import ConfigError, DataError
-from aekit.io import atomic_write_text
+from aekit.io import LOCK_NAME, atomic_write_text, folder_lock
 from aekit.models.autoencoder import Autoencoder, ModelConfig, build_model, resolve_config
 from aekit.models.batched import map_batches
 from aekit.models.serialization import load_model, save_model
@@ -160,7 +160,7 @@ def check_new_run_folder(run_dir: Path) -> None:
     if (run_dir / "checkpoint.pt").exists() or (run_dir / "config.yaml").exists():
         raise ConfigError(f"Run folder {str(run_dir)!r} already holds a run. Resume it with "
                           f"'aekit train --resume {run_dir}', or choose another name.")
-    if any(run_dir.iterdir()):
+    if any(p.name != LOCK_NAME for p in run_dir.iterdir()):
         raise ConfigError(f"Folder {str(run_dir)!r} already exists and holds files that are not an aekit run; "
                           f"aekit never writes a run over them. Choose another --name, or empty the folder.")
 
@@ -387,12 +387,14 @@ def train(config: RunConfig, *, on_epoch: Callable | None = None, progress: bool
     run_dir = Path(run_dir)
     check_new_run_folder(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
-    cfg.write_yaml(cfg.to_dict(config), run_dir / "config.yaml")
-    if prepared.preprocessing is not None:
-        atomic_write_text(run_dir / "preprocessing.json", json.dumps(prepared.preprocessing.to_json()))
-    if config.layerwise.enabled:
-        _pretrain_layerwise(prepared, run_dir)
-    return _execute(run_dir, prepared, _trainer(prepared, run_dir, progress), on_epoch)
+    with folder_lock(run_dir):  # one process writes a run folder; a second one is told who holds it
+        check_new_run_folder(run_dir)  # again, now that it is ours: another process may have filled it
+        cfg.write_yaml(cfg.to_dict(config), run_dir / "config.yaml")
+        if prepared.preprocessing is not None:
+            atomic_write_text(run_dir / "preprocessing.json", json.dumps(prepared.preprocessing.to_json()))
+        if config.layerwise.enabled:
+            _pretrain_layerwise(prepared, run_dir)
+        return _execute(run_dir, prepared, _trainer(prepared, run_dir, progress), on_epoch)
 
 
 def _pretrain_layerwise(prepared: Prepared, run_dir: Path) -> None:
@@ -420,6 +422,11 @@ def resume(run_dir: str | Path, *, epochs: int | None = None, on_epoch: Callable
     run_dir = Path(run_dir)
     if not (run_dir / "config.yaml").is_file():
         raise ConfigError(f"{str(run_dir)!r} is not a run folder (no config.yaml).")
+    with folder_lock(run_dir):
+        return _resume(run_dir, epochs, on_epoch, progress)
+
+
+def _resume(run_dir: Path, epochs: int | None, on_epoch: Callable | None, progress: bool) -> RunResult:
     config = make_config(run_dir / "config.yaml")
     if epochs is not None:
         key = "max_epochs" if config.train.auto else "epochs"
@@ -428,7 +435,11 @@ def resume(run_dir: str | Path, *, epochs: int | None = None, on_epoch: Callable
     checkpoint = run_dir / "checkpoint.pt"
     trainer = _trainer(prepared, run_dir, progress) if checkpoint.exists() else None
     if trainer is not None:
-        trainer.load_checkpoint(checkpoint)
+        trainer.load_checkpoint(checkpoint)  # refuses another model's checkpoint
+        if trainer.seed != config.seed:
+            raise ConfigError(f"Checkpoint {str(checkpoint)!r} does not belong to this run: it was trained with seed "
+                              f"{trainer.seed!r}, {str(run_dir / 'config.yaml')!r} says {config.seed!r}; restore the "
+                              f"run's own checkpoint.pt, or delete it to train the run again from the beginning.")
         if epochs is not None and epochs < trainer.epoch:  # config.yaml and summary.json would disagree
             raise ConfigError(f"--epochs {epochs} is fewer than the {trainer.epoch} epochs {str(run_dir)!r} has "
                               f"already trained; give a larger total (e.g. --epochs {2 * trainer.epoch}), or use "

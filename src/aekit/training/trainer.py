@@ -479,5 +479,32 @@ class Trainer:
         except FileNotFoundError:
             raise ConfigError(f"No checkpoint at {str(path)!r} to resume from.") from None
         except Exception as error:  # a corrupt or foreign file
-            raise ConfigError(f"Cannot read checkpoint {str(path)!r}: {error}") from None
-        self.load_state_dict(state)
+            first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+            raise ConfigError(f"Cannot read checkpoint {str(path)!r} ({first}); restore the run's own "
+                              f"checkpoint.pt, or delete it to train the run again from the beginning.") from None
+        self.check_belongs(state, path)
+        try:
+            self.load_state_dict(state)
+        except (KeyError, TypeError, ValueError, RuntimeError, AttributeError, IndexError) as error:
+            raise ConfigError(f"Checkpoint {str(path)!r} is not a complete aekit checkpoint of this run "
+                              f"({type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}); "
+                              f"delete it to train the run again from the beginning.") from None
+
+    def check_belongs(self, state: Any, path: str | Path) -> None:
+        """Refuse a checkpoint that is not this run's: not a checkpoint at all, or another model's weights
+        (names or shapes differ), before anything of it is loaded."""
+        fix = "restore the run's own checkpoint.pt, or delete it to train the run again from the beginning"
+        if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
+            what = f"format {state.get('format')!r}" if isinstance(state, dict) else f"a {type(state).__name__}"
+            raise ConfigError(f"{str(path)!r} is not an aekit checkpoint ({what}, expected format "
+                              f"{CHECKPOINT_FORMAT!r}); {fix}.")
+        weights = state.get("model")
+        if not isinstance(weights, dict) or not all(isinstance(v, torch.Tensor) for v in weights.values()):
+            raise ConfigError(f"Checkpoint {str(path)!r} holds no model weights; {fix}.")
+        expected = {k: tuple(v.shape) for k, v in self.model.state_dict().items()}
+        found = {k: tuple(v.shape) for k, v in weights.items()}
+        if found != expected:
+            diff = sorted(set(expected) ^ set(found)) or [k for k in expected if expected[k] != found[k]]
+            key = diff[0]
+            raise ConfigError(f"Checkpoint {str(path)!r} does not belong to this run: its model differs at {key!r} "
+                              f"(checkpoint {found.get(key, 'none')}, run {expected.get(key, 'none')}); {fix}.")
