@@ -128,6 +128,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except AekitError as error:
         print(f"aekit {args.command}: error: {error}", file=sys.stderr)
         return 2
+    except OSError as error:  # a fault of the machine (disk full, read-only) met outside aekit.io's writes
+        from aekit.io import storage_error
+
+        told = storage_error(error, error.filename if error.filename is not None else "a file")
+        if told is None:
+            raise
+        print(f"aekit {args.command}: error: {told}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("aekit: interrupted", file=sys.stderr)
         return 130

@@ -34,3 +34,13 @@ class WeightsError(AekitError, ValueError):
 
 class TrainingDiverged(AekitError, FloatingPointError):
     """The loss became NaN or infinite; the last good checkpoint is kept."""
+
+
+class StorageError(AekitError, OSError):
+    """A file that cannot be written: disk full, read-only file system, no permission, a path through a file.
+
+    Built as ``StorageError(errno, message)``, so ``error.errno`` says which; printed as the message alone.
+    """
+
+    def __str__(self) -> str:
+        return self.strerror or super().__str__()

@@ -6,11 +6,14 @@ A crash or SIGKILL at any moment leaves either the old file or the new one, neve
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
+
+from aekit.errors import StorageError
 
 
 def _umask() -> int:
@@ -35,8 +38,11 @@ def atomic_write(path: Path, write: Callable[[str], None]) -> None:
     ``tempfile.mkstemp``, so reports and run files can be shared as any other file the user writes.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as error:
+        raise storage_error(error, path) from None
     os.close(fd)
     try:
         write(tmp)
@@ -44,10 +50,40 @@ def atomic_write(path: Path, write: Callable[[str], None]) -> None:
         with open(tmp, "rb+") as handle:
             os.fsync(handle.fileno())
         os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    except BaseException as error:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)  # the previous file, if any, is untouched
+        converted = storage_error(error, path) if isinstance(error, Exception) else None
+        if converted is not None:
+            raise converted from None
         raise
+
+
+# errno -> what to do; these are faults of the machine, not of aekit, and are told in one line
+_ADVICE = {
+    errno.ENOSPC: "free some space and run it again (a run keeps its last checkpoint: resume it with "
+                  "'aekit train --resume RUN')",
+    errno.EDQUOT: "free some of your disk quota and run it again",
+    errno.EROFS: "the file system is read-only; write to another folder (--out)",
+    errno.EACCES: "you may not write there; write to another folder (--out) or change its permissions",
+    errno.EPERM: "you may not write there; write to another folder (--out) or change its permissions",
+    errno.ENOTDIR: "a part of that path is a file, not a folder; choose another path",
+    errno.EISDIR: "that path is a folder; give a file name",
+}
+# libraries that write through their own I/O (torch.save, safetensors) report a full disk in words only
+_NO_SPACE_WORDS = ("No space left on device", "unexpected pos", "file write failed")
+
+
+def storage_error(error: BaseException, path: str | Path) -> StorageError | None:
+    """``error`` from writing ``path`` as a one-line :class:`StorageError`, or None when it is no storage fault."""
+    if isinstance(error, StorageError):
+        return error
+    code = getattr(error, "errno", None) if isinstance(error, OSError) else None
+    if code is None and any(words in str(error) for words in _NO_SPACE_WORDS):
+        code = errno.ENOSPC
+    if code not in _ADVICE:
+        return None
+    return StorageError(code, f"Cannot write {str(path)!r}: {os.strerror(code)}; {_ADVICE[code]}.")
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
@@ -93,7 +129,10 @@ def folder_lock(folder: Path) -> Iterator[None]:
         yield
         return
     path = Path(folder) / LOCK_NAME
-    handle = open(path, "a+")
+    try:
+        handle = open(path, "a+")
+    except OSError as error:
+        raise (storage_error(error, path) or error) from None
     try:
         try:
             fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)

@@ -1,6 +1,7 @@
 """The run folder and the machine around it (issue 14): files get the user's mode, run names stay
 inside --out, a valid run always gets a report, and every environment fault is one line of error."""
 
+import errno
 import os
 import re
 import stat
@@ -280,3 +281,76 @@ def test_resume_refuses_another_runs_checkpoint(other, pattern, run_folder, tmp_
     code = main(["train", "--resume", str(run), "--quiet", "--no-report"])
     assert_one_line_error(code, capsys.readouterr().err, r"checkpoint\.pt' " + pattern)
     assert contents(run) == before
+
+
+# -- defect 4: the machine's faults are one line, and a run survives them ------------------------
+def no_space(*args, **kwargs):
+    raise OSError(errno.ENOSPC, "No space left on device")
+
+
+def torch_no_space(*args, **kwargs):  # what torch.save says when the disk fills mid-write
+    raise RuntimeError("[enforce fail at inline_container.cc:778] . PytorchStreamWriter failed writing file "
+                       "data/0: file write failed\nunexpected pos 1536 vs 1472")
+
+
+def safetensors_no_space(*args, **kwargs):
+    from safetensors import SafetensorError
+
+    raise SafetensorError('Error while serializing: IoError(Os { code: 28, kind: StorageFull, '
+                          'message: "No space left on device" })')
+
+
+def read_only(*args, **kwargs):
+    raise OSError(errno.EROFS, "Read-only file system", kwargs.get("dir"))
+
+
+def temp_files(folder):
+    return sorted(p.name for p in folder.rglob("*.tmp"))
+
+
+@pytest.mark.parametrize("target, fault", [("torch.save", no_space), ("torch.save", torch_no_space),
+                                           ("aekit.models.serialization.save_file", safetensors_no_space)])
+def test_a_full_disk_is_one_line_and_keeps_the_last_checkpoint(target, fault, tmp_path, capsys, monkeypatch):
+    code, _, err = train(capsys, tmp_path, "r")
+    assert code == 0, err
+    run = tmp_path / "r"
+    before = (run / "checkpoint.pt").read_bytes()
+    with monkeypatch.context() as patch:
+        patch.setattr(target, fault)
+        code = main(["train", "--resume", str(run), "--epochs", "2", "--quiet", "--no-report"])
+    assert_one_line_error(code, capsys.readouterr().err,
+                          r"Cannot write '.*r/(checkpoint\.pt|model\.safetensors)': No space left on device; free some "
+                          r"space .*aekit train --resume RUN")
+    assert temp_files(run) == []
+    if target == "torch.save":
+        assert (run / "checkpoint.pt").read_bytes() == before
+    code = main(["train", "--resume", str(run), "--epochs", "2", "--quiet", "--no-report"])  # space is back
+    assert code == 0, capsys.readouterr().err
+    assert len((run / "metrics.jsonl").read_text().splitlines()) == 2
+
+
+def test_a_read_only_folder_is_one_line_for_every_command(run_folder, tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr("aekit.io.tempfile.mkstemp", read_only)
+    pattern = r"Cannot write '.*': Read-only file system; .*another folder"
+    code, _, err = train(capsys, tmp_path, "r")
+    assert_one_line_error(code, err, pattern)
+    for argv in (["report", str(run_folder)], ["encode", str(run_folder), "--out", str(tmp_path / "c.npy")],
+                 ["train", "--resume", str(run_folder), "--epochs", "2", "--quiet", "--no-report"]):
+        code = main(argv)
+        assert_one_line_error(code, capsys.readouterr().err, pattern)
+
+
+def test_out_that_is_a_file_is_one_line(tmp_path, capsys):
+    (tmp_path / "file").write_text("mine\n")
+    for out in (tmp_path / "file", tmp_path / "file" / "sub"):
+        code, _, err = train(capsys, out, "r")
+        assert_one_line_error(code, err, r"'.*file' is a file, not a folder|a part of that path is a file")
+    assert (tmp_path / "file").read_text() == "mine\n"
+
+
+def test_resume_removes_temporary_files_left_by_a_killed_write(run_folder, capsys):
+    (run_folder / ".checkpoint.pt.k1ll3d.tmp").write_bytes(b"half a checkpoint")
+    (run_folder / ".metrics.jsonl.x9.tmp").write_bytes(b"{")
+    code = main(["train", "--resume", str(run_folder), "--quiet", "--no-report"])
+    assert code == 0, capsys.readouterr().err
+    assert temp_files(run_folder) == []

@@ -432,6 +432,9 @@ def _resume(run_dir: Path, epochs: int | None, on_epoch: Callable | None, progre
         key = "max_epochs" if config.train.auto else "epochs"
         config = make_config(run_dir / "config.yaml", [f"train.{key}={epochs}"])
     prepared = prepare(config)
+    for stale in [*run_dir.glob(".*.tmp"), *run_dir.glob("layerwise/.*.tmp")]:  # a write cut by kill -9:
+        logger.info("removing %s, left by a write that was cut short", stale)  # no one else writes here (lock)
+        stale.unlink(missing_ok=True)
     checkpoint = run_dir / "checkpoint.pt"
     trainer = _trainer(prepared, run_dir, progress) if checkpoint.exists() else None
     if trainer is not None:
