@@ -384,12 +384,27 @@ class _AutoencoderBase(BaseEstimator):
         if document.get("class") != cls.__name__:
             raise WeightsError(f"{json_path} holds a {document.get('class')}; load it with "
                                f"{document.get('class')}.load(path).")
-        estimator = cls(**_from_json(document["params"]))
+        fix = f"restore the file that {cls.__name__}.save wrote, or fit and save the estimator again"
+        params, fitted = document.get("params"), document.get("fitted")
+        if not isinstance(params, dict) or not isinstance(fitted, dict):
+            raise WeightsError(f"{json_path} needs the mappings 'params' and 'fitted' that save() writes; {fix}.")
+        known = cls._get_param_names()
+        unknown = sorted(set(params) - set(known))
+        if unknown:
+            raise WeightsError(f"{json_path} sets {unknown[0]!r}, which is not a parameter of {cls.__name__} "
+                               f"(parameters: {', '.join(known)}); {fix}.")
+        # only the declared fitted attributes: any other key would overwrite a method or a parameter
+        allowed = (*cls._fitted_attributes, "feature_names_in_")
+        stray = sorted(set(fitted) - set(allowed))
+        if stray:
+            raise WeightsError(f"{json_path} has {stray[0]!r} under 'fitted', which is not a fitted attribute of "
+                               f"{cls.__name__} (those are {', '.join(allowed)}); {fix}.")
+        estimator = cls(**_from_json(params))
         estimator._check_params()
-        for name, value in _from_json(document["fitted"]).items():
+        for name, value in _from_json(fitted).items():
             setattr(estimator, name, value)
-        if "feature_names_in_" in document["fitted"]:
-            estimator.feature_names_in_ = np.asarray(document["fitted"]["feature_names_in_"], dtype=object)
+        if "feature_names_in_" in fitted:
+            estimator.feature_names_in_ = np.asarray(fitted["feature_names_in_"], dtype=object)
         estimator.model_ = load_model(directory, device=resolve_device(estimator.device))
         return estimator
 

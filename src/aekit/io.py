@@ -148,3 +148,47 @@ def folder_lock(folder: Path) -> Iterator[None]:
         yield
     finally:
         handle.close()  # releases the lock
+
+
+def read_json(path: str | Path, what: str, fix: str, kind: type = dict) -> Any:
+    """The JSON document in ``path``, which must be a ``kind`` (a dict by default); anything else is one
+    line (:class:`aekit.errors.ConfigError`) naming the file, what it should hold and ``fix``."""
+    import json
+
+    from aekit.errors import ConfigError
+
+    path = Path(path)
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise ConfigError(f"{str(path)!r} is not valid JSON ({error}); it should hold {what}. {fix}") from None
+    if not isinstance(document, kind):
+        raise ConfigError(f"{str(path)!r} holds a JSON {type(document).__name__} where {what} should be. {fix}")
+    return document
+
+
+def read_json_lines(path: str | Path, what: str, fix: str) -> list[dict[str, Any]]:
+    """Each non-blank line of ``path`` as a JSON object; a bad line is one line of error naming it."""
+    import json
+
+    from aekit.errors import ConfigError
+
+    path = Path(path)
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except UnicodeDecodeError:
+        raise ConfigError(f"{str(path)!r} is not UTF-8 text; it should hold {what}. {fix}") from None
+    records = []
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as error:
+            raise ConfigError(f"{str(path)!r} line {number} is not valid JSON ({error.msg}); it should hold "
+                              f"{what}. {fix}") from None
+        if not isinstance(record, dict):
+            raise ConfigError(f"{str(path)!r} line {number} is a JSON {type(record).__name__}, not an object; "
+                              f"it should hold {what}. {fix}")
+        records.append(record)
+    return records

@@ -354,3 +354,85 @@ def test_resume_removes_temporary_files_left_by_a_killed_write(run_folder, capsy
     code = main(["train", "--resume", str(run_folder), "--quiet", "--no-report"])
     assert code == 0, capsys.readouterr().err
     assert temp_files(run_folder) == []
+
+
+# -- defect 5: files in a run or estimator folder that load but are wrong -------------------------
+def _tensor_checkpoint(path):
+    import torch
+
+    torch.save(torch.zeros(3), path)
+
+
+def _modelless_checkpoint(path):
+    import torch
+
+    from aekit.training.trainer import CHECKPOINT_FORMAT
+
+    torch.save({"format": CHECKPOINT_FORMAT, "epoch": 1}, path)
+
+
+def _model_json_config_list(path):
+    import json
+
+    description = json.loads(path.read_text())
+    description["config"] = [1, 2]
+    path.write_text(json.dumps(description))
+
+
+WRONG_FILES = {  # file -> (how to spoil it, the command that reads it, the error)
+    "checkpoint.pt": (_tensor_checkpoint, "resume", r"checkpoint\.pt' is not an aekit checkpoint \(a Tensor"),
+    "checkpoint.pt ": (_modelless_checkpoint, "resume", r"checkpoint\.pt' holds no model weights; .*delete it"),
+    "preprocessing.json": (lambda p: p.write_text("{not json"), "encode",
+                           r"preprocessing\.json' is not valid JSON .*train the run again"),
+    "preprocessing.json ": (lambda p: p.write_text('{"kind": "minmax"}'), "encode",
+                            r"preprocessing\.json' is not a valid rescaling"),
+    "metrics.jsonl": (lambda p: p.write_text('{"epoch": 1}\n[oops\n'), "report",
+                      r"metrics\.jsonl' line 2 is not valid JSON .*--resume"),
+    "summary.json": (lambda p: p.write_text("\x00\x01garbage"), "report", r"summary\.json' is not valid JSON"),
+    "summary.json ": (lambda p: p.write_text("[1, 2]"), "report", r"summary\.json' holds a JSON list"),
+    "config.yaml": (lambda p: p.write_bytes(b"seed: 0\nname: \xff\xfe\n"), "encode", r"config\.yaml' is not UTF-8 text"),
+    "model.json": (_model_json_config_list, "encode", r"model\.json: 'config' must be a mapping .* not list"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(WRONG_FILES))
+def test_a_wrong_file_in_a_run_folder_is_one_line(name, run_folder, tmp_path, capsys):
+    import shutil
+
+    spoil, command, pattern = WRONG_FILES[name]
+    run = tmp_path / "run"
+    shutil.copytree(run_folder, run)
+    spoil(run / name.strip())
+    argv = {"resume": ["train", "--resume", str(run), "--quiet", "--no-report"], "report": ["report", str(run)],
+            "encode": ["encode", str(run), "--out", str(tmp_path / "c.npy")]}[command]
+    assert_one_line_error(main(argv), capsys.readouterr().err, pattern)
+
+
+@pytest.fixture(scope="module")
+def saved_estimator(tmp_path_factory):
+    from aekit import Autoencoder
+
+    x = np.random.default_rng(0).random((64, 6)).astype(np.float32)
+    return Autoencoder(code_size=2, hidden=(4,), epochs=1).fit(x).save(tmp_path_factory.mktemp("est") / "ae")
+
+
+@pytest.mark.parametrize("edit, pattern", [
+    (lambda d: d["params"].update(colour="red"), r"sets 'colour', which is not a parameter of Autoencoder"),
+    (lambda d: d.pop("params"), r"needs the mappings 'params' and 'fitted'"),
+    (lambda d: d["fitted"].update(transform="pwned"), r"'transform' under 'fitted', which is not a fitted attribute"),
+])
+def test_an_edited_estimator_json_is_refused(edit, pattern, saved_estimator, tmp_path):
+    import json
+    import shutil
+
+    from aekit import Autoencoder
+    from aekit.errors import AekitError
+
+    folder = tmp_path / "ae"
+    shutil.copytree(saved_estimator, folder)
+    document = json.loads((folder / "estimator.json").read_text())
+    edit(document)
+    (folder / "estimator.json").write_text(json.dumps(document))
+    with pytest.raises(AekitError, match=r"estimator\.json.*" + pattern):
+        Autoencoder.load(folder)
+    Autoencoder.load(saved_estimator).transform(np.zeros((2, 6), np.float32))  # the original still loads

@@ -82,9 +82,15 @@ def read_description(json_path: Path, expected_format: str) -> dict:
 
 def build_described(description: dict, json_path: Path) -> Autoencoder:
     """The autoencoder an ``Autoencoder.describe()`` dict describes (weights not loaded)."""
+    config, shape = description.get("config"), description.get("sample_shape") or ()
+    if not isinstance(config, dict):
+        raise WeightsError(f"{json_path}: 'config' must be a mapping of model settings, not {type(config).__name__} "
+                           f"{config!r}; restore the file that save_model wrote, or train the model again.")
+    if not isinstance(shape, (list, tuple)) or not all(isinstance(n, int) and not isinstance(n, bool) and n > 0 for n in shape):
+        raise WeightsError(f"{json_path}: 'sample_shape' must be a list of positive ints, not {shape!r}; restore the "
+                           f"file that save_model wrote, or train the model again.")
     try:
-        config = from_dict(ModelConfig, description.get("config"))
-        return build_model(config, description.get("sample_shape") or ())
+        return build_model(from_dict(ModelConfig, config), shape)
     except ConfigError as error:
         raise WeightsError(f"{json_path} describes an architecture aekit cannot build: {error}") from None
 

@@ -31,7 +31,7 @@ from aekit.analysis.embedding import DEFAULT_BACKEND, N_NEIGHBORS, compare_embed
 from aekit.analysis.metrics import NEAR_ZERO, psnr, reconstruction_error, sparsity_stats
 from aekit.analysis.pca import compare_with_pca, is_linear
 from aekit.errors import AekitError, ConfigError
-from aekit.io import atomic_write_bytes, atomic_write_text
+from aekit.io import atomic_write_bytes, atomic_write_text, read_json
 from aekit.registry import get
 from aekit.report.html import FigureEntry, escape, figure, page, table
 from aekit.training.run import Compose, Run, build_component, load_run, prepare, read_metrics, read_metrics_file
@@ -134,7 +134,8 @@ def load_run_data(run_dir: str | Path) -> RunData:
     summary_path = run_dir / "summary.json"
     return RunData(
         run_dir=run_dir, run=run, history=read_metrics(run_dir),
-        summary=json.loads(summary_path.read_text()) if summary_path.is_file() else {},
+        summary=read_json(summary_path, "the test metrics of the run", "Resume the run ('aekit train --resume RUN') "
+                          "to write it again, or delete it.") if summary_path.is_file() else {},
         x_train=_rows(prepared.train_x, rows), y_train=y_train,
         n_train=n_train, x_test=_rows(prepared.test_x, None), y_test=splits.test.labels,
         class_names=list(splits.test.classes) if getattr(splits.test, "classes", None) else None,

@@ -29,7 +29,7 @@ import torch
 from aekit import config as cfg
 from aekit.data import Dataset, Splits, load_dataset, split_dataset
 from aekit.errors import ConfigError, DataError
-from aekit.io import LOCK_NAME, atomic_write_text, folder_lock
+from aekit.io import LOCK_NAME, atomic_write_text, folder_lock, read_json, read_json_lines
 from aekit.models.autoencoder import Autoencoder, ModelConfig, build_model, resolve_config
 from aekit.models.batched import map_batches
 from aekit.models.serialization import load_model, save_model
@@ -326,7 +326,10 @@ def read_metrics(run_dir: str | Path) -> list[dict[str, Any]]:
 
 def read_metrics_file(path: str | Path) -> list[dict[str, Any]]:
     path = Path(path)
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()] if path.exists() else []
+    if not path.exists():
+        return []
+    return read_json_lines(path, "one JSON object per epoch", "Rebuild it by resuming the run ('aekit train "
+                           "--resume RUN': metrics.jsonl mirrors the checkpoint), or delete it.")
 
 
 @dataclass
@@ -489,7 +492,16 @@ def load_run(run_dir: str | Path) -> Run:
     config = make_config(run_dir / "config.yaml")
     model = load_model(run_dir)
     pre_path = run_dir / "preprocessing.json"
-    pre = MinMax.from_json(json.loads(pre_path.read_text())) if pre_path.exists() else None
+    pre = None
+    if pre_path.exists():
+        fix = "It is written by 'aekit train' (data.rescale: minmax); train the run again to get it back."
+        try:
+            pre = MinMax.from_json(read_json(pre_path, "the rescaling fitted on the training split", fix))
+        except (KeyError, TypeError, ValueError) as error:
+            if isinstance(error, ConfigError):
+                raise
+            raise ConfigError(f"{str(pre_path)!r} is not a valid rescaling (the 'kind', 'shape', 'low' and 'scale' "
+                              f"of MinMax: {type(error).__name__} {error}). {fix}") from None
     return Run(run_dir, config, model, pre)
 
 
