@@ -436,3 +436,50 @@ def test_an_edited_estimator_json_is_refused(edit, pattern, saved_estimator, tmp
     with pytest.raises(AekitError, match=r"estimator\.json.*" + pattern):
         Autoencoder.load(folder)
     Autoencoder.load(saved_estimator).transform(np.zeros((2, 6), np.float32))  # the original still loads
+
+
+# -- defect 6: sizes are checked before anything is allocated ------------------------------------
+def test_a_model_too_large_for_memory_is_refused_before_allocating(tmp_path, capsys):
+    import time
+
+    start = time.perf_counter()
+    code, _, err = train(capsys, tmp_path, "huge", "--set", "model.code_size=1000000000")
+    assert_one_line_error(code, err, r"The model \(model.kind mlp, hidden \[8\], code_size 1000000000, .*\) needs "
+                                     r"about \d+\.\d GiB of memory to train .* is free\. Make it smaller")
+    assert time.perf_counter() - start < 5
+    assert not (tmp_path / "huge").exists()
+
+
+def test_the_estimator_refuses_a_model_too_large_for_memory():
+    from aekit import Autoencoder
+    from aekit.errors import ConfigError
+
+    x = np.random.default_rng(0).random((32, 4)).astype(np.float32)
+    with pytest.raises(ConfigError, match=r"needs about \d+\.\d GiB of memory to train"):
+        Autoencoder(code_size=10**9, hidden=(8,), epochs=1).fit(x)
+
+
+def test_model_json_is_checked_against_the_weights_before_building(run_folder, tmp_path, capsys, monkeypatch):
+    import json
+    import shutil
+
+    import torch
+
+    import aekit.models.autoencoder as autoencoder
+
+    run = tmp_path / "run"
+    shutil.copytree(run_folder, run)
+    description = json.loads((run / "model.json").read_text())
+    description["sample_shape"] = [1000000]
+    (run / "model.json").write_text(json.dumps(description))
+    built_on = []
+    init = autoencoder.Autoencoder.__init__
+
+    def spy(self, *args, **kwargs):
+        built_on.append(torch.empty(0).device.type)
+        init(self, *args, **kwargs)
+
+    monkeypatch.setattr(autoencoder.Autoencoder, "__init__", spy)
+    code = main(["encode", str(run), "--out", str(tmp_path / "c.npy")])
+    assert_one_line_error(code, capsys.readouterr().err, r"model\.safetensors does not fit the architecture in model\.json")
+    assert built_on and set(built_on) == {"meta"}

@@ -262,8 +262,19 @@ def resolve_config(config: ModelConfig, sample_shape: Sequence[int]) -> ModelCon
     return dataclasses.replace(config, code_size=k)
 
 
-def build_model(config: ModelConfig | Mapping[str, Any], sample_shape: Sequence[int]) -> Autoencoder:
-    """The autoencoder for ``config`` (a ModelConfig, or a mapping checked by ``from_dict``)."""
+def build_model(config: ModelConfig | Mapping[str, Any], sample_shape: Sequence[int], *,
+                training: bool = True) -> Autoencoder:
+    """The autoencoder for ``config`` (a ModelConfig, or a mapping checked by ``from_dict``).
+
+    Its size is checked against the free memory first (``training``: with gradients and optimiser
+    state; else the weights alone), so a model that cannot fit is refused in one line, not by the allocator.
+    """
+    from aekit.models.memory import COPIES_LOADING, COPIES_TRAINING, check_fits
+
     if isinstance(config, Mapping):
         config = from_dict(ModelConfig, config)
-    return Autoencoder(resolve_config(config, _sample_shape(sample_shape)), sample_shape)
+    config = resolve_config(config, _sample_shape(sample_shape))
+    if torch.empty(0).device.type != "meta":  # building on meta is the check itself
+        check_fits(lambda: Autoencoder(config, sample_shape), config, sample_shape,
+                   COPIES_TRAINING if training else COPIES_LOADING)
+    return Autoencoder(config, sample_shape)

@@ -48,7 +48,10 @@ def load_model(directory: str | Path, device: str | torch.device = "cpu") -> Aut
                 f"Model directory {str(directory)!r} has no {path.name}; save_model writes "
                 f"{ARCHITECTURE} and {WEIGHTS} there."
             )
-    model = build_described(read_description(json_path, FORMAT), json_path)
+    description = read_description(json_path, FORMAT)
+    with torch.device("meta"):  # shapes only: model.json and the weights' header agree before any allocation
+        _check_fits(_header(weights_path), build_described(description, json_path), WEIGHTS, ARCHITECTURE)
+    model = build_described(description, json_path)
     load_weights(model, weights_path, ARCHITECTURE)
     return model.to(device).eval()
 
@@ -64,6 +67,20 @@ def load_weights(model: torch.nn.Module, weights_path: Path, architecture: str) 
         ) from None
     _check_fits(state, model, weights_path.name, architecture)
     model.load_state_dict(state)
+
+
+def _header(weights_path: Path) -> dict[str, torch.Tensor]:
+    """The tensors a safetensors file holds, as storage-free meta tensors of their shapes (header only)."""
+    from safetensors import safe_open
+
+    try:
+        with safe_open(weights_path, "pt") as handle:
+            return {k: torch.empty(handle.get_slice(k).get_shape(), device="meta") for k in handle.keys()}
+    except (SafetensorError, OSError) as error:
+        raise WeightsError(
+            f"{weights_path} is not a safetensors file ({error}); aekit reads only safetensors "
+            f"(never pickles such as torch.save files): save weights with aekit.models.save_model."
+        ) from None
 
 
 def read_description(json_path: Path, expected_format: str) -> dict:
@@ -90,7 +107,7 @@ def build_described(description: dict, json_path: Path) -> Autoencoder:
         raise WeightsError(f"{json_path}: 'sample_shape' must be a list of positive ints, not {shape!r}; restore the "
                            f"file that save_model wrote, or train the model again.")
     try:
-        return build_model(from_dict(ModelConfig, config), shape)
+        return build_model(from_dict(ModelConfig, config), shape, training=False)
     except ConfigError as error:
         raise WeightsError(f"{json_path} describes an architecture aekit cannot build: {error}") from None
 
