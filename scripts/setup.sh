@@ -3,7 +3,7 @@
 # FIRST, so that nothing can make pip resolve another (multi-GB CUDA) build, then aekit itself.
 # Idempotent: a second run only checks what is there.
 # --test also installs Debian's chromium (when /usr/bin/chromium is missing) for the browser test of
-# the HTML report (tests/behaviour/test_report_browser.py).
+# the HTML report (tests/behaviour/test_report_browser.py), and fails when it cannot.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 WITH_TEST=0
@@ -23,10 +23,9 @@ if ! .venv/bin/python -c "import torch, sys; sys.exit(torch.__version__.split('+
   pip install "torch==2.13.0"
 fi
 pip install -e ".[test]"
-if [ "$WITH_TEST" = 1 ] && [ ! -x /usr/bin/chromium ]; then
-  SUDO=""
-  if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
-  echo "installing Debian's chromium for the browser test of the report"
-  $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
+if [ "$WITH_TEST" = 1 ]; then
+  bash scripts/install_browser.sh  # fails loudly when chromium cannot be installed
+  .venv/bin/python -c "import playwright.sync_api" || { echo "error: playwright is missing from .venv;" \
+    "the browser test of the report needs it (pip install -e '.[test]')." >&2; exit 1; }
 fi
 .venv/bin/python -c "import torch, aekit; print(f'aekit {aekit.__version__} ready (torch {torch.__version__})')"

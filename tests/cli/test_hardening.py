@@ -483,3 +483,40 @@ def test_model_json_is_checked_against_the_weights_before_building(run_folder, t
     code = main(["encode", str(run), "--out", str(tmp_path / "c.npy")])
     assert_one_line_error(code, capsys.readouterr().err, r"model\.safetensors does not fit the architecture in model\.json")
     assert built_on and set(built_on) == {"meta"}
+
+
+# -- defect 8: CI cannot go green without the browser test ----------------------------------------
+ROOT = __import__("pathlib").Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.parametrize("apt, pattern", [("exit 100", r"'apt-get update' failed"),
+                                          ("exit 0", r"chromium was installed but .* is missing")])
+def test_the_browser_install_fails_loudly(apt, pattern, tmp_path):
+    import subprocess
+
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for tool, body in (("apt-get", apt), ("sudo", 'exec "$@"')):
+        (bin_dir / tool).write_text(f"#!/bin/sh\n{body}\n")
+        (bin_dir / tool).chmod(0o755)
+    env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}", "AEKIT_CHROMIUM": str(tmp_path / "chromium")}
+    done = subprocess.run(["bash", str(ROOT / "scripts" / "install_browser.sh")], env=env, capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode != 0
+    assert re.search(pattern, done.stderr), done.stderr
+
+
+def test_ci_demands_the_browser_test(monkeypatch):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("browser_test", ROOT / "tests" / "behaviour" / "test_report_browser.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    monkeypatch.delenv("CI", raising=False)
+    monkeypatch.delenv("AEKIT_REQUIRE_BROWSER", raising=False)
+    assert not module.browser_required()
+    monkeypatch.setenv("AEKIT_REQUIRE_BROWSER", "1")
+    assert module.browser_required()
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert re.search(r"^AEKIT_REQUIRE_BROWSER=1 \.venv/bin/python -m pytest", ci, flags=re.MULTILINE)
+    assert "scripts/setup.sh --test" in ci and "install_browser.sh" in (ROOT / "scripts" / "setup.sh").read_text()
