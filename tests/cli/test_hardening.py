@@ -520,3 +520,76 @@ def test_ci_demands_the_browser_test(monkeypatch):
     ci = (ROOT / ".ci" / "run").read_text()
     assert re.search(r"^AEKIT_REQUIRE_BROWSER=1 \.venv/bin/python -m pytest", ci, flags=re.MULTILINE)
     assert "scripts/setup.sh --test" in ci and "install_browser.sh" in (ROOT / "scripts" / "setup.sh").read_text()
+
+
+# -- the fuzz test: corrupt run folders and random --set values ----------------------------------
+FUZZ_FILES = ["config.yaml", "model.json", "model.safetensors", "metrics.jsonl", "summary.json", "checkpoint.pt"]
+FUZZ_VALUES = ["-1", "0", "0.5", "1000000000", ".inf", "-.inf", ".nan", "''", "[]", "{}", "abc", "[1, -2]", "true",
+               "null", "1e-300", "{a: 1}", "[[1]]", "!!binary aGk=", "x" * 300]
+
+
+@pytest.fixture(scope="module")
+def other_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("other")
+    assert main(["train", *SMALL, "--no-report", "--out", str(out), "--name", "other",
+                 "--set", "model.code_size=3", "--set", "train.epochs=2"]) == 0
+    return out / "other"
+
+
+def snapshot(folder, skip):
+    return {p: p.read_bytes() for p in folder.rglob("*") if p.is_file() and skip not in p.parents}
+
+
+def assert_clean_outcome(code, err, argv):
+    assert code in (0, 2), (argv, code, err)
+    assert "Traceback" not in err, (argv, err)
+    if code == 2:
+        lines = err.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("aekit ") and "error:" in lines[0], (argv, err)
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_fuzz_corrupt_run_folders(seed, run_folder, other_run, tmp_path, capsys):
+    import shutil
+
+    rng = np.random.default_rng(seed)
+    run = tmp_path / "run"
+    shutil.copytree(run_folder, run)
+    name = FUZZ_FILES[rng.integers(len(FUZZ_FILES))]
+    target, how = run / name, ["truncate", "random", "other"][rng.integers(3)]
+    if how == "truncate":
+        data = target.read_bytes()
+        target.write_bytes(data[: rng.integers(len(data))])
+    elif how == "random":
+        target.write_bytes(rng.bytes(int(rng.integers(1, 2000))))
+    else:
+        shutil.copy(other_run / name, target)
+    out = tmp_path / "codes.npy"
+    argv = [["encode", str(run), "--out", str(out)], ["report", str(run)],
+            ["train", "--resume", str(run), "--quiet", "--no-report", "--epochs", "2"]][rng.integers(3)]
+    before = snapshot(tmp_path, run)
+    code = main(argv)
+    err = capsys.readouterr().err
+    assert_clean_outcome(code, err, (name, how, argv))
+    after = snapshot(tmp_path, run)
+    if code == 0 and argv[0] == "encode":
+        after.pop(out)
+    assert after == before, (name, how, argv)
+
+
+@pytest.mark.parametrize("seed", range(24))
+def test_fuzz_random_set_values(seed, tmp_path, capsys):
+    from aekit.training.run import config_keys
+
+    rng = np.random.default_rng(1000 + seed)
+    keys = [key for key, _, _ in config_keys() if key not in ("out", "name")]
+    sets = []
+    for _ in range(int(rng.integers(1, 3))):
+        sets += ["--set", f"{keys[rng.integers(len(keys))]}={FUZZ_VALUES[rng.integers(len(FUZZ_VALUES))]}"]
+    (tmp_path / "out").mkdir()
+    argv = ["train", *SMALL, "--dry-run", "--no-report", "--out", str(tmp_path / "out"), "--name", "r", *sets]
+    code = main(argv)
+    assert_clean_outcome(code, capsys.readouterr().err, argv)
+    assert [p.name for p in tmp_path.iterdir()] == ["out"]
+    if code == 2:
+        assert not (tmp_path / "out" / "r").exists() or not (tmp_path / "out" / "r" / "checkpoint.pt").exists()
