@@ -593,3 +593,37 @@ def test_fuzz_random_set_values(seed, tmp_path, capsys):
     assert [p.name for p in tmp_path.iterdir()] == ["out"]
     if code == 2:
         assert not (tmp_path / "out" / "r").exists() or not (tmp_path / "out" / "r" / "checkpoint.pt").exists()
+
+
+class _Payload:
+    """A pickle that would run code when unpickled (it creates the file ``marker``)."""
+
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (open, (str(self.marker), "w"))
+
+
+def test_a_malicious_pickle_in_a_run_folder_is_never_unpickled(run_folder, tmp_path, capsys):
+    import pickle
+    import shutil
+
+    run = tmp_path / "run"
+    shutil.copytree(run_folder, run)
+    marker = tmp_path / "pwned"
+    (run / "checkpoint.pt").write_bytes(pickle.dumps({"format": _Payload(marker)}))
+    code = main(["train", "--resume", str(run), "--quiet", "--no-report"])
+    assert_one_line_error(code, capsys.readouterr().err, r"Cannot read checkpoint .*checkpoint\.pt")
+    assert not marker.exists()
+
+
+def test_every_test_the_readme_guarantees_name_exists():
+    import ast
+
+    text = (ROOT / "README.md").read_text().split("## Guarantees", 1)[1]
+    named = set(re.findall(r"`(?:tests/[\w/]+\.py::|test_hardening\.py::)?(test_\w+)`", text))
+    defined = set()
+    for path in (ROOT / "tests").rglob("test_*.py"):
+        defined |= {node.name for node in ast.walk(ast.parse(path.read_text())) if isinstance(node, ast.FunctionDef)}
+    assert len(named) >= 12 and named <= defined, named - defined
