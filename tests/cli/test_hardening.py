@@ -627,3 +627,15 @@ def test_every_test_the_readme_guarantees_name_exists():
     for path in (ROOT / "tests").rglob("test_*.py"):
         defined |= {node.name for node in ast.walk(ast.parse(path.read_text())) if isinstance(node, ast.FunctionDef)}
     assert len(named) >= 12 and named <= defined, named - defined
+
+
+@pytest.mark.parametrize("suffix", [".npy", ".npz"])
+def test_an_object_array_is_not_called_corrupt(suffix, tmp_path, capsys):
+    x = np.empty((40, 3), dtype=object)
+    x[:] = 0.5
+    path = tmp_path / f"objects{suffix}"
+    np.save(path, x, allow_pickle=True) if suffix == ".npy" else np.savez(path, x=x)
+    code, _, err = train(capsys, tmp_path / "runs", "r", "--data", str(path))
+    assert_one_line_error(code, err, r"objects\.np[yz]' holds an array of Python objects \(dtype object\), which "
+                                     r"aekit never unpickles")
+    assert "corrupt" not in err

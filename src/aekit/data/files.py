@@ -104,6 +104,11 @@ def _should_mmap(path: Path) -> bool:
 
 
 def _corrupt(source: str, kind: str, error: BaseException, fix: str) -> DataError:
+    if "allow_pickle" in str(error):  # numpy's refusal of an object array: the file is fine, its dtype is not
+        return DataError(
+            f"{source} holds an array of Python objects (dtype object), which aekit never unpickles; save "
+            f"numbers instead, e.g. numpy.save(path, x.astype(numpy.float32))."
+        )
     reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
     return DataError(
         f"Cannot read {source} as {kind} ({reason}). The file may be truncated or corrupt; {fix}."
