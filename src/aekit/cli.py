@@ -178,13 +178,14 @@ def cmd_train(args: argparse.Namespace) -> int:
         print(f"\npresets (--preset NAME): {', '.join(run.presets())}")
         return 0
     if args.resume:
-        if args.config or args.overrides or args.data or args.dry_run or args.preset:
-            raise ConfigError("--resume continues a run with its own config; only --epochs may change it.")
+        if args.config or args.data or args.dry_run or args.preset:
+            raise ConfigError("--resume continues a run with its own config; only --epochs and the optimiser "
+                              f"settings ({', '.join(run.RESUMABLE_KEYS)}, with --set) may change it.")
         config = run.make_config(f"{args.resume}/config.yaml")
         if args.epochs:
             key = "max_epochs" if config.train.auto else "epochs"
             setattr(config.train, key, args.epochs)
-        result = run.resume(args.resume, epochs=args.epochs, progress=not args.quiet,
+        result = run.resume(args.resume, epochs=args.epochs, overrides=args.overrides, progress=not args.quiet,
                             on_epoch=None if args.quiet else _epoch_line(config.train))
     else:
         overrides = list(args.overrides)

@@ -639,3 +639,20 @@ def test_an_object_array_is_not_called_corrupt(suffix, tmp_path, capsys):
     assert_one_line_error(code, err, r"objects\.np[yz]' holds an array of Python objects \(dtype object\), which "
                                      r"aekit never unpickles")
     assert "corrupt" not in err
+
+
+def test_resume_may_change_the_learning_rate_and_records_it(tmp_path, capsys):
+    import json
+
+    import yaml
+
+    code, _, err = train(capsys, tmp_path, "r", "--set", "train.lr=0.5", "--set", "train.optimizer=sgd")
+    assert code == 0, err
+    run = tmp_path / "r"
+    code = main(["train", "--resume", str(run), "--epochs", "2", "--set", "train.lr=1e-4", "--quiet", "--no-report"])
+    assert code == 0, capsys.readouterr().err
+    assert yaml.safe_load((run / "config.yaml").read_text())["train"]["lr"] == 1e-4
+    rates = [json.loads(line)["lr"] for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert rates == [0.5, 1e-4]
+    code = main(["train", "--resume", str(run), "--set", "model.code_size=3"])
+    assert_one_line_error(code, capsys.readouterr().err, r"only --epochs and the optimiser settings \(train\.lr, .*\)")

@@ -418,22 +418,38 @@ def _pretrain_layerwise(prepared: Prepared, run_dir: Path) -> None:
     prepared.model.load_state_dict(deep.state_dict())
 
 
-def resume(run_dir: str | Path, *, epochs: int | None = None, on_epoch: Callable | None = None,
-           progress: bool = False) -> RunResult:
+# what a resume may change: the optimiser's settings (a smaller lr after the loss became NaN), never the
+# model, the data or the objectives the checkpoint was trained with
+RESUMABLE_KEYS = ("train.lr", "train.weight_decay", "train.momentum", "train.clip_grad")
+
+
+def resume(run_dir: str | Path, *, epochs: int | None = None, overrides: list[str] | tuple[str, ...] = (),
+           on_epoch: Callable | None = None, progress: bool = False) -> RunResult:
     """Continue a run from its checkpoint, optionally to a new total of ``epochs`` (for ``epochs: auto``,
-    a new budget ``max_epochs``: a run that stopped on its budget goes on until it converges)."""
+    a new budget ``max_epochs``: a run that stopped on its budget goes on until it converges), and with
+    new optimiser settings (``overrides`` of :data:`RESUMABLE_KEYS`, recorded in ``config.yaml``)."""
     run_dir = Path(run_dir)
+    for item in overrides:
+        key = item.partition("=")[0].strip().lstrip("-")
+        if key not in RESUMABLE_KEYS:
+            raise ConfigError(f"--resume continues a run with its own config; only --epochs and the optimiser "
+                              f"settings ({', '.join(RESUMABLE_KEYS)}) may change. Got --set {item!r}; train a new "
+                              f"run for other changes.")
     if not (run_dir / "config.yaml").is_file():
         raise ConfigError(f"{str(run_dir)!r} is not a run folder (no config.yaml).")
     with folder_lock(run_dir):
-        return _resume(run_dir, epochs, on_epoch, progress)
+        return _resume(run_dir, epochs, list(overrides), on_epoch, progress)
 
 
-def _resume(run_dir: Path, epochs: int | None, on_epoch: Callable | None, progress: bool) -> RunResult:
+def _resume(run_dir: Path, epochs: int | None, overrides: list[str], on_epoch: Callable | None,
+            progress: bool) -> RunResult:
     config = make_config(run_dir / "config.yaml")
+    changes = list(overrides)
     if epochs is not None:
         key = "max_epochs" if config.train.auto else "epochs"
-        config = make_config(run_dir / "config.yaml", [f"train.{key}={epochs}"])
+        changes.append(f"train.{key}={epochs}")
+    if changes:
+        config = make_config(run_dir / "config.yaml", changes)
     prepared = prepare(config)
     for stale in [*run_dir.glob(".*.tmp"), *run_dir.glob("layerwise/.*.tmp")]:  # a write cut by kill -9:
         logger.info("removing %s, left by a write that was cut short", stale)  # no one else writes here (lock)
@@ -450,7 +466,10 @@ def _resume(run_dir: Path, epochs: int | None, on_epoch: Callable | None, progre
             raise ConfigError(f"--epochs {epochs} is fewer than the {trainer.epoch} epochs {str(run_dir)!r} has "
                               f"already trained; give a larger total (e.g. --epochs {2 * trainer.epoch}), or use "
                               f"the run as it is.")
-    if epochs is not None:
+    if trainer is not None and overrides:
+        trainer.apply_optimiser_settings()
+        logger.info("resuming %s with %s", run_dir, ", ".join(overrides))
+    if changes:  # recorded: config.yaml is what the run trains with from here on
         cfg.write_yaml(cfg.to_dict(config), run_dir / "config.yaml")
     if trainer is None:  # stopped before its first epoch ended (or during layer-wise stages): every step is seeded, so redo it
         logger.info("%s has no checkpoint yet: the run starts again from the beginning", run_dir)

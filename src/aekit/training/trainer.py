@@ -490,6 +490,21 @@ class Trainer:
                               f"({type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}); "
                               f"delete it to train the run again from the beginning.") from None
 
+    def apply_optimiser_settings(self) -> None:
+        """Give the optimiser this config's lr, weight decay and momentum, over those a checkpoint restored
+        (a resume that changes them, e.g. a smaller lr after the loss became NaN); the schedule restarts
+        from the new rate."""
+        self.lr = self._resolve_lr()
+        for group in self.optimizer.param_groups:
+            group["lr"] = group["initial_lr"] = self.lr
+            group["weight_decay"] = self.config.weight_decay
+            if "momentum" in group:
+                group["momentum"] = self.config.momentum
+        if self.scheduler is not None and hasattr(self.scheduler, "base_lrs"):
+            self.scheduler.base_lrs = [self.lr for _ in self.optimizer.param_groups]
+        if self.scheduler is not None and hasattr(self.scheduler, "_last_lr"):
+            self.scheduler._last_lr = [self.lr for _ in self.optimizer.param_groups]
+
     def check_belongs(self, state: Any, path: str | Path) -> None:
         """Refuse a checkpoint that is not this run's: not a checkpoint at all, or another model's weights
         (names or shapes differ), before anything of it is loaded."""
