@@ -30,6 +30,7 @@ def test_a_model_worse_than_pca_on_both_numbers_is_told_so_with_what_to_try():
     assert "worse than PCA</b> with 32 components: 21.67 against 13.75 per sample (1.58×)" in notes
     assert "worse features than PCA's</b> for a linear probe (0.874 against 0.894" in notes
     assert "corruption.masking" in notes and "budget" not in notes
+    assert "Training converged after 20 epochs" in notes and "weights of epoch 20" in notes
 
 
 def test_the_budget_and_a_fixed_count_still_improving_are_named():

@@ -644,6 +644,9 @@ def verdict(data: RunData, metrics: Metrics, n_components: int) -> list[str]:
     elif summary.get("stop_reason") == "completed" and best == epochs and epochs > 1:
         notes.append(f"Training ran its fixed {epochs} epochs and the last was the best: it was probably still "
                      f"improving. Let it decide its length with <code>train.epochs: auto</code> (the default).")
+    elif summary.get("stop_reason") == "converged":
+        notes.append(f"Training converged after {epochs} epochs: the validation loss stopped improving, and the "
+                     f"model keeps the weights of epoch {best}, its best.")
     ours, pca = metrics.values.get("recon_per_image"), metrics.baselines.get("recon_per_image")
     linear = is_linear(data.model)
     if ours is not None and pca is not None:
