@@ -79,7 +79,7 @@ def encode_labels(values: np.ndarray, source: str) -> tuple[np.ndarray, list[str
 
 
 # --- arrays (.npy / .npz) -------------------------------------------------------------------------
-def _available_memory() -> int | None:
+def available_memory() -> int | None:
     """Bytes of RAM available now (Linux ``MemAvailable``), or None when unknown."""
     try:
         with open("/proc/meminfo") as handle:
@@ -99,7 +99,7 @@ def _should_mmap(path: Path) -> bool:
     setting = os.environ.get("AEKIT_MMAP", "").strip()
     if setting in ("1", "0"):
         return setting == "1"
-    memory = _available_memory()
+    memory = available_memory()
     return memory is not None and path.stat().st_size > memory / 4
 
 
