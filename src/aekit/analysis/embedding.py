@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from aekit.analysis.metrics import as_rows
 from aekit.errors import ConfigError, DataError
 
 logger = logging.getLogger(__name__)
@@ -30,13 +31,6 @@ logger = logging.getLogger(__name__)
 BACKENDS = ("opentsne", "sklearn")
 DEFAULT_BACKEND = "opentsne"  # measured: benchmarks/tsne.py
 N_NEIGHBORS = 5  # trustworthiness: sklearn's default neighbourhood size
-
-
-def _flat(a: np.ndarray, name: str) -> np.ndarray:
-    a = np.asarray(a, dtype=np.float64)
-    if a.ndim < 2 or len(a) == 0:
-        raise DataError(f"{name} must be a non-empty batch shaped (n, ...); got shape {a.shape}.")
-    return a.reshape(len(a), -1)
 
 
 def tsne(h: np.ndarray, *, backend: str = DEFAULT_BACKEND, perplexity: float = 30.0, random_state: int = 0,
@@ -48,7 +42,7 @@ def tsne(h: np.ndarray, *, backend: str = DEFAULT_BACKEND, perplexity: float = 3
     """
     if backend not in BACKENDS:
         raise ConfigError(f"The 'backend' parameter of tsne must be a str among {set(BACKENDS)}. Got {backend!r} instead.")
-    h = _flat(h, "h")
+    h = as_rows(h, "h")
     n = len(h)
     if n < 4:
         raise DataError(f"t-SNE needs at least 4 points; got {n}.")
@@ -70,7 +64,7 @@ def one_nn_accuracy(h: np.ndarray, labels: np.ndarray) -> float:
     """Leave-one-out 1-nearest-neighbour accuracy of ``labels`` in the space of ``h`` (n, k)."""
     from sklearn.metrics import pairwise_distances
 
-    h = _flat(h, "h")
+    h = as_rows(h, "h")
     labels = np.asarray(labels)
     if labels.shape != (len(h),):
         raise DataError(f"labels must have shape ({len(h)},) to match h; got {labels.shape}.")
@@ -85,7 +79,7 @@ def trustworthiness(x: np.ndarray, h: np.ndarray, n_neighbors: int = N_NEIGHBORS
     """sklearn's trustworthiness of the codes ``h`` as a map of the inputs ``x`` (both row-aligned)."""
     from sklearn.manifold import trustworthiness as _trustworthiness
 
-    x, h = _flat(x, "x"), _flat(h, "h")
+    x, h = as_rows(x, "x"), as_rows(h, "h")
     n_neighbors = min(n_neighbors, max(1, len(x) // 2 - 1))  # sklearn needs n_neighbors < n / 2
     return float(_trustworthiness(x, h, n_neighbors=n_neighbors))
 
@@ -94,7 +88,7 @@ def pca_codes(x_train: np.ndarray, x_test: np.ndarray, n_components: int, random
     """Codes of ``x_test`` from a PCA with ``n_components`` fitted on ``x_train`` (capped at what PCA allows)."""
     from sklearn.decomposition import PCA
 
-    x_train, x_test = _flat(x_train, "x_train"), _flat(x_test, "x_test")
+    x_train, x_test = as_rows(x_train, "x_train"), as_rows(x_test, "x_test")
     n_components = min(n_components, *x_train.shape)
     return PCA(n_components=n_components, random_state=random_state).fit(x_train).transform(x_test)
 
@@ -138,7 +132,7 @@ def compare_embeddings(h_test: np.ndarray, x_test: np.ndarray, labels: np.ndarra
     ``pca_test``: PCA codes of all of ``x_test`` when the caller has them already (else PCA is fitted
     on ``x_train`` here, with as many components as the code has).
     """
-    h_test, x_test = _flat(h_test, "h_test"), _flat(x_test, "x_test")
+    h_test, x_test = as_rows(h_test, "h_test"), as_rows(x_test, "x_test")
     n_total = len(h_test)
     rows = np.arange(n_total)
     if n_total > max_points:
@@ -146,7 +140,7 @@ def compare_embeddings(h_test: np.ndarray, x_test: np.ndarray, labels: np.ndarra
     h, x = h_test[rows], x_test[rows]
     y = None if labels is None else np.asarray(labels)[rows]
     code_size = h.shape[1]
-    z = pca_codes(x_train, x, code_size, random_state) if pca_test is None else _flat(pca_test, "pca_test")[rows]
+    z = pca_codes(x_train, x, code_size, random_state) if pca_test is None else as_rows(pca_test, "pca_test")[rows]
     start = time.perf_counter()
     if code_size == 2:
         points, method, used = h, "code", None

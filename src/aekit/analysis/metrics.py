@@ -33,6 +33,14 @@ def _numpy(a: Any, name: str) -> np.ndarray:
         raise DataError(f"{name} must be an array or tensor of numbers; got {type(a).__name__}.") from None
 
 
+def as_rows(a: Any, name: str) -> np.ndarray:
+    """A non-empty batch (n, ...) as float64 rows (n, d), one flattened sample per row."""
+    a = np.asarray(a, dtype=np.float64)
+    if a.ndim < 2 or len(a) == 0:
+        raise DataError(f"{name} must be a non-empty batch shaped (n, ...); got shape {a.shape}.")
+    return a.reshape(len(a), -1)
+
+
 def _per_image_mse(x_hat: np.ndarray, x: np.ndarray) -> np.ndarray:
     if x_hat.shape != x.shape:
         raise DataError(f"x_hat and x must have the same shape; got {x_hat.shape} and {x.shape}.")
@@ -121,4 +129,4 @@ def sparsity_stats(h: Any, threshold: float = NEAR_ZERO) -> SparsityStats:
     )
 
 
-__all__ = ["psnr", "reconstruction_error", "ReconstructionError", "sparsity_stats", "SparsityStats", "NEAR_ZERO"]
+__all__ = ["as_rows", "psnr", "reconstruction_error", "ReconstructionError", "sparsity_stats", "SparsityStats", "NEAR_ZERO"]

@@ -20,8 +20,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from aekit.analysis.metrics import reconstruction_error
-from aekit.errors import ConfigError, DataError
+from aekit.analysis.metrics import as_rows, reconstruction_error
+from aekit.errors import ConfigError
 
 
 def is_linear(model: nn.Module) -> bool:
@@ -41,13 +41,6 @@ def decoder_matrix(model: nn.Module) -> np.ndarray:
     return (out[1:] - out[0]).T  # (d, k)
 
 
-def _flat(a: np.ndarray, name: str) -> np.ndarray:
-    a = np.asarray(a, dtype=np.float64)
-    if a.ndim < 2 or len(a) == 0:
-        raise DataError(f"{name} must be a non-empty batch shaped (n, ...); got shape {a.shape}.")
-    return a.reshape(len(a), -1)
-
-
 @dataclass
 class PCAError:
     """Squared error of PCA reconstructions: per image (summed over pixels, averaged) and per pixel."""
@@ -62,7 +55,7 @@ def pca_reconstruction_error(x_train: np.ndarray, x_test: np.ndarray, n_componen
     """Fit PCA with ``n_components`` (capped at min(n, d)) on ``x_train``; its error on ``x_test``."""
     from sklearn.decomposition import PCA
 
-    x_train, x_test = _flat(x_train, "x_train"), _flat(x_test, "x_test")
+    x_train, x_test = as_rows(x_train, "x_train"), as_rows(x_test, "x_test")
     n_components = min(n_components, *x_train.shape)
     pca = PCA(n_components=n_components, random_state=0).fit(x_train)
     x_hat = pca.inverse_transform(pca.transform(x_test))  # (n, d)
