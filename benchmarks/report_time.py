@@ -33,7 +33,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     from aekit.report import build_report
-    from aekit.training.run import make_config, train
+    from aekit.training.run import train
+    from aekit.training.run_config import make_config
 
     run = args.run
     if run is None:

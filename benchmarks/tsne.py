@@ -29,7 +29,8 @@ import torch
 def test_codes(run: str | None, quick: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray, str]:
     """Test codes, test images and labels of ``run`` (or of a default run trained here)."""
     from aekit.report.run_report import load_run_data
-    from aekit.training.run import make_config, train
+    from aekit.training.run import train
+    from aekit.training.run_config import make_config
     from aekit.viz._common import encode
 
     if run is None:

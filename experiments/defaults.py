@@ -58,7 +58,8 @@ from aekit.data import load_dataset, split_dataset
 from aekit.estimator import Autoencoder, AutoencoderClassifier
 from aekit.report.run_report import compute_metrics, load_run_data
 from aekit.training.probe import select_probe
-from aekit.training.run import make_config, train
+from aekit.training.run import train
+from aekit.training.run_config import make_config
 
 RESULTS = Path(__file__).parent / "results" / "defaults.md"
 

@@ -3,7 +3,7 @@ end-to-end training of a deep autoencoder, on MNIST-5k (3,500 train / 500 val / 
 
 Part 1 — 100 labels (10 per class), 5 seeded draws: test error of logistic regression on raw pixels,
 on PCA codes, on frozen autoencoder codes, of the classifier network trained from scratch, and of the
-pretrained encoder fine-tuned (``aekit.analysis.labelcurve``). The autoencoder is trained on all
+pretrained encoder fine-tuned (``aekit.training.labelcurve``). The autoencoder is trained on all
 3,500 training images without their labels.
 
 Part 2 — a 3-hidden-layer autoencoder (784-512-256-128-32) trained end to end, and trained greedily
@@ -27,9 +27,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from aekit.analysis.labelcurve import label_curve, table
+from aekit.training.labelcurve import label_curve, table
 from aekit.training.finetune import FinetuneConfig, draw_labelled
-from aekit.training.run import make_config, prepare, train
+from aekit.training.run import prepare, train
+from aekit.training.run_config import make_config
 
 # a denoising autoencoder whose corruption also shifts the digits by up to 2 pixels, trained without labels
 PRETRAIN = ["model.hidden=[512]", "model.code_size=128", "corruption.shift=2", "corruption.masking=0.25",
@@ -40,8 +41,8 @@ DEEP = ["model.hidden=[512, 256, 128]", "model.code_size=32", "train.epochs=20"]
 
 
 def codes_accuracy(run_dir: Path, labels: int, draws: int) -> list[float]:
-    from aekit.analysis.labelcurve import _logreg
-    from aekit.training.run import load_run
+    from aekit.training.labelcurve import _logreg
+    from aekit.training.run_folder import load_run
 
     run = load_run(run_dir)
     p = prepare(run.config)

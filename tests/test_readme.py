@@ -29,7 +29,7 @@ def test_readme_python_examples_run(tmp_path, monkeypatch):
 
 
 def test_readme_yaml_configs_are_valid(tmp_path):
-    from aekit.training.run import make_config
+    from aekit.training.run_config import make_config
 
     blocks = re.findall(r"```yaml\n(.*?)```", README.read_text(), flags=re.DOTALL)
     assert blocks

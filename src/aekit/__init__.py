@@ -11,9 +11,11 @@ from typing import Any
 __version__ = "0.1.0"
 
 _LAZY = {
-    "load": "aekit.training.run",
+    "load": "aekit.training.run_folder",
     "train": "aekit.training.run",
-    "RunConfig": "aekit.training.run",
+    "RunConfig": "aekit.training.run_config",
+    "make_config": "aekit.training.run_config",
+    "load_run": "aekit.training.run_folder",
     "Trainer": "aekit.training.trainer",
     "TrainConfig": "aekit.training.trainer",
     "AutoencoderModule": ("aekit.models.autoencoder", "Autoencoder"),

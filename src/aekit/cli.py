@@ -170,18 +170,18 @@ def cmd_train(args: argparse.Namespace) -> int:
     import json
 
     from aekit.errors import ConfigError
-    from aekit.training import run
+    from aekit.training import run, run_config
 
     if args.help_config:
-        for key, default, doc in run.config_keys():
+        for key, default, doc in run_config.config_keys():
             print(f"{key:<24} {default!r:<14} {doc}")
-        print(f"\npresets (--preset NAME): {', '.join(run.presets())}")
+        print(f"\npresets (--preset NAME): {', '.join(run_config.presets())}")
         return 0
     if args.resume:
         if args.config or args.data or args.dry_run or args.preset:
             raise ConfigError("--resume continues a run with its own config; only --epochs and the optimiser "
                               f"settings ({', '.join(run.RESUMABLE_KEYS)}, with --set) may change it.")
-        config = run.make_config(f"{args.resume}/config.yaml")
+        config = run_config.make_config(f"{args.resume}/config.yaml")
         if args.epochs:
             key = "max_epochs" if config.train.auto else "epochs"
             setattr(config.train, key, args.epochs)
@@ -198,7 +198,7 @@ def cmd_train(args: argparse.Namespace) -> int:
             overrides.append(f"name={json.dumps(args.name)}")
         if args.dry_run:
             overrides += ["data.limit=512", "train.epochs=1"]
-        config = run.make_config(args.config, overrides, preset=args.preset)
+        config = run_config.make_config(args.config, overrides, preset=args.preset)
         result = run.train(config, progress=not args.quiet,
                            on_epoch=None if args.quiet else _epoch_line(config.train))
     if result.interrupted:
@@ -261,7 +261,7 @@ def _apply(args: argparse.Namespace, method: str) -> int:
     from aekit.data import load_dataset, split_dataset
     from aekit.errors import DataError
     from aekit.io import atomic_save_npy
-    from aekit.training.run import load_run
+    from aekit.training.run_folder import load_run
 
     out = _npy_path(args.out)  # before any work: a bad --out is known at once
     loaded = load_run(args.run)
@@ -317,7 +317,7 @@ def cmd_finetune(args: argparse.Namespace) -> int:
 
     if args.help_config:
         from aekit.training.finetune import FinetuneConfig
-        from aekit.training.run import config_keys
+        from aekit.training.run_config import config_keys
 
         for key, default, doc in config_keys(FinetuneConfig()):
             print(f"{key:<16} {default!r:<10} {doc}")
@@ -336,7 +336,7 @@ def cmd_labelcurve(args: argparse.Namespace) -> int:
     import json
     from pathlib import Path
 
-    from aekit.analysis.labelcurve import label_curve, table, to_json
+    from aekit.training.labelcurve import label_curve, table, to_json
     from aekit.io import atomic_write_text
     from aekit.viz.labelcurve import label_curve_figure
 

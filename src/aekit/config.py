@@ -42,8 +42,14 @@ def _nested_type(field: dataclasses.Field, owner: type) -> type | None:
 
 
 def from_dict(cls: type[C], data: Mapping[str, Any] | None, prefix: str = "") -> C:
-    """Build ``cls`` from a (possibly partial) mapping, checking keys and values."""
+    """Build ``cls`` from a (possibly partial) mapping, checking keys and values.
+
+    A class with a ``config_class(data, prefix)`` classmethod chooses which of its subclasses the data
+    describes (a model section's ``kind`` picks that encoder's config), and that one is built."""
     data = dict(data or {})
+    choose = getattr(cls, "config_class", None)
+    if callable(choose):
+        cls = choose(data, prefix)
     fields = {f.name: f for f in dataclasses.fields(cls)}
     unknown = sorted(set(data) - set(fields))
     if unknown:
@@ -91,8 +97,22 @@ def _coerce(value: Any, field: dataclasses.Field) -> Any:
     return value
 
 
+_CHECKED = "_aekit_checked"  # the values a config object had when it last passed validate()
+
+
+def _values(obj: Any) -> str:
+    return repr([getattr(obj, field.name) for field in dataclasses.fields(obj)])
+
+
 def validate(obj: Any, prefix: str = "") -> None:
-    """Check every field of a config dataclass (recursively) against its declared constraint."""
+    """Check every field of a config dataclass (recursively) against its declared constraint, then its
+    cross-field ``check()``.
+
+    Once: an object that passed with the values it holds now is not checked again, so a component
+    checked where it was built (``from_dict``, its ``__post_init__``) costs nothing when the model or the
+    trainer that receives it asks again; an object edited since is checked afresh."""
+    if getattr(obj, _CHECKED, None) == _values(obj):
+        return
     for field in dataclasses.fields(obj):
         value = getattr(obj, field.name)
         if dataclasses.is_dataclass(value):
@@ -102,6 +122,10 @@ def validate(obj: Any, prefix: str = "") -> None:
     post = getattr(obj, "check", None)
     if callable(post):
         post()
+    try:
+        object.__setattr__(obj, _CHECKED, _values(obj))  # after check(), which may resolve a default
+    except AttributeError:  # a slotted dataclass: checked every time
+        pass
 
 
 def to_dict(obj: Any) -> dict[str, Any]:

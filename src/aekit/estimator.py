@@ -54,8 +54,8 @@ from aekit.models.batched import map_batches
 from aekit.models.serialization import load_model, save_model
 from aekit.objectives import RECONSTRUCTIONS
 from aekit.params import AnyOf, InstanceOf, Interval, Options, SequenceOf, check
-from aekit.registry import available, get
-from aekit.training.run import Compose, build_component
+from aekit.data.corruption import Compose
+from aekit.registry import available, build, get
 from aekit.training.trainer import TrainConfig, Trainer, resolve_device
 
 logger = logging.getLogger(__name__)
@@ -158,7 +158,7 @@ class _AutoencoderBase(BaseEstimator):
     def _build(self, name: str, kind: str, section: str, spec: Any) -> Any:
         """A registered component, its errors naming the estimator parameter that asked for it."""
         try:
-            return build_component(kind, section, name, spec)
+            return build(kind, name, spec, section=section)
         except ConfigError as error:
             raise ConfigError(f"{error} (parameter {section!r} of {type(self).__name__})") from None
 
@@ -227,13 +227,20 @@ class _AutoencoderBase(BaseEstimator):
             logger.info("batch_size='auto': %d for n_train = %d (about %d steps an epoch, batches of 32 to 256)",
                         batch_size, len(x_train), STEPS_PER_EPOCH)
 
-        # plain Python numbers (a grid search may hand numpy ints), so model.json stays JSON
+        # plain Python numbers (a grid search may hand numpy ints), so model.json stays JSON; each encoder
+        # kind takes its own settings, and one set for another kind is refused by name
+        import inspect
+
+        from aekit.models.config import settings_for
+
+        encoder_settings = {"hidden": [int(w) for w in self.hidden], "channels": [int(c) for c in self.channels],
+                            "kernel_size": int(self.kernel_size), "tied": self.tied}
+        defaults = {name: parameter.default for name, parameter in inspect.signature(type(self)).parameters.items()}
         config = ModelConfig(
             kind=self.kind, code_size=self.code_size if self.code_size == "auto" else int(self.code_size),
-            hidden=[int(w) for w in self.hidden],
-            channels=[int(c) for c in self.channels], kernel_size=int(self.kernel_size), activation=self.activation,
-            code_activation=self.code_activation, tied=self.tied, variational=self.variational,
+            activation=self.activation, code_activation=self.code_activation, variational=self.variational,
             output=get("objective", reconstruction).output,
+            **settings_for(self.kind, encoder_settings, defaults, type(self).__name__),
         )
         train_config = TrainConfig(
             epochs=self.epochs if self.epochs == "auto" else int(self.epochs), max_epochs=int(self.max_epochs),

@@ -128,6 +128,32 @@ class AnyOf:
         return ", ".join(parts[:-1]) + " or " + parts[-1] if len(parts) > 1 else parts[0]
 
 
+class Registered:
+    """A name registered under ``kind`` (read from the registry when checked, so plugins count); with
+    ``having``, only components that have that attribute (e.g. reconstruction objectives: ``output``)."""
+
+    def __init__(self, kind: str, having: str | None = None) -> None:
+        self.kind = kind
+        self.having = having
+
+    def names(self) -> list[str]:
+        from aekit.registry import available, get
+
+        return [n for n in available(self.kind) if self.having is None or hasattr(get(self.kind, n), self.having)]
+
+    def accepts(self, value: Any) -> bool:
+        return isinstance(value, str) and value in self.names()
+
+    def __str__(self) -> str:
+        return str(Options(self.names()))
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Registered) and (self.kind, self.having) == (other.kind, other.having)
+
+    def __hash__(self) -> int:
+        return hash((self.kind, self.having))
+
+
 def _strip_article(text: str) -> str:
     """``"an int in the range [1, inf)"`` -> ``"ints in the range [1, inf)"`` (for "a list of ...")."""
     for article in ("an ", "a "):

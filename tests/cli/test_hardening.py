@@ -119,7 +119,7 @@ def test_an_integer_corruption_level_gets_its_denoising_figure(tmp_path, capsys)
 
 
 def test_a_figure_that_cannot_be_drawn_is_left_out_with_the_reason(tmp_path, capsys, monkeypatch):
-    import aekit.report.run_report as run_report
+    import aekit.viz.filters as filters
 
     code, _, err = train(capsys, tmp_path, "r")
     assert code == 0, err
@@ -127,7 +127,7 @@ def test_a_figure_that_cannot_be_drawn_is_left_out_with_the_reason(tmp_path, cap
     def broken(*args, **kwargs):
         raise RuntimeError("the filters cannot be drawn today")
 
-    monkeypatch.setattr(run_report, "filters_figure", broken)
+    monkeypatch.setattr(filters, "filters_figure", broken)
     code = main(["report", str(tmp_path / "r")])
     _, err = capsys.readouterr()
     assert code == 0, err
@@ -579,7 +579,7 @@ def test_fuzz_corrupt_run_folders(seed, run_folder, other_run, tmp_path, capsys)
 
 @pytest.mark.parametrize("seed", range(24))
 def test_fuzz_random_set_values(seed, tmp_path, capsys):
-    from aekit.training.run import config_keys
+    from aekit.training.run_config import config_keys
 
     rng = np.random.default_rng(1000 + seed)
     keys = [key for key, _, _ in config_keys() if key not in ("out", "name")]

@@ -25,7 +25,7 @@ from aekit.errors import ConfigError
 from aekit.models.autoencoder import ModelConfig, build_model
 from aekit.objectives import CrossEntropy
 from aekit.registry import available, get
-from aekit.training.run import build_component
+from aekit.registry import build
 from aekit.training.trainer import TrainConfig, Trainer
 
 D, N, STEPS = 12, 32, 8
@@ -90,7 +90,7 @@ def test_the_known_components_are_registered():
 
 @pytest.mark.parametrize("name", available("objective"))
 def test_every_objective_builds_from_defaults_and_its_loss_falls(name):
-    component = build_component("objective", "penalties", name, {})
+    component = build("objective", name, section="penalties", spec={})
     assert isinstance(component, get("objective", name))
     x, y = tiny_batch()
     description, trainer, labels = suitable_setup(component, x, y)
@@ -102,7 +102,7 @@ def test_every_objective_builds_from_defaults_and_its_loss_falls(name):
 
 @pytest.mark.parametrize("name", available("corruption"))
 def test_every_corruption_builds_from_defaults_feeds_the_model_and_its_loss_falls(name):
-    corruption = build_component("corruption", "corruption", name, {})
+    corruption = build("corruption", name, section="corruption", spec={})
     assert isinstance(corruption, get("corruption", name))
     x, _ = tiny_batch()
     shape = (1, 3, 4) if getattr(corruption, "needs_images", False) else (D,)  # a shift moves pixels of images

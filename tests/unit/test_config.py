@@ -5,7 +5,7 @@ import pytest
 from aekit import config as cfg
 from aekit.errors import ConfigError
 from aekit.params import AnyOf, InstanceOf, Interval, Options, SequenceOf, check
-from aekit.training.run import RunConfig, make_config
+from aekit.training.run_config import RunConfig, make_config
 
 
 def test_defaults_resolve_and_round_trip(tmp_path):
@@ -92,7 +92,7 @@ def test_owner_wording_matches_scikit_learn():
 
 
 def test_every_config_key_is_documented():
-    from aekit.training.run import config_keys
+    from aekit.training.run_config import config_keys
 
     keys = config_keys(RunConfig())
     assert {"model.code_size", "train.lr", "data.name", "seed"} <= {k for k, _, _ in keys}

@@ -23,7 +23,7 @@ from aekit.objectives.contractive import (
     projection_seed,
 )
 from aekit.registry import available, get
-from aekit.training.run import make_config
+from aekit.training.run_config import make_config
 from aekit.training.trainer import TrainConfig, Trainer
 
 from _interrupt import fit_until_interrupted
@@ -307,9 +307,9 @@ def test_stochastic_estimate_under_no_grad_is_a_value():
 
 # -- configuration and training -------------------------------------------------------------------
 def test_run_config_builds_the_penalty_from_a_bare_weight_or_a_mapping():
-    (penalty,) = make_config(None, ["penalties.contractive=0.1"]).build_penalties()
+    (penalty,) = make_config(None, ["penalties.contractive=0.1"]).objectives()[1:]
     assert isinstance(penalty, Contractive) and penalty.weight == 0.1 and penalty.projections is None
-    (penalty,) = make_config(None, ["penalties.contractive={weight: 2, projections: 3}"]).build_penalties()
+    (penalty,) = make_config(None, ["penalties.contractive={weight: 2, projections: 3}"]).objectives()[1:]
     assert penalty.weight == 2.0 and penalty.projections == 3
     assert get("objective", "contractive") is Contractive
 

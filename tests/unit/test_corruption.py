@@ -11,7 +11,7 @@ from aekit.errors import ConfigError, DataError
 from aekit.models.autoencoder import ModelConfig, build_model
 from aekit.objectives import CrossEntropy
 from aekit.registry import available, get
-from aekit.training.run import make_config
+from aekit.training.run_config import make_config
 from aekit.training.trainer import TrainConfig, Trainer
 
 N = 200_000  # entries per statistics check: the sd of a fraction estimate is below 0.1 point
@@ -137,11 +137,11 @@ def test_an_integer_tensor_is_refused_with_the_fix():
 
 
 def test_run_config_builds_corruptions_from_a_level_or_a_mapping():
-    parts = make_config(overrides=["corruption.gaussian=0.3"]).build_corruption().parts
+    parts = make_config(overrides=["corruption.gaussian=0.3"]).corruptor().parts
     assert parts == [Gaussian(std=0.3, clip=False)]
-    parts = make_config(overrides=["corruption={masking: 0.25}"]).build_corruption().parts
+    parts = make_config(overrides=["corruption={masking: 0.25}"]).corruptor().parts
     assert parts == [Masking(fraction=0.25)]
-    parts = make_config(overrides=["corruption.gaussian={std: 0.1, clip: true}"]).build_corruption().parts
+    parts = make_config(overrides=["corruption.gaussian={std: 0.1, clip: true}"]).corruptor().parts
     assert parts == [Gaussian(std=0.1, clip=True)]
 
 

@@ -10,7 +10,7 @@ from aekit.models.autoencoder import ModelConfig
 from aekit.objectives import CrossEntropy, SquaredError
 from aekit.registry import get
 from aekit.training.layerwise import LayerwiseConfig, linear_layers, pretrain, stage_configs
-from aekit.training.run import make_config
+from aekit.training.run_config import make_config
 from aekit.training.trainer import TrainConfig
 
 

@@ -10,7 +10,7 @@ from aekit.errors import ConfigError
 from aekit.models.autoencoder import ModelConfig, build_model
 from aekit.objectives.sparse import EPS, L1, KLSparsity, kl_bernoulli
 from aekit.registry import get
-from aekit.training.run import make_config
+from aekit.training.run_config import make_config
 
 
 def codes(b=6, k=5, seed=0):
@@ -123,6 +123,6 @@ def test_bad_weights_and_targets_are_refused_in_config_words(override, pattern):
 
 
 def test_run_config_builds_the_penalties_from_a_weight_or_a_mapping():
-    built = make_config(overrides=["penalties.l1=0.01", "penalties.kl_sparsity={weight: 3, target: 0.1}"]).build_penalties()
+    built = make_config(overrides=["penalties.l1=0.01", "penalties.kl_sparsity={weight: 3, target: 0.1}"]).objectives()[1:]
     assert L1(0.01) in built and KLSparsity(weight=3, target=0.1) in built
-    assert make_config(overrides=["penalties.kl_sparsity=2"]).build_penalties() == [KLSparsity(weight=2, target=0.05)]
+    assert make_config(overrides=["penalties.kl_sparsity=2"]).objectives()[1:] == [KLSparsity(weight=2, target=0.05)]

@@ -133,7 +133,8 @@ def test_gradient_clipping_bounds_the_update():
 def test_a_run_stopped_before_its_first_checkpoint_resumes_from_the_start(tmp_path):
     from safetensors.numpy import load_file
 
-    from aekit.training.run import make_config, resume, train
+    from aekit.training.run import resume, train
+    from aekit.training.run_config import make_config
 
     overrides = ["data.name=digits", "data.limit=200", "train.epochs=2", "model.hidden=[16, 8]",
                  "layerwise.enabled=true", "layerwise.epochs=1", f"out={tmp_path}"]

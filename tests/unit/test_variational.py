@@ -175,19 +175,19 @@ def test_warm_up_rises_linearly_from_zero_to_beta():
 
 
 def test_the_registered_kl_is_built_from_a_bare_beta_or_a_mapping():
-    from aekit.training.run import build_component
+    from aekit.registry import build
 
     assert get("objective", "kl") is KLDivergence
-    assert build_component("objective", "penalties", "kl", 4) == KLDivergence(weight=4)
-    assert build_component("objective", "penalties", "kl", {"warmup_epochs": 3}) == KLDivergence(1.0, 3)
+    assert build("objective", "kl", section="penalties", spec=4) == KLDivergence(weight=4)
+    assert build("objective", "kl", section="penalties", spec={"warmup_epochs": 3}) == KLDivergence(1.0, 3)
     with pytest.raises(ConfigError, match=r"'penalties.kl.warmup_epochs' parameter must be an int in the range \[0, inf\)\. Got -1"):
-        build_component("objective", "penalties", "kl", {"warmup_epochs": -1})
+        build("objective", "kl", section="penalties", spec={"warmup_epochs": -1})
 
 
 def test_a_variational_run_config_lists_its_kl_term(tmp_path):
     # the resolved config (what config.yaml holds) names the KL term the run trains with
     from aekit.config import to_dict, write_yaml
-    from aekit.training.run import make_config
+    from aekit.training.run_config import make_config
 
     config = make_config(None, ["model.variational=true", "penalties.l1=0.001"])
     assert config.penalties == {"l1": 0.001, "kl": 1.0}

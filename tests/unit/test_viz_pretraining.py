@@ -1,6 +1,6 @@
 """Figures of the pretraining results: the label-budget curve and the layer-wise stages."""
 
-from aekit.analysis.labelcurve import Point
+from aekit.training.labelcurve import Point
 from aekit.viz.labelcurve import label_curve_figure
 from aekit.viz.layerwise import stage_curves_figure
 

@@ -19,7 +19,9 @@ noise on any device (the Trainer's generator lives on the CPU).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 from torch import Tensor
@@ -27,7 +29,7 @@ from torch import Tensor
 from aekit.config import param, validate
 from aekit.errors import DataError
 from aekit.params import InstanceOf, Interval
-from aekit.registry import register
+from aekit.registry import build, register
 
 _FRACTION = Interval(float, 0.0, 1.0)  # nu, a probability per element
 _STD = Interval(float, 0.0, None)  # sigma >= 0 (0 leaves x unchanged)
@@ -166,4 +168,25 @@ class Shift:
         return moved.permute(0, 3, 1, 2).contiguous()  # (B, C, H, W)
 
 
-__all__ = ["Gaussian", "Masking", "SaltAndPepper", "Shift"]
+
+
+class Compose:
+    """Corruptions applied one after the other, all drawing from the same generator."""
+
+    def __init__(self, parts: list[Any]) -> None:
+        self.parts = parts
+
+    def __call__(self, x: Tensor, generator: torch.Generator) -> Tensor:
+        for part in self.parts:
+            x = part(x, generator)
+        return x
+
+
+def build_corruption(spec: Mapping[str, Any] | None, section: str = "corruption") -> Compose | None:
+    """``{name: level or {field: value}}`` (a run config's corruption section) as one corruption applying
+    each in turn; None when empty."""
+    parts = [build("corruption", name, value, section=section) for name, value in (spec or {}).items()]
+    return Compose(parts) if parts else None
+
+
+__all__ = ["Gaussian", "Masking", "SaltAndPepper", "Shift", "Compose", "build_corruption"]

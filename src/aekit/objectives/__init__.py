@@ -12,17 +12,24 @@ declared with :func:`aekit.config.param`, so a config's ``penalties: {name: weig
 fast path) and ``start_epoch(epoch, epochs)`` (called before each epoch, e.g. for a KL warm-up).
 
 Every module in this package is imported here, so a new regulariser is one new file.
+
+:func:`build_objectives` is the one place that turns a reconstruction name and a ``penalties``
+mapping into objectives: a run config, the scikit-learn estimators and layer-wise stages all call it.
 """
 
 from __future__ import annotations
 
 import importlib
 import pkgutil
-from typing import Protocol
+from collections.abc import Mapping
+from typing import Any, Protocol
 
 from torch import Tensor, nn
 
 from aekit.objectives.reconstruction import RECONSTRUCTIONS, CrossEntropy, SquaredError, x_hat_of
+from aekit.errors import ConfigError
+from aekit.params import Registered
+from aekit.registry import build
 
 
 class Objective(Protocol):
@@ -32,4 +39,30 @@ class Objective(Protocol):
 for _module in pkgutil.iter_modules(__path__):
     importlib.import_module(f"{__name__}.{_module.name}")
 
-__all__ = ["Objective", "CrossEntropy", "SquaredError", "RECONSTRUCTIONS", "x_hat_of"]
+VARIATIONAL_KL = "kl"  # the term a variational model trains with (beta = 1) unless its penalties name it
+
+
+def resolve_penalties(penalties: Mapping[str, Any] | None, *, variational: bool = False) -> dict[str, Any]:
+    """``penalties`` as a run trains with them: a variational model gets its KL term (``kl: 1.0``, the
+    ELBO) unless one is configured, so that config.yaml and the report list it."""
+    resolved = dict(penalties or {})
+    if variational and VARIATIONAL_KL not in resolved:
+        resolved[VARIATIONAL_KL] = 1.0
+    return resolved
+
+
+def build_objectives(reconstruction: str, penalties: Mapping[str, Any] | None = None, *, variational: bool = False,
+                     section: str = "penalties") -> list[Any]:
+    """The reconstruction term, then one term per entry of ``penalties`` (``{name: weight}`` or ``{name:
+    {field: value}}``), each a registered objective checked against its declared fields; errors name
+    the key as ``section.name.field``."""
+    recon = build("objective", reconstruction, None, section="loss")
+    if not hasattr(recon, "output"):  # the decoder output it expects: what makes a term a reconstruction
+        raise ConfigError(f"The 'loss.reconstruction' parameter must be {Registered('objective', 'output')}: a "
+                          f"reconstruction term. Got {reconstruction!r}, a penalty; list it under penalties.")
+    terms = resolve_penalties(penalties, variational=variational)
+    return [recon, *(build("objective", name, spec, section=section) for name, spec in terms.items())]
+
+
+__all__ = ["Objective", "CrossEntropy", "SquaredError", "RECONSTRUCTIONS", "x_hat_of", "build_objectives",
+           "resolve_penalties", "VARIATIONAL_KL"]

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from aekit.config import param
+from aekit.config import param, validate
 from aekit.errors import ConfigError
 from aekit.params import Interval
 from aekit.registry import register
@@ -23,6 +23,9 @@ class Classification:
     """-log softmax(logits)[y], averaged over the batch."""
 
     weight: float = param(1.0, Interval(float, 0, None), "weight of the classification term")
+
+    def __post_init__(self) -> None:
+        validate(self, prefix="penalties.classification.")
 
     def bind(self, model: nn.Module) -> None:
         if not hasattr(model, "head") or not hasattr(model, "n_classes"):

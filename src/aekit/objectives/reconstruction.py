@@ -13,8 +13,12 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from aekit.errors import ConfigError
+from aekit.config import param, validate
+from aekit.errors import ConfigError, DataError
+from aekit.params import Interval
 from aekit.registry import register
+
+_WEIGHT = Interval(float, 0, None)
 
 
 def x_hat_of(out: dict[str, Tensor]) -> Tensor:
@@ -27,8 +31,11 @@ def x_hat_of(out: dict[str, Tensor]) -> Tensor:
 class SquaredError:
     """Squared error |x_hat - x|^2, summed over dimensions, averaged over the batch."""
 
-    weight: float = 1.0
+    weight: float = param(1.0, _WEIGHT, "weight of the reconstruction term")
     output = "identity"  # the decoder output this loss expects when the config says "auto"
+
+    def __post_init__(self) -> None:
+        validate(self, prefix="loss.mse.")
 
     def __call__(self, batch: dict[str, Tensor], out: dict[str, Tensor], model: nn.Module) -> dict[str, Tensor]:
         x = batch["x"]
@@ -45,8 +52,11 @@ class CrossEntropy:
     units, and faster than a sigmoid followed by ``binary_cross_entropy``. Needs x in [0, 1].
     """
 
-    weight: float = 1.0
+    weight: float = param(1.0, _WEIGHT, "weight of the reconstruction term")
     output = "sigmoid"
+
+    def __post_init__(self) -> None:
+        validate(self, prefix="loss.bce.")
 
     def __call__(self, batch: dict[str, Tensor], out: dict[str, Tensor], model: nn.Module) -> dict[str, Tensor]:
         x = batch["x"]
@@ -55,8 +65,11 @@ class CrossEntropy:
                 "Cross-entropy needs a decoder with a sigmoid output (model.output: sigmoid or auto); "
                 "this model's output is linear. Use loss.reconstruction: mse, or model.output: sigmoid."
             )
+        if out["logits"].shape != x.shape:  # torch's own ValueError would reach the user as a traceback
+            raise DataError(f"Cross-entropy compares the decoder's logits with their target x sample by sample; "
+                            f"got logits of shape {tuple(out['logits'].shape)} and x of shape {tuple(x.shape)}.")
         total = F.binary_cross_entropy_with_logits(out["logits"], x, reduction="sum")
         return {"recon": self.weight * total / x.shape[0]}
 
 
-RECONSTRUCTIONS = ("bce", "mse")
+RECONSTRUCTIONS = ("bce", "mse")  # the built-in ones; any registered objective with an ``output`` is one

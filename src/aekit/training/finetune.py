@@ -23,6 +23,7 @@ import torch
 from torch import nn
 
 from aekit.config import param
+from aekit.data.corruption import build_corruption
 from aekit.errors import ConfigError
 from aekit.models.batched import map_batches
 from aekit.models.classifier import Classifier
@@ -52,8 +53,6 @@ class FinetuneConfig:
     seed: int = param(0, Interval(int, 0, None), "seed of the head's initialisation and the batch order")
 
     def check(self) -> None:
-        from aekit.training.run import build_corruption
-
         build_corruption(self.corruption)  # unknown names and bad levels fail here, not mid-training
 
 
@@ -89,8 +88,6 @@ def _fit(model: nn.Module, config: FinetuneConfig, lr: float, epochs: int, data:
         return []
     x, y, x_val, y_val = data
     train_config = TrainConfig(epochs=epochs, batch_size=config.batch_size, lr=lr, patience=config.patience)
-    from aekit.training.run import build_corruption
-
     trainer = Trainer(model, [Classification()], train_config, corruption=build_corruption(config.corruption),
                       seed=config.seed)
     trainer.on_epoch = (lambda record: on_epoch({**record, "phase": phase})) if on_epoch else None
@@ -148,20 +145,14 @@ def finetune_run(run_dir: str | Path, config: FinetuneConfig | None = None, out:
     from sklearn.metrics import confusion_matrix
 
     from aekit import config as cfg
-    from aekit.errors import DataError
     from aekit.io import atomic_write_text
     from aekit.models.classifier import save_classifier
-    from aekit.training.run import _write_metrics, load_run, prepare
+    from aekit.training.run_folder import load_run, write_metrics
 
     config = config or FinetuneConfig()
     run = load_run(run_dir)
-    prepared = prepare(run.config)
-    splits = prepared.splits
-    if splits.train.labels is None:
-        raise DataError(f"Fine-tuning needs class labels, and the data of {run_dir} ({run.config.data.name!r}) "
-                        f"has none. Train on labelled data (e.g. data.label_column for a CSV).")
-    arrays = [x.array() if hasattr(x, "array") else x for x in (prepared.train_x, prepared.val_x, prepared.test_x)]
-    (x, x_val, x_test), (y, y_val, y_test) = arrays, (splits.train.labels, splits.val.labels, splits.test.labels)
+    (x, x_val, x_test), (y, y_val, y_test), data = run.labelled_arrays("Fine-tuning")
+    splits = data.splits
     rows = draw_labelled(y, config.labels, config.label_seed)
     val_rows = draw_labelled(y_val, config.val_labels or config.labels, config.label_seed) if len(y_val) else rows[:0]
     n_classes = len(splits.train.classes or []) or int(y.max()) + 1
@@ -173,7 +164,7 @@ def finetune_run(run_dir: str | Path, config: FinetuneConfig | None = None, out:
     out.mkdir(parents=True, exist_ok=True)
     cfg.write_yaml(cfg.to_dict(config), out / "finetune.yaml")
     save_classifier(result.classifier, run.model.describe(), out)
-    _write_metrics(out, result.history)
+    write_metrics(out, result.history)
     summary = {"run": str(run_dir), "labels": len(rows), "val_labels": len(val_rows), "test_size": len(y_test),
                "accuracy": accuracy, "error": 1 - accuracy,
                "confusion_matrix": confusion_matrix(y_test, predicted, labels=range(n_classes)).tolist(),

@@ -67,14 +67,12 @@ def label_curve(run_dir: str | Path, budgets: Sequence[int | None] = (10, 100, 3
     """Accuracy of each method at each label budget (``None`` = every training label), ``draws`` draws each."""
     from sklearn.decomposition import PCA
 
-    from aekit.training.run import load_run, prepare
+    from aekit.training.run_folder import load_run
 
     config = config or FinetuneConfig()
     run = load_run(run_dir)
-    prepared = prepare(run.config)
-    s = prepared.splits
-    x, x_val, x_test = (a.array() if hasattr(a, "array") else a for a in (prepared.train_x, prepared.val_x, prepared.test_x))
-    y, y_val, y_test = s.train.labels, s.val.labels, s.test.labels
+    (x, x_val, x_test), (y, y_val, y_test), data = run.labelled_arrays("A label curve")
+    s = data.splits
     flat, flat_test = x.reshape(len(x), -1), x_test.reshape(len(x_test), -1)
     k = run.model.config.code_size
     codes, codes_test = (map_batches(run.model.encode, a, run.model) for a in (x, x_test))

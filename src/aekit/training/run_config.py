@@ -1,0 +1,146 @@
+"""The run config: every section of a run's ``config.yaml``, checked as one, and how it is assembled.
+
+    defaults  <  --preset NAME  <  config.yaml  <  --set key=value
+
+Each section is the config dataclass of the component that reads it (``data``: DataConfig,
+``model``: ModelConfig, ``train``: TrainConfig, ``layerwise``: LayerwiseConfig); ``penalties`` and
+``corruption`` are open mappings ``{registered name: weight or {field: value}}``, each entry checked
+by the component it names. ``plugins`` lists your own modules that register components, imported
+before anything is checked, so a regulariser in ``my_penalty.py`` is usable as ``penalties:
+{my_penalty: 0.1}`` from YAML, ``--set`` and the report alike.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from aekit import config as cfg
+from aekit.data.corruption import Compose, build_corruption
+from aekit.data.preparation import DataConfig
+from aekit.errors import ConfigError
+from aekit.models.autoencoder import ModelConfig
+from aekit.objectives import build_objectives, resolve_penalties
+from aekit.params import AnyOf, InstanceOf, Interval, Registered, SequenceOf
+from aekit.registry import load_plugins
+from aekit.training.layerwise import LayerwiseConfig
+from aekit.training.trainer import TrainConfig
+
+param = cfg.param
+
+
+@dataclass
+class LossConfig:
+    """The reconstruction term of the loss (penalties are added by their own sections)."""
+
+    reconstruction: str = param("bce", Registered("objective", having="output"),
+                                "bce (cross-entropy, needs data in [0, 1]) or mse (or a registered reconstruction)")
+
+
+@dataclass
+class RunConfig:
+    """Everything a run needs; ``config.yaml`` of a run directory is this, fully resolved."""
+
+    seed: int = param(0, Interval(int, 0, None), "one seed for initialisation, batch order and noise")
+    name: Any = param(None, AnyOf(None, InstanceOf(str)), "run folder name (default: data-kind-code-time)")
+    out: str = param("runs", InstanceOf(str), "folder that holds run folders")
+    plugins: list = param([], SequenceOf(InstanceOf(str)),
+                          "your modules that register components (objectives, corruptions, encoders, figures)")
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    loss: LossConfig = field(default_factory=LossConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    layerwise: LayerwiseConfig = field(default_factory=LayerwiseConfig)
+    corruption: dict = param({}, InstanceOf(dict), "denoising: {name: level} for training inputs, e.g. {masking: 0.25}")
+    penalties: dict = param({}, InstanceOf(dict), "regularisers: {name: weight} or {name: {field: value}}, e.g. {l1: 1e-3}")
+
+    def check(self) -> None:
+        """Cross-section checks; builds the objectives and corruptions (each checks its own fields), once."""
+        check_run_name(self.name)
+        load_plugins(self.plugins)
+        # resolved here, so that config.yaml lists the KL term (beta = 1) a variational run trains with
+        self.penalties = resolve_penalties(self.penalties, variational=self.model.variational)
+        self.objectives()
+        self.corruptor()
+        for i, stage in enumerate(self.layerwise.penalties or []):
+            self.objectives(stage, section=f"layerwise.penalties[{i}]")
+        for i, stage in enumerate(self.layerwise.corruption or []):
+            self.corruptor(stage, section=f"layerwise.corruption[{i}]")
+
+    def objectives(self, penalties: dict | None = None, *, reconstruction: str | None = None,
+                   section: str = "penalties") -> list[Any]:
+        """The reconstruction term and the penalties (``self.penalties`` unless given), built once per spec."""
+        recon = reconstruction or self.loss.reconstruction
+        spec = self.penalties if penalties is None else penalties
+        return self._built(("objectives", recon, spec, self.model.variational), lambda: build_objectives(
+            recon, spec, variational=self.model.variational, section=section))
+
+    def corruptor(self, corruption: dict | None = None, *, section: str = "corruption") -> Compose | None:
+        """The corruption (``self.corruption`` unless given) as one callable, built once per spec."""
+        spec = self.corruption if corruption is None else corruption
+        return self._built(("corruption", spec), lambda: build_corruption(spec, section=section))
+
+    def _built(self, key: tuple, make: Any) -> Any:
+        """Components are built where the config is checked and handed out from then on (rebuilt only for
+        a spec this config has not built: an edited field, a layer-wise stage)."""
+        cache = self.__dict__.setdefault("_components", {})
+        text = repr(key)
+        if text not in cache:
+            cache[text] = make()
+        return cache[text]
+
+
+def check_run_name(name: str | None) -> None:
+    """A run name is one folder inside ``out``: never a path that leaves it, nor ``out`` itself."""
+    if name is None:
+        return
+    if name in ("", ".", "..") or "/" in name or "\\" in name or "\0" in name:
+        raise ConfigError(
+            f"The 'name' parameter (--name) must be one folder name inside 'out' (--out), without '/' and not "
+            f"'.' or '..'. Got {name!r} instead; choose the parent folder with --out."
+        )
+
+
+PRESETS = Path(__file__).resolve().parent.parent / "presets"  # named configs shipped with aekit
+
+
+def presets() -> list[str]:
+    """The names ``--preset`` accepts (``aekit/presets/<name>.yaml``)."""
+    return sorted(path.stem for path in PRESETS.glob("*.yaml"))
+
+
+def preset_path(name: str) -> Path:
+    if name not in presets():
+        raise ConfigError(f"Unknown preset {name!r}. Available presets: {', '.join(presets())}.")
+    return PRESETS / f"{name}.yaml"
+
+
+def make_config(path: str | Path | None = None, overrides: list[str] | tuple[str, ...] = (), *,
+                preset: str | None = None) -> RunConfig:
+    """Defaults, then the preset, then the YAML file, then ``key=value`` overrides; checked as a whole."""
+    data = cfg.read_yaml(preset_path(preset)) if preset is not None else {}
+    if path is not None:
+        data = cfg.merge(data, cfg.read_yaml(path))
+    data = cfg.merge(data, cfg.parse_overrides(overrides))
+    plugins = data.get("plugins")
+    if isinstance(plugins, list) and all(isinstance(p, str) for p in plugins):
+        load_plugins(plugins)  # before any section names what they register (model.kind, penalties, ...)
+    return cfg.from_dict(RunConfig, data)
+
+
+def config_keys(obj: Any = None, prefix: str = "") -> list[tuple[str, Any, str]]:
+    """Every settable key with its default and description (for ``aekit train --help-config``)."""
+    obj = obj if obj is not None else RunConfig()
+    rows = []
+    for f in dataclasses.fields(obj):
+        value = getattr(obj, f.name)
+        if dataclasses.is_dataclass(value):
+            rows += config_keys(value, f"{prefix}{f.name}.")
+        else:
+            rows.append((prefix + f.name, value, f.metadata.get("doc", "")))
+    return rows
+
+
+__all__ = ["RunConfig", "LossConfig", "DataConfig", "make_config", "config_keys", "presets", "check_run_name"]

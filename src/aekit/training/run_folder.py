@@ -1,0 +1,166 @@
+"""The run folder: what a run writes, and the one way to read it back.
+
+    runs/<name>/
+      config.yaml         the resolved config (every default written out), seed included
+      model.safetensors   weights (no pickle) + model.json, the architecture to rebuild them
+      preprocessing.json  the rescaling fitted on the training split, when one was asked for
+      metrics.jsonl       one JSON line per epoch: every loss term, train and validation
+      checkpoint.pt       the full training state after the last completed epoch (resume)
+      summary.json        test-split metrics of the final weights
+
+``load_run(run_dir)`` rebuilds the model in a fresh process; ``Run.data()`` gives the run's splits
+exactly as it trained on them (same rows, same rescaling) — what a report, a fine-tuning or a label
+curve reads.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from aekit.data.preparation import MinMax, PreparedData, prepare_data
+from aekit.errors import ConfigError
+from aekit.io import LOCK_NAME, atomic_write_text, read_json, read_json_lines
+from aekit.models.autoencoder import Autoencoder
+from aekit.models.batched import map_batches
+from aekit.models.serialization import load_model
+from aekit.training.run_config import RunConfig, make_config
+
+logger = logging.getLogger(__name__)
+
+
+def check_new_run_folder(run_dir: Path) -> None:
+    """Refuse to train into a folder that holds anything: a run (resume it) or files that are not ours."""
+    if run_dir.parent.exists() and not run_dir.parent.is_dir():
+        raise ConfigError(f"--out {str(run_dir.parent)!r} is a file, not a folder; choose a folder for run folders.")
+    if not run_dir.exists():
+        return
+    if not run_dir.is_dir():
+        raise ConfigError(f"Run folder {str(run_dir)!r} is a file, not a folder; choose another --name or --out.")
+    if (run_dir / "checkpoint.pt").exists() or (run_dir / "config.yaml").exists():
+        raise ConfigError(f"Run folder {str(run_dir)!r} already holds a run. Resume it with "
+                          f"'aekit train --resume {run_dir}', or choose another name.")
+    if any(p.name != LOCK_NAME for p in run_dir.iterdir()):
+        raise ConfigError(f"Folder {str(run_dir)!r} already exists and holds files that are not an aekit run; "
+                          f"aekit never writes a run over them. Choose another --name, or empty the folder.")
+
+
+def remove_stale_writes(run_dir: Path) -> None:
+    """Delete the temporary files of writes cut short by kill -9 (only the lock holder writes here)."""
+    for stale in [*run_dir.glob(".*.tmp"), *run_dir.glob("layerwise/.*.tmp")]:
+        logger.info("removing %s, left by a write that was cut short", stale)
+        stale.unlink(missing_ok=True)
+
+
+def write_metrics(folder: Path, history: list[dict[str, Any]], name: str = "metrics.jsonl") -> None:
+    """One JSON line per epoch record of ``history`` (a Trainer's), rewritten whole: metrics.jsonl mirrors
+    the checkpoint's history, so a resumed run never duplicates an epoch."""
+    lines = []
+    for record in history:
+        flat = {"epoch": record["epoch"], "lr": record["lr"], "seconds": round(record["seconds"], 4),
+                "best_epoch": record["best_epoch"]}
+        if "phase" in record:  # fine-tuning: frozen, finetune or scratch
+            flat["phase"] = record["phase"]
+        for split in ("train", "val"):
+            for term, value in (record[split] or {}).items():
+                flat[f"{split}/{term}"] = value
+        lines.append(json.dumps(flat))
+    atomic_write_text(folder / name, "\n".join(lines) + ("\n" if lines else ""))
+
+
+def read_metrics(run_dir: str | Path) -> list[dict[str, Any]]:
+    """The epoch records of a run folder's ``metrics.jsonl`` (empty when there is none yet)."""
+    return read_metrics_file(Path(run_dir) / "metrics.jsonl")
+
+
+def read_metrics_file(path: str | Path) -> list[dict[str, Any]]:
+    path = Path(path)
+    if not path.exists():
+        return []
+    return read_json_lines(path, "one JSON object per epoch", "Rebuild it by resuming the run ('aekit train "
+                           "--resume RUN': metrics.jsonl mirrors the checkpoint), or delete it.")
+
+
+def read_summary(run_dir: Path) -> dict[str, Any]:
+    """``summary.json`` (the test metrics of the final weights); empty while the run has not finished."""
+    path = run_dir / "summary.json"
+    if not path.is_file():
+        return {}
+    return read_json(path, "the test metrics of the run", "Resume the run ('aekit train --resume RUN') to write it "
+                     "again, or delete it.")
+
+
+@dataclass
+class Run:
+    """A finished (or interrupted) run read back from its folder."""
+
+    run_dir: Path
+    config: RunConfig
+    model: Autoencoder
+    preprocessing: MinMax | None
+
+    def prepare_input(self, x: np.ndarray) -> np.ndarray:
+        """New data as the model saw its training data (same rescaling)."""
+        x = np.asarray(x, dtype=np.float32)
+        return self.preprocessing.apply(x) if self.preprocessing is not None else x
+
+    def _map(self, x: np.ndarray, fn: Callable) -> np.ndarray:
+        return map_batches(fn, self.prepare_input(x), self.model)
+
+    def encode(self, x: np.ndarray) -> np.ndarray:
+        return self._map(x, self.model.encode)
+
+    def reconstruct(self, x: np.ndarray) -> np.ndarray:
+        return self._map(x, self.model.reconstruct)
+
+    def data(self) -> PreparedData:
+        """The run's train, validation and test splits as it trained on them: the same rows (the config's
+        split seed) and the same rescaling (fitted again on the same training rows)."""
+        return prepare_data(self.config.data)
+
+    def labelled_arrays(self, what: str) -> tuple[tuple[np.ndarray, ...], tuple[np.ndarray, ...], PreparedData]:
+        """``(x_train, x_val, x_test), (y_train, y_val, y_test), data`` in memory, for work that needs labels
+        (``what`` names it in the error when the data have none)."""
+        from aekit.errors import DataError
+
+        data = self.data()
+        labels = data.labels()
+        if labels[0] is None:
+            raise DataError(f"{what} needs class labels, and the data of {self.run_dir} ({self.config.data.name!r}) "
+                            f"has none. Train on labelled data (e.g. data.label_column for a CSV).")
+        return data.arrays(), labels, data
+
+
+def load_run(run_dir: str | Path) -> Run:
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise ConfigError(f"Run folder {str(run_dir)!r} does not exist.")
+    config = make_config(run_dir / "config.yaml")
+    model = load_model(run_dir)
+    pre_path = run_dir / "preprocessing.json"
+    pre = None
+    if pre_path.exists():
+        fix = "It is written by 'aekit train' (data.rescale: minmax); train the run again to get it back."
+        try:
+            pre = MinMax.from_json(read_json(pre_path, "the rescaling fitted on the training split", fix))
+        except (KeyError, TypeError, ValueError) as error:
+            if isinstance(error, ConfigError):
+                raise
+            raise ConfigError(f"{str(pre_path)!r} is not a valid rescaling (the 'kind', 'shape', 'low' and 'scale' "
+                              f"of MinMax: {type(error).__name__} {error}). {fix}") from None
+    return Run(run_dir, config, model, pre)
+
+
+def load(run_dir: str | Path) -> Autoencoder:
+    """The trained model of a run folder, rebuilt from ``model.json`` + ``model.safetensors``."""
+    return load_model(Path(run_dir))
+
+
+__all__ = ["Run", "load_run", "load", "read_metrics", "read_metrics_file", "read_summary", "write_metrics",
+           "check_new_run_folder", "remove_stale_writes"]
