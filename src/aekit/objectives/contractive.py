@@ -403,6 +403,9 @@ class Contractive:
     uninterrupted one would have (the exact paths draw nothing).
     """
 
+    # what it does, for whoever asks (the report's Jacobian figure): it penalises the encoder's Jacobian
+    capabilities = frozenset({"contractive"})
+
     weight: float = param(0.1, Interval(float, 0, None), "lambda, the weight of ||dh/dx||_F^2 per sample")
     projections: Any = param(
         None, AnyOf(None, Interval(int, 1, None)),

@@ -45,6 +45,9 @@ class L1:
     on both signs.
     """
 
+    # what it does, for whoever asks (the report's sparsity figure): it makes the code sparse
+    capabilities = frozenset({"sparse_code"})
+
     # 0.1: for a 784-200-784 ReLU-code model on MNIST-5k with cross-entropy, 65 % of the code
     # entries fall below 0.01 (39 % without the penalty) for +6 nats per image of cross-entropy
     # (experiments/results/sparse.md). The right scale depends on the code's magnitude: tune it.
@@ -92,6 +95,10 @@ class KLSparsity:
     The gradient d KL / d rho_hat_j = -rho / rho_hat_j + (1 - rho) / (1 - rho_hat_j) is positive when
     rho_hat_j > rho and negative when rho_hat_j < rho, so descent moves every unit's mean toward rho.
     """
+
+    # it makes the code sparse, aiming each unit's mean activation at ``target`` (the report's sparsity
+    # figure draws the target it finds there)
+    capabilities = frozenset({"sparse_code"})
 
     weight: float = param(3.0, Interval(float, 0.0, None), "beta, the weight of the summed KL divergences (Ng uses 3)")
     target: float = param(

@@ -7,6 +7,6 @@ runs compared side by side.
 """
 
 from aekit.report.compare import compare_runs
-from aekit.report.run_report import FIGURES, Report, build_report, expected_figures, load_run_data
+from aekit.report.run_report import Report, build_report, expected_figures, figure_titles, load_run_data
 
-__all__ = ["build_report", "compare_runs", "expected_figures", "load_run_data", "FIGURES", "Report"]
+__all__ = ["build_report", "compare_runs", "expected_figures", "figure_titles", "load_run_data", "Report"]

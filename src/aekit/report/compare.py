@@ -12,15 +12,14 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-import numpy as np
-
 from aekit import config as cfg
+from aekit.analysis.run_data import RunData, load_run_data
+from aekit.analysis.run_metrics import compute_metrics
 from aekit.errors import ConfigError
 from aekit.io import atomic_write_text
 from aekit.report.html import FigureEntry, escape, figure, page, table
-from aekit.report.run_report import SEED, RunData, compute_metrics, load_run_data
 from aekit.viz import reconstructions_figure, validation_curves_figure
-from aekit.viz._common import encode, png_bytes, reconstruct
+from aekit.viz._common import png_bytes, reconstruct
 
 N_INPUTS = 10  # test inputs shown through every run
 
@@ -51,14 +50,10 @@ def compare_runs(run_dirs: Sequence[str | Path], out: str | Path | None = None) 
         labels.append(_label(data, labels))
         runs.append(data)
     out = Path(out) if out is not None else runs[0].run_dir.parent / "comparison.html"
-    from sklearn.decomposition import PCA
-
     columns: dict[str, dict[str, str]] = {}
     order: list[str] = []
     for data, label in zip(runs, labels):
-        flat_train = data.x_train.reshape(len(data.x_train), -1)
-        pca = PCA(n_components=min(data.model.config.code_size, *flat_train.shape), random_state=SEED).fit(flat_train)
-        metrics = compute_metrics(data, encode(data.model, data.x_train), encode(data.model, data.x_test), pca)
+        metrics = compute_metrics(data)
         m = data.model.config
         rows = [("data", data.config.data.name), ("model", f"{m.kind} code {m.code_size}"
                  f"{', variational' if getattr(m, 'variational', False) else ''}"),

@@ -8,10 +8,14 @@ falling spectrum means a contracted code; a flat one means every direction passe
 
 The Jacobian is exact, from :mod:`aekit.analysis.jacobian` (torch.func, batched): the singular values
 at every point with ``jacobian_singular_values``, the leading right singular vectors of the examples
-with ``jacobian_tangents`` (signs fixed so the largest entry is positive).
+with ``jacobian_tangents`` (signs fixed so the largest entry is positive). In the report the figure
+applies when an objective of the run declares the ``contractive`` capability.
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 import torch
@@ -19,7 +23,10 @@ from matplotlib.figure import Figure
 from torch import nn
 
 from aekit.analysis.jacobian import jacobian_singular_values, jacobian_tangents
+from aekit.analysis.run_data import RunData
+from aekit.registry import register
 from aekit.viz._common import as_images, data_limits, new_figure, numpy, show
+from aekit.viz.figure import ReportFigure, declaring, registered_declaring
 
 
 def jacobian_figure(model: nn.Module, x: np.ndarray | torch.Tensor, n_examples: int = 3, n_directions: int = 5) -> Figure:
@@ -58,4 +65,32 @@ def jacobian_figure(model: nn.Module, x: np.ndarray | torch.Tensor, n_examples: 
     return fig
 
 
-__all__ = ["jacobian_figure"]
+@register("figure", "jacobian")
+class JacobianFigure(ReportFigure):
+    title = "Contraction: the encoder's Jacobian"
+    order = 100
+    max_points = 100  # test points whose Jacobian is computed (the first of the test split)
+
+    def applies(self, run: RunData) -> str | None:
+        if declaring(run, "contractive"):
+            return None
+        names = " or ".join(registered_declaring("contractive")) or "none is registered"
+        return f"the run has no contractive penalty (penalties: {names})."
+
+    def draw(self, run: RunData) -> tuple[Figure, dict[str, Any]]:
+        points = run.x_test[: self.max_points]
+        return jacobian_figure(run.model, points), {"points": len(points)}
+
+    def caption(self, run: RunData, facts: Mapping[str, Any]) -> str:
+        return (f"The encoder's Jacobian J_f(x) = ∂h/∂x, computed exactly (torch.func, aekit.analysis.jacobian) at "
+                f"{facts['points']} test points (the first of the test split). Left: its singular values, "
+                f"largest first (median over the points and the band from the 10th to the 90th percentile, log scale): "
+                f"the encoder stretches a small input change along direction i by σ_i. A contractive penalty makes most "
+                f"singular values tiny — the code ignores most ways an input can change — and leaves a few large ones. "
+                f"Right: for three test inputs, the right singular vectors of the largest singular values, drawn as "
+                f"images (red +, blue −): the input changes the code is most sensitive to. For a well-trained "
+                f"contractive model they look like local deformations of the input (strokes moving or thickening), "
+                f"tangents to the data manifold.")
+
+
+__all__ = ["jacobian_figure", "JacobianFigure"]

@@ -7,18 +7,27 @@ of both (PSNR = 10 log10(R² / MSE) dB per image, averaged, :func:`aekit.analysi
 the model helps where the reconstruction's PSNR is above the corrupted input's. An image that a
 corruption happens to leave unchanged (sparse masking of a small image can) has an infinite PSNR; it
 is left out of that level's mean, and counted in ``unchanged``.
+
+In the report the figure applies to a run trained on corrupted inputs, and shows its first corruption
+at half, equal to and double the trained level (:func:`corruption_levels`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import dataclasses
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import torch
 from matplotlib.figure import Figure
 
 from aekit.analysis.metrics import psnr
+from aekit.analysis.run_data import SEED, RunData
+from aekit.data.corruption import Compose, build_corruption
+from aekit.registry import get, register
 from aekit.viz._common import as_images, data_limits, labelled_rows, new_figure, numpy, reconstruct
+from aekit.viz.figure import ReportFigure
 
 Corruption = Callable[[torch.Tensor, torch.Generator], torch.Tensor]
 
@@ -84,4 +93,56 @@ def denoising_figure(model: torch.nn.Module, x: np.ndarray, make_corruption: Cal
     return fig
 
 
-__all__ = ["denoising_figure", "denoising_curves"]
+def corruption_levels(corruption: Mapping[str, Any]) -> tuple[str, str, float, list[float], Callable[[float], Compose]]:
+    """A run's first corruption (``corruption`` is its config section): its name, its level field, the
+    trained level, the levels to show (half, equal to and double the trained one, capped by the field's
+    range) and a builder per level. Any further corruptions of the run are applied unchanged after it."""
+    items = list(corruption.items())
+    name, spec = items[0]
+    level_field = dataclasses.fields(get("corruption", name))[0]
+    spec = dict(spec) if isinstance(spec, dict) else {level_field.name: spec}
+    base = float(spec.get(level_field.name, level_field.default))
+    constraint = level_field.metadata.get("constraint")
+    high = getattr(constraint, "high", None)
+    levels = sorted({round(min(base * factor, high) if high is not None else base * factor, 6) for factor in (0.5, 1, 2)})
+    levels = [level for level in levels if level > 0] or [0.1, 0.25, 0.5]
+    integral = getattr(constraint, "type", None) is int  # e.g. shift.pixels: half of 1 pixel is no level
+    if integral:
+        levels = sorted({max(1, round(level)) for level in levels})
+
+    def make(level: float) -> Compose:
+        value = int(level) if integral else float(level)
+        return build_corruption({name: {**spec, level_field.name: value}, **dict(items[1:])})
+
+    return name, level_field.name, base, levels, make
+
+
+@register("figure", "denoising")
+class DenoisingFigure(ReportFigure):
+    title = "Denoising at several noise levels"
+    order = 110
+
+    def applies(self, run: RunData) -> str | None:
+        if run.corruption is not None:
+            return None
+        return "the run was not trained on corrupted inputs (no corruption section)."
+
+    def draw(self, run: RunData) -> tuple[Figure, dict[str, Any]]:
+        name, level_name, base, levels, make = corruption_levels(run.config.corruption)
+        fig = denoising_figure(run.model, run.x_test, make, levels, name=f"{name} {level_name}", seed=SEED)
+        return fig, {"name": name, "level_name": level_name, "base": base, "levels": levels}
+
+    def caption(self, run: RunData, facts: Mapping[str, Any]) -> str:
+        name, level_name, base = facts["name"], facts["level_name"], facts["base"]
+        levels_text = ", ".join(f"{level:g}" for level in facts["levels"])
+        return (f"The run was trained to undo {name} noise ({level_name} {base:g}). Here all {len(run.x_test)} test "
+                f"images are corrupted with {level_name} {levels_text} — half, equal to and double the training level, "
+                f"capped by what the corruption allows — and passed through the model. Left: for six images, each "
+                f"level's corrupted inputs x̃ and their reconstructions, with the mean PSNR. Right: the PSNR "
+                f"(peak signal-to-noise ratio against the clean images, in dB; higher is better) of the corrupted "
+                f"inputs (dashed) and of their reconstructions (solid); the dotted line is the reconstruction of clean "
+                f"inputs, the best the model does. The model denoises where the solid line is above the dashed one. (An "
+                f"image that a corruption happens to leave unchanged has an infinite PSNR and is left out of that mean.)")
+
+
+__all__ = ["denoising_figure", "denoising_curves", "corruption_levels", "DenoisingFigure"]

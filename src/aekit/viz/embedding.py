@@ -5,14 +5,18 @@ beside the neighbourhood scores of the codes and of PCA codes of the same size
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 from matplotlib import colormaps
 from matplotlib.figure import Figure
 
-from aekit.analysis.embedding import EmbeddingComparison
+from aekit.analysis.embedding import N_NEIGHBORS, EmbeddingComparison, compare_embeddings
+from aekit.analysis.run_data import SEED, RunData
+from aekit.registry import register
 from aekit.viz._common import new_figure
+from aekit.viz.figure import ReportFigure
 
 
 def embedding_figure(result: EmbeddingComparison, class_names: Sequence[str] | None = None) -> Figure:
@@ -64,4 +68,43 @@ def embedding_figure(result: EmbeddingComparison, class_names: Sequence[str] | N
     return fig
 
 
-__all__ = ["embedding_figure"]
+@register("figure", "embedding")
+class EmbeddingFigure(ReportFigure):
+    title = "The code space: t-SNE of test codes"
+    order = 30
+    max_points = 1000  # test points in the map and its scores (a seeded subsample beyond that)
+
+    def applies(self, run: RunData) -> str | None:
+        n_test = len(run.x_test)
+        return None if n_test >= 10 else f"the test split has {n_test} rows; a map needs at least 10."
+
+    def draw(self, run: RunData) -> tuple[Figure, dict[str, Any]]:
+        flat_test = run.x_test.reshape(len(run.x_test), -1)
+        result = compare_embeddings(run.h_test, run.x_test, run.y_test, run.x_train, max_points=self.max_points,
+                                    backend=run.tsne_backend, random_state=SEED, n_jobs=run.n_jobs,
+                                    pca_test=run.pca.transform(flat_test))
+        return embedding_figure(result, run.class_names), {"embedding": result}
+
+    def caption(self, run: RunData, facts: Mapping[str, Any]) -> str:
+        e = facts["embedding"]
+        subsample = f" (a seeded subsample of the {e.n_total} in the test split)" if e.n_points < e.n_total else ""
+        if e.method == "code":
+            left = (f"Left: the code itself — this model's code is 2-D, so each of {e.n_points} test images{subsample} "
+                    f"is drawn at its code (h1, h2), no t-SNE needed")
+        else:
+            left = (f"Left: a t-SNE map (perplexity 30, seed {SEED}, {e.backend}, {e.seconds:.1f} s) of the "
+                    f"{run.model.config.code_size}-D codes of {e.n_points} test images{subsample}, placed so that "
+                    f"images with similar codes are close. t-SNE distorts the sizes of clusters and the distances "
+                    f"between them: read only which points are neighbours")
+        colour = (", coloured by the true label, which the autoencoder never saw. Well-separated islands of one "
+                  "colour mean the code groups the classes without being told"
+                  if e.labels is not None else " (the data have no labels, so there is one colour)")
+        nn_text = ("1-NN accuracy is how often a point's nearest other point has the same label; "
+                   if e.labels is not None else "")
+        return (f"{left}{colour}. Right: scores computed on the codes themselves, not on the map, for the same test "
+                f"images, beside PCA codes of the same size ({e.pca_size} components fitted on the training split): "
+                f"{nn_text}trustworthiness ({N_NEIGHBORS} neighbours) is 1 when each point's nearest neighbours in "
+                f"code space were also among its nearest in pixel space. A learned code should at least match PCA.")
+
+
+__all__ = ["embedding_figure", "EmbeddingFigure"]

@@ -11,13 +11,18 @@ largest absolute weight: red positive, blue negative, white zero.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 import torch
 from matplotlib.figure import Figure
 from torch import nn
 
+from aekit.analysis.run_data import RunData
+from aekit.registry import register
 from aekit.viz._common import SIGNED_CMAP, as_images, new_figure, numpy, tile
+from aekit.viz.figure import ReportFigure
 
 
 def first_layer_weights(model: nn.Module) -> tuple[np.ndarray, tuple[int, ...], str]:
@@ -69,4 +74,20 @@ def filters_figure(model: nn.Module, max_filters: int = 100) -> Figure:
     return fig
 
 
-__all__ = ["filters_figure", "first_layer_weights"]
+@register("figure", "filters")
+class FiltersFigure(ReportFigure):
+    title = "Learned filters"
+    order = 80
+
+    def draw(self, run: RunData) -> tuple[Figure, dict[str, Any]]:
+        return filters_figure(run.model), {"where": first_layer_weights(run.model)[2]}
+
+    def caption(self, run: RunData, facts: Mapping[str, Any]) -> str:
+        return (f"The weights of the {facts['where']}, one tile per unit, drawn in the shape of its input (red "
+                f"positive, blue negative, white zero; each tile scaled to its own largest weight). A unit responds "
+                f"most to inputs that look like its tile. Trained filters show localised strokes, blobs or edges; "
+                f"tiles of uniform speckle have hardly moved from their random start (too few epochs, or units the "
+                f"model does not use).")
+
+
+__all__ = ["filters_figure", "first_layer_weights", "FiltersFigure"]

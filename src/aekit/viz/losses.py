@@ -14,7 +14,10 @@ from typing import Any
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
+from aekit.analysis.run_data import RunData
+from aekit.registry import register
 from aekit.viz._common import new_figure
+from aekit.viz.figure import ReportFigure
 
 TERM_TITLES = {"loss": "total loss", "recon": "reconstruction", "kl": "KL(q(h|x) || p(h))", "l1": "L1 sparsity",
                "kl_sparsity": "KL sparsity", "contractive": "contractive ||J_f||²_F"}
@@ -64,4 +67,28 @@ def loss_curves_figure(history: Sequence[Mapping[str, Any]]) -> Figure:
     return fig
 
 
-__all__ = ["loss_curves_figure", "terms_of"]
+@register("figure", "losses")
+class LossesFigure(ReportFigure):
+    title = "Loss curves per term"
+    order = 20
+
+    def applies(self, run: RunData) -> str | None:
+        return None if run.history else "metrics.jsonl holds no completed epoch."
+
+    def draw(self, run: RunData) -> tuple[Figure, dict[str, Any]]:
+        return loss_curves_figure(run.history), {"several_terms": "loss" in terms_of(run.history)}
+
+    def caption(self, run: RunData, facts: Mapping[str, Any]) -> str:
+        config = run.config
+        total = " The 'total loss' panel is the sum of the others." if facts.get("several_terms") else ""
+        unit = " (the bce reconstruction is in nats)" if config.loss.reconstruction == "bce" else ""
+        keep = (" The dotted line marks the best validation epoch, whose weights the run keeps."
+                if config.train.restore_best else " The dotted line marks the best validation epoch (this run keeps "
+                                                  "its last weights, train.restore_best: false).")
+        return (f"One panel per term of the loss as the trainer logged it over {len(run.history)} epoch(s), per "
+                f"sample: summed over the dimensions of an image, averaged over the images{unit}. Solid lines are "
+                f"the training set, dashed lines the validation set.{total} Look for curves that fall and flatten; a "
+                f"validation curve that turns up while the training curve keeps falling is over-fitting.{keep}")
+
+
+__all__ = ["loss_curves_figure", "terms_of", "LossesFigure"]

@@ -14,13 +14,17 @@ so each dimension is swept between the 2nd and 98th percentiles of the test code
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import torch
 from matplotlib.figure import Figure
 
+from aekit.analysis.run_data import SEED, RunData
+from aekit.registry import register
 from aekit.viz._common import as_images, data_limits, decode, encode, new_figure, numpy, tile
+from aekit.viz.figure import ReportFigure
 
 PAD = 1  # pixels between tiles
 
@@ -170,5 +174,117 @@ def prior_samples_figure(model: torch.nn.Module, n: int = 64, seed: int = 0) -> 
     return fig
 
 
+# -- the report's figures ------------------------------------------------------------------------
+@register("figure", "manifold")
+class ManifoldFigure(ReportFigure):
+    title = "The decoder's manifold"
+    order = 40
+    steps = 15  # cells along each code dimension
+
+    def draw(self, run: RunData) -> tuple[Figure, dict[str, Any]]:
+        dims = dimensions_by_spread(run.h_test, min(2, run.model.config.code_size))
+        return manifold_figure(run.model, run.h_test, dims=dims, steps=self.steps), {"dims": dims}
+
+    def caption(self, run: RunData, facts: Mapping[str, Any]) -> str:
+        dims, steps, k = facts["dims"], self.steps, run.model.config.code_size
+        if len(dims) == 1:
+            which = f"a single row over the code's only dimension h{dims[0] + 1}"
+        elif k == 2:
+            which = f"a {steps}×{steps} grid over the whole 2-D code (h1 across, h2 down)"
+        else:
+            held = "the prior mean 0" if run.variational else "the median test code"
+            which = (f"a {steps}×{steps} grid over code dimensions h{dims[0] + 1} (across) and h{dims[1] + 1} (down), "
+                     f"the two with the largest spread over the test codes; the other {k - 2} stay at {held}")
+        span = ("each dimension runs over the 5 %–95 % quantiles of the prior N(0, 1)" if run.variational else
+                "each dimension runs from the 2nd to the 98th percentile of its values over the test codes")
+        return (f"Instead of encoding images, this figure chooses codes and decodes them: {which}; {span}. A decoder "
+                f"that has learned the data's manifold draws plausible images in every cell, changing smoothly from "
+                f"cell to cell; blank or smeared cells are codes the decoder never learned to use — the gaps between "
+                f"classes that a code without a prior tends to leave.")
+
+
+@register("figure", "traversals")
+class TraversalsFigure(ReportFigure):
+    title = "Latent traversals"
+    order = 50
+    max_dims = 10  # rows: the code dimensions with the largest spread
+
+    def draw(self, run: RunData) -> tuple[Figure, dict[str, Any]]:
+        dims = min(self.max_dims, run.model.config.code_size)
+        return traversal_figure(run.model, run.h_test, run.h_test[0], max_dims=dims), {"dims": dims}
+
+    def caption(self, run: RunData, facts: Mapping[str, Any]) -> str:
+        span = ("over the prior's 5 %–95 % quantiles" if run.variational else
+                "from the 2nd to the 98th percentile of its values over the test codes")
+        return (f"Each row starts from the code of the first test image and changes a single code dimension, {span}, keeping "
+                f"the others fixed, and decodes the result. Rows are the {facts['dims']} dimensions with the "
+                f"largest spread over the test codes, largest first. A row that changes one visible property (slant, "
+                f"width, thickness) is an interpretable dimension; a row that changes several at once is entangled; a "
+                f"row that does not change is a dimension the decoder ignores.")
+
+
+def image_pairs(y: np.ndarray | None, n: int, count: int, seed: int = SEED) -> tuple[np.ndarray, np.ndarray]:
+    """Indices of up to ``count`` disjoint pairs among ``n`` test images, of different classes when there
+    are labels ``y`` (seeded)."""
+    order = np.random.default_rng(seed).permutation(n)
+    used: set[int] = set()
+    a, b = [], []
+    for i in order:
+        if len(a) == count:
+            break
+        if i in used:
+            continue
+        partner = next((j for j in order if j != i and j not in used and (y is None or y[j] != y[i])), None)
+        if partner is not None:
+            a.append(int(i))
+            b.append(int(partner))
+            used.update((int(i), int(partner)))
+    return np.array(a, dtype=int), np.array(b, dtype=int)
+
+
+@register("figure", "interpolations")
+class InterpolationsFigure(ReportFigure):
+    title = "Interpolations between test images"
+    order = 60
+    pairs = 3
+
+    def applies(self, run: RunData) -> str | None:
+        n_test = len(run.x_test)
+        return None if n_test >= 4 else f"the test split has {n_test} rows; interpolations need at least 4."
+
+    def draw(self, run: RunData) -> tuple[Figure, dict[str, Any]]:
+        a, b = image_pairs(run.y_test, len(run.x_test), self.pairs)
+        return interpolation_figure(run.model, run.x_test[a], run.x_test[b]), {"pairs": len(a)}
+
+    def caption(self, run: RunData, facts: Mapping[str, Any]) -> str:
+        return (f"For {facts['pairs']} pairs of test images{' of different classes' if run.y_test is not None else ''}, "
+                f"the upper row decodes codes on the straight line between the two codes, (1 − t) h_a + t h_b, and the "
+                f"lower row blends the pixels, (1 − t) x_a + t x_b. The pixel blend fades one image into the other "
+                f"through double exposures; a decoder with a good code passes through images that look like real data "
+                f"instead. The end points of the upper row are the reconstructions of the two images, not the images.")
+
+
+@register("figure", "prior_samples")
+class PriorSamplesFigure(ReportFigure):
+    title = "Samples from the prior"
+    order = 70
+    samples = 64
+
+    def applies(self, run: RunData) -> str | None:
+        if run.variational:
+            return None
+        return "only a variational model (model.variational: true) has a prior to sample from."
+
+    def draw(self, run: RunData) -> tuple[Figure, dict[str, Any]]:
+        return prior_samples_figure(run.model, self.samples, seed=SEED), {}
+
+    def caption(self, run: RunData, facts: Mapping[str, Any]) -> str:
+        return (f"{self.samples} new images, each the decoding of a code drawn from the prior N(0, I) (seed {SEED}): "
+                f"what a variational autoencoder is trained to make possible. Look for samples that resemble the "
+                f"training data; blur is typical of a pixel-wise decoder, but shapeless samples mean the posterior codes "
+                f"do not fill the prior (a KL term too weak) or the model has not trained enough.")
+
+
 __all__ = ["manifold_figure", "traversal_figure", "interpolation_figure", "prior_samples_figure",
-           "dimensions_by_spread", "sweep_values", "typical_code"]
+           "dimensions_by_spread", "sweep_values", "typical_code", "image_pairs", "ManifoldFigure", "TraversalsFigure",
+           "InterpolationsFigure", "PriorSamplesFigure"]

@@ -9,13 +9,17 @@ reconstruction, with its squared error against the clean input.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import numpy as np
 import torch
 from matplotlib.figure import Figure
 
+from aekit.analysis.run_data import SEED, RunData
+from aekit.registry import register
 from aekit.viz._common import as_images, data_limits, grid_axes, new_figure, numpy, show
+from aekit.viz.figure import ReportFigure
 
 
 @torch.no_grad()
@@ -70,4 +74,34 @@ def pipeline_figure(model: torch.nn.Module, x: np.ndarray | torch.Tensor,
     return fig
 
 
-__all__ = ["pipeline_figure"]
+def corruption_text(corruption: Mapping[str, Any]) -> str:
+    """A run's corruption section in words, e.g. ``masking (0.25) then gaussian (std 0.1)``."""
+    return " then ".join(f"{name} ({spec if not isinstance(spec, dict) else ', '.join(f'{k} {v}' for k, v in spec.items())})"
+                         for name, spec in corruption.items())
+
+
+@register("figure", "pipeline")
+class PipelineFigure(ReportFigure):
+    title = "The pipeline, step by step"
+    order = 10
+    rows = 6  # test inputs followed through the model
+
+    def draw(self, run: RunData) -> tuple[Figure, dict[str, Any]]:
+        return pipeline_figure(run.model, run.x_test[: self.rows], run.corruption, seed=SEED), {}
+
+    def caption(self, run: RunData, facts: Mapping[str, Any]) -> str:
+        config, k = run.config, run.model.config.code_size
+        corrupted = (f", then the corrupted copy x̃ the model is fed (this run was trained on "
+                     f"{corruption_text(config.corruption)} noise; the figure corrupts with the same settings)"
+                     if config.corruption else "")
+        mu = ("; for this variational model the bar is the posterior mean μ and the whisker ±1 posterior standard "
+              "deviation") if run.variational else ""
+        return (f"Each row follows one test image through the model, left to right: the input x{corrupted}, then "
+                f"the code h the encoder makes of it — one bar per code unit, {k} in all{mu} — and the decoder's "
+                f"reconstruction x̂, with its squared error against the clean x (summed over pixels). Look for "
+                f"reconstructions that keep what makes each input itself (for a digit: its shape and strokes) even if "
+                f"they are blurrier; a reconstruction that looks like another class, or the same blur on every row, means "
+                f"the code has lost that information.")
+
+
+__all__ = ["pipeline_figure", "corruption_text", "PipelineFigure"]

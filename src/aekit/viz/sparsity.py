@@ -4,15 +4,24 @@ A sparse autoencoder (L1 on h: Ranzato et al., NIPS 2007; KL to a target rho: Ng
 2011) should have most code entries near 0 and each unit active on few inputs. The histogram shows
 the first, the per-unit means rho_hat_j (against the target rho of the KL penalty) the second.
 Statistics come from :func:`aekit.analysis.metrics.sparsity_stats`.
+
+In the report the figure applies when an objective of the run declares ``sparse_code`` and the code
+activation can reach 0; an objective's ``target`` (kl_sparsity's rho) is drawn on the right.
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 from matplotlib.figure import Figure
 
 from aekit.analysis.metrics import NEAR_ZERO, sparsity_stats
+from aekit.analysis.run_data import RunData
+from aekit.registry import get, register
 from aekit.viz._common import new_figure, numpy
+from aekit.viz.figure import ReportFigure, declaring, registered_declaring
 
 
 def sparsity_figure(h: np.ndarray, target: float | None = None, threshold: float = NEAR_ZERO) -> Figure:
@@ -43,4 +52,39 @@ def sparsity_figure(h: np.ndarray, target: float | None = None, threshold: float
     return fig
 
 
-__all__ = ["sparsity_figure"]
+@register("figure", "sparsity")
+class SparsityFigure(ReportFigure):
+    title = "Sparsity of the code"
+    order = 90
+
+    def applies(self, run: RunData) -> str | None:
+        if not declaring(run, "sparse_code"):
+            names = " or ".join(registered_declaring("sparse_code")) or "none is registered"
+            return f"the run has no sparsity penalty (penalties: {names})."
+        name = getattr(run.model.config, "code_activation", None)
+        if isinstance(name, str):
+            low, high = get("activation", name).range
+            if not low <= 0.0 <= high:
+                return (f"its code activation {name!r} has outputs in ({low:g}, {high:g}), away from 0: no code "
+                        f"entry can be near zero, so sparsity means nothing for this code.")
+        return None
+
+    def draw(self, run: RunData) -> tuple[Figure, dict[str, Any]]:
+        targets = [o.target for o in declaring(run, "sparse_code") if getattr(o, "target", None) is not None]
+        target = float(targets[0]) if targets else None
+        facts = {"target": target, "near_zero": sparsity_stats(run.h_test).near_zero_fraction}
+        return sparsity_figure(run.h_test, target=target), facts
+
+    def caption(self, run: RunData, facts: Mapping[str, Any]) -> str:
+        target = facts.get("target")
+        target_text = (f", with the KL penalty's target ρ = {target:g} as a dashed line: the bars should sit near it"
+                       if target is not None else "")
+        return (f"Left: a histogram of every code entry over the {len(run.x_test)} test images (log counts); the red "
+                f"dotted line marks |h| = {NEAR_ZERO:g}, below which an entry counts as near zero "
+                f"({100 * facts['near_zero']:.1f} % here). A sparse code has a tall spike at 0 and a thin tail: each "
+                f"input is described by a few active units. Right: each unit's mean activation over the test "
+                f"images{target_text}. A bar at 0 is a unit that is never active (a dead unit); with an L1 penalty on a "
+                f"linear code, activations of both signs are pushed toward 0.")
+
+
+__all__ = ["sparsity_figure", "SparsityFigure"]
