@@ -33,7 +33,7 @@ _REGISTRY: dict[str, dict[str, Any]] = {}
 # whatever the caller has imported so far.
 _HOMES = {
     "activation": "aekit.models.activations",
-    "encoder": "aekit.models.autoencoder",
+    "encoder": "aekit.models.encoders",
     "objective": "aekit.objectives",
     "corruption": "aekit.data.corruption",
     "dataset": "aekit.data",

@@ -226,7 +226,7 @@ def test_a_dataframe_gives_feature_names_and_pandas_output(digits):
 
 def test_image_arrays_train_a_conv_model_and_come_back_as_images(digits):
     images = digits[0][:60].reshape(-1, 8, 8)
-    est = Autoencoder(code_size=3, kind="conv", channels=(4,), **FAST).fit(images)
+    est = Autoencoder(code_size=3, kind="conv", channels=(4,), epochs=3, random_state=0).fit(images)
     assert est.input_shape_ == (8, 8) and est.n_features_in_ == 64
     assert est.model_.sample_shape == (1, 8, 8)
     h = est.transform(images)
@@ -235,7 +235,22 @@ def test_image_arrays_train_a_conv_model_and_come_back_as_images(digits):
     np.testing.assert_array_equal(est.transform(images.reshape(60, 64)), h)  # flat rows work too
     assert est.fit(images[:, None]).model_.sample_shape == (1, 8, 8)  # (n, C, H, W)
     with pytest.raises(ConfigError, match="kind 'conv' needs image data shaped \\(C, H, W\\)"):
-        Autoencoder(kind="conv", **FAST).fit(digits[0][:20])
+        Autoencoder(kind="conv", epochs=3, random_state=0).fit(digits[0][:20])
+
+
+@pytest.mark.parametrize("kind, setting, pattern", [
+    ("conv", {"hidden": (16,)}, r"The 'hidden' parameter of Autoencoder applies to kind 'mlp', not to kind='conv', "
+                                r"which takes channels, kernel_size\. Leave hidden at its default \(\(512,\)\), or "
+                                r"set kind='mlp'\."),
+    ("conv", {"tied": True}, r"The 'tied' parameter of Autoencoder applies to kind 'mlp'"),
+    ("mlp", {"channels": (4,)}, r"The 'channels' parameter of Autoencoder applies to kind 'conv', not to kind='mlp'"),
+    ("mlp", {"kernel_size": 5}, r"The 'kernel_size' parameter of Autoencoder applies to kind 'conv'"),
+])
+def test_a_setting_of_another_encoder_kind_is_refused_by_name(digits, kind, setting, pattern):
+    images = digits[0][:20].reshape(-1, 1, 8, 8)
+    with pytest.raises(ConfigError, match=pattern):
+        Autoencoder(kind=kind, epochs=1, **setting).fit(images)
+    Autoencoder(kind=kind, epochs=1, random_state=0, hidden=(512,), channels=(16, 32)).fit(images)  # defaults: fine
 
 
 def test_inverse_transform_reconstructs_and_checks_the_code_width(digits):

@@ -1,6 +1,7 @@
-"""Shapes and small facts of the models layer: every encoder/decoder over a grid of options,
-activation derivatives against autograd, tied weights, one short training run per option, and the
-config errors a user meets first."""
+"""Shapes and small facts of the models layer: every registered encoder/decoder (``available("encoder")``,
+each from the small example its config declares) over a grid of options, activation derivatives
+against autograd, tied weights, one short training run per option, and the config errors a user
+meets first."""
 
 from __future__ import annotations
 
@@ -11,39 +12,46 @@ import pytest
 import torch
 from torch.nn import functional as F
 
-from aekit.config import from_dict
+from aekit.config import from_dict, to_dict
 from aekit.errors import ConfigError, DataError
-from aekit.models import Autoencoder, ModelConfig, build_model
+from aekit.models import Autoencoder, ConvConfig, MLPConfig, ModelConfig, build_model
+from aekit.models.config import field_names, own_fields
 from aekit.registry import available, get
 
 torch.set_num_threads(1)
 
 ACTIVATIONS = available("activation")
-MLP_SHAPES = [(12,), (1, 5, 7), (3, 4, 4)]
-CONV_SHAPES = [(1, 28, 28), (3, 32, 32), (1, 8, 8), (1, 5, 7)]
-CODE_SIZES = [2, 40]  # undercomplete and overcomplete for every shape above (d >= 12, d < 40 for some)
+ENCODERS = available("encoder")
+CODE_SIZES = [2, 40]  # undercomplete and overcomplete for the example shapes (d >= 12, d < 40 for some)
 
 
-def model_for(sample_shape, **overrides) -> Autoencoder:
-    options = {"kind": "mlp", "code_size": 4, "hidden": [8], "channels": [4, 6], "output": "identity"}
-    options.update(overrides)
-    return build_model(ModelConfig(**options), sample_shape)
+def model_for(sample_shape, kind="mlp", **overrides) -> Autoencoder:
+    """A model of ``kind`` from its config's example settings, with ``overrides``."""
+    options = {"kind": kind, "code_size": 4, **get("encoder", kind).example, "output": "identity", **overrides}
+    return build_model(options, sample_shape)
+
+
+def example_shape(kind):
+    return get("encoder", kind).example_shapes[0]
 
 
 GRID = [
-    pytest.param("mlp", act, k, tied, shape, id=f"mlp-{act}-k{k}-{'tied' if tied else 'untied'}-{shape}")
-    for act in ACTIVATIONS for k in CODE_SIZES for tied in (False, True) for shape in MLP_SHAPES
+    pytest.param(kind, {}, act, k, shape, id=f"{kind}-{act}-k{k}-{shape}")
+    for kind in ENCODERS for act in ACTIVATIONS for k in CODE_SIZES for shape in get("encoder", kind).example_shapes
+] + [  # the options of one kind
+    pytest.param("mlp", {"tied": True}, act, k, shape, id=f"mlp-tied-{act}-k{k}-{shape}")
+    for act in ACTIVATIONS for k in CODE_SIZES for shape in MLPConfig.example_shapes
 ] + [
-    pytest.param("conv", act, k, False, shape, id=f"conv-{act}-k{k}-{shape}")
-    for act in ACTIVATIONS for k in CODE_SIZES for shape in CONV_SHAPES
+    pytest.param("conv", {}, act, k, shape, id=f"conv-{act}-k{k}-{shape}")
+    for act in ("relu", "sigmoid") for k in CODE_SIZES for shape in [(1, 28, 28), (3, 32, 32)]
 ]
 
 
-@pytest.mark.parametrize("kind, activation, code_size, tied, sample_shape", GRID)
-def test_encoder_and_decoder_shapes(kind, activation, code_size, tied, sample_shape):
+@pytest.mark.parametrize("kind, options, activation, code_size, sample_shape", GRID)
+def test_encoder_and_decoder_shapes(kind, options, activation, code_size, sample_shape):
     torch.manual_seed(0)
     model = model_for(sample_shape, kind=kind, activation=activation, code_activation=activation,
-                      code_size=code_size, tied=tied, hidden=[8, 5])
+                      code_size=code_size, **options)
     x = torch.rand(3, *sample_shape)
     h = model.encode(x)
     assert h.shape == (3, code_size)
@@ -68,10 +76,11 @@ def test_conv_output_is_exactly_the_input_size(sample_shape, kernel_size, channe
     assert model(x)["x_hat"].shape == x.shape
 
 
-@pytest.mark.parametrize("kind, sample_shape", [("mlp", (6,)), ("conv", (1, 6, 6))])
+@pytest.mark.parametrize("kind", ENCODERS)
 @pytest.mark.parametrize("output, key", [("sigmoid", "logits"), ("identity", "x_hat")])
-def test_forward_keys_and_output_map(kind, sample_shape, output, key):
+def test_forward_keys_and_output_map(kind, output, key):
     torch.manual_seed(0)
+    sample_shape = example_shape(kind)
     model = model_for(sample_shape, kind=kind, output=output)
     x = torch.rand(4, *sample_shape)
     out = model(x)
@@ -84,7 +93,7 @@ def test_forward_keys_and_output_map(kind, sample_shape, output, key):
 
 
 def test_empty_hidden_is_one_affine_layer_each_way():
-    model = model_for((6,), hidden=[], code_size=3)
+    model = model_for((6,), "mlp", hidden=[], code_size=3)
     linears = [m for m in model.modules() if isinstance(m, torch.nn.Linear)]
     assert [(m.in_features, m.out_features) for m in linears] == [(6, 3), (3, 6)]
 
@@ -136,10 +145,10 @@ def test_tied_weights_are_stored_once():
 
 
 OPTIONS = [
-    pytest.param(dict(kind="mlp", activation=act, tied=tied, output=out), (10,), id=f"mlp-{act}-tied{tied}-{out}")
-    for act in ACTIVATIONS for tied in (False, True) for out in ("sigmoid", "identity")
+    pytest.param(dict(kind=kind, activation=act, output=out), example_shape(kind), id=f"{kind}-{act}-{out}")
+    for kind in ENCODERS for act in ACTIVATIONS for out in ("sigmoid", "identity")
 ] + [
-    pytest.param(dict(kind="conv", activation=act, output=out), (1, 6, 5), id=f"conv-{act}-{out}")
+    pytest.param(dict(kind="mlp", activation=act, tied=True, output=out), (10,), id=f"mlp-{act}-tied-{out}")
     for act in ACTIVATIONS for out in ("sigmoid", "identity")
 ] + [
     pytest.param(dict(kind="mlp", hidden=[], code_activation="sigmoid", output="identity"), (10,), id="mlp-affine"),
@@ -179,14 +188,16 @@ def test_code_size_zero_names_parameter_range_and_value():
 
 @pytest.mark.parametrize("data, pattern", [
     ({"hidden": [8, 0]}, r"The 'hidden' parameter must be a list of .*Got \[8, 0\] instead\."),
-    ({"kernel_size": 0}, r"The 'kernel_size' parameter must be an int in the range \[1, inf\)\. Got 0"),
+    ({"kind": "conv", "kernel_size": 0}, r"The 'kernel_size' parameter must be an int in the range \[1, inf\)\. Got 0"),
     ({"tied": "yes"}, r"The 'tied' parameter must be an instance of 'bool'\. Got 'yes' instead\."),
     ({"output": "softmax"}, r"The 'output' parameter must be a str among \{'auto', 'sigmoid', 'identity'\}"),
     ({"activation": "foo"}, r"Unknown activation 'foo'\. Available: elu, leaky_relu, linear, relu, sigmoid, "
                             r"tanh\. \(parameter 'activation' of ModelConfig\)"),
     ({"code_activation": "foo"}, r"Unknown activation 'foo'\. Available: .*\(parameter 'code_activation'"),
     ({"kind": "rnn"}, r"Unknown encoder 'rnn'\. Available: conv, mlp\. \(parameter 'kind'"),
-    ({"kind": "conv", "tied": True}, r"tied weights exist for kind 'mlp' only; got kind 'conv' with tied: true"),
+    ({"kind": "conv", "tied": True}, r"The key 'tied' belongs to kind 'mlp'; kind 'conv' takes kind, .*channels, "
+                                     r"kernel_size\. Remove 'tied', or set kind: mlp\."),
+    ({"hidden": [8], "variational": True, "tied": True}, r"tied weights and variational: true cannot be combined"),
 ])
 def test_config_errors(data, pattern):
     with pytest.raises(ConfigError, match=pattern):
@@ -218,9 +229,74 @@ def test_wrong_input_shape_is_explained():
 
 
 def test_model_keeps_its_own_copy_of_the_config():
-    config = ModelConfig(hidden=[8], code_size=3, output="identity")
+    config = MLPConfig(hidden=[8], code_size=3, output="identity")
     model = build_model(config, (6,))
     config.hidden.append(99)
     assert model.describe()["config"]["hidden"] == [8]
     assert model.describe()["parameters"] == sum(p.numel() for p in model.parameters())
     assert math.prod(model.sample_shape) == model.n_features == 6
+
+
+# each encoder kind has its own config ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", ENCODERS)
+def test_every_registered_encoder_is_a_config_that_builds_its_examples(kind):
+    cls = get("encoder", kind)
+    assert isinstance(cls, type) and issubclass(cls, ModelConfig) and cls is not ModelConfig
+    assert cls().kind == kind  # its default kind is the name it is registered under
+    assert set(field_names(ModelConfig)) <= set(field_names(cls))
+    assert cls.example_shapes, f"{cls.__name__} declares no example_shapes for the contract tests"
+    for shape in cls.example_shapes:
+        config = from_dict(ModelConfig, {"kind": kind, **cls.example, "code_size": 3, "output": "identity"})
+        assert type(config) is cls
+        model = build_model(config, shape)
+        assert model.encode(torch.rand(2, *shape)).shape == (2, 3)
+        assert isinstance(config.affine, bool) and isinstance(config.hidden_layers, int)
+        assert to_dict(model.config) == to_dict(config)  # to_dict writes this kind's keys only
+        assert set(to_dict(config)) == set(field_names(cls))
+
+
+def test_a_mapping_or_model_config_picks_the_config_of_its_kind():
+    assert type(from_dict(ModelConfig, {})) is MLPConfig  # the default kind
+    assert type(from_dict(ModelConfig, {"kind": "conv", "channels": [4]})) is ConvConfig
+    assert type(ModelConfig(hidden=[8], code_size=3)) is MLPConfig  # as a YAML section reads
+    conv = ModelConfig(kind="conv", channels=[4], code_size=3)
+    assert type(conv) is ConvConfig and conv.channels == [4]
+    assert to_dict(conv) == {"kind": "conv", "code_size": 3, "activation": "relu", "code_activation": "linear",
+                             "variational": False, "output": "auto", "channels": [4], "kernel_size": 3}
+    assert own_fields(MLPConfig) == ["hidden", "tied"] and own_fields(conv) == ["channels", "kernel_size"]
+    assert not hasattr(conv, "tied") and not hasattr(conv, "hidden")  # tied exists where an encoder supports it
+
+
+@pytest.mark.parametrize("data, pattern", [
+    ({"kind": "conv", "hidden": [256]}, r"The key 'model\.hidden' belongs to kind 'mlp'; kind 'conv' takes model\.kind, "
+                                        r"model\.code_size, .*model\.channels, model\.kernel_size\. Remove "
+                                        r"'model\.hidden', or set model\.kind: mlp\."),
+    ({"channels": [8]}, r"The key 'model\.channels' belongs to kind 'conv'; kind 'mlp' takes .*model\.hidden, "
+                        r"model\.tied\."),
+    ({"kind": 3}, r"The 'model\.kind' parameter must be an instance of 'str'\. Got 3 instead\."),
+    ({"kind": "mlp", "width": 3}, r"Unknown config key 'model\.width' in section 'model'\. Valid keys: model\.kind, "),
+])
+def test_a_key_of_another_kind_names_the_kind_it_belongs_to(data, pattern):
+    with pytest.raises(ConfigError, match=pattern):
+        from_dict(ModelConfig, data, prefix="model.")
+
+
+def test_a_config_of_one_kind_cannot_claim_another():
+    with pytest.raises(ConfigError, match=r"ConvConfig is the config of kind 'conv'; got kind 'mlp'\. Build MLPConfig"):
+        build_model(ConvConfig(kind="mlp", code_size=3, output="identity"), (1, 6, 6))
+    with pytest.raises(ConfigError, match=r"The key 'channels' belongs to kind 'conv'"):
+        ModelConfig(kind="mlp", channels=[4])
+
+
+@pytest.mark.parametrize("config, affine", [
+    (MLPConfig(hidden=[], activation="relu", output="identity"), True),
+    (MLPConfig(hidden=[8], activation="linear", output="identity"), True),
+    (MLPConfig(hidden=[8], activation="relu", output="identity"), False),
+    (MLPConfig(hidden=[], output="sigmoid"), False),
+    (ConvConfig(channels=[], activation="relu", output="identity"), True),
+    (ConvConfig(channels=[4], activation="relu", output="identity"), False),
+])
+def test_affine_asks_the_kind_for_its_hidden_layers(config, affine):
+    assert config.affine is affine

@@ -4,7 +4,8 @@ One module for every family of the lecture: denoising, sparse, contractive and v
 autoencoders differ in their corruption and penalty terms, which live outside the model
 (``aekit.objectives``). The model only returns named outputs::
 
-    model = build_model(ModelConfig(kind="mlp", code_size=32, output="sigmoid"), (1, 28, 28))
+    model = build_model(MLPConfig(code_size=32, output="sigmoid"), (1, 28, 28))   # or a mapping:
+    model = build_model({"kind": "conv", "code_size": 32, "output": "sigmoid"}, (1, 28, 28))
     out = model(x)          # {"h": (B, 32), "logits": (B, 1, 28, 28)}   (output == "sigmoid")
                             # {"h": (B, 32), "x_hat":  (B, 1, 28, 28)}   (output == "identity")
 
@@ -20,99 +21,31 @@ h is a reparameterised sample in training mode and mu in eval mode (``model(x, s
 samples in either); ``encode`` returns mu unless asked to sample; ``sample(n)`` decodes draws from
 the prior N(0, I). The KL term is an objective (``aekit.objectives.variational``), not the model's.
 
-Encoders register under kind ``"encoder"`` as a builder ``(config, sample_shape) -> (encoder,
-decoder)``; the encoder has a ``body`` (features) and a ``head`` (the code). This module is the
-registry's home for encoders: a new encoder module is imported below and nothing else changes.
+The encoder and decoder come from the config: each encoder kind registers its own config class
+(:mod:`aekit.models.encoders`, e.g. :class:`~aekit.models.encoders.mlp.MLPConfig`), whose
+``build(sample_shape)`` returns them; the encoder has a ``body`` (features) and a ``head`` (the code),
+:mod:`aekit.models.encoder`. This module names no kind.
 """
 
 from __future__ import annotations
 
 import copy
-import dataclasses
 import logging
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import torch
 from torch import Tensor, nn
 
-import aekit.models.conv  # noqa: F401  (registers encoder "conv")
-import aekit.models.mlp  # noqa: F401  (registers encoder "mlp")
-from aekit.config import from_dict, param, to_dict, validate
+from aekit.config import from_dict, to_dict, validate
 from aekit.errors import ConfigError, DataError
+from aekit.models.config import ModelConfig, resolve_config
 from aekit.models.gaussian import GaussianHead, reparameterize
-from aekit.params import AnyOf, InstanceOf, Interval, Options, SequenceOf
-from aekit.registry import available, get
 
 logger = logging.getLogger(__name__)
 
-FORMAT = "aekit.model/1"  # the tag of model.json; bump it when the layout changes
-
-_POSITIVE_INT = Interval(int, 1, None)
-
-
-@dataclass
-class ModelConfig:
-    """The architecture: which encoder, how wide, which activations, how the output is read."""
-
-    kind: str = param("mlp", InstanceOf(str), "encoder family, a registered encoder: 'mlp' or 'conv'")
-    code_size: Any = param("auto", AnyOf(Options(("auto",)), _POSITIVE_INT),
-                           "size k of the code h (k < d undercomplete, k > d overcomplete); auto: min(32, d/4)")
-    hidden: list = param([512], SequenceOf(_POSITIVE_INT), "mlp: widths of the hidden layers; [] is one affine layer")
-    channels: list = param([16, 32], SequenceOf(_POSITIVE_INT), "conv: channels of the stride-2 convolutions")
-    kernel_size: int = param(3, _POSITIVE_INT, "conv: kernel size of every convolution")
-    activation: str = param("relu", InstanceOf(str), "activation of hidden layers (a registered activation)")
-    code_activation: str = param("linear", InstanceOf(str), "activation of the code h, e.g. 'sigmoid' for codes in (0, 1)")
-    tied: bool = param(False, InstanceOf(bool), "mlp: decoder weights are the transposed encoder weights")
-    variational: bool = param(
-        False, InstanceOf(bool),
-        "Gaussian code head h ~ N(mu, sigma^2) with a KL penalty (a VAE, Kingma & Welling 2014)",
-    )
-    output: str = param(
-        "auto", Options(("auto", "sigmoid", "identity")),
-        "'sigmoid' for data in [0, 1] (BCE on logits), 'identity' otherwise; 'auto' picks from the data",
-    )
-
-    @property
-    def affine(self) -> bool:
-        """True when encoder and decoder are affine maps (a linear autoencoder): linear (or no) hidden
-        activations, a linear code, an identity output and a deterministic code."""
-        hidden_layers = self.hidden if self.kind == "mlp" else self.channels
-        return (not self.variational and self.output == "identity" and self.code_activation == "linear"
-                and (self.activation == "linear" or len(hidden_layers) == 0))
-
-    def check(self) -> None:
-        """Cross-field checks, run by :func:`aekit.config.validate` after the per-field ones."""
-        for name in ("activation", "code_activation"):
-            _lookup("activation", getattr(self, name), name)
-        builder = _lookup("encoder", self.kind, "kind")
-        if self.tied and not getattr(builder, "supports_tied", False):
-            kinds = [k for k in available("encoder") if getattr(get("encoder", k), "supports_tied", False)]
-            raise ConfigError(
-                f"tied weights exist for kind {' or '.join(map(repr, kinds))} only; got kind {self.kind!r} "
-                f"with tied: true. Set tied: false, or use kind {kinds[0]!r}."
-            )
-        if self.variational and self.code_activation != "linear":
-            raise ConfigError(
-                f"A variational model's code is a Gaussian sample around an unconstrained mean mu, so the "
-                f"'code_activation' parameter of ModelConfig must be 'linear' with variational: true. Got "
-                f"{self.code_activation!r} instead. Set code_activation: linear, or variational: false."
-            )
-        if self.variational and self.tied:
-            raise ConfigError(
-                "tied weights and variational: true cannot be combined: the Gaussian head maps features to "
-                "2k numbers (mu and logvar), which has no transpose for the decoder to share. Set tied: false."
-            )
-
-
-def _lookup(kind: str, name: str, parameter: str) -> Any:
-    """``registry.get`` whose error also names the config parameter that holds the name."""
-    try:
-        return get(kind, name)
-    except ConfigError as error:
-        raise ConfigError(f"{error} (parameter {parameter!r} of ModelConfig)") from None
+FORMAT = "aekit.model/2"  # the tag of model.json; bump it when the layout changes (/1: one flat config of every kind)
 
 
 def _sample_shape(sample_shape: Sequence[int]) -> tuple[int, ...]:
@@ -150,7 +83,7 @@ class Autoencoder(nn.Module):
         self.n_features = math.prod(self.sample_shape)  # d
         self.output = config.output
         self.variational = config.variational
-        self.encoder, self.decoder = get("encoder", config.kind)(self.config, self.sample_shape)
+        self.encoder, self.decoder = self.config.build(self.sample_shape)
         if self.variational:  # any encoder with the body/head contract: features a -> (mu, logvar)
             self.encoder.head = GaussianHead(self.encoder.head.linear.in_features, config.code_size)
 
@@ -243,28 +176,10 @@ class Autoencoder(nn.Module):
         }
 
 
-AUTO_CODE_MAX = 32  # code_size: auto is a quarter of the input's dimension, at most this, at least 2
-
-
-def auto_code_size(sample_shape: Sequence[int]) -> int:
-    """``code_size: auto``: min(32, d // 4), at least 2 — undercomplete, and small enough that a
-    nonlinear code has something to beat (PCA with 32 of 64 digit pixels is nearly lossless)."""
-    return min(AUTO_CODE_MAX, max(2, math.prod(sample_shape) // 4))
-
-
-def resolve_config(config: ModelConfig, sample_shape: Sequence[int]) -> ModelConfig:
-    """``config`` with its automatic choices made for data of ``sample_shape`` (and logged)."""
-    if config.code_size != "auto":
-        return config
-    k = auto_code_size(sample_shape)
-    logger.info("model.code_size=auto: %d for samples of %d values (min(%d, d // 4))", k,
-                math.prod(sample_shape), AUTO_CODE_MAX)
-    return dataclasses.replace(config, code_size=k)
-
-
 def build_model(config: ModelConfig | Mapping[str, Any], sample_shape: Sequence[int], *,
                 training: bool = True) -> Autoencoder:
-    """The autoencoder for ``config`` (a ModelConfig, or a mapping checked by ``from_dict``).
+    """The autoencoder for ``config``: a kind's config (``MLPConfig(...)``), or a flat mapping checked by
+    ``from_dict`` whose ``kind`` chooses the config (``{"kind": "conv", "channels": [8]}``).
 
     Its size is checked against the free memory first (``training``: with gradients and optimiser
     state; else the weights alone), so a model that cannot fit is refused in one line, not by the allocator.

@@ -38,12 +38,16 @@ def check_fits(build: Any, config: Any, sample_shape: Sequence[int], copies: int
         return
     need = parameter_bytes(build) * copies
     if need > available:
-        layers = f"hidden {list(config.hidden)}" if config.kind == "mlp" else f"channels {list(config.channels)}"
+        from aekit.models.config import own_fields
+
+        own = [name for name in own_fields(config) if not isinstance(getattr(config, name), bool)]  # hidden, channels
+        layers = "".join(f", {name} {getattr(config, name)!r}" for name in own)
+        sizes = ", ".join(f"model.{name}" for name in ["code_size", *own])
         raise ConfigError(
-            f"The model (model.kind {config.kind}, {layers}, code_size {config.code_size}, samples of shape "
+            f"The model (model.kind {config.kind}{layers}, code_size {config.code_size}, samples of shape "
             f"{tuple(sample_shape)}) needs about {_gb(need)} of memory to {'train' if copies > 2 else 'use'} "
             f"({need // (copies * 4):,} parameters, {copies} copies), but {_gb(available)} is free. Make it smaller "
-            f"(model.code_size, model.hidden or model.channels)."
+            f"({sizes})."
         )
 
 

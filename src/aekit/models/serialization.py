@@ -4,6 +4,10 @@ No pickle anywhere (safetensors, Hugging Face 2022): loading a model can never r
 ``Autoencoder.describe()``, from which :func:`load_model` rebuilds the architecture before reading
 the weights into it. Both files are written atomically (temporary file, then rename). Every failure
 to load is a :class:`WeightsError` of one line saying which file is wrong and how.
+
+model.json's ``format`` names its layout: ``aekit.model/2`` holds the config of one encoder kind;
+``aekit.model/1`` (one flat config holding every kind's keys) still loads, the keys its kind does not
+take dropped and logged (:func:`aekit.models.config.drop_other_kinds`). Any other version is refused by name.
 """
 
 from __future__ import annotations
@@ -18,7 +22,8 @@ from safetensors.torch import load_file, save_file
 from aekit.config import from_dict
 from aekit.errors import ConfigError, WeightsError
 from aekit.io import atomic_write, atomic_write_text
-from aekit.models.autoencoder import FORMAT, Autoencoder, ModelConfig, build_model
+from aekit.models.autoencoder import FORMAT, Autoencoder, build_model
+from aekit.models.config import FLAT_FORMAT, ModelConfig, drop_other_kinds
 
 WEIGHTS = "model.safetensors"
 ARCHITECTURE = "model.json"
@@ -48,7 +53,7 @@ def load_model(directory: str | Path, device: str | torch.device = "cpu") -> Aut
                 f"Model directory {str(directory)!r} has no {path.name}; save_model writes "
                 f"{ARCHITECTURE} and {WEIGHTS} there."
             )
-    description = read_description(json_path, FORMAT)
+    description = read_description(json_path, FORMAT, older=(FLAT_FORMAT,))
     with torch.device("meta"):  # shapes only: model.json and the weights' header agree before any allocation
         _check_fits(_header(weights_path), build_described(description, json_path), WEIGHTS, ARCHITECTURE)
     model = build_described(description, json_path)
@@ -83,18 +88,26 @@ def _header(weights_path: Path) -> dict[str, torch.Tensor]:
         ) from None
 
 
-def read_description(json_path: Path, expected_format: str) -> dict:
-    """The JSON description of a saved model, checked for its format tag."""
+def read_description(json_path: Path, expected_format: str, older: tuple[str, ...] = ()) -> dict:
+    """The JSON description of a saved model, checked for its format tag (``expected_format``, or one of
+    the ``older`` layouts this aekit still reads)."""
     try:
         description = json.loads(json_path.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
         raise WeightsError(f"{json_path} is not valid JSON ({error}).") from None
-    if not isinstance(description, dict) or description.get("format") != expected_format:
-        found = description.get("format") if isinstance(description, dict) else None
+    found = description.get("format") if isinstance(description, dict) else None
+    if found == expected_format or (found in older and isinstance(found, str)):
+        return description
+    family = expected_format.rpartition("/")[0]
+    if isinstance(found, str) and found.rpartition("/")[0] == family:
+        readable = ", ".join([expected_format, *older])
         raise WeightsError(
-            f"{json_path} is not an aekit model description: expected format {expected_format!r}, found {found!r}."
+            f"{json_path} has format {found!r}, a version this aekit cannot read (it reads {readable}): it was "
+            f"written by another aekit version; load it with that version, or upgrade aekit."
         )
-    return description
+    raise WeightsError(
+        f"{json_path} is not an aekit model description: expected format {expected_format!r}, found {found!r}."
+    )
 
 
 def build_described(description: dict, json_path: Path) -> Autoencoder:
@@ -106,6 +119,8 @@ def build_described(description: dict, json_path: Path) -> Autoencoder:
     if not isinstance(shape, (list, tuple)) or not all(isinstance(n, int) and not isinstance(n, bool) and n > 0 for n in shape):
         raise WeightsError(f"{json_path}: 'sample_shape' must be a list of positive ints, not {shape!r}; restore the "
                            f"file that save_model wrote, or train the model again.")
+    if description.get("format") == FLAT_FORMAT:
+        config = drop_other_kinds(config, f"{json_path} (format {FLAT_FORMAT})")
     try:
         return build_model(from_dict(ModelConfig, config), shape, training=False)
     except ConfigError as error:

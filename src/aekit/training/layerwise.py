@@ -28,7 +28,9 @@ from torch import nn
 
 from aekit.config import param
 from aekit.errors import ConfigError
-from aekit.models.autoencoder import Autoencoder, ModelConfig, build_model
+from aekit.models.autoencoder import Autoencoder, build_model
+from aekit.models.config import ModelConfig
+from aekit.models.encoders.mlp import MLPConfig
 from aekit.models.batched import map_batches
 from aekit.params import AnyOf, InstanceOf, Interval, Options
 from aekit.registry import get
@@ -56,9 +58,9 @@ def linear_layers(model: Autoencoder) -> tuple[list[nn.Linear], list[nn.Linear]]
     return encoder, decoder
 
 
-def stage_configs(config: ModelConfig, sample_shape: tuple[int, ...], output: str) -> list[tuple[ModelConfig, tuple, str]]:
+def stage_configs(config: ModelConfig, sample_shape: tuple[int, ...], output: str) -> list[tuple[MLPConfig, tuple, str]]:
     """(shallow config, input shape, reconstruction loss) for each stage of a deep MLP autoencoder."""
-    if config.kind != "mlp" or config.variational:
+    if not isinstance(config, MLPConfig) or config.variational:
         raise ConfigError("layerwise.enabled: true works for deterministic MLP autoencoders (model.kind: mlp, "
                           f"model.variational: false). Got kind {config.kind!r}, variational {config.variational}.")
     d = int(np.prod(sample_shape))
@@ -103,7 +105,7 @@ def _codes(model: Autoencoder, x: np.ndarray) -> np.ndarray:
     return map_batches(model.encode, x, model, batch_size=2048)
 
 
-def pretrain(config: ModelConfig, sample_shape: tuple[int, ...], x: np.ndarray, x_val: np.ndarray | None,
+def pretrain(config: MLPConfig, sample_shape: tuple[int, ...], x: np.ndarray, x_val: np.ndarray | None,
              train: TrainConfig, layerwise: LayerwiseConfig, *, build_objectives: Callable[[str, dict], list],
              build_corruption: Callable[[dict], Any], seed: int = 0,
              on_stage: Callable[[int, list[dict[str, Any]]], None] | None = None) -> tuple[Autoencoder, list]:

@@ -10,21 +10,24 @@ come back exactly. The last layer has no activation: the decoder returns raw pre
 Sizes, with padding p = kernel_size // 2 and stride 2:
     conv:            n_out = floor((n_in + 2p - kernel_size) / 2) + 1
     transposed conv: n_out = (n_in - 1) * 2 - 2p + kernel_size + output_padding, output_padding in {0, 1}
+
+Kind ``conv``: ``model: {kind: conv, channels: [16, 32], kernel_size: 3, ...}`` (:class:`ConvConfig`).
 """
 
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
 from torch import Tensor, nn
 
+from aekit.config import param
 from aekit.errors import ConfigError
-from aekit.models.mlp import CodeHead, Encoder
+from aekit.models.config import ModelConfig
+from aekit.models.encoder import CodeHead, Encoder
+from aekit.params import InstanceOf, Interval, SequenceOf
 from aekit.registry import get, register
-
-if TYPE_CHECKING:
-    from aekit.models.autoencoder import ModelConfig
 
 STRIDE = 2
 
@@ -98,17 +101,29 @@ class ConvDecoder(nn.Module):
 
 
 @register("encoder", "conv")
-def build_conv(config: ModelConfig, sample_shape: tuple[int, ...]) -> tuple[Encoder, ConvDecoder]:
-    """Encoder and decoder for images; a sample shape other than (C, H, W) is a ConfigError."""
-    if len(sample_shape) != 3:
-        raise ConfigError(
-            f"kind 'conv' needs image data shaped (C, H, W); got samples of shape {tuple(sample_shape)}. "
-            f"Use kind 'mlp' for vectors, or give images with a channel axis (e.g. (1, 28, 28))."
-        )
-    body = ConvBody(sample_shape, config.channels, config.kernel_size, config.activation)
-    head = CodeHead(body.out_features, config.code_size, config.code_activation)  # -> (B, k)
-    decoder = ConvDecoder(body, config.code_size, config.channels, config.kernel_size, config.activation)
-    return Encoder(body, head), decoder
+@dataclass
+class ConvConfig(ModelConfig):
+    """A convolutional encoder for images (C, H, W): stride-2 convolutions, mirrored by transposed ones."""
 
+    kind: str = param("conv", InstanceOf(str), "encoder family, a registered encoder (aekit.models.encoders)")
+    channels: list = param([16, 32], SequenceOf(Interval(int, 1, None)), "channels of the stride-2 convolutions")
+    kernel_size: int = param(3, Interval(int, 1, None), "kernel size of every convolution")
 
-build_conv.supports_tied = False  # a transposed conv could share kernels, but aekit does not do it
+    example: ClassVar[dict[str, Any]] = {"channels": [4, 6]}
+    example_shapes: ClassVar[tuple[tuple[int, ...], ...]] = ((1, 6, 6), (1, 5, 7), (3, 8, 8))
+
+    @property
+    def hidden_layers(self) -> int:
+        return len(self.channels)
+
+    def build(self, sample_shape: tuple[int, ...]) -> tuple[Encoder, ConvDecoder]:
+        """Encoder and decoder for images; a sample shape other than (C, H, W) is a ConfigError."""
+        if len(sample_shape) != 3:
+            raise ConfigError(
+                f"kind 'conv' needs image data shaped (C, H, W); got samples of shape {tuple(sample_shape)}. "
+                f"Use kind 'mlp' for vectors, or give images with a channel axis (e.g. (1, 28, 28))."
+            )
+        body = ConvBody(sample_shape, self.channels, self.kernel_size, self.activation)
+        head = CodeHead(body.out_features, self.code_size, self.code_activation)  # -> (B, k)
+        decoder = ConvDecoder(body, self.code_size, self.channels, self.kernel_size, self.activation)
+        return Encoder(body, head), decoder

@@ -9,64 +9,25 @@ pre-activations, and the model (or the loss, as logits) decides what to do with 
 Tied weights (W' = W^T, as in Vincent et al. and Hinton & Salakhutdinov, Science 2006): the
 decoder reads the encoder's weight matrices at call time, transposed, and owns only its biases.
 
-:class:`CodeHead` and :class:`Encoder` are the body/head contract every encoder here follows.
+Kind ``mlp``: ``model: {kind: mlp, hidden: [512], tied: false, ...}`` (:class:`MLPConfig`).
 """
 
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
 import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
+from aekit.config import param
+from aekit.errors import ConfigError
+from aekit.models.config import ModelConfig
+from aekit.models.encoder import CodeHead, Encoder
+from aekit.params import InstanceOf, Interval, SequenceOf
 from aekit.registry import get, register
-
-if TYPE_CHECKING:
-    from aekit.models.autoencoder import ModelConfig
-
-
-class CodeHead(nn.Module):
-    """h = s_h(W a + b): the last encoder layer, from features a (B, m) to the code h (B, k)."""
-
-    def __init__(self, in_features: int, code_size: int, activation: str) -> None:
-        super().__init__()
-        self.activation = activation  # the registered name; get("activation", ...) has s_h'
-        self.linear = nn.Linear(in_features, code_size)
-        self.act = get("activation", activation).module()
-
-    def pre(self, a: Tensor) -> Tensor:
-        """The code pre-activation W a + b, (B, m) -> (B, k)."""
-        return self.linear(a)
-
-    def forward(self, a: Tensor) -> Tensor:
-        return self.act(self.linear(a))  # (B, m) -> (B, k)
-
-
-class Encoder(nn.Module):
-    """f(x) = head(body(x)): ``body`` maps x to features (B, m), ``head`` maps them to the code."""
-
-    def __init__(self, body: nn.Module, head: nn.Module) -> None:
-        super().__init__()
-        self.body = body
-        self.head = head
-
-    def forward(self, x: Tensor) -> Tensor:
-        return self.head(self.body(x))  # (B, *sample_shape) -> (B, m) -> (B, k)
-
-    def affine_layers(self) -> list[tuple[nn.Linear, str]] | None:
-        """The encoder as a stack of affine maps, each followed by an elementwise activation.
-
-        ``[(linear_1, activation name), ..., (linear_L, code activation name)]`` from input to code,
-        so that f(x) = s_L(W_L ... s_1(W_1 flatten(x) + b_1) ... + b_L); None when the encoder is not
-        such a stack (a convolutional body, a Gaussian head). The contractive penalty reads it to
-        build the Jacobian J = D_L W_L ... D_1 W_1 layer by layer (``aekit.objectives.contractive``).
-        """
-        body_layers = getattr(self.body, "affine_layers", None)
-        if body_layers is None or type(self.head) is not CodeHead:
-            return None
-        return [*body_layers(), (self.head.linear, self.head.activation)]
 
 
 class MLPBody(nn.Sequential):
@@ -138,19 +99,38 @@ class TiedMLPDecoder(nn.Module):
 
 
 @register("encoder", "mlp")
-def build_mlp(config: ModelConfig, sample_shape: tuple[int, ...]) -> tuple[Encoder, nn.Module]:
-    """Encoder and decoder for samples of any shape, flattened to d = prod(sample_shape) features."""
-    d = math.prod(sample_shape)
-    sizes = [d, *config.hidden]  # d -> hidden[0] -> ... -> hidden[-1]
-    body = MLPBody(sizes, config.activation)  # (B, d) -> (B, hidden[-1]), or (B, d) when hidden == []
-    linears = [layer for layer, _ in body.affine_layers()]
-    head = CodeHead(sizes[-1], config.code_size, config.code_activation)  # -> (B, k)
-    encoder = Encoder(body, head)
-    if config.tied:
-        decoder: nn.Module = TiedMLPDecoder([*linears, head.linear], config.activation, sample_shape)
-    else:
-        decoder = MLPDecoder([config.code_size, *reversed(sizes)], config.activation, sample_shape)
-    return encoder, decoder
+@dataclass
+class MLPConfig(ModelConfig):
+    """A fully connected encoder and its mirror: ``hidden`` widths from the input to the code, optionally tied."""
 
+    kind: str = param("mlp", InstanceOf(str), "encoder family, a registered encoder (aekit.models.encoders)")
+    hidden: list = param([512], SequenceOf(Interval(int, 1, None)), "widths of the hidden layers; [] is one affine layer")
+    tied: bool = param(False, InstanceOf(bool), "decoder weights are the transposed encoder weights")
 
-build_mlp.supports_tied = True  # ModelConfig.check reads this: tied weights need a mirrored stack
+    example: ClassVar[dict[str, Any]] = {"hidden": [8, 5]}
+    example_shapes: ClassVar[tuple[tuple[int, ...], ...]] = ((12,), (1, 5, 7), (3, 4, 4))
+
+    @property
+    def hidden_layers(self) -> int:
+        return len(self.hidden)
+
+    def check(self) -> None:
+        super().check()
+        if self.variational and self.tied:
+            raise ConfigError(
+                "tied weights and variational: true cannot be combined: the Gaussian head maps features to "
+                "2k numbers (mu and logvar), which has no transpose for the decoder to share. Set tied: false."
+            )
+
+    def build(self, sample_shape: tuple[int, ...]) -> tuple[Encoder, nn.Module]:
+        """Encoder and decoder for samples of any shape, flattened to d = prod(sample_shape) features."""
+        d = math.prod(sample_shape)
+        sizes = [d, *self.hidden]  # d -> hidden[0] -> ... -> hidden[-1]
+        body = MLPBody(sizes, self.activation)  # (B, d) -> (B, hidden[-1]), or (B, d) when hidden == []
+        linears = [layer for layer, _ in body.affine_layers()]
+        head = CodeHead(sizes[-1], self.code_size, self.code_activation)  # -> (B, k)
+        if self.tied:
+            decoder: nn.Module = TiedMLPDecoder([*linears, head.linear], self.activation, sample_shape)
+        else:
+            decoder = MLPDecoder([self.code_size, *reversed(sizes)], self.activation, sample_shape)
+        return Encoder(body, head), decoder
