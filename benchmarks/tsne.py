@@ -28,10 +28,9 @@ import torch
 
 def test_codes(run: str | None, quick: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray, str]:
     """Test codes, test images and labels of ``run`` (or of a default run trained here)."""
-    from aekit.report.run_report import load_run_data
+    from aekit.analysis.run_data import load_run_data
     from aekit.training.run import train
     from aekit.training.run_config import make_config
-    from aekit.viz._common import encode
 
     if run is None:
         out = tempfile.mkdtemp(prefix="aekit-tsne-")
@@ -41,7 +40,7 @@ def test_codes(run: str | None, quick: bool) -> tuple[np.ndarray, np.ndarray, np
     else:
         what = f"run {run}"
     data = load_run_data(run)
-    return encode(data.model, data.x_test), data.x_test, data.y_test, what
+    return data.h_test, data.x_test, data.y_test, what
 
 
 def main(argv: list[str] | None = None) -> int:

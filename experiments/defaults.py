@@ -54,9 +54,10 @@ from sklearn.preprocessing import StandardScaler
 sys.path.insert(0, str(Path(__file__).parent))
 from _script import script_main  # noqa: E402  (the experiments' shared command line)
 
+from aekit.analysis.run_data import load_run_data
+from aekit.analysis.run_metrics import compute_metrics
 from aekit.data import load_dataset, split_dataset
 from aekit.estimator import Autoencoder, AutoencoderClassifier
-from aekit.report.run_report import compute_metrics, load_run_data
 from aekit.training.probe import select_probe
 from aekit.training.run import train
 from aekit.training.run_config import make_config
@@ -111,13 +112,8 @@ def cli_runs(cases: list[tuple[str, str | None, list[str]]], setup: Setup, out: 
 def _report_numbers(run_dir: Path) -> dict:
     """What the run's report shows: error per sample and probe accuracy, beside PCA's."""
     data = load_run_data(run_dir)
-    flat = data.x_train.reshape(len(data.x_train), -1)
-    k = min(data.model.config.code_size, *flat.shape)
-    pca = PCA(n_components=k, random_state=0).fit(flat)
-    from aekit.viz._common import encode
-
-    metrics = compute_metrics(data, encode(data.model, data.x_train), encode(data.model, data.x_test), pca)
-    return {"code": k, "epochs": data.summary["epochs"], "stop": data.summary["stop_reason"],
+    metrics = compute_metrics(data)  # PCA with data.n_components, fitted on the training split (seed 0)
+    return {"code": data.n_components, "epochs": data.summary["epochs"], "stop": data.summary["stop_reason"],
             "error": metrics.values["recon_per_image"], "pca_error": metrics.baselines["recon_per_image"],
             "probe": metrics.values.get("probe"), "pca_probe": metrics.baselines.get("probe")}
 

@@ -32,6 +32,7 @@ from aekit.analysis.run_data import SEED, RunData, load_run_data
 from aekit.analysis.run_metrics import Metrics, compute_metrics
 from aekit.errors import AekitError
 from aekit.io import atomic_write_bytes, atomic_write_text
+from aekit.models.config import own_fields
 from aekit.report.html import FigureEntry, escape, figure, page, table
 from aekit.training.trainer import STOP_REASONS
 from aekit.viz import png_bytes, report_figures
@@ -127,14 +128,25 @@ def _finetune_rows(run_dir: Path) -> list[list[str]]:
     return rows
 
 
+def _kind_settings(m: Any) -> str:
+    """The settings of the encoder's own kind, e.g. ``hidden [512]`` (mlp, tied ones add ``tied``) or
+    ``channels [16, 32], kernel size 3`` (conv), read from the config instead of known per kind."""
+    parts = []
+    for name in own_fields(m):
+        value = getattr(m, name)
+        if isinstance(value, bool):
+            parts += [name.replace("_", " ")] if value else []
+        else:
+            parts.append(f"{name.replace('_', ' ')} {list(value) if isinstance(value, (list, tuple)) else value}")
+    return ", ".join(parts)
+
 
 def _summary_rows(data: RunData) -> list[tuple[str, str]]:
     config, model = data.config, data.model
     m = model.config
-    layers = (f"hidden {list(m.hidden)}" if m.kind == "mlp" else f"channels {list(m.channels)}, kernel {m.kernel_size}")
-    arch = (f"{m.kind}, {layers}, code size {m.code_size}, activation {m.activation}, code activation "
-            f"{m.code_activation}, output {model.output}{', tied weights' if getattr(m, 'tied', False) else ''}"
-            f"{', variational' if data.variational else ''}")
+    arch = ", ".join(part for part in (m.kind, _kind_settings(m), f"code size {m.code_size}", f"activation {m.activation}",
+                                       f"code activation {m.code_activation}", f"output {model.output}",
+                                       "variational" if data.variational else "") if part)
     penalties = ", ".join(f"{k}: {v}" for k, v in config.penalties.items()) or "none"
     if data.variational and "kl" not in config.penalties:
         penalties = (penalties + ", " if config.penalties else "") + "kl: 1.0 (added for the variational model)"
@@ -153,7 +165,6 @@ def _summary_rows(data: RunData) -> list[tuple[str, str]]:
                      f"{config.train.batch_size}, {config.train.optimizer} lr {data.history[0]['lr'] if data.history else config.train.lr:g}, seed {config.seed}"
                      f"{'; stopped: ' + stopped if stopped else ''}"),
     ]
-
 
 
 def verdict(data: RunData, metrics: Metrics, n_components: int) -> list[str]:
@@ -201,7 +212,6 @@ def verdict(data: RunData, metrics: Metrics, n_components: int) -> list[str]:
             notes.append(f"Its codes are at least as good features as PCA's for a linear probe ({ours:.3f} against "
                          f"{pca:.3f} accuracy).")
     return notes
-
 
 
 def build_report(run_dir: str | Path, out: str | Path | None = None, *, tsne_backend: str = DEFAULT_BACKEND,
@@ -282,7 +292,6 @@ def render(data: RunData, entries: list[FigureEntry], metrics: Metrics, skipped:
     parts.append(f'<p class="note">Built by aekit in {seconds:.1f} s. Figures are also in '
                  f"<code>{escape(data.run_dir / 'figures')}</code>.</p>")
     return page(f"aekit report: {name}", "\n".join(parts))
-
 
 
 def _yaml(data: dict[str, Any]) -> str:
