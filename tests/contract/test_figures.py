@@ -135,18 +135,27 @@ class WobbleFigure(ReportFigure):
         return f"The squared norm of each of the {facts['n']} test codes (mean {facts['mean']:.3g}): wobble."
 
 
+class BrokenFigure(ReportFigure):
+    title = "A figure that cannot tell"
+
+    def applies(self, run: RunData) -> str | None:
+        raise RuntimeError("this figure cannot tell today")
+
+
 @pytest.fixture
 def wobble():
-    """Wobble and its figure registered for one test, and taken out of the registry afterwards."""
+    """Wobble, its figure and a broken figure registered for one test, taken out of the registry afterwards."""
     from aekit import registry
 
     register("objective", "wobble")(Wobble)
     register("figure", "wobble")(WobbleFigure)
+    register("figure", "broken")(BrokenFigure)
     try:
         yield
     finally:
         registry._REGISTRY["objective"].pop("wobble", None)
         registry._REGISTRY["figure"].pop("wobble", None)
+        registry._REGISTRY["figure"].pop("broken", None)
 
 
 def test_a_figure_registered_outside_aekit_shows_up_in_the_report(wobble, tmp_path):
@@ -159,6 +168,8 @@ def test_a_figure_registered_outside_aekit_shows_up_in_the_report(wobble, tmp_pa
     assert 'data-figure="wobble"' in html and "How much the code wobbles" in html and "test codes (mean" in html
     keys = [line.split('"')[1] for line in html.split("data-figure=")[1:]]
     assert keys.index("wobble") == keys.index("filters") + 1  # its place on the page, by its order
+    assert report.failed == {"broken": "RuntimeError: this figure cannot tell today"}  # the rest of the report stands
+    assert "A figure that cannot tell</b>: left out, because it could not be drawn: RuntimeError" in html
 
     plain = make_config(overrides=[*COMMON, MLP, f"out={tmp_path}", "name=plain"])
     report = build_report(train(plain).run_dir)
@@ -168,3 +179,4 @@ def test_a_figure_registered_outside_aekit_shows_up_in_the_report(wobble, tmp_pa
 
 def test_the_registry_is_clean_after_the_made_up_figure():
     assert "wobble" not in available("figure") and "wobble" not in available("objective")
+    assert "broken" not in available("figure")

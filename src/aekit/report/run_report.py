@@ -144,9 +144,9 @@ def _kind_settings(m: Any) -> str:
 def _summary_rows(data: RunData) -> list[tuple[str, str]]:
     config, model = data.config, data.model
     m = model.config
-    arch = ", ".join(part for part in (m.kind, _kind_settings(m), f"code size {m.code_size}", f"activation {m.activation}",
-                                       f"code activation {m.code_activation}", f"output {model.output}",
-                                       "variational" if data.variational else "") if part)
+    parts = (m.kind, _kind_settings(m), f"code size {m.code_size}", f"activation {m.activation}",
+             f"code activation {m.code_activation}", f"output {model.output}", "variational" if data.variational else "")
+    arch = ", ".join(part for part in parts if part)
     penalties = ", ".join(f"{k}: {v}" for k, v in config.penalties.items()) or "none"
     if data.variational and "kl" not in config.penalties:
         penalties = (penalties + ", " if config.penalties else "") + "kl: 1.0 (added for the variational model)"

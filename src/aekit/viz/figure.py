@@ -46,6 +46,7 @@ if TYPE_CHECKING:
 
     from aekit.analysis.run_data import RunData
 
+
 class ReportFigure:
     """One figure of the run report; subclasses set ``title`` and ``order`` and define the three methods."""
 
