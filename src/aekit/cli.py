@@ -170,7 +170,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     import json
 
     from aekit.errors import ConfigError
-    from aekit.training import run, run_config
+    from aekit.training import run, run_config, run_folder
 
     if args.help_config:
         for key, default, doc in run_config.config_keys():
@@ -181,7 +181,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         if args.config or args.data or args.dry_run or args.preset:
             raise ConfigError("--resume continues a run with its own config; only --epochs and the optimiser "
                               f"settings ({', '.join(run.RESUMABLE_KEYS)}, with --set) may change it.")
-        config = run_config.make_config(f"{args.resume}/config.yaml")
+        config = run_folder.read_config(args.resume)
         if args.epochs:
             key = "max_epochs" if config.train.auto else "epochs"
             setattr(config.train, key, args.epochs)

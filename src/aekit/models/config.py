@@ -8,7 +8,7 @@ and ``to_dict`` writes only them. A new encoder is one file in :mod:`aekit.model
     @register("encoder", "mlp")
     @dataclass
     class MLPConfig(ModelConfig):
-        kind: str = param("mlp", InstanceOf(str), "...")  # its registered name is its default kind
+        kind: str = kind_param("mlp")                     # its registered name is its default kind
         hidden: list = param([512], SequenceOf(Interval(int, 1, None)), "widths of the hidden layers")
 
         example: ClassVar = {"hidden": [8, 5]}           # small settings and sample shapes it builds,
@@ -42,6 +42,11 @@ logger = logging.getLogger(__name__)
 _POSITIVE_INT = Interval(int, 1, None)
 
 
+def kind_param(name: str) -> Any:
+    """The ``kind`` field of an encoder's config, whose default is the name it registers under."""
+    return param(name, InstanceOf(str), "encoder family (mlp, conv or a registered one); each has keys of its own")
+
+
 @dataclass
 class ModelConfig:
     """What every encoder shares: which kind, the code's size, the activations and how the output is read.
@@ -50,7 +55,7 @@ class ModelConfig:
     mapping choose it: ``from_dict(ModelConfig, {"kind": "conv", "channels": [8]})`` is a ConvConfig.
     """
 
-    kind: str = param("mlp", InstanceOf(str), "encoder family, a registered encoder (aekit.models.encoders)")
+    kind: str = kind_param("mlp")
     code_size: Any = param("auto", AnyOf(Options(("auto",)), _POSITIVE_INT),
                            "size k of the code h (k < d undercomplete, k > d overcomplete); auto: min(32, d/4)")
     activation: str = param("relu", InstanceOf(str), "activation of hidden layers (a registered activation)")
@@ -100,6 +105,11 @@ class ModelConfig:
                     f"{prefix}kind: {owners[0]}."
                 )
         return chosen
+
+    @classmethod
+    def config_variants(cls) -> dict[str, type[ModelConfig]]:
+        """Every kind's config class by its name (``--help-config`` lists each one's own keys)."""
+        return {name: get("encoder", name) for name in available("encoder")}
 
     @property
     def hidden_layers(self) -> int:

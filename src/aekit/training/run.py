@@ -27,11 +27,12 @@ from aekit.data.corruption import Compose
 from aekit.data.preparation import MinMax, prepare_data
 from aekit.errors import ConfigError, DataError
 from aekit.io import atomic_write_text, folder_lock
-from aekit.models.autoencoder import Autoencoder, build_model, resolve_config
+from aekit.models.autoencoder import Autoencoder, build_model
+from aekit.models.config import resolve_config
 from aekit.models.serialization import save_model
 from aekit.training.layerwise import pretrain, stage_configs
 from aekit.training.run_config import RunConfig, make_config
-from aekit.training.run_folder import check_new_run_folder, remove_stale_writes, write_metrics
+from aekit.training.run_folder import check_new_run_folder, read_config, remove_stale_writes, write_metrics
 from aekit.training.trainer import Trainer
 
 logger = logging.getLogger(__name__)
@@ -203,13 +204,13 @@ def resume(run_dir: str | Path, *, epochs: int | None = None, overrides: list[st
 
 def _resume(run_dir: Path, epochs: int | None, overrides: list[str], on_epoch: Callable | None,
             progress: bool) -> RunResult:
-    config = make_config(run_dir / "config.yaml")
+    config = read_config(run_dir)
     changes = list(overrides)
     if epochs is not None:
         key = "max_epochs" if config.train.auto else "epochs"
         changes.append(f"train.{key}={epochs}")
     if changes:
-        config = make_config(run_dir / "config.yaml", changes)
+        config = read_config(run_dir, changes)
     prepared = prepare(config)
     remove_stale_writes(run_dir)  # a write cut by kill -9: no one else writes here (we hold the lock)
     checkpoint = run_dir / "checkpoint.pt"

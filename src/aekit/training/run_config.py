@@ -13,6 +13,7 @@ before anything is checked, so a regulariser in ``my_penalty.py`` is usable as `
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,7 +22,7 @@ from aekit import config as cfg
 from aekit.data.corruption import Compose, build_corruption
 from aekit.data.preparation import DataConfig
 from aekit.errors import ConfigError
-from aekit.models.autoencoder import ModelConfig
+from aekit.models.config import ModelConfig
 from aekit.objectives import build_objectives, resolve_penalties
 from aekit.params import AnyOf, InstanceOf, Interval, Registered, SequenceOf
 from aekit.registry import load_plugins
@@ -117,12 +118,13 @@ def preset_path(name: str) -> Path:
     return PRESETS / f"{name}.yaml"
 
 
-def make_config(path: str | Path | None = None, overrides: list[str] | tuple[str, ...] = (), *,
+def make_config(path: str | Path | Mapping[str, Any] | None = None, overrides: list[str] | tuple[str, ...] = (), *,
                 preset: str | None = None) -> RunConfig:
-    """Defaults, then the preset, then the YAML file, then ``key=value`` overrides; checked as a whole."""
+    """Defaults, then the preset, then the YAML file (or a mapping already read), then ``key=value``
+    overrides; checked as a whole."""
     data = cfg.read_yaml(preset_path(preset)) if preset is not None else {}
     if path is not None:
-        data = cfg.merge(data, cfg.read_yaml(path))
+        data = cfg.merge(data, path if isinstance(path, Mapping) else cfg.read_yaml(path))
     data = cfg.merge(data, cfg.parse_overrides(overrides))
     plugins = data.get("plugins")
     if isinstance(plugins, list) and all(isinstance(p, str) for p in plugins):
@@ -137,9 +139,25 @@ def config_keys(obj: Any = None, prefix: str = "") -> list[tuple[str, Any, str]]
     for f in dataclasses.fields(obj):
         value = getattr(obj, f.name)
         if dataclasses.is_dataclass(value):
-            rows += config_keys(value, f"{prefix}{f.name}.")
+            rows += _section_keys(value, f"{prefix}{f.name}.")
         else:
             rows.append((prefix + f.name, value, f.metadata.get("doc", "")))
+    return rows
+
+
+def _section_keys(section: Any, prefix: str) -> list[tuple[str, Any, str]]:
+    """A section's keys; one whose keys depend on a choice (``model.kind``, ``config_variants``) lists the
+    keys every choice shares, then each choice's own as ``model.hidden (mlp)``."""
+    variants = getattr(type(section), "config_variants", None)
+    if not callable(variants):
+        return config_keys(section, prefix)
+    choices = {name: cls() for name, cls in variants().items()}
+    names = [{f.name for f in dataclasses.fields(choice)} for choice in choices.values()]
+    shared = {f.name for f in dataclasses.fields(section) if all(f.name in n for n in names)}
+    rows = [row for row in config_keys(section, prefix) if row[0][len(prefix):] in shared]
+    for name, choice in choices.items():
+        rows += [(f"{key} ({name})", default, doc) for key, default, doc in config_keys(choice, prefix)
+                 if key[len(prefix):] not in shared]
     return rows
 
 

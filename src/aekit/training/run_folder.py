@@ -137,11 +137,27 @@ class Run:
         return data.arrays(), labels, data
 
 
+def read_config(run_dir: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> RunConfig:
+    """The run's ``config.yaml`` (with ``overrides``, e.g. a resumed run's new lr), checked as a whole.
+
+    A run written before each encoder kind had its own config lists every kind's keys under ``model``
+    (``hidden`` and ``channels`` alike; its model.json is format aekit.model/1): those its kind does not
+    take are dropped, and logged, as that aekit ignored them."""
+    from aekit import config as cfg
+    from aekit.models.config import drop_other_kinds
+
+    path = Path(run_dir) / "config.yaml"
+    data = cfg.read_yaml(path)
+    if isinstance(data.get("model"), dict):
+        data["model"] = drop_other_kinds(data["model"], str(path))
+    return make_config(data, overrides)
+
+
 def load_run(run_dir: str | Path) -> Run:
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
         raise ConfigError(f"Run folder {str(run_dir)!r} does not exist.")
-    config = make_config(run_dir / "config.yaml")
+    config = read_config(run_dir)
     model = load_model(run_dir)
     pre_path = run_dir / "preprocessing.json"
     pre = None
@@ -162,5 +178,5 @@ def load(run_dir: str | Path) -> Autoencoder:
     return load_model(Path(run_dir))
 
 
-__all__ = ["Run", "load_run", "load", "read_metrics", "read_metrics_file", "read_summary", "write_metrics",
+__all__ = ["Run", "load_run", "load", "read_config", "read_metrics", "read_metrics_file", "read_summary", "write_metrics",
            "check_new_run_folder", "remove_stale_writes"]

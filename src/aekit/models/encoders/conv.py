@@ -24,9 +24,9 @@ from torch import Tensor, nn
 
 from aekit.config import param
 from aekit.errors import ConfigError
-from aekit.models.config import ModelConfig
+from aekit.models.config import ModelConfig, kind_param
 from aekit.models.encoder import CodeHead, Encoder
-from aekit.params import InstanceOf, Interval, SequenceOf
+from aekit.params import Interval, SequenceOf
 from aekit.registry import get, register
 
 STRIDE = 2
@@ -105,7 +105,7 @@ class ConvDecoder(nn.Module):
 class ConvConfig(ModelConfig):
     """A convolutional encoder for images (C, H, W): stride-2 convolutions, mirrored by transposed ones."""
 
-    kind: str = param("conv", InstanceOf(str), "encoder family, a registered encoder (aekit.models.encoders)")
+    kind: str = kind_param("conv")
     channels: list = param([16, 32], SequenceOf(Interval(int, 1, None)), "channels of the stride-2 convolutions")
     kernel_size: int = param(3, Interval(int, 1, None), "kernel size of every convolution")
 

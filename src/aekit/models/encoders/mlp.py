@@ -24,7 +24,7 @@ from torch.nn import functional as F
 
 from aekit.config import param
 from aekit.errors import ConfigError
-from aekit.models.config import ModelConfig
+from aekit.models.config import ModelConfig, kind_param
 from aekit.models.encoder import CodeHead, Encoder
 from aekit.params import InstanceOf, Interval, SequenceOf
 from aekit.registry import get, register
@@ -103,7 +103,7 @@ class TiedMLPDecoder(nn.Module):
 class MLPConfig(ModelConfig):
     """A fully connected encoder and its mirror: ``hidden`` widths from the input to the code, optionally tied."""
 
-    kind: str = param("mlp", InstanceOf(str), "encoder family, a registered encoder (aekit.models.encoders)")
+    kind: str = kind_param("mlp")
     hidden: list = param([512], SequenceOf(Interval(int, 1, None)), "widths of the hidden layers; [] is one affine layer")
     tied: bool = param(False, InstanceOf(bool), "decoder weights are the transposed encoder weights")
 
