@@ -41,7 +41,7 @@ from pathlib import Path
 import torch
 
 from aekit.data import load_dataset
-from aekit.models.autoencoder import ModelConfig, build_model
+from aekit.models import ModelConfig, build_model
 from aekit.objectives import CrossEntropy
 from aekit.objectives.contractive import Contractive, generic
 

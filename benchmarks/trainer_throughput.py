@@ -24,7 +24,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from aekit.data import load_dataset
-from aekit.models.autoencoder import ModelConfig, build_model
+from aekit.models import ModelConfig, build_model
 from aekit.objectives import CrossEntropy
 from aekit.training.trainer import TrainConfig, Trainer
 

@@ -26,7 +26,7 @@ import time
 import torch
 
 from aekit.data import load_dataset
-from aekit.models.autoencoder import ModelConfig, build_model
+from aekit.models import ModelConfig, build_model
 from aekit.objectives import CrossEntropy
 from aekit.objectives.variational import KLDivergence
 from aekit.training.trainer import TrainConfig, Trainer

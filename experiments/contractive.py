@@ -44,7 +44,7 @@ from _script import script_main  # noqa: E402  (the experiments' shared command 
 
 from aekit.analysis.jacobian import jacobian_singular_values, spectrum_summary
 from aekit.data import load_dataset, split_dataset
-from aekit.models.autoencoder import ModelConfig, build_model
+from aekit.models import ModelConfig, build_model
 from aekit.objectives import CrossEntropy
 from aekit.objectives.contractive import Contractive
 from aekit.training.trainer import TrainConfig, Trainer

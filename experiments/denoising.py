@@ -42,7 +42,7 @@ from _script import script_main  # noqa: E402  (the experiments' shared command 
 from aekit.analysis.metrics import psnr
 from aekit.data import load_dataset, split_dataset
 from aekit.data.corruption import Gaussian, Masking
-from aekit.models.autoencoder import ModelConfig, build_model
+from aekit.models import ModelConfig, build_model
 from aekit.objectives import SquaredError
 from aekit.training.trainer import TrainConfig, Trainer
 

@@ -34,7 +34,7 @@ from _script import script_main  # noqa: E402  (the experiments' shared command 
 
 from aekit.analysis.metrics import NEAR_ZERO, reconstruction_error, sparsity_stats
 from aekit.data import load_dataset, split_dataset
-from aekit.models.autoencoder import ModelConfig, build_model
+from aekit.models import ModelConfig, build_model
 from aekit.objectives import CrossEntropy
 from aekit.objectives.sparse import L1, KLSparsity
 from aekit.training.trainer import TrainConfig, Trainer

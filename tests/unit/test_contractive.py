@@ -11,7 +11,7 @@ from torch.func import jacrev, vmap
 
 from aekit.analysis.jacobian import jacobian_singular_values, jacobian_tangents, spectrum_summary
 from aekit.errors import ConfigError
-from aekit.models.autoencoder import ModelConfig, build_model
+from aekit.models import ModelConfig, build_model
 from aekit.objectives import CrossEntropy, SquaredError
 from aekit.objectives.contractive import (
     Contractive,

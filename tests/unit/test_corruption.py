@@ -8,7 +8,7 @@ import torch
 
 from aekit.data.corruption import Gaussian, Masking, SaltAndPepper
 from aekit.errors import ConfigError, DataError
-from aekit.models.autoencoder import ModelConfig, build_model
+from aekit.models import ModelConfig, build_model
 from aekit.objectives import CrossEntropy
 from aekit.registry import available, get
 from aekit.training.run_config import make_config

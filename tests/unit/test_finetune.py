@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from aekit.errors import ConfigError
-from aekit.models.autoencoder import ModelConfig, build_model
+from aekit.models import ModelConfig, build_model
 from aekit.training.finetune import FinetuneConfig, draw_labelled, finetune, predict_proba
 
 

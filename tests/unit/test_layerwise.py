@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from aekit.errors import ConfigError
-from aekit.models.autoencoder import ModelConfig
+from aekit.models import ModelConfig
 from aekit.objectives import CrossEntropy, SquaredError
 from aekit.registry import get
 from aekit.training.layerwise import LayerwiseConfig, linear_layers, pretrain, stage_configs

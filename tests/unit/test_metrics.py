@@ -8,7 +8,7 @@ import torch
 
 from aekit.analysis.metrics import psnr, reconstruction_error, sparsity_stats
 from aekit.errors import ConfigError, DataError
-from aekit.models.autoencoder import ModelConfig, build_model
+from aekit.models import ModelConfig, build_model
 
 
 def test_psnr_per_image_by_hand():

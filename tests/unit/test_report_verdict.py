@@ -5,7 +5,7 @@ from types import SimpleNamespace
 
 import torch
 
-from aekit.models.autoencoder import ModelConfig, build_model
+from aekit.models import ModelConfig, build_model
 from aekit.report.run_report import Metrics, verdict
 
 

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from aekit.errors import ConfigError
-from aekit.models.autoencoder import ModelConfig, build_model
+from aekit.models import ModelConfig, build_model
 from aekit.objectives.sparse import EPS, L1, KLSparsity, kl_bernoulli
 from aekit.registry import get
 from aekit.training.run_config import make_config

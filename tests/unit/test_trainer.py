@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from aekit.errors import TrainingDiverged
-from aekit.models.autoencoder import ModelConfig, build_model
+from aekit.models import ModelConfig, build_model
 from aekit.objectives import CrossEntropy, SquaredError
 from aekit.training.trainer import TrainConfig, Trainer
 

@@ -4,7 +4,7 @@ import numpy as np
 import torch
 
 from aekit.data import load_dataset
-from aekit.models.autoencoder import ModelConfig, build_model
+from aekit.models import ModelConfig, build_model
 from aekit.objectives import CrossEntropy
 from aekit.training.trainer import TrainConfig, Trainer
 

@@ -3,7 +3,7 @@
 
 The encoder of a VAE outputs the parameters of a diagonal Gaussian posterior
 q(h|x) = N(mu(x), diag(exp(logvar(x)))) instead of a code. :class:`GaussianHead` replaces the
-deterministic :class:`~aekit.models.mlp.CodeHead` of any encoder that follows the body/head
+deterministic :class:`~aekit.models.encoder.CodeHead` of any encoder that follows the body/head
 contract (MLP and conv alike): one affine map from the features a to 2k numbers, split into mu and
 log sigma^2. A code is drawn with the reparameterisation trick (Kingma & Welling, Sec. 2.4)
 
