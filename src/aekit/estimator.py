@@ -4,9 +4,11 @@ Thin adapters (scikit-learn's estimator API, Buitinck et al., "API design for ma
 software: experiences from the scikit-learn project", 2013) over the same pieces a run uses: the
 model is built from a :class:`~aekit.models.autoencoder.ModelConfig`, every loss term and every
 corruption is looked up by name in the registry, and the :class:`~aekit.training.trainer.Trainer`
-fits it. A new regulariser or corruption therefore needs no change here::
+fits it. A new regulariser or corruption therefore needs no change here: ``penalties`` and ``noise``
+take any registered name, checked by the component's own declared fields (the one path a run config
+takes too, :func:`aekit.objectives.build_objectives`)::
 
-    ae = Autoencoder(code_size=10, hidden=(256,), noise=("masking", 0.25), l1=1e-4, random_state=0)
+    ae = Autoencoder(code_size=10, hidden=(256,), noise=("masking", 0.25), penalties={"l1": 1e-4}, random_state=0)
     H = ae.fit_transform(X)                 # (n, 10) codes; X is (n, d), (n, H, W) or (n, C, H, W)
     X_hat = ae.inverse_transform(H)         # back in the layout of X
     ae.score_samples(X)                     # -reconstruction loss per sample (ELBO if variational)
@@ -52,32 +54,22 @@ from aekit.io import atomic_write_text
 from aekit.models.autoencoder import ModelConfig, build_model
 from aekit.models.batched import map_batches
 from aekit.models.serialization import load_model, save_model
-from aekit.objectives import RECONSTRUCTIONS
-from aekit.params import AnyOf, InstanceOf, Interval, Options, SequenceOf, check
+from aekit.objectives import build_objectives
+from aekit.params import AnyOf, InstanceOf, Interval, Options, Registered, SequenceOf, check
 from aekit.data.corruption import Compose
 from aekit.registry import available, build, get
 from aekit.training.trainer import TrainConfig, Trainer, resolve_device
 
 logger = logging.getLogger(__name__)
 
-FORMAT = "aekit.estimator/1"  # the tag of estimator.json; bump it when the layout changes
+FORMAT = "aekit.estimator/2"  # the tag of estimator.json; bump it when the layout changes
+# /1 had one parameter per penalty (l1, kl_sparsity + sparsity_target, contractive, beta + kl_warmup_epochs);
+# /2 has them in ``penalties``. load() reads both.
+_FORMATS = ("aekit.estimator/1", FORMAT)
 ESTIMATOR_JSON = "estimator.json"
 STEPS_PER_EPOCH = 20  # batch_size="auto" aims at this many optimiser steps an epoch
 ELBO_SAMPLES = 10  # posterior draws per sample when a variational model scores data (ELBO estimate)
 _EVAL_BATCH = 1024
-
-
-class _Registered:
-    """A constraint: a name registered under ``kind`` (read from the registry when checked)."""
-
-    def __init__(self, kind: str) -> None:
-        self.kind = kind
-
-    def accepts(self, value: Any) -> bool:
-        return isinstance(value, str) and value in available(self.kind)
-
-    def __str__(self) -> str:
-        return str(Options(available(self.kind)))
 
 
 class _Noise:
@@ -94,6 +86,22 @@ class _Noise:
         return "None, a (name, level) pair such as ('masking', 0.25), or a dict {name: level or {field: value}}"
 
 
+class _Penalties:
+    """A constraint: None or a dict {registered penalty: weight or {field: value}}; each entry's fields
+    are checked by the objective itself when it is built."""
+
+    def accepts(self, value: Any) -> bool:
+        if value is None:
+            return True
+        names = [n for n in available("objective") if not hasattr(get("objective", n), "output")]
+        return isinstance(value, dict) and all(isinstance(name, str) and name in names for name in value)
+
+    def __str__(self) -> str:
+        names = [n for n in available("objective") if not hasattr(get("objective", n), "output")]
+        return ("None or a dict {name: weight or {field: value}} whose names are registered penalties among {"
+                + ", ".join(repr(n) for n in names) + "}, e.g. {'l1': 1e-4}")
+
+
 _POSITIVE_INT = Interval(int, 1, None)
 _NON_NEGATIVE = Interval(float, 0, None)
 
@@ -101,21 +109,16 @@ _NON_NEGATIVE = Interval(float, 0, None)
 _PARAMETERS: dict[str, Any] = {
     "code_size": AnyOf(Options(("auto",)), _POSITIVE_INT),
     "hidden": SequenceOf(_POSITIVE_INT),
-    "kind": _Registered("encoder"),
+    "kind": Registered("encoder"),
     "channels": SequenceOf(_POSITIVE_INT),
     "kernel_size": _POSITIVE_INT,
-    "activation": _Registered("activation"),
-    "code_activation": _Registered("activation"),
+    "activation": Registered("activation"),
+    "code_activation": Registered("activation"),
     "tied": InstanceOf(bool),
     "variational": InstanceOf(bool),
-    "beta": _NON_NEGATIVE,
-    "kl_warmup_epochs": Interval(int, 0, None),
-    "loss": Options(("auto", *RECONSTRUCTIONS)),
+    "loss": Registered("objective", having="output", extra=("auto",)),
     "noise": _Noise(),  # names and levels are checked by the corruptions themselves
-    "l1": _NON_NEGATIVE,
-    "kl_sparsity": _NON_NEGATIVE,
-    "sparsity_target": Interval(float, 0, 1, closed="neither"),
-    "contractive": _NON_NEGATIVE,
+    "penalties": _Penalties(),  # and fields by the objectives
     "epochs": AnyOf(Options(("auto",)), _POSITIVE_INT),
     "max_epochs": _POSITIVE_INT,
     "tol": Interval(float, 0, 1, closed="left"),
@@ -180,18 +183,12 @@ class _AutoencoderBase(BaseEstimator):
         return self.loss
 
     def _objectives(self, reconstruction: str) -> list[Any]:
-        """The reconstruction term and every penalty switched on, built by name from the registry."""
-        penalties: dict[str, Any] = {}
-        if self.l1 > 0:
-            penalties["l1"] = self.l1
-        if self.kl_sparsity > 0:
-            penalties["kl_sparsity"] = {"weight": self.kl_sparsity, "target": self.sparsity_target}
-        if self.contractive > 0:
-            penalties["contractive"] = self.contractive
-        if self.variational:
-            penalties["kl"] = {"weight": self.beta, "warmup_epochs": self.kl_warmup_epochs}
-        recon = self._build(reconstruction, "objective", "loss", {})
-        return [recon] + [self._build(name, "objective", "penalties", spec) for name, spec in penalties.items()]
+        """The reconstruction term and ``penalties`` (with a variational model's KL term unless given),
+        built as a run config's are, their errors naming this estimator's parameter."""
+        try:
+            return build_objectives(reconstruction, self.penalties, variational=self.variational)
+        except ConfigError as error:
+            raise ConfigError(f"{error} (parameter 'penalties' of {type(self).__name__})") from None
 
     def _resolve_seed(self) -> int:
         """One seed for initialisation, validation split, batch order and noise (recorded as ``seed_``)."""
@@ -386,8 +383,9 @@ class _AutoencoderBase(BaseEstimator):
             document = json.loads(json_path.read_text())
         except (json.JSONDecodeError, UnicodeDecodeError) as error:
             raise WeightsError(f"{json_path} is not valid JSON ({error}).") from None
-        if not isinstance(document, dict) or document.get("format") != FORMAT:
-            raise WeightsError(f"{json_path} is not an aekit estimator: expected format {FORMAT!r}.")
+        if not isinstance(document, dict) or document.get("format") not in _FORMATS:
+            raise WeightsError(f"{json_path} is not an aekit estimator: expected format {FORMAT!r} (or the older "
+                               f"{_FORMATS[0]!r}).")
         if document.get("class") != cls.__name__:
             raise WeightsError(f"{json_path} holds a {document.get('class')}; load it with "
                                f"{document.get('class')}.load(path).")
@@ -395,6 +393,8 @@ class _AutoencoderBase(BaseEstimator):
         params, fitted = document.get("params"), document.get("fitted")
         if not isinstance(params, dict) or not isinstance(fitted, dict):
             raise WeightsError(f"{json_path} needs the mappings 'params' and 'fitted' that save() writes; {fix}.")
+        if document["format"] == _FORMATS[0]:
+            params = _penalties_from_v1(params)
         known = cls._get_param_names()
         unknown = sorted(set(params) - set(known))
         if unknown:
@@ -428,8 +428,11 @@ class Autoencoder(TransformerMixin, _AutoencoderBase):
     reconstructions, ``score`` the negative reconstruction loss (the ELBO when variational).
 
     Every family of the lecture is a parameter: ``noise`` (denoising, Vincent et al. 2008),
-    ``l1`` / ``kl_sparsity`` (sparse), ``contractive`` (Rifai et al. 2011), ``variational`` (Kingma &
-    Welling 2014, with ``beta``, Higgins et al. 2017); they combine freely.
+    ``penalties`` (sparse: ``{"l1": w}`` or ``{"kl_sparsity": {"weight": w, "target": rho}}``;
+    contractive, Rifai et al. 2011: ``{"contractive": w}``; or any registered penalty) and
+    ``variational`` (Kingma & Welling 2014; a beta-VAE, Higgins et al. 2017, is ``penalties={"kl": beta}``);
+    they combine freely, and ``GridSearchCV`` searches them like any parameter
+    (``{"autoencoder__penalties": [{"l1": 1e-4}, {"contractive": 0.1}]}``).
 
     Parameters
     ----------
@@ -447,28 +450,23 @@ class Autoencoder(TransformerMixin, _AutoencoderBase):
     activation : str, default="relu"
         Activation of the hidden layers (a registered activation).
     code_activation : str, default="linear"
-        Activation of the code, e.g. "sigmoid" for codes in (0, 1) (needed by ``kl_sparsity``).
+        Activation of the code, e.g. "sigmoid" for codes in (0, 1) (needed by the ``kl_sparsity`` penalty).
     tied : bool, default=False
         Decoder weights are the transposed encoder weights (kind="mlp").
     variational : bool, default=False
-        A Gaussian code head and a KL term: a VAE. ``transform`` returns the posterior mean.
-    beta : float, default=1.0
-        Weight of the KL term when variational (beta > 1 is a beta-VAE).
-    kl_warmup_epochs : int, default=0
-        Epochs over which the KL weight rises linearly from 0 to beta (variational only).
-    loss : {"auto", "bce", "mse"}, default="auto"
+        A Gaussian code head and a KL term (``kl: 1.0``, the ELBO, unless ``penalties`` sets it, e.g.
+        ``{"kl": {"weight": 4, "warmup_epochs": 10}}``): a VAE. ``transform`` returns the posterior mean.
+    loss : {"auto", "bce", "mse"} or a registered reconstruction, default="auto"
         Reconstruction loss; "auto" is "bce" (cross-entropy) when X is in [0, 1], else "mse".
     noise : None, (name, level) or dict, default=None
         Training-input corruption, e.g. ("masking", 0.25), ("gaussian", 0.3), ("salt_and_pepper", 0.1),
         or {"masking": 0.25, "gaussian": {"std": 0.1}} to apply several in turn.
-    l1 : float, default=0.0
-        Weight of the L1 penalty sum_j |h_j| on the code (0 = off).
-    kl_sparsity : float, default=0.0
-        Weight of the KL sparsity penalty to the mean activation ``sparsity_target`` (0 = off).
-    sparsity_target : float, default=0.05
-        Target mean activation rho of each code unit (used when kl_sparsity > 0).
-    contractive : float, default=0.0
-        Weight of the contractive penalty ||dh/dx||_F^2 (0 = off).
+    penalties : dict or None, default=None
+        Regularisers added to the loss, ``{name: weight}`` or ``{name: {field: value}}``, any registered
+        penalty (``aekit.registry.available("objective")``), each checked by its own declared fields —
+        the ``penalties`` section of a run config: e.g. ``{"l1": 1e-4}`` (sum_j |h_j|), ``{"kl_sparsity":
+        {"weight": 0.1, "target": 0.05}}`` (needs ``code_activation="sigmoid"``), ``{"contractive": 0.1}``
+        (||dh/dx||_F^2, Rifai et al. 2011; ``{"weight": 0.1, "projections": 1}`` for its stochastic estimate).
     epochs : "auto" or int, default="auto"
         "auto" trains until the loss stops improving (``tol``, ``n_iter_no_change``) within ``max_epochs``,
         halving the learning rate on plateaus (scikit-learn's ``MLPRegressor`` convention); an int trains
@@ -521,9 +519,8 @@ class Autoencoder(TransformerMixin, _AutoencoderBase):
     def __init__(
         self, code_size: Any = "auto", *, hidden: tuple = (512,), kind: str = "mlp", channels: tuple = (16, 32),
         kernel_size: int = 3, activation: str = "relu", code_activation: str = "linear", tied: bool = False,
-        variational: bool = False, beta: float = 1.0, kl_warmup_epochs: int = 0, loss: str = "auto",
-        noise: Any = None, l1: float = 0.0, kl_sparsity: float = 0.0, sparsity_target: float = 0.05,
-        contractive: float = 0.0, epochs: Any = "auto", max_epochs: int = 200, tol: float = 1e-3,
+        variational: bool = False, loss: str = "auto", noise: Any = None, penalties: dict | None = None,
+        epochs: Any = "auto", max_epochs: int = 200, tol: float = 1e-3,
         n_iter_no_change: int = 10, early_stopping: bool = True, batch_size: Any = "auto", lr: Any = "auto",
         optimizer: str = "adam", weight_decay: float = 0.0, validation_fraction: float = 0.1,
         random_state: Any = None, verbose: int = 0, device: str = "cpu",
@@ -587,9 +584,8 @@ class AutoencoderOutlierDetector(OutlierMixin, _AutoencoderBase):
     def __init__(
         self, code_size: Any = "auto", *, contamination: Any = "auto", hidden: tuple = (512,), kind: str = "mlp",
         channels: tuple = (16, 32), kernel_size: int = 3, activation: str = "relu", code_activation: str = "linear",
-        tied: bool = False, variational: bool = False, beta: float = 1.0, kl_warmup_epochs: int = 0,
-        loss: str = "auto", noise: Any = None, l1: float = 0.0, kl_sparsity: float = 0.0,
-        sparsity_target: float = 0.05, contractive: float = 0.0, epochs: Any = "auto", max_epochs: int = 200,
+        tied: bool = False, variational: bool = False, loss: str = "auto", noise: Any = None,
+        penalties: dict | None = None, epochs: Any = "auto", max_epochs: int = 200,
         tol: float = 1e-3, n_iter_no_change: int = 10, early_stopping: bool = True, batch_size: Any = "auto",
         lr: Any = "auto", optimizer: str = "adam", weight_decay: float = 0.0, validation_fraction: float = 0.1,
         random_state: Any = None, verbose: int = 0, device: str = "cpu",
@@ -682,8 +678,7 @@ class AutoencoderClassifier(ClassifierMixin, _AutoencoderBase):
         head_lr: float = 1e-2, finetune_lr: float = 3e-4, finetune_patience: int | None = 15,
         hidden: tuple = (512,), kind: str = "mlp", channels: tuple = (16, 32), kernel_size: int = 3,
         activation: str = "relu", code_activation: str = "linear", tied: bool = False, variational: bool = False,
-        beta: float = 1.0, kl_warmup_epochs: int = 0, loss: str = "auto", noise: Any = None, l1: float = 0.0,
-        kl_sparsity: float = 0.0, sparsity_target: float = 0.05, contractive: float = 0.0, epochs: Any = "auto",
+        loss: str = "auto", noise: Any = None, penalties: dict | None = None, epochs: Any = "auto",
         max_epochs: int = 200, tol: float = 1e-3, n_iter_no_change: int = 10, early_stopping: bool = True,
         batch_size: Any = "auto", lr: Any = "auto", optimizer: str = "adam", weight_decay: float = 0.0,
         validation_fraction: float = 0.1, random_state: Any = None, verbose: int = 0, device: str = "cpu",
@@ -804,6 +799,24 @@ class AutoencoderClassifier(ClassifierMixin, _AutoencoderBase):
         tags = super().__sklearn_tags__()
         tags.classifier_tags.multi_class = True
         return tags
+
+
+def _penalties_from_v1(params: dict[str, Any]) -> dict[str, Any]:
+    """The parameters of an ``aekit.estimator/1`` file, with its penalty parameters moved into ``penalties``."""
+    params = dict(params)
+    old = {name: params.pop(name) for name in ("l1", "kl_sparsity", "sparsity_target", "contractive", "beta",
+                                               "kl_warmup_epochs") if name in params}
+    penalties: dict[str, Any] = {}
+    if old.get("l1", 0) > 0:
+        penalties["l1"] = old["l1"]
+    if old.get("kl_sparsity", 0) > 0:
+        penalties["kl_sparsity"] = {"weight": old["kl_sparsity"], "target": old.get("sparsity_target", 0.05)}
+    if old.get("contractive", 0) > 0:
+        penalties["contractive"] = old["contractive"]
+    if params.get("variational") and (old.get("beta", 1.0) != 1.0 or old.get("kl_warmup_epochs", 0)):
+        penalties["kl"] = {"weight": old.get("beta", 1.0), "warmup_epochs": old.get("kl_warmup_epochs", 0)}
+    params["penalties"] = penalties or None
+    return params
 
 
 def _unlabelled(y: np.ndarray) -> np.ndarray:

@@ -130,16 +130,19 @@ class AnyOf:
 
 class Registered:
     """A name registered under ``kind`` (read from the registry when checked, so plugins count); with
-    ``having``, only components that have that attribute (e.g. reconstruction objectives: ``output``)."""
+    ``having``, only components that have that attribute (e.g. reconstruction objectives: ``output``);
+    ``extra`` values (e.g. ``"auto"``) are accepted too."""
 
-    def __init__(self, kind: str, having: str | None = None) -> None:
+    def __init__(self, kind: str, having: str | None = None, extra: tuple = ()) -> None:
         self.kind = kind
         self.having = having
+        self.extra = tuple(extra)
 
     def names(self) -> list[str]:
         from aekit.registry import available, get
 
-        return [n for n in available(self.kind) if self.having is None or hasattr(get(self.kind, n), self.having)]
+        return [*self.extra, *(n for n in available(self.kind)
+                               if self.having is None or hasattr(get(self.kind, n), self.having))]
 
     def accepts(self, value: Any) -> bool:
         return isinstance(value, str) and value in self.names()
@@ -148,10 +151,11 @@ class Registered:
         return str(Options(self.names()))
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, Registered) and (self.kind, self.having) == (other.kind, other.having)
+        return isinstance(other, Registered) and (self.kind, self.having, self.extra) == (
+            other.kind, other.having, other.extra)
 
     def __hash__(self) -> int:
-        return hash((self.kind, self.having))
+        return hash((self.kind, self.having, self.extra))
 
 
 def _strip_article(text: str) -> str:

@@ -62,7 +62,12 @@ def same_weights(a, b):
         (dict(lr=0.0), "The 'lr' parameter of Autoencoder must be a str among {'auto'} or a float in the range "
                        "(0, inf). Got 0.0 instead."),
         (dict(validation_fraction=1.0), "The 'validation_fraction' parameter of Autoencoder must be a float in the range [0, 1). Got 1.0 instead."),
-        (dict(sparsity_target=0.0), "The 'sparsity_target' parameter of Autoencoder must be a float in the range (0, 1). Got 0.0 instead."),
+        (dict(penalties={"kl_sparsity": {"target": 0.0}}), "The 'penalties.kl_sparsity.target' parameter must be a float in the range (0, 1). Got 0.0 instead. (parameter 'penalties' of Autoencoder)"),
+        (dict(penalties={"l1": -1.0}), "The 'penalties.l1.weight' parameter must be a float in the range [0, inf). Got -1.0 instead. (parameter 'penalties' of Autoencoder)"),
+        (dict(penalties={"contractive": {"wieght": 0.1}}), "Unknown config key 'penalties.contractive.wieght' in section 'penalties.contractive'. Valid keys: penalties.contractive.weight"),
+        (dict(penalties={"l2": 0.1}), "The 'penalties' parameter of Autoencoder must be None or a dict {name: weight or {field: value}} whose names are registered penalties among {"),
+        (dict(penalties={"mse": 0.1}), "The 'penalties' parameter of Autoencoder must be None or a dict"),  # a reconstruction, not a penalty
+        (dict(penalties=[("l1", 0.1)]), "The 'penalties' parameter of Autoencoder must be None or a dict"),
         (dict(noise="masking"), "The 'noise' parameter of Autoencoder must be None, a (name, level) pair such as ('masking', 0.25), or a dict {name: level or {field: value}}. Got 'masking' instead."),
         (dict(noise=("masking",)), "The 'noise' parameter of Autoencoder must be None, a (name, level) pair such as ('masking', 0.25), or a dict {name: level or {field: value}}. Got ('masking',) instead."),
         (dict(noise=("blur", 0.1)), "Unknown corruption 'blur'. Available: gaussian, masking, salt_and_pepper"),
@@ -175,8 +180,9 @@ def test_score_samples_is_the_negative_per_sample_reconstruction_loss(digits):
 
 def test_a_variational_score_is_the_elbo_and_its_code_is_the_posterior_mean(digits):
     x = digits[0][:80]
-    est = Autoencoder(code_size=3, variational=True, beta=2.0, **FAST).fit(x)
+    est = Autoencoder(code_size=3, variational=True, penalties={"kl": 2.0}, **FAST).fit(x)
     assert "kl" in est.history_[-1]["train"]
+    assert est.get_params()["penalties"] == {"kl": 2.0}  # stored as given (scikit-learn's rule)
     t = torch.from_numpy(x.astype(np.float32))
     expected = elbo(est.model_, t, samples=ELBO_SAMPLES, generator=torch.Generator().manual_seed(est.seed_))
     np.testing.assert_allclose(est.score_samples(x), expected.numpy(), rtol=1e-6)
@@ -199,16 +205,43 @@ def test_noise_as_a_pair_and_as_a_dict_is_the_same_corruption(digits):
 
 def test_each_penalty_is_a_named_term_of_the_history(digits):
     x = digits[0][:80]
-    sparse = Autoencoder(code_size=4, l1=1e-3, kl_sparsity=0.1, sparsity_target=0.1, code_activation="sigmoid",
-                         **FAST).fit(x)
+    sparse = Autoencoder(code_size=4, penalties={"l1": 1e-3, "kl_sparsity": {"weight": 0.1, "target": 0.1}},
+                         code_activation="sigmoid", **FAST).fit(x)
     assert {"recon", "l1", "kl_sparsity", "loss"} <= set(sparse.history_[-1]["train"])
     with pytest.raises(ConfigError, match="needs code activations in \\(0, 1\\)"):
-        Autoencoder(code_size=4, kl_sparsity=0.1, **FAST).fit(x)  # linear code
+        Autoencoder(code_size=4, penalties={"kl_sparsity": 0.1}, **FAST).fit(x)  # linear code
 
 
 def test_the_contractive_penalty_is_built_by_name(digits):
-    est = Autoencoder(code_size=4, contractive=0.1, **FAST).fit(digits[0][:60])
+    est = Autoencoder(code_size=4, penalties={"contractive": {"weight": 0.1, "projections": 1}}, **FAST).fit(digits[0][:60])
     assert "contractive" in est.history_[-1]["train"]
+
+
+def test_penalties_build_the_same_objectives_as_a_run_config():
+    from aekit.training.run_config import make_config
+
+    spec = {"l1": 1e-4, "contractive": {"weight": 0.1, "projections": 1}}
+    est = Autoencoder(variational=False, penalties=spec)
+    config = make_config(overrides=["penalties.l1=1e-4", "penalties.contractive={weight: 0.1, projections: 1}",
+                                    "loss.reconstruction=mse"])
+    assert est._objectives("mse") == config.objectives()
+    assert Autoencoder(variational=True)._objectives("bce")[1:] == Autoencoder(
+        variational=True, penalties={"kl": 1.0})._objectives("bce")[1:]  # a VAE's KL term, beta = 1, by default
+
+
+def test_an_estimator_json_of_format_1_loads_with_its_penalties_moved(digits, tmp_path):
+    x = digits[0][:60]
+    est = Autoencoder(code_size=3, penalties={"l1": 1e-3, "kl": {"weight": 2.0, "warmup_epochs": 1}},
+                      variational=True, **FAST).fit(x)
+    folder = est.save(tmp_path / "ae")
+    document = json.loads((folder / "estimator.json").read_text())
+    params = {k: v for k, v in document["params"].items() if k != "penalties"}  # as format 1 wrote them:
+    params.update(l1=1e-3, kl_sparsity=0.0, sparsity_target=0.05, contractive=0.0, beta=2.0, kl_warmup_epochs=1)
+    document.update(format="aekit.estimator/1", params=params)
+    (folder / "estimator.json").write_text(json.dumps(document))
+    back = Autoencoder.load(folder)
+    assert back.penalties == {"l1": 1e-3, "kl": {"weight": 2.0, "warmup_epochs": 1}}
+    np.testing.assert_array_equal(back.transform(x), est.transform(x))
 
 
 # -- input layouts --------------------------------------------------------------------------------
@@ -343,6 +376,19 @@ def test_pipeline_and_grid_search_over_the_code_size(digits):
     assert search.best_params_ == {"autoencoder__code_size": 8}  # 2 numbers cannot separate 10 digits
     assert search.cv_results_["mean_test_score"].shape == (2,)
     assert search.best_estimator_.named_steps["autoencoder"].code_size == search.best_params_["autoencoder__code_size"]
+
+
+def test_grid_search_over_penalties(digits):
+    x, y = digits
+    pipe = make_pipeline(Autoencoder(code_size=4, code_activation="sigmoid", **FAST),
+                         LogisticRegression(max_iter=200))
+    grid = {"autoencoder__penalties": [None, {"l1": 1e-3}, {"kl_sparsity": {"weight": 0.1, "target": 0.1}}]}
+    search = GridSearchCV(pipe, grid, cv=2).fit(x[:120] / 16, y[:120])
+    assert search.cv_results_["param_autoencoder__penalties"].tolist() == grid["autoencoder__penalties"]
+    fitted = search.best_estimator_.named_steps["autoencoder"]
+    assert fitted.penalties in grid["autoencoder__penalties"]
+    terms = set(fitted.history_[-1]["train"])
+    assert {"l1", "kl_sparsity"} & terms == set(fitted.penalties or {})  # the chosen penalty trained, the others not
 
 
 # -- the outlier detector -------------------------------------------------------------------------
