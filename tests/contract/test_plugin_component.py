@@ -1,0 +1,150 @@
+"""A regulariser and its figure are two new files and nothing else.
+
+The two files are written here into a temporary folder, as a researcher would write them next to their
+config, and used from every entry point without any other edit: a YAML config (``plugins:``), the
+command line in a fresh process (train, then report), the scikit-learn estimator (``penalties=``) and
+the report, which draws the new figure because the new objective declares the capability it reads.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+from aekit import registry
+from aekit.errors import ConfigError
+
+PENALTY = "aekit_plugin_test_penalty"
+FIGURE = "aekit_plugin_test_figure"
+
+PENALTY_FILE = '''
+"""lambda * mean_b |h_b|^2: a penalty on the code's energy."""
+from dataclasses import dataclass
+
+from aekit.config import param, validate
+from aekit.params import Interval
+from aekit.registry import register
+
+
+@register("objective", "code_energy")
+@dataclass
+class CodeEnergy:
+    weight: float = param(0.01, Interval(float, 0, None), "lambda")
+    capabilities = frozenset({"small_code"})
+
+    def __post_init__(self):
+        validate(self, prefix="penalties.code_energy.")
+
+    def __call__(self, batch, out, model):
+        h = out["h"]
+        return {"code_energy": self.weight * h.pow(2).sum() / h.shape[0]}
+'''
+
+FIGURE_FILE = '''
+"""The energy |h|^2 of each test code, for runs with a penalty that declares 'small_code'."""
+from aekit.registry import register
+from aekit.viz._common import new_figure
+from aekit.viz.figure import ReportFigure, declaring
+
+
+@register("figure", "code_energy")
+class CodeEnergyFigure(ReportFigure):
+    title = "Energy of the code"
+    order = 95
+
+    def applies(self, run):
+        return None if declaring(run, "small_code") else "no objective of the run keeps the code small."
+
+    def draw(self, run):
+        energy = (run.h_test ** 2).sum(axis=1)
+        fig = new_figure(5, 3)
+        fig.subplots().hist(energy, bins=30)
+        return fig, {"median": float(sorted(energy)[len(energy) // 2])}
+
+    def caption(self, run, facts):
+        return f"Histogram of |h|^2 over the test codes; median {facts['median']:.3g}."
+'''
+
+
+@pytest.fixture
+def plugin_folder(tmp_path, monkeypatch):
+    folder = tmp_path / "work"
+    folder.mkdir()
+    (folder / f"{PENALTY}.py").write_text(textwrap.dedent(PENALTY_FILE))
+    (folder / f"{FIGURE}.py").write_text(textwrap.dedent(FIGURE_FILE))
+    monkeypatch.chdir(folder)  # the modules sit next to the config, as a researcher's would
+    saved = {kind: dict(entries) for kind, entries in registry._REGISTRY.items()}
+    yield folder
+    for kind in list(registry._REGISTRY):  # leave the registry as the other tests expect it
+        registry._REGISTRY[kind] = saved.get(kind, {})
+    for module in (PENALTY, FIGURE):
+        sys.modules.pop(module, None)
+    if str(folder) in sys.path:
+        sys.path.remove(str(folder))
+
+
+def _config(folder: Path) -> Path:
+    path = folder / "energy.yaml"
+    path.write_text(yaml.safe_dump({
+        "plugins": [PENALTY, FIGURE],
+        "data": {"name": "digits", "limit": 240},
+        "model": {"hidden": [32], "code_size": 6},
+        "train": {"epochs": 2, "batch_size": 64},
+        "penalties": {"code_energy": 0.05},
+    }))
+    return path
+
+
+def test_a_new_regulariser_and_its_figure_work_from_yaml_the_cli_the_estimator_and_the_report(plugin_folder):
+    from aekit.training.run import train
+    from aekit.training.run_config import make_config
+
+    assert "code_energy" not in registry.available("objective")  # nothing of it is in aekit
+    config = make_config(_config(plugin_folder), ["out=runs", "name=python"])  # YAML names the plugins
+    result = train(config)
+    assert "code_energy" in result.history[-1]["train"]
+    assert yaml.safe_load((result.run_dir / "config.yaml").read_text())["plugins"] == [PENALTY, FIGURE]
+
+    # the command line, in fresh processes: train, then the report imports the plugins from config.yaml
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+    env.pop("PYTHONPATH", None)
+    command = [sys.executable, "-m", "aekit"]
+    subprocess.run([*command, "train", "energy.yaml", "--out", "runs", "--name", "cli", "--quiet", "--no-report"],
+                   check=True, env=env, capture_output=True, text=True, cwd=plugin_folder)
+    metrics = (plugin_folder / "runs" / "cli" / "metrics.jsonl").read_text()
+    assert '"train/code_energy"' in metrics
+    report = subprocess.run([*command, "report", "runs/cli"], env=env, capture_output=True, text=True,
+                            cwd=plugin_folder)
+    assert report.returncode == 0, report.stderr
+    html = (plugin_folder / "runs" / "cli" / "report.html").read_text()
+    assert "Energy of the code" in html and "Histogram of |h|^2 over the test codes" in html
+    assert (plugin_folder / "runs" / "cli" / "figures" / "code_energy.png").is_file()
+
+    # the scikit-learn estimator: the same name, checked by the objective's own declared field
+    from sklearn.datasets import load_digits
+
+    from aekit import Autoencoder
+
+    x = load_digits().data[:120] / 16
+    est = Autoencoder(code_size=4, hidden=(16,), epochs=2, penalties={"code_energy": 0.05}, random_state=0).fit(x)
+    assert "code_energy" in est.history_[-1]["train"]
+    with pytest.raises(ConfigError, match=r"The 'penalties.code_energy.weight' parameter must be a float in the "
+                                          r"range \[0, inf\). Got -1.0 instead. \(parameter 'penalties' of Autoencoder\)"):
+        Autoencoder(code_size=4, hidden=(16,), epochs=2, penalties={"code_energy": -1.0}).fit(x)
+
+
+def test_a_plugin_that_cannot_be_imported_is_named_in_one_line(tmp_path, monkeypatch):
+    from aekit.training.run_config import make_config
+
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ConfigError, match=r"The plugin module 'no_such_plugin_module' \(config key 'plugins'\) "
+                                          r"cannot be imported"):
+        make_config(overrides=["plugins=[no_such_plugin_module]"])
+    np.testing.assert_equal(registry.available("objective").count("code_energy"), 0)
