@@ -1,6 +1,6 @@
 """A regulariser and its figure are two new files and nothing else.
 
-The two files are written here into a temporary folder, as a researcher would write them next to their
+The two files — the README's own listings, section "Add a regulariser" — are written here into a temporary folder, as a researcher would write them next to their
 config, and used from every entry point without any other edit: a YAML config (``plugins:``), the
 command line in a fresh process (train, then report), the scikit-learn estimator (``penalties=``) and
 the report, which draws the new figure because the new objective declares the capability it reads.
@@ -9,9 +9,9 @@ the report, which draws the new figure because the new objective declares the ca
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -21,64 +21,24 @@ import yaml
 from aekit import registry
 from aekit.errors import ConfigError
 
-PENALTY = "aekit_plugin_test_penalty"
-FIGURE = "aekit_plugin_test_figure"
-
-PENALTY_FILE = '''
-"""lambda * mean_b |h_b|^2: a penalty on the code's energy."""
-from dataclasses import dataclass
-
-from aekit.config import param, validate
-from aekit.params import Interval
-from aekit.registry import register
+README = Path(__file__).resolve().parents[2] / "README.md"
+PENALTY = "code_energy"
+FIGURE = "code_energy_figure"
 
 
-@register("objective", "code_energy")
-@dataclass
-class CodeEnergy:
-    weight: float = param(0.01, Interval(float, 0, None), "lambda")
-    capabilities = frozenset({"small_code"})
-
-    def __post_init__(self):
-        validate(self, prefix="penalties.code_energy.")
-
-    def __call__(self, batch, out, model):
-        h = out["h"]
-        return {"code_energy": self.weight * h.pow(2).sum() / h.shape[0]}
-'''
-
-FIGURE_FILE = '''
-"""The energy |h|^2 of each test code, for runs with a penalty that declares 'small_code'."""
-from aekit.registry import register
-from aekit.viz._common import new_figure
-from aekit.viz.figure import ReportFigure, declaring
-
-
-@register("figure", "code_energy")
-class CodeEnergyFigure(ReportFigure):
-    title = "Energy of the code"
-    order = 95
-
-    def applies(self, run):
-        return None if declaring(run, "small_code") else "no objective of the run keeps the code small."
-
-    def draw(self, run):
-        energy = (run.h_test ** 2).sum(axis=1)
-        fig = new_figure(5, 3)
-        fig.subplots().hist(energy, bins=30)
-        return fig, {"median": float(sorted(energy)[len(energy) // 2])}
-
-    def caption(self, run, facts):
-        return f"Histogram of |h|^2 over the test codes; median {facts['median']:.3g}."
-'''
+def _readme_file(name: str) -> str:
+    """The README's listing of ``name``.py (its ```py block starting with ``# name.py``): the test runs
+    exactly what the README shows."""
+    blocks = re.findall(r"```py\n(# (\w+)\.py.*?)```", README.read_text(), flags=re.DOTALL)
+    return next(text for text, stem in blocks if stem == name)
 
 
 @pytest.fixture
 def plugin_folder(tmp_path, monkeypatch):
     folder = tmp_path / "work"
     folder.mkdir()
-    (folder / f"{PENALTY}.py").write_text(textwrap.dedent(PENALTY_FILE))
-    (folder / f"{FIGURE}.py").write_text(textwrap.dedent(FIGURE_FILE))
+    for module in (PENALTY, FIGURE):
+        (folder / f"{module}.py").write_text(_readme_file(module))
     monkeypatch.chdir(folder)  # the modules sit next to the config, as a researcher's would
     saved = {kind: dict(entries) for kind, entries in registry._REGISTRY.items()}
     yield folder
@@ -124,7 +84,7 @@ def test_a_new_regulariser_and_its_figure_work_from_yaml_the_cli_the_estimator_a
                             cwd=plugin_folder)
     assert report.returncode == 0, report.stderr
     html = (plugin_folder / "runs" / "cli" / "report.html").read_text()
-    assert "Energy of the code" in html and "Histogram of |h|^2 over the test codes" in html
+    assert "Energy of the code" in html and "Histogram of |h|² over the test codes" in html
     assert (plugin_folder / "runs" / "cli" / "figures" / "code_energy.png").is_file()
 
     # the scikit-learn estimator: the same name, checked by the objective's own declared field
