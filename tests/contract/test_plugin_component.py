@@ -1,7 +1,8 @@
 """A regulariser and its figure are two new files and nothing else.
 
-The two files — the README's own listings, section "Add a regulariser" — are written here into a temporary folder, as a researcher would write them next to their
-config, and used from every entry point without any other edit: a YAML config (``plugins:``), the
+The two files (the README's own listings, section "Add a regulariser") are written into a temporary
+folder, as a researcher would write them next to their config, and used from every entry point
+without any other edit: a YAML config (``plugins:``), the
 command line in a fresh process (train, then report), the scikit-learn estimator (``penalties=``) and
 the report, which draws the new figure because the new objective declares the capability it reads.
 """
