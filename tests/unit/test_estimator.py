@@ -128,7 +128,7 @@ def test_batch_size_auto_and_a_validation_set_too_small_to_exist(digits, caplog)
     assert "validation_fraction=0.1 of 5 samples leaves no validation set" in caplog.text
     big = Autoencoder(code_size=2, **FAST).fit(digits[0])
     assert big.batch_size_ == 32 and big.history_[0]["val"] is not None  # 270 train rows (270 // 20 < 32)
-    from aekit.estimator import _auto_batch_size
+    from aekit.estimator.base import _auto_batch_size
 
     assert [_auto_batch_size(n) for n in (5, 270, 1213, 3240, 60000)] == [5, 32, 60, 162, 256]
 
@@ -415,7 +415,7 @@ def test_the_detector_flags_noise_images_among_digits(digits):
 
 
 def test_ctrl_c_keeps_the_best_weights_so_far(digits, monkeypatch):
-    import aekit.estimator as module
+    import aekit.estimator.base as module
 
     class Interrupted(module.Trainer):
         def _train_epoch(self, source):

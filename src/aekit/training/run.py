@@ -31,7 +31,7 @@ from aekit.models.autoencoder import Autoencoder, build_model
 from aekit.models.config import resolve_config
 from aekit.models.serialization import save_model
 from aekit.training.layerwise import pretrain, stage_configs
-from aekit.training.run_config import RunConfig, make_config
+from aekit.training.run_config import RunConfig
 from aekit.training.run_folder import check_new_run_folder, read_config, remove_stale_writes, write_metrics
 from aekit.training.trainer import Trainer
 

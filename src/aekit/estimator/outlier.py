@@ -1,0 +1,62 @@
+"""Outlier detection by reconstruction, with scikit-learn's outlier-detector conventions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from sklearn.base import OutlierMixin
+
+from aekit.estimator.base import PARAMETERS, AutoencoderBase, store
+from aekit.params import AnyOf, Interval, Options
+
+
+class AutoencoderOutlierDetector(OutlierMixin, AutoencoderBase):
+    """Outlier detection by reconstruction: samples the autoencoder explains badly are outliers.
+
+    scikit-learn's outlier-detector conventions (as ``IsolationForest``): ``score_samples`` (low =
+    abnormal), ``decision_function = score_samples - offset_`` (negative = outlier), ``predict``
+    +1 for inliers and -1 for outliers, ``fit_predict``. The threshold ``offset_`` is set on the
+    training data:
+
+    - ``contamination`` a float: the ``contamination`` quantile of the training scores, so that
+      fraction of the training data is flagged;
+    - ``"auto"``: Tukey's lower fence Q1 - 1.5 IQR of the training scores (Tukey, *Exploratory Data
+      Analysis*, 1977), which assumes no outlier fraction.
+
+    Parameters are those of :class:`Autoencoder` plus ``contamination`` ("auto" or a float in
+    (0, 0.5]). Attributes are those of :class:`Autoencoder` plus ``offset_``.
+    """
+
+    _parameters = {**PARAMETERS, "contamination": AnyOf(Options(("auto",)), Interval(float, 0, 0.5, closed="right"))}
+    _fitted_attributes = (*AutoencoderBase._fitted_attributes, "offset_")
+
+    def __init__(
+        self, code_size: Any = "auto", *, contamination: Any = "auto", hidden: tuple = (512,), kind: str = "mlp",
+        channels: tuple = (16, 32), kernel_size: int = 3, activation: str = "relu", code_activation: str = "linear",
+        tied: bool = False, variational: bool = False, loss: str = "auto", noise: Any = None,
+        penalties: dict | None = None, epochs: Any = "auto", max_epochs: int = 200,
+        tol: float = 1e-3, n_iter_no_change: int = 10, early_stopping: bool = True, batch_size: Any = "auto",
+        lr: Any = "auto", optimizer: str = "adam", weight_decay: float = 0.0, validation_fraction: float = 0.1,
+        random_state: Any = None, verbose: int = 0, device: str = "cpu",
+    ) -> None:
+        store(self, locals())
+
+    def fit(self, X: Any, y: Any = None) -> AutoencoderOutlierDetector:
+        """Train the autoencoder on X, then set ``offset_`` from the training scores; ``y`` is ignored."""
+        super().fit(X, y)
+        scores = self.score_samples(X)
+        if self.contamination == "auto":
+            q1, q3 = np.percentile(scores, [25.0, 75.0])
+            self.offset_ = float(q1 - 1.5 * (q3 - q1))  # Tukey's lower fence
+        else:
+            self.offset_ = float(np.percentile(scores, 100.0 * self.contamination))
+        return self
+
+    def decision_function(self, X: Any) -> np.ndarray:
+        """``score_samples(X) - offset_``: negative for outliers, positive for inliers, shape (n,)."""
+        return self.score_samples(X) - self.offset_
+
+    def predict(self, X: Any) -> np.ndarray:
+        """+1 for inliers (decision_function >= 0), -1 for outliers, shape (n,)."""
+        return np.where(self.decision_function(X) >= 0, 1, -1)
