@@ -92,6 +92,17 @@ def _parser() -> argparse.ArgumentParser:
                     help="fine-tuning settings for the network methods")
     lc.add_argument("--out", help="output folder (default RUN/labelcurve)")
 
+    tour = sub.add_parser("tour", help="re-measure every claim of the lecture; one HTML page with computed verdicts")
+    tour.add_argument("--quick", action="store_true", help="tiny versions of every experiment (minutes; not evidence)")
+    tour.add_argument("--only", type=lambda text: [t.strip() for t in text.split(",") if t.strip()], default=None,
+                      metavar="CLAIM,...", help="run these claims only (e.g. pretraining,contractive)")
+    tour.add_argument("--out", default=None, help="output folder (default docs/tour, or tour-quick for --quick)")
+    tour.add_argument("--seeds", type=int, nargs="+", default=None, help="seeds (default 0 1 2; --quick: 0)")
+    tour.add_argument("--threads", type=int, default=2, help="CPU threads for torch and BLAS (default 2)")
+    tour.add_argument("--readme", default=None, metavar="README.md",
+                      help="also put the result tables between the README's <!-- tour:begin/end --> markers")
+    tour.add_argument("--list", action="store_true", help="list the claims and exit")
+
     sub.add_parser("datasets", help="list what --data accepts")
     return parser
 
@@ -354,6 +365,28 @@ def cmd_labelcurve(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_tour(args: argparse.Namespace) -> int:
+    import sys
+
+    from aekit.registry import get
+    from aekit.tour.runner import claims, run_tour
+
+    if args.list:
+        for name in claims():
+            print(f"{name:<16} {get('claim', name).title}")
+        return 0
+    out = args.out or ("tour-quick" if args.quick else "docs/tour")
+    command = " ".join(["aekit tour", *(["--quick"] if args.quick else []), *(["--only", ",".join(args.only)] if args.only
+                        else []), *(["--seeds", *map(str, args.seeds)] if args.seeds else []),
+                        f"--threads {args.threads}", *(["--readme", args.readme] if args.readme else [])])
+    tour = run_tour(out, quick=args.quick, only=args.only, seeds=args.seeds, threads=args.threads,
+                    readme=args.readme, command=command, log=lambda message: print(message, file=sys.stderr))
+    for section in tour.sections:
+        print(f"{section.verdict:<14} {section.title} ({section.seconds:.0f} s)")
+    print(f"{tour.out / 'tour.html'} ({tour.seconds:.0f} s)")
+    return 1 if any(section.evidence is None for section in tour.sections) else 0
+
+
 def cmd_datasets(args: argparse.Namespace) -> int:
     from aekit.data import list_datasets
 
@@ -365,7 +398,7 @@ def cmd_datasets(args: argparse.Namespace) -> int:
 
 
 COMMANDS = {"train": cmd_train, "report": cmd_report, "encode": cmd_encode, "reconstruct": cmd_reconstruct,
-            "finetune": cmd_finetune, "labelcurve": cmd_labelcurve, "datasets": cmd_datasets}
+            "finetune": cmd_finetune, "labelcurve": cmd_labelcurve, "tour": cmd_tour, "datasets": cmd_datasets}
 
 
 if __name__ == "__main__":

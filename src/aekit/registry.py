@@ -38,6 +38,7 @@ _HOMES = {
     "corruption": "aekit.data.corruption",
     "dataset": "aekit.data",
     "figure": "aekit.viz",
+    "claim": "aekit.tour.claims",
 }
 
 

@@ -1,0 +1,93 @@
+"""The tour as one self-contained HTML page and as Markdown tables (the README's result tables)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from aekit.report.html import escape, figure, page, table
+from aekit.tour.claim import FAILS, HOLDS, MIXED, Evidence
+
+_COLOURS = {HOLDS: "#1a7f37", FAILS: "#b42318", MIXED: "#9a6700", "error": "#b42318"}
+
+
+@dataclass
+class Section:
+    """One claim's place in the tour: its key, title, seconds, and what it found (or the error it raised)."""
+
+    key: str
+    title: str
+    seconds: float
+    evidence: Evidence | None
+    error: str | None = None
+
+    @property
+    def verdict(self) -> str:
+        return self.evidence.verdict if self.evidence is not None else "error"
+
+
+def _badge(verdict: str) -> str:
+    colour = _COLOURS.get(verdict, "#555")
+    return f'<b data-verdict="{escape(verdict)}" style="color:{colour}">{escape(verdict)}</b>'
+
+
+def _section(section: Section) -> str:
+    parts = [f'<section id="claim-{escape(section.key)}" data-claim="{escape(section.key)}">',
+             f"<h2>{escape(section.title)} — {_badge(section.verdict)}</h2>"]
+    e = section.evidence
+    if e is None:
+        parts.append(f"<p>This claim could not be measured: <code>{escape(section.error)}</code>.</p></section>")
+        return "".join(parts)
+    parts += [f"<p><b>Claim.</b> {escape(e.statement)}</p>",
+              f"<p><b>Protocol.</b> {escape(e.protocol)}</p>",
+              table(e.header, e.rows, numeric=range(1, len(e.header))),
+              f"<p><b>Verdict: {_badge(e.verdict)}.</b> Rule: {escape(e.rule)}</p>"]
+    if e.published:
+        parts.append(table(["source", "quantity", "published", "ours", "how our protocol differs"],
+                           [[p.source, p.quantity, p.value, p.ours, p.differs] for p in e.published]))
+    parts += [figure(entry) for entry in e.figures]
+    if e.notes:
+        parts.append("<ul>" + "".join(f'<li class="note">{escape(n)}</li>' for n in e.notes) + "</ul>")
+    parts.append(f'<p class="note">Measured in {section.seconds:.0f} s.</p></section>')
+    return "".join(parts)
+
+
+def render(sections: Sequence[Section], facts: dict[str, Any]) -> str:
+    """The tour's HTML: how it was made, a summary of verdicts, then one section per claim."""
+    summary = [[s.title, s.verdict, f"{s.seconds:.0f} s"] for s in sections]
+    head = [f"<h1>The aekit tour{' (quick)' if facts.get('quick') else ''}</h1>",
+            '<p class="subtitle">Every claim of the lecture on autoencoders, re-measured on the bundled data; each '
+            "verdict is computed from the numbers by the rule printed beside it.</p>",
+            table(None, [("command", facts["command"]), ("date", facts["date"]), ("machine", facts["machine"]),
+                         ("seeds", ", ".join(map(str, facts["seeds"]))), ("threads", str(facts["threads"])),
+                         ("total time", f"{facts['seconds']:.0f} s")]),
+            "<h2>Summary</h2>", table(["claim", "verdict", "time"], summary, numeric=(2,))]
+    if facts.get("quick"):
+        head.append('<p class="note">A quick tour runs tiny versions of every experiment (a few hundred images, a '
+                    "few epochs, one seed) to check the code paths: its verdicts are not evidence. The full tour "
+                    "is <code>aekit tour</code>.</p>")
+    return page("aekit tour", "\n".join(head + [_section(s) for s in sections]))
+
+
+def markdown(sections: Sequence[Section], facts: dict[str, Any]) -> str:
+    """Markdown: the summary of verdicts, then each claim's table with its rule (README's result tables)."""
+    lines = [f"<!-- written by: {facts['command']} ({facts['date']}, {facts['machine']}) -->", "",
+             "| claim | verdict |", "|---|---|"]
+    lines += [f"| [{s.title}](#{s.key}) | {s.verdict} |" for s in sections]
+    for s in sections:
+        lines += ["", f'<a id="{s.key}"></a>', f"#### {s.title}: {s.verdict}", ""]
+        if s.evidence is None:
+            lines.append(f"Could not be measured: `{s.error}`.")
+            continue
+        e = s.evidence
+        lines += [e.statement, "", "| " + " | ".join(e.header) + " |", "|" + "---|" * len(e.header)]
+        lines += ["| " + " | ".join(map(str, row)) + " |" for row in e.rows]
+        lines += ["", f"Rule: {e.rule}", "", f"Protocol: {e.protocol}"]
+        if e.published:
+            lines += ["", "| source | quantity | published | ours | how our protocol differs |", "|---|---|---|---|---|"]
+            lines += [f"| {p.source} | {p.quantity} | {p.value} | {p.ours} | {p.differs} |" for p in e.published]
+    return "\n".join(lines) + "\n"
+
+
+__all__ = ["Section", "render", "markdown"]

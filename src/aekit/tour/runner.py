@@ -1,0 +1,122 @@
+"""Running the tour: each registered claim in order, timed, into ``tour.html``, ``results.json`` and ``tables.md``."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import logging
+import os
+import platform
+import re
+import time
+import traceback
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from aekit.errors import ConfigError
+from aekit.io import atomic_write_bytes, atomic_write_text
+from aekit.registry import available, get
+from aekit.tour.claim import Setting
+from aekit.tour.page import Section, markdown, render
+
+logger = logging.getLogger(__name__)
+
+FULL_SEEDS, QUICK_SEEDS = (0, 1, 2), (0,)
+README_BEGIN, README_END = "<!-- tour:begin -->", "<!-- tour:end -->"
+
+
+@dataclass
+class Tour:
+    """What :func:`run_tour` wrote and found."""
+
+    out: Path
+    sections: list[Section]
+    seconds: float
+
+    @property
+    def verdicts(self) -> dict[str, str]:
+        return {s.key: s.verdict for s in self.sections}
+
+
+def claims(only: Sequence[str] | None = None) -> list[str]:
+    """The registered claims in page order, or those named in ``only`` (unknown names are an error)."""
+    names = available("claim")
+    if only:
+        unknown = [name for name in only if name not in names]
+        if unknown:
+            raise ConfigError(f"Unknown claim {unknown[0]!r} in --only. Claims: {', '.join(names)}.")
+        names = [name for name in names if name in only]
+    return sorted(names, key=lambda name: (get("claim", name).order, name))
+
+
+def machine() -> str:
+    import torch
+
+    cpu = platform.processor() or platform.machine()
+    return f"{platform.system()} {cpu}, {os.cpu_count()} CPU cores, Python {platform.python_version()}, torch {torch.__version__}"
+
+
+def run_tour(out: str | Path, *, quick: bool = False, only: Sequence[str] | None = None,
+             seeds: Sequence[int] | None = None, threads: int = 2, readme: str | Path | None = None,
+             command: str = "aekit tour", log: Callable[[str], None] = print) -> Tour:
+    """Run the claims (all, or ``only``) and write the page and the tables into ``out``; with ``readme``,
+    replace the README's text between the tour markers with the tables."""
+    import torch
+    from threadpoolctl import threadpool_limits
+
+    out = Path(out)
+    names = claims(only)
+    seeds = tuple(seeds) if seeds else (QUICK_SEEDS if quick else FULL_SEEDS)
+    setting = Setting(quick=quick, seeds=seeds, workdir=out / "work", log=log)
+    previous_threads = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    sections, start = [], time.perf_counter()
+    try:
+        with threadpool_limits(limits=threads):
+            for name in names:
+                claim = get("claim", name)()
+                log(f"tour: {name} ({claim.title})")
+                begin = time.perf_counter()
+                try:
+                    evidence, error = claim.run(setting), None
+                except Exception as exc:  # a claim that crashes is reported as unmeasured, the tour goes on
+                    logger.error("claim %s failed:\n%s", name, traceback.format_exc())
+                    evidence, error = None, f"{type(exc).__name__}: {exc}"
+                sections.append(Section(name, claim.title, time.perf_counter() - begin, evidence, error))
+                log(f"tour: {name}: {sections[-1].verdict} in {sections[-1].seconds:.0f} s")
+    finally:
+        torch.set_num_threads(previous_threads)
+    seconds = time.perf_counter() - start
+    facts = {"command": command, "date": _dt.date.today().isoformat(), "machine": machine(), "seeds": list(seeds),
+             "threads": threads, "seconds": seconds, "quick": quick}
+    _write(out, sections, facts)
+    if readme is not None:
+        update_readme(Path(readme), markdown(sections, facts))
+    return Tour(out, sections, seconds)
+
+
+def _write(out: Path, sections: list[Section], facts: dict) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(out / "tour.html", render(sections, facts))
+    atomic_write_text(out / "tables.md", markdown(sections, facts))
+    for section in sections:
+        for entry in section.evidence.figures if section.evidence else []:
+            atomic_write_bytes(out / "figures" / f"{section.key}-{entry.key}.png", entry.png)
+    results = {**facts, "claims": [
+        {"key": s.key, "title": s.title, "verdict": s.verdict, "seconds": round(s.seconds, 1), "error": s.error,
+         **({k: v for k, v in asdict(s.evidence).items() if k != "figures"} if s.evidence else {})}
+        for s in sections]}
+    atomic_write_text(out / "results.json", json.dumps(results, indent=2, default=float) + "\n")
+
+
+def update_readme(readme: Path, tables: str) -> None:
+    """Put ``tables`` between the README's tour markers (which must be there, once each)."""
+    text = readme.read_text(encoding="utf-8")
+    pattern = re.compile(re.escape(README_BEGIN) + r".*?" + re.escape(README_END), flags=re.DOTALL)
+    if len(pattern.findall(text)) != 1:
+        raise ConfigError(f"{readme} needs exactly one {README_BEGIN} ... {README_END} block for the tour's tables.")
+    atomic_write_text(readme, pattern.sub(lambda _: f"{README_BEGIN}\n{tables}{README_END}", text))
+
+
+__all__ = ["run_tour", "Tour", "claims", "update_readme", "FULL_SEEDS", "QUICK_SEEDS"]
