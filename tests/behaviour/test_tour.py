@@ -1,0 +1,74 @@
+"""``aekit tour --quick``: every registered claim runs its tiny version, none crashes, each section has
+a computed verdict, and the page passes the headless-browser check the run reports pass.
+
+The quick tour is a check of the code paths, not evidence (the page says so); the full tour's numbers
+are committed under ``docs/tour/``.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from aekit.errors import ConfigError
+from aekit.registry import available
+from aekit.tour.claim import FAILS, HOLDS, MIXED
+from aekit.tour.runner import README_BEGIN, README_END, claims, run_tour, update_readme
+
+from _browser import image_widths, launch, load  # noqa: E402  (tests/behaviour/_browser.py)
+
+
+@pytest.fixture(scope="module")
+def tour(tmp_path_factory):
+    return run_tour(tmp_path_factory.mktemp("tour"), quick=True, threads=1, command="aekit tour --quick",
+                    log=lambda message: None)
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    yield from launch(tmp_path_factory)
+
+
+def test_every_claim_runs_and_gets_a_computed_verdict(tour):
+    assert [s.key for s in tour.sections] == claims() and set(claims()) == set(available("claim"))
+    assert len(tour.sections) >= 1
+    for section in tour.sections:
+        assert section.error is None, f"{section.key}: {section.error}"
+        e = section.evidence
+        assert e.verdict in (HOLDS, FAILS, MIXED) and e.rule and e.statement and e.protocol
+        assert e.rows and all(len(row) == len(e.header) for row in e.rows), section.key
+    results = json.loads((tour.out / "results.json").read_text())
+    assert [c["key"] for c in results["claims"]] == claims() and results["quick"] is True
+    tables = (tour.out / "tables.md").read_text()
+    assert all(f"#### {s.title}: {s.verdict}" in tables for s in tour.sections)
+
+
+def test_the_tour_page_loads_in_a_browser_with_every_claim(browser, tour):
+    page, problems = load(browser, tour.out / "tour.html")
+    try:
+        assert problems == {"console": [], "page": [], "requests": []}
+        assert all(w > 0 for w in image_widths(page))
+        sections = page.evaluate("Array.from(document.querySelectorAll('section[data-claim]')).map(s => s.dataset.claim)")
+        assert sections == claims()
+        verdicts = page.evaluate("Array.from(document.querySelectorAll('section [data-verdict]')).map(b => b.dataset.verdict)")
+        assert set(verdicts) <= {HOLDS, FAILS, MIXED} and len(verdicts) >= len(sections)
+        assert "not evidence" in page.inner_text("body")  # a quick tour says what it is
+    finally:
+        page.close()
+
+
+def test_only_runs_the_named_claims_and_an_unknown_one_is_refused(tmp_path):
+    with pytest.raises(ConfigError, match="Unknown claim 'no_such_claim' in --only. Claims: "):
+        run_tour(tmp_path, quick=True, only=["no_such_claim"])
+    assert claims(["linear_pca"]) == ["linear_pca"]
+
+
+def test_the_readme_tables_go_between_the_markers_and_nowhere_else(tmp_path):
+    readme = tmp_path / "README.md"
+    readme.write_text(f"# title\n\nbefore\n{README_BEGIN}\nold tables\n{README_END}\nafter\n")
+    update_readme(readme, "| new | table |\n")
+    assert readme.read_text() == f"# title\n\nbefore\n{README_BEGIN}\n| new | table |\n{README_END}\nafter\n"
+    readme.write_text("no markers\n")
+    with pytest.raises(ConfigError, match="needs exactly one"):
+        update_readme(readme, "x")
