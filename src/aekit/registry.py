@@ -55,6 +55,11 @@ def register(kind: str, name: str) -> Callable[[T], T]:
     return decorator
 
 
+def unregister(kind: str, name: str) -> None:
+    """Forget ``name`` among components of ``kind`` (a test or a notebook that registered one of its own)."""
+    _REGISTRY.get(kind, {}).pop(name, None)
+
+
 def _load(kind: str) -> dict[str, Any]:
     home = _HOMES.get(kind)
     if home is not None:

@@ -153,9 +153,9 @@ def wobble():
     try:
         yield
     finally:
-        registry._REGISTRY["objective"].pop("wobble", None)
-        registry._REGISTRY["figure"].pop("wobble", None)
-        registry._REGISTRY["figure"].pop("broken", None)
+        registry.unregister("objective", "wobble")
+        registry.unregister("figure", "wobble")
+        registry.unregister("figure", "broken")
 
 
 def test_a_figure_registered_outside_aekit_shows_up_in_the_report(wobble, tmp_path):

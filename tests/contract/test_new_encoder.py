@@ -12,7 +12,7 @@ import pytest
 
 from aekit.config import to_dict
 from aekit.errors import ConfigError
-from aekit.registry import _REGISTRY, available
+from aekit.registry import available, unregister
 
 ENCODER = '''
 """A one-layer encoder h = s_h(V s(W x + b) + c) and a linear decoder: the smallest encoder kind."""
@@ -57,7 +57,7 @@ def tiny_encoder(tmp_path, monkeypatch):
     (tmp_path / "tiny_encoder.py").write_text(textwrap.dedent(ENCODER))
     monkeypatch.syspath_prepend(str(tmp_path))
     yield "tiny_encoder"
-    _REGISTRY.get("encoder", {}).pop("tiny", None)
+    unregister("encoder", "tiny")
     sys.modules.pop("tiny_encoder", None)
 
 

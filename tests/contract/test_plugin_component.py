@@ -41,10 +41,9 @@ def plugin_folder(tmp_path, monkeypatch):
     for module in (PENALTY, FIGURE):
         (folder / f"{module}.py").write_text(_readme_file(module))
     monkeypatch.chdir(folder)  # the modules sit next to the config, as a researcher's would
-    saved = {kind: dict(entries) for kind, entries in registry._REGISTRY.items()}
     yield folder
-    for kind in list(registry._REGISTRY):  # leave the registry as the other tests expect it
-        registry._REGISTRY[kind] = saved.get(kind, {})
+    registry.unregister("objective", "code_energy")  # leave the registry as the other tests expect it
+    registry.unregister("figure", "code_energy")
     for module in (PENALTY, FIGURE):
         sys.modules.pop(module, None)
     if str(folder) in sys.path:

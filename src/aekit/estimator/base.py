@@ -28,7 +28,7 @@ from aekit.data.corruption import Compose
 from aekit.errors import ConfigError, DataError, WeightsError
 from aekit.estimator.document import ESTIMATOR_JSON, FORMAT, FORMATS, from_json, penalties_from_v1, to_json
 from aekit.io import atomic_write_text
-from aekit.models.autoencoder import ModelConfig, build_model
+from aekit.models import ModelConfig, build_model
 from aekit.models.batched import map_batches
 from aekit.models.serialization import load_model, save_model
 from aekit.objectives import build_objectives
