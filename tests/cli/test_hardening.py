@@ -509,7 +509,7 @@ def test_the_browser_install_fails_loudly(apt, pattern, tmp_path):
 def test_ci_demands_the_browser_test(monkeypatch):
     import importlib.util
 
-    spec = importlib.util.spec_from_file_location("browser_test", ROOT / "tests" / "behaviour" / "test_report_browser.py")
+    spec = importlib.util.spec_from_file_location("browser_test", ROOT / "tests" / "behaviour" / "_browser.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     monkeypatch.delenv("CI", raising=False)
