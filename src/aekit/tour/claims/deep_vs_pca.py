@@ -1,0 +1,162 @@
+"""Claim 2: non-linear and deep autoencoders beat PCA (Hinton & Salakhutdinov, Science 2006).
+
+PCA is the best a linear map with k components can do (claim 1); a non-linear encoder and decoder with
+the same code size k can curve their k-dimensional "subspace" along the data and reconstruct better.
+The lecture's evidence is Hinton & Salakhutdinov's 784-1000-500-250-30 autoencoder on MNIST: 3.00
+squared error per test image against PCA-30's 13.87. Measured here on the bundled 3,500 training
+images for three models, each against PCA with as many components as its code, fitted on the same
+training rows:
+
+- aekit's deep recipe (``--preset deep``: two stride-2 convolutions, 32 and 64 channels, code 30);
+- the default MLP (``aekit train`` with no options: 784-512-k, k = 32);
+- the lecture's MLP 784-1000-500-250-30 (``--preset hinton2006``), trained end to end without RBMs.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from aekit.analysis.metrics import reconstruction_error
+from aekit.analysis.pca import pca_reconstruction_error
+from aekit.registry import register
+from aekit.tour.bench import QUICK_LIMIT, entry, split, train_config
+from aekit.tour.claim import Claim, Evidence, Published, Setting, mean, mean_sd, verdict
+
+# (label, preset, extra overrides); every model is a library default, nothing is tuned here
+MODELS = (
+    ("deep recipe (--preset deep, conv 32-64)", "deep", []),
+    ("default MLP (aekit train, 784-512-k)", None, []),
+    ("lecture MLP (--preset hinton2006, 784-1000-500-250-30)", "hinton2006", []),
+)
+QUICK = [f"data.limit={QUICK_LIMIT}", "train.epochs=5", "train.batch_size=32"]  # a quick claim checks the code path
+PUBLISHED_RATIO = 3.00 / 13.87  # Hinton & Salakhutdinov 2006, Fig. 2B: deep autoencoder vs PCA-30
+
+
+@register("claim", "deep_vs_pca")
+class DeepBeatsPCA(Claim):
+    title = "Non-linear and deep autoencoders beat PCA"
+    order = 20
+
+    def run(self, setting: Setting) -> Evidence:
+        data = split("mnist5k", QUICK_LIMIT if setting.quick else None)
+        budget = QUICK if setting.quick else []
+        pca_errors: dict[int, float] = {}
+        rows, numbers, checks, histories, shown = [], {}, [], {}, {}
+        x_show = data.x_test[_one_per_class(data.y_test)]  # (10, d): a test image of each digit, for the figure
+        shown["PCA, k = 30"] = _pca_reconstruct(data.x_train, x_show, 30)
+        for label, preset, overrides in MODELS:
+            errors, ratios, epochs, gaps, stops, k = [], [], [], [], set(), None
+            key = preset or "default"
+            for seed in setting.seeds:
+                name = f"{key}-seed{seed}"
+                result = train_config(setting, name, [f"seed={seed}", *overrides, *budget], preset=preset)
+                k = int(result.model.config.code_size)
+                if k not in pca_errors:  # PCA with as many components, fitted on the same training rows
+                    pca_errors[k] = pca_reconstruction_error(data.x_train, data.x_test, k).per_image
+                error = float(reconstruction_error(result.model, data.x_test).per_image.mean())
+                errors.append(error)
+                ratios.append(error / pca_errors[k])
+                epochs.append(len(result.history))
+                stops.add(str(result.stop_reason))
+                best = next((r for r in result.history if r["epoch"] == result.best_epoch), result.history[-1])
+                gaps.append(best["val"]["recon"] / best["train"]["recon"])  # validation / training loss, best epoch
+                setting.log(f"deep_vs_pca: {key}, seed {seed}: {error:.2f} per image, {ratios[-1]:.3f}x PCA-{k}")
+                if seed == setting.seeds[0]:
+                    histories[key] = _flat(result.run_dir)
+                    shown[f"{label.split(' (')[0]}, k = {k}"] = _reconstruct(result.model, x_show)
+            numbers.update({f"error_{key}": mean(errors), f"ratio_{key}": mean(ratios), f"max_ratio_{key}": max(ratios),
+                            f"pca_error_{key}": pca_errors[k], f"code_{key}": float(k), f"gap_{key}": mean(gaps),
+                            f"epochs_{key}": mean(epochs)})
+            checks.append(max(ratios) < 1.0)
+            rows.append([label, str(k), f"{mean_sd(epochs, '{:.0f}')} ({', '.join(sorted(stops))})",
+                         mean_sd(gaps, "{:.2f}"), mean_sd(errors, "{:.2f}"), f"{pca_errors[k]:.2f}",
+                         mean_sd(ratios, "{:.3f}"), "yes" if checks[-1] else "no"])
+
+        figures = _figures(x_show, shown, histories, data.sample_shape)
+        n = (f"{QUICK_LIMIT} training images for 5 epochs, batch 32 (quick)" if setting.quick else
+             "the 3,500 training images until the validation loss stops improving (epochs: auto), then the best "
+             "validation epoch's weights")
+        deep, lecture, gap = numbers["ratio_deep"], numbers["ratio_hinton2006"], numbers["gap_hinton2006"]
+        overfits = (", so it fits its training images more than it learns digits"
+                    if gap > 1.1 * numbers["gap_deep"] else "")
+        return Evidence(
+            statement="An autoencoder with non-linear, deep encoder and decoder reconstructs unseen images with less "
+                      "squared error than PCA with as many components as its code.",
+            protocol=f"MNIST-5k, split seed 0 (70/10/20, stratified); each model trained on {n}, with the library's "
+                     f"settings for it (Adam, lr 1e-3, batch 128 unless said, cross-entropy loss); PCA fitted on the "
+                     f"same training rows with as many components as the model's code. Error: squared error per test "
+                     f"image, summed over the 784 pixels, mean over the {len(data.x_test):,} test images. Seeds "
+                     f"{list(setting.seeds)} (initialisation and batch order). Nothing was selected here: the two "
+                     f"presets and the defaults were fixed before this tour (the deep recipe was chosen on the "
+                     f"validation split, experiments/results/defaults.md); the only choice made on data is the "
+                     f"stopping epoch, on the validation split.",
+            header=["model", "code size k", "epochs (stop)", "validation / training loss", "test error per image",
+                    "PCA-k test error", "error / PCA's", "below PCA on every seed"],
+            rows=rows,
+            rule="holds when every model's test error is below PCA-k's on every seed (ratio < 1); mixed when only "
+                 "some models are; the lecture's MLP is part of the rule because it is the lecture's claim.",
+            verdict=verdict(checks), numbers=numbers, figures=figures,
+            published=[Published(
+                source="Hinton & Salakhutdinov, Science 313:504 (2006), Fig. 2B and text",
+                quantity="squared error per MNIST test image, deep autoencoder / PCA-30",
+                value=f"3.00 / 13.87 = {PUBLISHED_RATIO:.3f}",
+                ours=f"deep recipe {deep:.3f}; lecture MLP {lecture:.3f}",
+                differs=f"They trained on 60,000 images (here {len(data.x_train):,}), tested on 10,000 (here "
+                        f"{len(data.x_test):,}); their "
+                        "784-1000-500-250-30 used logistic units, RBM pretraining layer by layer and conjugate-"
+                        "gradient fine-tuning; ours uses ReLU units, no pretraining, Adam end to end with early "
+                        "stopping on a validation split. The deep recipe is a different (convolutional) "
+                        "architecture. Their PCA-30 error (13.87) is close to ours on this test split.")],
+            notes=[
+                f"The lecture's MLP has about 2.8 million weights for {len(data.x_train):,} training images: at its "
+                f"best epoch its validation loss is {gap:.2f}x its training loss, the deep recipe's "
+                f"{numbers['gap_deep']:.2f}x (column 'validation / training loss'; figure){overfits}. With 60,000 "
+                f"images and pretraining, Hinton & Salakhutdinov's did beat PCA.",
+                "The default MLP's code has 32 units (the default code size), so it is compared with PCA-32, the "
+                "two others with PCA-30.",
+                "Squared error is measured on the [0, 1] pixel scale; the models are trained with cross-entropy, "
+                "PCA minimises squared error itself — the comparison favours PCA.",
+            ])
+
+
+def _one_per_class(y: np.ndarray) -> np.ndarray:
+    return np.array([int(np.flatnonzero(y == c)[0]) for c in np.unique(y)])
+
+
+def _reconstruct(model, x: np.ndarray) -> np.ndarray:
+    from aekit.viz._common import reconstruct
+
+    return reconstruct(model, x).reshape(len(x), -1)
+
+
+def _pca_reconstruct(x_train: np.ndarray, x: np.ndarray, k: int) -> np.ndarray:
+    from sklearn.decomposition import PCA
+
+    pca = PCA(n_components=k, random_state=0).fit(x_train)
+    return pca.inverse_transform(pca.transform(x)).astype(np.float32)
+
+
+def _flat(run_dir) -> list[dict]:
+    """The run's epoch records as metrics.jsonl holds them (``val/recon``, ``train/recon``, ...)."""
+    import json
+
+    lines = (run_dir / "metrics.jsonl").read_text(encoding="utf-8").splitlines()
+    return [json.loads(line) for line in lines if line.strip()]
+
+
+def _figures(x_show, shown, histories, sample_shape) -> list:
+    from aekit.viz.compare import reconstructions_figure
+    from aekit.viz.losses import loss_curves_figure
+
+    figures = [entry("reconstructions", "One test image of each digit through PCA and each model",
+                     "Top row: test images the models never saw. Each row below: the reconstruction by PCA with 30 "
+                     "components and by each autoencoder (first seed), with its mean squared error per image over "
+                     "these ten. Lower is better; the deep recipe keeps strokes PCA blurs.",
+                     reconstructions_figure(x_show, shown, sample_shape))]
+    figures.append(entry("curves", "The lecture's MLP while training (first seed)",
+                         "Cross-entropy per image on the training images and on the validation images after each "
+                         "epoch, for the 784-1000-500-250-30 MLP. Where the training curve keeps falling and the "
+                         "validation curve does not, the network learns its 3,500 training images rather than "
+                         "digits; the run keeps its best validation epoch.",
+                         loss_curves_figure(histories["hinton2006"])))
+    return figures

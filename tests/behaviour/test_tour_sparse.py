@@ -1,0 +1,39 @@
+"""The tour's claim 4 (sparse codes are sparse and still reconstruct), quick mode through its ``run``:
+the evidence is well formed, the L1 code has more zeros than its unpenalised twin, the KL code's mean
+activation moves toward rho, and the verdict follows its four checks."""
+
+import math
+
+import pytest
+
+from aekit.registry import get
+from aekit.tour.claim import Setting, verdict
+from aekit.tour.claims.sparse import RHO
+
+
+@pytest.fixture(scope="module")
+def evidence(tmp_path_factory):
+    setting = Setting(quick=True, seeds=(0,), workdir=tmp_path_factory.mktemp("tour"), log=lambda _: None)
+    return get("claim", "sparse")().run(setting)
+
+
+def test_the_evidence_is_well_formed(evidence):
+    assert len(evidence.rows) == 4 and all(len(row) == len(evidence.header) for row in evidence.rows)
+    assert all(math.isfinite(v) for v in evidence.numbers.values())
+    assert [f.key for f in evidence.figures] == ["l1", "kl"]
+    assert all(f.png.startswith(b"\x89PNG") for f in evidence.figures)
+
+
+def test_the_penalties_make_the_codes_sparser(evidence):
+    n = evidence.numbers
+    assert n["near_zero_l1"] > n["near_zero_relu"] + 0.05
+    assert n["mean_l1"] < 0.8 * n["mean_relu"]
+    assert abs(n["mean_kl"] - RHO) < 0.5 * abs(n["mean_sigmoid"] - RHO)
+
+
+def test_the_verdict_follows_the_four_checks(evidence):
+    n = evidence.numbers
+    checks = [n["sparse_l1"], n["sparse_kl"], n["rebuilds_l1"], n["rebuilds_kl"]]
+    assert evidence.verdict == verdict([bool(c) for c in checks])
+    for key in ("l1", "kl"):  # m is a count of active entries; PCA-m's error is a number to beat
+        assert 1 <= n[f"active_{key}"] <= 200 and n[f"pca_error_{key}"] > 0
