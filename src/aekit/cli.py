@@ -130,7 +130,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 0
-    logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
+    import os
+
+    # under torchrun (torchrun -m aekit train ...) rank 0 speaks for all; the others say only what goes wrong
+    level = logging.INFO if os.environ.get("RANK", "0") == "0" else logging.WARNING
+    logging.basicConfig(level=level, format="%(message)s", stream=sys.stderr)
     logging.getLogger("openTSNE").setLevel(logging.WARNING)  # its INFO lines describe internals, not the run
     from aekit.errors import AekitError
 
@@ -212,6 +216,12 @@ def cmd_train(args: argparse.Namespace) -> int:
         config = run_config.make_config(args.config, overrides, preset=args.preset)
         result = run.train(config, progress=not args.quiet,
                            on_epoch=None if args.quiet else _epoch_line(config.train))
+    from aekit.training import distributed
+
+    main_process = distributed.is_main_process()
+    distributed.shutdown()  # under torchrun: training is over, rank 0 alone writes the report
+    if not main_process:
+        return 130 if result.interrupted else 0
     if result.interrupted:
         print(f"Interrupted after {len(result.history)} completed epoch(s); the best weights so far are in "
               f"{result.run_dir}.\nResume with: aekit train --resume {result.run_dir}", file=sys.stderr)

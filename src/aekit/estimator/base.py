@@ -34,7 +34,8 @@ from aekit.models.serialization import load_model, save_model
 from aekit.objectives import build_objectives
 from aekit.params import AnyOf, InstanceOf, Interval, Options, Registered, SequenceOf, check
 from aekit.registry import available, build, get
-from aekit.training.trainer import TrainConfig, Trainer, resolve_device
+from aekit.training.precision import DEVICES, resolve_device
+from aekit.training.trainer import TrainConfig, Trainer
 
 logger = logging.getLogger(__name__)
 
@@ -102,7 +103,7 @@ PARAMETERS: dict[str, Any] = {
     "validation_fraction": Interval(float, 0, 1, closed="left"),
     "random_state": AnyOf(None, Interval(int, 0, 2**32 - 1), InstanceOf(np.random.RandomState)),
     "verbose": AnyOf(InstanceOf(bool), Interval(int, 0, None)),
-    "device": Options(("cpu", "cuda", "auto")),
+    "device": Options(DEVICES),  # as train.device: auto is the best available (CUDA, then MPS, then the CPU)
 }
 
 class AutoencoderBase(BaseEstimator):
@@ -118,9 +119,7 @@ class AutoencoderBase(BaseEstimator):
         owner = type(self).__name__
         for name, constraint in self._parameters.items():
             check(name, getattr(self, name), constraint, owner=owner)
-        if self.device == "cuda" and not torch.cuda.is_available():
-            raise ConfigError(f"The 'device' parameter of {owner} is 'cuda' but no CUDA device is available. "
-                              f"Use 'cpu', or 'auto' to take a GPU only when there is one.")
+        resolve_device(self.device, parameter="device", owner=owner)  # one this machine has
 
     def _resolve_noise(self) -> dict[str, Any]:
         """``noise`` as the ``{name: level or {field: value}}`` mapping a run config's corruption holds."""

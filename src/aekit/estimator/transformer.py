@@ -81,7 +81,7 @@ class Autoencoder(TransformerMixin, AutoencoderBase):
         Seeds initialisation, validation split, batch order and noise; an int makes fit reproducible.
     verbose : int, default=0
         1 prints one line per epoch, 2 also a progress bar.
-    device : {"cpu", "cuda", "auto"}, default="cpu"
+    device : {"cpu", "cuda", "mps", "auto"}, default="cpu"
 
     Attributes
     ----------

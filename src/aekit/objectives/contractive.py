@@ -473,6 +473,9 @@ class Contractive:
         return self._evaluate(x, model, total=True) / x.shape[0]
 
     def _evaluate(self, x: Tensor, model: nn.Module, total: bool) -> Tensor:
+        if torch.is_autocast_enabled(x.device.type):  # bf16/16-mixed training: the penalty stays float32 (its
+            with torch.autocast(x.device.type, enabled=False):  # hand-written backward passes are not autocast)
+                return self._evaluate(x, model, total)
         if self._model is not model:
             self.bind(model)
         layers = self._layers
@@ -491,6 +494,7 @@ class Contractive:
         pres = self._tap.take(x, len(layers), layers[0][0].weight) if self._tap is not None else None
         if pres is None:
             pres = pre_activations(layers, x)
+        pres = [pre.float() for pre in pres]  # the same tensors in float32; a reduced-precision forward's cast
         if self.projections is not None:
             values = projected_layerwise(layers, pres, self.projections, self._generator)
             return values.sum() if total else values

@@ -4,16 +4,24 @@
 :mod:`aekit.training.run_config`, the folder's layout and its readers (``load_run``, ``Run.data``)
 are :mod:`aekit.training.run_folder`; this module assembles the pieces (data, model, objectives,
 corruption, trainer) and runs them.
+
+Under torchrun every process runs the same function: all load the data and build the model, train
+together (:mod:`aekit.training.distributed`), and only rank 0 touches the run folder — it creates and
+locks it, writes config.yaml (with a ``distributed`` section: processes, batch per process, global
+batch), metrics, weights and summary, and reads config.yaml and the checkpoint of a resumed run for
+the others. An error rank 0 meets there is raised by every process.
 """
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import datetime as _dt
 import json
 import logging
 import re
 from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,14 +33,16 @@ from aekit import config as cfg
 from aekit.data import Dataset, Splits
 from aekit.data.corruption import Compose
 from aekit.data.preparation import MinMax, prepare_data
-from aekit.errors import ConfigError, DataError
+from aekit.errors import AekitError, ConfigError, DataError
 from aekit.io import atomic_write_text, folder_lock
 from aekit.models.autoencoder import Autoencoder, build_model
 from aekit.models.config import resolve_config
 from aekit.models.serialization import save_model
+from aekit.training import distributed
+from aekit.training.distributed import Distributed
 from aekit.training.layerwise import pretrain, stage_configs
-from aekit.training.run_config import RunConfig
-from aekit.training.run_folder import check_new_run_folder, read_config, remove_stale_writes, write_metrics
+from aekit.training.run_config import RunConfig, make_config
+from aekit.training.run_folder import check_new_run_folder, read_config_data, remove_stale_writes, write_metrics
 from aekit.training.trainer import Trainer
 
 logger = logging.getLogger(__name__)
@@ -105,20 +115,26 @@ class RunResult:
 
 
 def _execute(run_dir: Path, prepared: Prepared, trainer: Trainer, on_epoch: Callable | None) -> RunResult:
-    def epoch_done(record: dict[str, Any]) -> None:
+    def epoch_done(record: dict[str, Any]) -> None:  # rank 0 only (the trainer calls it there)
         write_metrics(run_dir, trainer.history)
         if on_epoch is not None:
             on_epoch(record)
 
+    main = trainer.dist.is_main
     trainer.on_epoch = epoch_done
     try:
         trainer.fit(prepared.train_x, prepared.val_x)
     except KeyboardInterrupt:
-        save_model(trainer.model, run_dir)
+        if main:
+            save_model(trainer.model, run_dir)
         return RunResult(run_dir, trainer.model, trainer.history, {}, interrupted=True,
                          stop_reason="interrupted", best_epoch=trainer.best_epoch)
-    save_model(trainer.model, run_dir)
-    test = trainer.evaluate(prepared.test_x) if len(prepared.splits.test) else {}
+    if main:
+        save_model(trainer.model, run_dir)
+    test = trainer.evaluate(prepared.test_x) if len(prepared.splits.test) else {}  # every process: collective
+    if not main:
+        return RunResult(run_dir, trainer.model, trainer.history, test, stop_reason=trainer.stop_reason,
+                         best_epoch=trainer.best_epoch)
     summary = {
         "epochs": trainer.epoch,
         "best_epoch": trainer.best_epoch,
@@ -131,6 +147,8 @@ def _execute(run_dir: Path, prepared: Prepared, trainer: Trainer, on_epoch: Call
         "n_test": len(prepared.splits.test),
         "train_seconds": round(sum(r["seconds"] for r in trainer.history), 3),
     }
+    if trainer.dist.enabled:
+        summary["processes"] = trainer.dist.world_size
     atomic_write_text(run_dir / "summary.json", json.dumps(summary, indent=2))
     return RunResult(run_dir, trainer.model, trainer.history, test, stop_reason=trainer.stop_reason,
                      best_epoch=trainer.best_epoch)
@@ -142,20 +160,56 @@ def _trainer(prepared: Prepared, run_dir: Path, progress: bool) -> Trainer:
                    checkpoint=run_dir / "checkpoint.pt", progress=progress)
 
 
+def _on_main(group: Distributed, work: Callable[[], Any]) -> Any:
+    """``work()`` on rank 0 (the only process that touches the run folder), its result on every process;
+    an aekit error it raises is raised by every process."""
+    result, error = None, None
+    if group.is_main:
+        try:
+            result = work()
+        except AekitError as found:
+            error = found
+    group.raise_together(error)
+    return group.broadcast(result)
+
+
+def distributed_section(group: Distributed, config: RunConfig) -> dict[str, Any]:
+    """What config.yaml records of a run of several processes (nothing for one process)."""
+    if not group.enabled:
+        return {}
+    return {"processes": group.world_size, "batch_size_per_process": config.train.batch_size,
+            "global_batch_size": group.world_size * config.train.batch_size, "backend": group.backend}
+
+
+def _write_config(run_dir: Path, config: RunConfig, group: Distributed) -> None:
+    data = cfg.to_dict(config)
+    if group.enabled:  # read back by run_folder.read_config_data, which sets it aside
+        data["distributed"] = distributed_section(group, config)
+    cfg.write_yaml(data, run_dir / "config.yaml")
+
+
 def train(config: RunConfig, *, on_epoch: Callable | None = None, progress: bool = False,
           run_dir: str | Path | None = None) -> RunResult:
     """Train ``config`` into a new run directory (``config.out/config.name``)."""
+    group = distributed.setup(config.train.device)
     prepared = prepare(config)
     if run_dir is None:
         run_dir = Path(config.out) / (config.name or default_name(config, prepared.model.config.code_size))
-    run_dir = Path(run_dir)
-    check_new_run_folder(run_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    with folder_lock(run_dir):  # one process writes a run folder; a second one is told who holds it
-        check_new_run_folder(run_dir)  # again, now that it is ours: another process may have filled it
-        cfg.write_yaml(cfg.to_dict(config), run_dir / "config.yaml")
-        if prepared.preprocessing is not None:
-            atomic_write_text(run_dir / "preprocessing.json", json.dumps(prepared.preprocessing.to_json()))
+    run_dir = Path(group.broadcast(str(run_dir)))  # rank 0's: the default name holds the time
+    if group.enabled:
+        logger.info("%d processes x train.batch_size %d = global batch size %d", group.world_size,
+                    config.train.batch_size, group.world_size * config.train.batch_size)
+    with ExitStack() as stack:
+        def claim() -> None:
+            check_new_run_folder(run_dir)
+            run_dir.mkdir(parents=True, exist_ok=True)
+            stack.enter_context(folder_lock(run_dir))  # one process writes a run folder; a second one is told who holds it
+            check_new_run_folder(run_dir)  # again, now that it is ours: another process may have filled it
+            _write_config(run_dir, config, group)
+            if prepared.preprocessing is not None:
+                atomic_write_text(run_dir / "preprocessing.json", json.dumps(prepared.preprocessing.to_json()))
+
+        _on_main(group, claim)
         if config.layerwise.enabled:
             _pretrain_layerwise(prepared, run_dir)
         return _execute(run_dir, prepared, _trainer(prepared, run_dir, progress), on_epoch)
@@ -169,6 +223,8 @@ def _pretrain_layerwise(prepared: Prepared, run_dir: Path) -> None:
         return c.objectives(penalties, reconstruction=recon)
 
     def keep(i: int, history: list[dict[str, Any]]) -> None:
+        if not distributed.is_main_process():  # under torchrun every process trains the stages, rank 0 writes
+            return
         (run_dir / "layerwise").mkdir(exist_ok=True)
         write_metrics(run_dir / "layerwise", history, name=f"stage_{i + 1}.jsonl")
 
@@ -196,25 +252,36 @@ def resume(run_dir: str | Path, *, epochs: int | None = None, overrides: list[st
             raise ConfigError(f"--resume continues a run with its own config; only --epochs and the optimiser "
                               f"settings ({', '.join(RESUMABLE_KEYS)}) may change. Got --set {item!r}; train a new "
                               f"run for other changes.")
-    if not (run_dir / "config.yaml").is_file():
-        raise ConfigError(f"{str(run_dir)!r} is not a run folder (no config.yaml).")
-    with folder_lock(run_dir):
-        return _resume(run_dir, epochs, list(overrides), on_epoch, progress)
+    group = distributed.setup()
+    with ExitStack() as stack:
+        def claim() -> dict[str, Any]:
+            if not (run_dir / "config.yaml").is_file():
+                raise ConfigError(f"{str(run_dir)!r} is not a run folder (no config.yaml).")
+            stack.enter_context(folder_lock(run_dir))
+            return read_config_data(run_dir)
+
+        return _resume(run_dir, _on_main(group, claim), group, epochs, list(overrides), on_epoch, progress)
 
 
-def _resume(run_dir: Path, epochs: int | None, overrides: list[str], on_epoch: Callable | None,
-            progress: bool) -> RunResult:
-    config = read_config(run_dir)
+def _resume(run_dir: Path, data: dict[str, Any], group: Distributed, epochs: int | None, overrides: list[str],
+            on_epoch: Callable | None, progress: bool) -> RunResult:
+    """Continue the run whose config.yaml holds ``data`` (read by rank 0, which holds the folder's lock)."""
+    recorded = data.pop("distributed", None) or {}
+    config = make_config(copy.deepcopy(data))
     changes = list(overrides)
     if epochs is not None:
         key = "max_epochs" if config.train.auto else "epochs"
         changes.append(f"train.{key}={epochs}")
     if changes:
-        config = read_config(run_dir, changes)
+        config = make_config(copy.deepcopy(data), changes)
     prepared = prepare(config)
-    remove_stale_writes(run_dir)  # a write cut by kill -9: no one else writes here (we hold the lock)
+
+    def look() -> bool:
+        remove_stale_writes(run_dir)  # a write cut by kill -9: no one else writes here (we hold the lock)
+        return (run_dir / "checkpoint.pt").exists()
+
     checkpoint = run_dir / "checkpoint.pt"
-    trainer = _trainer(prepared, run_dir, progress) if checkpoint.exists() else None
+    trainer = _trainer(prepared, run_dir, progress) if _on_main(group, look) else None
     if trainer is not None:
         trainer.load_checkpoint(checkpoint)  # refuses another model's checkpoint
         if trainer.seed != config.seed:
@@ -228,8 +295,9 @@ def _resume(run_dir: Path, epochs: int | None, overrides: list[str], on_epoch: C
     if trainer is not None and overrides:
         trainer.apply_optimiser_settings()
         logger.info("resuming %s with %s", run_dir, ", ".join(overrides))
-    if changes:  # recorded: config.yaml is what the run trains with from here on
-        cfg.write_yaml(cfg.to_dict(config), run_dir / "config.yaml")
+    # recorded: config.yaml is what the run trains with from here on (and with how many processes)
+    if (changes or recorded != distributed_section(group, config)) and group.is_main:
+        _write_config(run_dir, config, group)
     if trainer is None:  # stopped before its first epoch ended (or during layer-wise stages): every step is seeded, so redo it
         logger.info("%s has no checkpoint yet: the run starts again from the beginning", run_dir)
         if config.layerwise.enabled:

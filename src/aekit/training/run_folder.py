@@ -1,7 +1,8 @@
 """The run folder: what a run writes, and the one way to read it back.
 
     runs/<name>/
-      config.yaml         the resolved config (every default written out), seed included
+      config.yaml         the resolved config (every default written out), seed included; under torchrun
+                          also a ``distributed`` section (processes, batch per process, global batch)
       model.safetensors   weights (no pickle) + model.json, the architecture to rebuild them
       preprocessing.json  the rescaling fitted on the training split, when one was asked for
       metrics.jsonl       one JSON line per epoch: every loss term, train and validation
@@ -143,6 +144,15 @@ def read_config(run_dir: str | Path, overrides: list[str] | tuple[str, ...] = ()
     A run written before each encoder kind had its own config lists every kind's keys under ``model``
     (``hidden`` and ``channels`` alike; its model.json is format aekit.model/1): those its kind does not
     take are dropped, and logged, as that aekit ignored them."""
+    data = read_config_data(run_dir)
+    data.pop("distributed", None)
+    return make_config(data, overrides)
+
+
+def read_config_data(run_dir: str | Path) -> dict[str, Any]:
+    """The mapping of the run's ``config.yaml`` as :func:`make_config` takes it, with the ``distributed``
+    section (how many processes trained the run, written by rank 0 under torchrun: a record, not a
+    setting) left in for the caller to read or drop."""
     from aekit import config as cfg
     from aekit.models.config import drop_other_kinds
 
@@ -150,7 +160,7 @@ def read_config(run_dir: str | Path, overrides: list[str] | tuple[str, ...] = ()
     data = cfg.read_yaml(path)
     if isinstance(data.get("model"), dict):
         data["model"] = drop_other_kinds(data["model"], str(path))
-    return make_config(data, overrides)
+    return data
 
 
 def load_run(run_dir: str | Path) -> Run:
@@ -178,5 +188,5 @@ def load(run_dir: str | Path) -> Autoencoder:
     return load_model(Path(run_dir))
 
 
-__all__ = ["Run", "load_run", "load", "read_config", "read_metrics", "read_metrics_file", "read_summary", "write_metrics",
+__all__ = ["Run", "load_run", "load", "read_config", "read_config_data", "read_metrics", "read_metrics_file", "read_summary", "write_metrics",
            "check_new_run_folder", "remove_stale_writes"]

@@ -13,6 +13,12 @@ corruption noise; its state (and torch's global generator, which a model's own s
 is saved in every checkpoint, so a run interrupted at any point and resumed ends with bitwise the
 same weights as an uninterrupted one (same machine, CPU).
 
+Device and precision (``train.device``, ``train.precision``) are :mod:`aekit.training.precision`;
+under torchrun the trainer joins the process group and trains with ``DistributedDataParallel``
+(:mod:`aekit.training.distributed`): each process its shard of every epoch's permutation, losses
+summed over processes, only rank 0 writing checkpoints and calling ``on_epoch``. With one process
+and ``precision: 32`` every step is exactly the single-process float32 step.
+
 An objective may define ``bind(model)`` (called once, here), ``start_epoch(epoch, epochs)``
 (called before each epoch; a KL warm-up uses it) and ``state_dict()``/``load_state_dict(state)``
 (saved in checkpoints: a random-projection generator). Objectives stay plain callables otherwise.
@@ -36,6 +42,9 @@ from torch import Tensor, nn
 from aekit.config import param
 from aekit.errors import ConfigError, TrainingDiverged
 from aekit.params import AnyOf, InstanceOf, Interval, Options
+from aekit.training import distributed
+from aekit.training.distributed import rank_seed
+from aekit.training.precision import DEVICES, PRECISIONS, Precision, resolve_device
 
 logger = logging.getLogger(__name__)
 
@@ -90,7 +99,9 @@ class TrainConfig:
     )
     restore_best: bool = param(True, InstanceOf(bool), "end with the weights of the best validation epoch")
     clip_grad: Any = param(None, AnyOf(None, Interval(float, 0, None, closed="neither")), "max gradient norm")
-    device: str = param("cpu", Options(("cpu", "cuda", "auto")), "where to train")
+    device: str = param("auto", Options(DEVICES), "where to train; auto: a CUDA GPU, else MPS, else the CPU")
+    precision: Any = param("32", Options((*PRECISIONS, 32)),
+                           "32 (float32), bf16 (autocast to bfloat16) or 16-mixed (float16 with loss scaling, GPUs)")
     eval_batch_size: int = param(1024, Interval(int, 1, None), "samples per batch when evaluating")
 
     @property
@@ -115,17 +126,9 @@ class TrainConfig:
 Batches = Callable[[Tensor], Sequence[Tensor]]
 
 
-def resolve_device(name: str) -> torch.device:
-    """``auto`` is CUDA when available; asking for CUDA without one is an error, not a silent CPU run."""
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name == "cuda" and not torch.cuda.is_available():
-        raise ConfigError("The 'train.device' parameter is 'cuda' but no CUDA device is available. Use cpu or auto.")
-    return torch.device(name)
-
-
 class _Source:
-    """Training data as batches: one permuted in-memory tensor sliced, or rows gathered from a memmap.
+    """Training data as batches: one permuted in-memory tensor sliced, or, for a memory-mapped data set
+    (larger than memory), rows streamed through a DataLoader (:mod:`aekit.data.loader`).
 
     Optional class labels (for fine-tuning a classifier) travel with the rows, in the same order.
     """
@@ -138,6 +141,7 @@ class _Source:
             self.x = torch.as_tensor(np.asarray(data, dtype=np.float32), device=device)
         elif getattr(data, "is_memmap", False):
             self.dataset, self.x = data, None
+            self.stream: Any = None  # the DataLoader and its workers, started on the first pass
         else:  # an aekit Dataset held in memory
             self.x = torch.from_numpy(data.array()).to(device)
         self.device = device
@@ -157,11 +161,12 @@ class _Source:
             x = self.x if order is None else self.x[order.to(self.device)]  # one gather per epoch
             xs = x.split(batch_size)  # views: no copy, no Python work per sample
         else:
+            from aekit.data.loader import StreamedBatches
+
+            if self.stream is None:
+                self.stream = StreamedBatches(self.dataset, self.device)
             rows = np.arange(self.n) if order is None else order.numpy()
-            xs = (
-                torch.from_numpy(self.dataset.rows(rows[i : i + batch_size])).to(self.device)
-                for i in range(0, self.n, batch_size)
-            )
+            xs = self.stream(rows, batch_size)  # workers read the rows of the coming batches
         return zip(xs, ys) if ys is not None else ((xb, None) for xb in xs)
 
 
@@ -176,8 +181,12 @@ class Trainer:
     corruption : optional callable ``(x, generator) -> x_tilde`` applied to training batches only.
     seed : drives the batch order and the corruption noise (model initialisation is the caller's).
     checkpoint : path of the resumable checkpoint, rewritten atomically after every epoch.
-    on_epoch : called with each epoch's record (the CLI prints it; the run writes metrics.jsonl).
+    on_epoch : called with each epoch's record (the CLI prints it; the run writes metrics.jsonl);
+        under torchrun on rank 0 only, which alone writes the checkpoint too.
     progress : show a progress bar over the batches of each epoch (tqdm; hidden when not a terminal).
+
+    Under torchrun (``WORLD_SIZE > 1``) ``fit``, ``evaluate`` and ``save_checkpoint`` are collective:
+    every process calls them.
     """
 
     def __init__(
@@ -193,7 +202,9 @@ class Trainer:
         progress: bool = False,
     ) -> None:
         self.config = config or TrainConfig()
-        self.device = resolve_device(self.config.device)
+        self.dist = distributed.setup(self.config.device)  # one process unless launched by torchrun
+        self.device = resolve_device(self.config.device, self.dist.local_rank if self.dist.enabled else None)
+        self.precision = Precision(self.config.precision, self.device)
         self.model = model.to(self.device)
         self.objectives = list(objectives)
         if not self.objectives:
@@ -207,7 +218,13 @@ class Trainer:
         self.checkpoint = Path(checkpoint) if checkpoint is not None else None
         self.on_epoch = on_epoch
         self.progress = progress
-        self.generator = torch.Generator().manual_seed(seed)
+        self.generator = torch.Generator().manual_seed(seed)  # the batch order (the same on every process)
+        self.noise_generator = self.generator  # corruption noise: one process draws both from one generator
+        self.net = self.dist.wrap(self.model)  # what the training forward goes through (DDP under torchrun)
+        if self.dist.enabled:
+            self._seed_rank(epoch=0)
+            logger.info("%d processes x train.batch_size %d = global batch %d (precision %s)", self.dist.world_size,
+                        self.config.batch_size, self.global_batch_size, self.precision.name)
         self.lr = self._resolve_lr()
         self.optimizer = self._make_optimizer()
         self.scheduler = self._make_scheduler()
@@ -222,6 +239,19 @@ class Trainer:
         self.stop_reason: str | None = None  # a key of STOP_REASONS once fit returns
 
     # -- construction -------------------------------------------------------------------------
+    @property
+    def global_batch_size(self) -> int:
+        """Samples per optimiser step over all processes: ``train.batch_size`` x the number of processes."""
+        return self.config.batch_size * self.dist.world_size
+
+    def _seed_rank(self, epoch: int) -> None:
+        """Per-process noise from the run's seed: the corruption's generator and torch's global one (a
+        model's own sampling) are seeded by (seed, rank), and by the epoch when a resume cannot restore
+        them (another number of processes)."""
+        rank = self.dist.rank
+        self.noise_generator = torch.Generator().manual_seed(rank_seed(self.seed, rank, 2 * epoch))
+        torch.manual_seed(rank_seed(self.seed, rank, 2 * epoch + 1))
+
     def _resolve_lr(self) -> float:
         if self.config.lr != "auto":
             return float(self.config.lr)
@@ -254,7 +284,8 @@ class Trainer:
         batch = {"x": x, "x_tilde": x_tilde}
         if y is not None:
             batch["y"] = y
-        out = self.model(x_tilde)
+        # the training forward goes through DDP when distributed; objectives see the model itself
+        out = (self.net if self.model.training else self.model)(x_tilde)
         terms: dict[str, Tensor] = {}
         for objective in self.objectives:
             for name, value in objective(batch, out, self.model).items():
@@ -262,14 +293,23 @@ class Trainer:
         return terms
 
     def _step(self, x: Tensor, y: Tensor | None) -> dict[str, Tensor]:
-        x_tilde = self.corruption(x, self.generator) if self.corruption is not None else x
-        terms = self._terms(x, x_tilde, y)
-        loss = sum(terms.values())
+        x_tilde = self.corruption(x, self.noise_generator) if self.corruption is not None else x
+        if self.precision.scaler is None and self.precision.dtype is None:  # float32: the plain step
+            terms = self._terms(x, x_tilde, y)
+            loss = sum(terms.values())
+            self.optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            if self.config.clip_grad is not None:
+                nn.utils.clip_grad_norm_(self.model.parameters(), self.config.clip_grad)
+            self.optimizer.step()
+            terms["loss"] = loss
+            return terms
+        with self.precision.autocast():
+            terms = self._terms(x, x_tilde, y)
+            loss = sum(terms.values())
         self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        if self.config.clip_grad is not None:
-            nn.utils.clip_grad_norm_(self.model.parameters(), self.config.clip_grad)
-        self.optimizer.step()
+        self.precision.backward(loss)
+        self.precision.step(self.optimizer, self.model.parameters(), self.config.clip_grad)
         terms["loss"] = loss
         return terms
 
@@ -279,11 +319,11 @@ class Trainer:
             start_epoch = getattr(objective, "start_epoch", None)
             if start_epoch is not None:
                 start_epoch(self.epoch, self.config.total_epochs)
-        order = torch.randperm(len(source), generator=self.generator)
+        order = self.dist.shard(torch.randperm(len(source), generator=self.generator))  # this process's rows
         batches = source.batches(self.config.batch_size, order)
-        n_batches = math.ceil(len(source) / self.config.batch_size)
+        n_batches = math.ceil(len(order) / self.config.batch_size)
         bar = None
-        if self.progress:
+        if self.progress and self.dist.is_main:
             from tqdm.auto import tqdm
 
             bar = tqdm(total=n_batches, desc=f"epoch {self.epoch + 1}/{self.config.total_epochs}", leave=False, unit="batch",
@@ -305,6 +345,7 @@ class Trainer:
                     bar.set_postfix(loss=f"{values['loss']:.4g}")
         if bar is not None:
             bar.close()
+        sums, seen = self.dist.sum(sums, seen)  # over all processes
         return {name: total / seen for name, total in sums.items()}
 
     def _diverged(self, values: dict[str, float], index: int) -> None:
@@ -329,12 +370,16 @@ class Trainer:
         was_training = self.model.training
         self.model.eval()
         sums: dict[str, float] = {}
-        for x, y in source.batches(self.config.eval_batch_size, None):
-            terms = self._terms(x, x, y)
-            terms["loss"] = sum(terms.values())
-            for name, value in terms.items():
-                sums[name] = sums.get(name, 0.0) + float(value) * x.shape[0]
+        rows = self.dist.eval_rows(len(source))  # under torchrun each process its share, summed below
+        with self.precision.autocast():
+            for x, y in source.batches(self.config.eval_batch_size, rows):
+                terms = self._terms(x, x, y)
+                terms["loss"] = sum(terms.values())
+                for name, value in terms.items():
+                    sums[name] = sums.get(name, 0.0) + float(value) * x.shape[0]
         self.model.train(was_training)
+        if rows is not None:
+            sums, _ = self.dist.sum(sums, 0.0)
         return {name: total / len(source) for name, total in sums.items()}
 
     # -- the loop -----------------------------------------------------------------------------
@@ -376,7 +421,7 @@ class Trainer:
                 self.history.append(record)
                 if self.checkpoint is not None:
                     self.save_checkpoint(self.checkpoint)
-                if self.on_epoch is not None:
+                if self.on_epoch is not None and self.dist.is_main:
                     self.on_epoch(record)
         except KeyboardInterrupt:
             self.stop_reason = "interrupted"
@@ -441,6 +486,10 @@ class Trainer:
             "seed": self.seed,
             # objectives with state of their own (a random-projection generator) save it here
             "objectives": [o.state_dict() if hasattr(o, "state_dict") else None for o in self.objectives],
+            "precision": self.precision.name,
+            "scaler": self.precision.state_dict(),  # 16-mixed: the loss scale and its growth tracker
+            "world_size": self.dist.world_size,
+            "global_batch_size": self.global_batch_size,
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -464,18 +513,71 @@ class Trainer:
         for objective, objective_state in zip(self.objectives, state.get("objectives", [])):
             if objective_state is not None and hasattr(objective, "load_state_dict"):
                 objective.load_state_dict(objective_state)
+        if state.get("precision", "32") == self.precision.name:
+            self.precision.load_state_dict(state.get("scaler"))
+        self._restore_processes(state)
+
+    def _restore_processes(self, state: dict[str, Any]) -> None:
+        """Each process's own noise generators, when the checkpoint was written by as many processes;
+        with another number, say what changes."""
+        world = int(state.get("world_size", 1))
+        ranks = state.get("ranks")
+        if world == self.dist.world_size:
+            if self.dist.enabled and ranks is not None:
+                mine = ranks[self.dist.rank]
+                self.noise_generator.set_state(mine["noise"])
+                torch.set_rng_state(mine["torch_rng"])
+            return
+        was = int(state.get("global_batch_size", self.config.batch_size * world))
+        if self.dist.is_main:
+            logger.warning(
+                "The checkpoint was written by %d process%s (global batch %d); this run has %d (global batch %d = "
+                "%d x train.batch_size %d). The epochs left take steps of the new global batch and draw new noise "
+                "per process (seeded by the run's seed, the rank and the epoch), so the run goes on as a different "
+                "one: not bitwise, nor within float error, what an uninterrupted run would give. Resume with %d "
+                "process%s to continue it exactly.", world, "es" * (world > 1), was, self.dist.world_size,
+                self.global_batch_size, self.dist.world_size, self.config.batch_size, world, "es" * (world > 1))
+        if self.dist.enabled:
+            self._seed_rank(epoch=self.epoch)
 
     def save_checkpoint(self, path: str | Path) -> None:
         """Write the full training state atomically (a SIGKILL leaves the previous checkpoint intact)."""
         from aekit.io import atomic_write
 
         state = self.state_dict()
+        if self.dist.enabled:  # collective: every process's generators, written by rank 0
+            ranks = self.dist.gather({"noise": self.noise_generator.get_state(), "torch_rng": torch.get_rng_state()})
+            if not self.dist.is_main:
+                return
+            state["ranks"] = ranks
         atomic_write(Path(path), lambda tmp: torch.save(state, tmp))
 
     def load_checkpoint(self, path: str | Path) -> None:
-        """Continue from a checkpoint (loaded with ``weights_only=True``: tensors and plain data only)."""
+        """Continue from a checkpoint (loaded with ``weights_only=True``: tensors and plain data only).
+
+        Under torchrun rank 0 reads the file and sends it to the others (the run folder need not be on
+        every machine)."""
+        if self.dist.enabled:
+            state, error = None, None
+            if self.dist.is_main:
+                try:
+                    state = self._read_checkpoint(path)
+                except ConfigError as found:
+                    error = found
+            self.dist.raise_together(error)
+            state = self.dist.broadcast(state)
+        else:
+            state = self._read_checkpoint(path)
         try:
-            state = torch.load(path, map_location=self.device, weights_only=True)
+            self.load_state_dict(state)
+        except (KeyError, TypeError, ValueError, RuntimeError, AttributeError, IndexError) as error:
+            raise ConfigError(f"Checkpoint {str(path)!r} is not a complete aekit checkpoint of this run "
+                              f"({type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}); "
+                              f"delete it to train the run again from the beginning.") from None
+
+    def _read_checkpoint(self, path: str | Path) -> dict[str, Any]:
+        try:
+            state = torch.load(path, map_location="cpu", weights_only=True)  # generator states stay CPU tensors
         except FileNotFoundError:
             raise ConfigError(f"No checkpoint at {str(path)!r} to resume from.") from None
         except Exception as error:  # a corrupt or foreign file
@@ -483,12 +585,7 @@ class Trainer:
             raise ConfigError(f"Cannot read checkpoint {str(path)!r} ({first}); restore the run's own "
                               f"checkpoint.pt, or delete it to train the run again from the beginning.") from None
         self.check_belongs(state, path)
-        try:
-            self.load_state_dict(state)
-        except (KeyError, TypeError, ValueError, RuntimeError, AttributeError, IndexError) as error:
-            raise ConfigError(f"Checkpoint {str(path)!r} is not a complete aekit checkpoint of this run "
-                              f"({type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}); "
-                              f"delete it to train the run again from the beginning.") from None
+        return state
 
     def apply_optimiser_settings(self) -> None:
         """Give the optimiser this config's lr, weight decay and momentum, over those a checkpoint restored
