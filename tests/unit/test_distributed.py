@@ -7,7 +7,8 @@
 - a variational model and a KL-sparsity one (a batch statistic) train with the processes in step;
 - ``torchrun -m aekit train`` killed with SIGKILL and resumed ends bitwise where an uninterrupted
   distributed run ends; resumed with another number of processes it says what that changes;
-- two ``torchrun --nnodes=2 --node_rank=0/1`` launchers on one machine rendezvous over loopback.
+- two ``torchrun --nnodes=2 --node_rank=0/1`` launchers on one machine rendezvous over loopback (and
+  pretrain layer-wise before training end to end).
 
 Each launch costs a few seconds of interpreter start-up; the models and data are tiny.
 """
@@ -180,7 +181,8 @@ def test_two_torchrun_launchers_as_two_machines_rendezvous_over_loopback(tmp_pat
     launchers = [
         subprocess.Popen([*TORCHRUN, "--nnodes=2", f"--node_rank={rank}", "--nproc_per_node=1",
                           "--master_addr=127.0.0.1", f"--master_port={port}", "-m", "aekit", "train", *TRAIN,
-                          "--set", "train.epochs=2", "--out", "runs", "--name", "two"],
+                          "--set", "train.epochs=2", "--set", "model.variational=false", "--set", "model.hidden=[16, 8]",
+                          "--set", "layerwise.enabled=true", "--set", "layerwise.epochs=1", "--out", "runs", "--name", "two"],
                          cwd=tmp_path, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         for rank in (0, 1)
     ]
@@ -191,6 +193,8 @@ def test_two_torchrun_launchers_as_two_machines_rendezvous_over_loopback(tmp_pat
     assert yaml.safe_load((run_dir / "config.yaml").read_text())["distributed"]["processes"] == 2
     assert len((run_dir / "metrics.jsonl").read_text().splitlines()) == 2
     assert (run_dir / "model.safetensors").exists()
+    # layer-wise pretraining ran on both "machines", its stages written once
+    assert sorted(p.name for p in (run_dir / "layerwise").iterdir()) == ["stage_1.jsonl", "stage_2.jsonl", "stage_3.jsonl"]
 
 
 def test_one_process_is_not_distributed(monkeypatch):
