@@ -494,7 +494,8 @@ class Contractive:
         pres = self._tap.take(x, len(layers), layers[0][0].weight) if self._tap is not None else None
         if pres is None:
             pres = pre_activations(layers, x)
-        pres = [pre.float() for pre in pres]  # the same tensors in float32; a reduced-precision forward's cast
+        dtype = layers[0][0].weight.dtype  # a reduced-precision (autocast) forward's pre-activations, cast back
+        pres = [pre.to(dtype) for pre in pres]  # (the same tensors when the forward ran in the weights' dtype)
         if self.projections is not None:
             values = projected_layerwise(layers, pres, self.projections, self._generator)
             return values.sum() if total else values
