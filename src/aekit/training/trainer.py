@@ -126,6 +126,16 @@ class TrainConfig:
 Batches = Callable[[Tensor], Sequence[Tensor]]
 
 
+def _total(terms: dict[str, Tensor]) -> Tensor:
+    """The sum of the terms, first + second + ...: ``sum()`` would start from ``0 +``, one more op and
+    autograd node per step for the same value (0 + t is exactly t)."""
+    values = iter(terms.values())
+    total = next(values)
+    for value in values:
+        total = total + value
+    return total
+
+
 class _Source:
     """Training data as batches: one permuted in-memory tensor sliced, or, for a memory-mapped data set
     (larger than memory), rows streamed through a DataLoader (:mod:`aekit.data.loader`).
@@ -296,7 +306,7 @@ class Trainer:
         x_tilde = self.corruption(x, self.noise_generator) if self.corruption is not None else x
         if self.precision.scaler is None and self.precision.dtype is None:  # float32: the plain step
             terms = self._terms(x, x_tilde, y)
-            loss = sum(terms.values())
+            loss = _total(terms)
             self.optimizer.zero_grad(set_to_none=True)
             loss.backward()
             if self.config.clip_grad is not None:
@@ -306,7 +316,7 @@ class Trainer:
             return terms
         with self.precision.autocast():
             terms = self._terms(x, x_tilde, y)
-            loss = sum(terms.values())
+            loss = _total(terms)
         self.optimizer.zero_grad(set_to_none=True)
         self.precision.backward(loss)
         self.precision.step(self.optimizer, self.model.parameters(), self.config.clip_grad)
