@@ -19,7 +19,7 @@ def evidence(tmp_path_factory):
 def test_the_evidence_is_well_formed(evidence):
     assert len(evidence.rows) == 4 and all(len(row) == len(evidence.header) for row in evidence.rows)
     assert all(math.isfinite(v) for v in evidence.numbers.values())
-    assert [f.key for f in evidence.figures] == ["masked", "filters"]
+    assert [f.key for f in evidence.figures] == ["masked"]
     assert all(f.png.startswith(b"\x89PNG") for f in evidence.figures)
     assert evidence.verdict in {verdict([True]), verdict([False]), verdict([True, False])}
 
