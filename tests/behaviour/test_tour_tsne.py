@@ -1,0 +1,24 @@
+"""Claim 10 of the tour in quick mode, through its ``run``: the evidence is well formed and the
+neighbourhood scores behave (far above the 10 % a random labelling gets, at most 1)."""
+
+from __future__ import annotations
+
+from aekit.registry import get
+from aekit.tour.claim import FAILS, HOLDS, MIXED, Setting, verdict
+
+
+def test_quick_tsne_claim(tmp_path):
+    evidence = get("claim", "tsne")().run(Setting(quick=True, seeds=(0,), workdir=tmp_path, log=lambda _: None))
+    assert evidence.verdict in (HOLDS, FAILS, MIXED) and evidence.rule and evidence.protocol
+    assert all(len(row) == len(evidence.header) for row in evidence.rows) and len(evidence.rows) == 3
+    n = evidence.numbers
+    assert evidence.verdict == verdict([n["checks_map_1nn"], n["checks_code_1nn"], n["checks_map_trust"]])
+    for kind in ("ae", "pca"):
+        for score in ("code_1nn", "code_trust", "map_1nn", "map_trust"):
+            assert 0 <= n[f"{kind}_{score}"] <= 1
+        # ten digits: 1-NN accuracy 0.1 by chance; even the quick (15-epoch, 400-image) codes keep classes together
+        assert n[f"{kind}_code_1nn"] > 0.4 and n[f"{kind}_map_1nn"] > 0.3
+        assert n[f"{kind}_code_trust"] > 0.8  # 5 nearest neighbours in code space were mostly near in pixels
+    assert n["pixels_1nn"] > 0.6
+    (figure,) = evidence.figures
+    assert figure.key == "maps" and figure.png.startswith(b"\x89PNG")
