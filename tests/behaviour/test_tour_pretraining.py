@@ -1,0 +1,114 @@
+"""The tour's claim 8 (pretraining helps when labels are few), quick mode through its ``run``: the
+evidence is well formed and its verdict follows its rule; a pretrained encoder learns from a few
+labels faster than the same network from random weights; and no label outside the drawn budget ever
+reaches a fit (the strict protocol, checked by poisoning every other label)."""
+
+import math
+
+import numpy as np
+import pytest
+
+from aekit.registry import get
+from aekit.tour.claim import FAILS, HOLDS, MIXED, Setting
+from aekit.tour.claims import pretraining
+from aekit.tour.claims.pretraining import Schedule, train_network
+
+
+def _setting(path):
+    return Setting(quick=True, seeds=(0,), workdir=path, log=lambda _: None)
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory):
+    return tmp_path_factory.mktemp("tour")
+
+
+@pytest.fixture(scope="module")
+def evidence(workdir):
+    return get("claim", "pretraining")().run(_setting(workdir))
+
+
+def test_the_evidence_is_well_formed(evidence):
+    (n,) = pretraining.QUICK["budgets"]
+    assert len(evidence.rows) == 8 and all(len(row) == len(evidence.header) for row in evidence.rows)
+    for method in ("raw", "pca", "codes", "scratch", "finetune", "baseline", "pretrained"):
+        assert 0.0 <= evidence.numbers[f"error_{method}_n{n}"] < 0.9  # better than chance on ten digits
+    assert all(math.isfinite(v) for v in evidence.numbers.values())
+    assert evidence.verdict == (HOLDS if evidence.numbers[f"gap_n{n}"] > 0 else FAILS)  # one seed: any margin
+    assert evidence.verdict in (HOLDS, FAILS, MIXED)
+    assert [f.key for f in evidence.figures] == ["labelcurve"] and evidence.figures[0].png.startswith(b"\x89PNG")
+
+
+def test_a_pretrained_encoder_learns_faster_than_random_weights(evidence, workdir):
+    """Fine-tuned vs from scratch at a fixed small budget (50 labels, 6 epochs, no selection), on the
+    1,000 test images, over three draws: breaks if the encoder's weights stop reaching the classifier."""
+    from aekit.tour.bench import split
+    from aekit.training.finetune import draw_labelled
+    from aekit.training.run_folder import load_run
+
+    autoencoder = load_run(workdir / "runs" / "pretraining-ae-seed0").model
+    data = split("mnist5k")
+    images, images_test = (x.reshape(len(x), 1, 28, 28) for x in (data.x_train, data.x_test))
+    schedule = Schedule(frozen=3, end_to_end=3, head_lr=1e-2, lr=1e-3, every=3)
+    errors = {True: [], False: []}
+    for seed in range(3):
+        rows = draw_labelled(data.y_train, 50, seed)
+        for pretrained in (True, False):
+            network = train_network(autoencoder, pretrained, schedule, schedule.epochs, images[rows],
+                                    data.y_train[rows], 10, seed)
+            errors[pretrained].append(pretraining._error(pretraining._proba(network, images_test), data.y_test))
+    assert np.mean(errors[True]) < np.mean(errors[False]) - 0.05, errors
+
+
+def test_no_label_outside_the_budget_reaches_a_fit(monkeypatch, tmp_path):
+    """Every label the claim may not use is replaced by an impossible class (10 + row): the validation
+    and test labels entirely, the training labels of every row that the budget's draw did not pick.
+    Every fit (scikit-learn's logistic regression, aekit's trainer) must see only classes 0-9, and never
+    more rows than the budget."""
+    from sklearn.linear_model import LogisticRegression
+
+    from aekit.training.trainer import Trainer
+
+    real_split, real_draw = pretraining.split, pretraining.draw_labelled
+    pristine = {}
+
+    def poisoned_split(*args, **kwargs):
+        data = real_split(*args, **kwargs)
+        data.y_train, data.y_val, data.y_test = (np.array(y, copy=True) for y in (data.y_train, data.y_val,
+                                                                                    data.y_test))
+        pristine["y_train"] = data.y_train.copy()
+        data.y_val[:] = 10 + np.arange(len(data.y_val))
+        data.y_test[:] = 10 + np.arange(len(data.y_test))
+        return data
+
+    def poisoning_draw(y, n, seed):
+        y[:] = pristine["y_train"]  # the draw itself may stratify on the training labels
+        rows = real_draw(y, n, seed)
+        others = np.setdiff1d(np.arange(len(y)), rows)
+        y[others] = 10 + others  # from here on, a label outside the budget is an impossible class
+        return rows
+
+    seen = []
+    real_logistic_fit, real_trainer_fit = LogisticRegression.fit, Trainer.fit
+
+    def logistic_fit(self, x, y, *args, **kwargs):
+        seen.append(("logistic", np.asarray(y)))
+        return real_logistic_fit(self, x, y, *args, **kwargs)
+
+    def trainer_fit(self, train, val=None, *, labels=None, val_labels=None):
+        for y in (labels, val_labels):
+            if y is not None:
+                seen.append(("trainer", np.asarray(y)))
+        return real_trainer_fit(self, train, val, labels=labels, val_labels=val_labels)
+
+    monkeypatch.setattr(pretraining, "split", poisoned_split)
+    monkeypatch.setattr(pretraining, "draw_labelled", poisoning_draw)
+    monkeypatch.setattr(LogisticRegression, "fit", logistic_fit)
+    monkeypatch.setattr(Trainer, "fit", trainer_fit)
+    get("claim", "pretraining")().run(_setting(tmp_path))
+
+    (budget,) = pretraining.QUICK["budgets"]
+    assert {kind for kind, _ in seen} == {"logistic", "trainer"}  # both kinds of fit ran and were watched
+    for kind, y in seen:
+        assert y.min() >= 0 and y.max() <= 9, f"a {kind} fit saw a label outside the budget"
+        assert len(y) <= budget
