@@ -1,0 +1,39 @@
+"""The tour's claim 9 (greedy layer-wise vs end-to-end at equal total epochs), quick mode through its
+``run``: both runs get the same number of epochs (the stages' epochs counted), the evidence is well
+formed and the verdict follows its two checks (times are reported, not tested: they depend on the machine)."""
+
+import math
+
+import pytest
+
+from aekit.registry import get
+from aekit.tour.claim import Setting, verdict
+from aekit.tour.claims.layerwise import QUICK
+
+
+@pytest.fixture(scope="module")
+def evidence(tmp_path_factory):
+    setting = Setting(quick=True, seeds=(0,), workdir=tmp_path_factory.mktemp("tour"), log=lambda _: None)
+    return get("claim", "layerwise")().run(setting)
+
+
+def test_the_evidence_is_well_formed(evidence):
+    assert len(evidence.rows) == 4 and all(len(row) == len(evidence.header) for row in evidence.rows)
+    assert all(math.isfinite(v) for v in evidence.numbers.values())
+    assert [f.key for f in evidence.figures] == ["curves", "stages"]
+    assert all(f.png.startswith(b"\x89PNG") for f in evidence.figures)
+
+
+def test_both_runs_get_the_same_epochs_and_their_codes_carry_the_digit(evidence):
+    n = evidence.numbers
+    assert n["epochs_e2e"] == n["epochs_greedy"] == QUICK["epochs"]
+    assert 1 <= n["epochs_e2e_time"] <= QUICK["epochs"]
+    assert n["recon_e2e"] > 0 and n["recon_greedy"] > 0
+    assert 0.1 < n["probe_e2e"] <= 1 and 0.1 < n["probe_greedy"] <= 1  # both codes carry the digit
+
+
+def test_the_verdict_follows_the_two_checks(evidence):
+    n = evidence.numbers
+    checks = [n["recon_gap"] > max(0.0, n["recon_gap_sd"]), n["probe_gap"] > max(0.0, n["probe_gap_sd"])]
+    assert evidence.verdict == verdict(checks)
+    assert n["recon_gap"] == pytest.approx(n["recon_e2e"] - n["recon_greedy"])
