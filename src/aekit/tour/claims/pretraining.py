@@ -327,7 +327,7 @@ class PretrainingWithFewLabels(Claim):
                      f"(lr {plan['finetune'][0].lr:g}), so 'head only' vs 'fine-tuned' is one of the choices; the "
                      f"network from scratch also chooses its learning rate among "
                      f"{[s.lr for s in plan['scratch']]}; and which pretrained method and which baseline to report "
-                     f"(the bold rows). The chosen setting is then trained on all n labelled rows and scored once "
+                     f"(the bold rows; a tie goes to the method listed first, a regression before a network). The chosen setting is then trained on all n labelled rows and scored once "
                      f"on the test split ({len(data.x_test):,} images). No labelled validation row is used anywhere. "
                      f"Seeds {list(setting.seeds)}. Fixed in advance, from experiments/pretraining.py: the "
                      f"autoencoder recipe, the networks' schedules and noise, the grids.",
