@@ -102,6 +102,10 @@ class TSNEOfCodes(Claim):
         numbers |= {"checks_map_1nn": float(map_better), "checks_code_1nn": float(code_better),
                     "checks_map_trust": float(trust_kept)}
 
+        per_seed = "; ".join(
+            f"seed {seed}: map 1-NN {a['map_1nn']:.3f} vs {b['map_1nn']:.3f}, code 1-NN {a['code_1nn']:.3f} vs "
+            f"{b['code_1nn']:.3f}, map trustworthiness {a['map_trust']:.4f} vs {b['map_trust']:.4f}"
+            for seed, a, b in zip(setting.seeds, ae, pca))
         last = {kind: found[kind][-1] for kind, _ in KINDS}
         n, n_total = len(rows_used), len(data.x_test)
         which = f"all {n} test images" if n == n_total else f"{n} of the {n_total} test images (seeded subsample)"
@@ -138,7 +142,8 @@ class TSNEOfCodes(Claim):
                  "least as trustworthy as PCA's (it does not buy separation with neighbours that were far apart in "
                  "pixel space); does not hold when none of the three does, mixed otherwise.",
             verdict=verdict([map_better, code_better, trust_kept]), numbers=numbers, figures=[figure],
-            notes=["A t-SNE map is for looking at: its cluster sizes and the gaps between clusters are not "
+            notes=[f"Per seed, autoencoder vs PCA: {per_seed}.",
+                   "A t-SNE map is for looking at: its cluster sizes and the gaps between clusters are not "
                    "measurements, which is why the scores are neighbourhood scores.",
                    "1-NN accuracy uses the labels only to score: a code that separates the digits well under this "
                    "score was never told what a digit is. It is not a classifier trained with labels.",
