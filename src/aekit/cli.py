@@ -224,7 +224,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         return 130 if result.interrupted else 0
     if result.interrupted:
         print(f"Interrupted after {len(result.history)} completed epoch(s); the best weights so far are in "
-              f"{result.run_dir}.\nResume with: aekit train --resume {result.run_dir}", file=sys.stderr)
+              f"{result.run_dir}.\nResume with: {_train_command()} --resume {result.run_dir}", file=sys.stderr)
         return 130
     if result.stop_reason is not None and not args.quiet:
         print(_stop_line(result), file=sys.stderr if result.stop_reason == "budget" else sys.stdout)
@@ -244,8 +244,20 @@ def _stop_line(result: object) -> str:
     if result.stop_reason == "budget":
         return (f"warning: stopped on the budget of {epochs} epochs while the loss was still improving "
                 f"(best epoch {best}): the model has not converged. Continue it with "
-                f"'aekit train --resume {result.run_dir} --epochs {2 * epochs}'.")
+                f"'{_train_command()} --resume {result.run_dir} --epochs {2 * epochs}'.")
     return f"trained {epochs} epochs (best epoch {best})"
+
+
+def _train_command() -> str:
+    """``aekit train``, or under torchrun the launch that continues the run exactly (as many processes)."""
+    import os
+
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world == 1:
+        return "aekit train"
+    nodes = world // max(1, int(os.environ.get("LOCAL_WORLD_SIZE", str(world))))
+    launch = f"torchrun --nproc_per_node={world // max(1, nodes)}" + (f" --nnodes={nodes} ..." if nodes > 1 else "")
+    return f"{launch} -m aekit train"
 
 
 def _report_after_training(run_dir) -> None:

@@ -123,20 +123,26 @@ TRAIN = ["--data", "digits", "--quiet", "--no-report", "--set", "data.limit=300"
          "--set", "plugins=[sigkill]", "--set", "penalties={sigkill: {epoch: 2}}"]
 
 
-def _aekit_torchrun(cwd, *argv, nproc=2):
-    return _run([*TORCHRUN, "--standalone", f"--nproc_per_node={nproc}", "-m", "aekit", *argv], cwd=cwd)
+def _aekit_torchrun(cwd, *argv, nproc=2, wait=True):
+    args = [*TORCHRUN, "--standalone", f"--nproc_per_node={nproc}", "-m", "aekit", *argv]
+    if wait:
+        return _run(args, cwd=cwd)
+    return subprocess.Popen(args, cwd=cwd, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
 @pytest.fixture(scope="module")
 def killed_and_resumed(tmp_path_factory):
-    work = tmp_path_factory.mktemp("cli")
-    (work / "sigkill.py").write_text(KILL_PLUGIN)
-    (work / "killed").touch()  # the reference run is not killed
-    whole = _aekit_torchrun(work, "train", *TRAIN, "--out", "runs", "--name", "whole")
+    work, reference = tmp_path_factory.mktemp("cli"), tmp_path_factory.mktemp("reference")
+    for folder in (work, reference):
+        (folder / "sigkill.py").write_text(KILL_PLUGIN)
+    (reference / "killed").touch()  # the reference run is not killed
+    # the uninterrupted reference and the victim at once (each its own rendezvous port)
+    launches = [_aekit_torchrun(folder, "train", *TRAIN, "--out", str(work / "runs"), "--name", name, wait=False)
+                for folder, name in ((reference, "whole"), (work, "killed"))]
+    (whole_out, whole_err), _ = [launch.communicate(timeout=300) for launch in launches]
+    whole = subprocess.CompletedProcess(launches[0].args, launches[0].returncode, whole_out, whole_err)
     assert whole.returncode == 0, whole.stderr[-3000:]
-    (work / "killed").unlink()
-    victim = _aekit_torchrun(work, "train", *TRAIN, "--out", "runs", "--name", "killed")
-    assert victim.returncode != 0 and (work / "killed").exists()
+    assert launches[1].returncode != 0 and (work / "killed").exists()
     lines = (work / "runs" / "killed" / "metrics.jsonl").read_text().splitlines()
     assert len(lines) == 2 and not (work / "runs" / "killed" / "summary.json").exists()
     resumed = _aekit_torchrun(work, "train", "--resume", "runs/killed", "--quiet", "--no-report")
@@ -157,7 +163,7 @@ def test_torchrun_cli_killed_and_resumed_ends_bitwise_like_an_uninterrupted_run(
     # the global batch is stated in config.yaml and in the log; rank 0 alone prints the run folder
     recorded = yaml.safe_load((runs / "whole" / "config.yaml").read_text())["distributed"]
     assert recorded == {"processes": 2, "batch_size_per_process": 16, "global_batch_size": 32, "backend": "gloo"}
-    assert "global batch size 32" in whole.stderr
+    assert "2 processes x train.batch_size 16 = global batch 32" in whole.stderr
     assert whole.stdout.count(str(Path("runs") / "whole")) == 1
     assert json.loads((runs / "whole" / "summary.json").read_text())["processes"] == 2
 

@@ -176,10 +176,7 @@ def setup(device: str = "auto") -> Distributed:
     if not dist.is_available():
         raise ConfigError("WORLD_SIZE > 1 asks for distributed training, but this build of PyTorch has no "
                           "torch.distributed; run a single process (without torchrun).")
-    from aekit.training.precision import best_device
-
-    kind = best_device() if device == "auto" else device
-    if kind == "mps":
+    if device == "mps":
         raise ConfigError("Distributed training (torchrun) runs on CPUs (gloo) or CUDA GPUs (nccl); PyTorch has "
                           "no backend for MPS. Set train.device: cpu, or run one process.")
     local_rank = int(os.environ.get("LOCAL_RANK", "0"))

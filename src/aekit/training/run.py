@@ -196,9 +196,6 @@ def train(config: RunConfig, *, on_epoch: Callable | None = None, progress: bool
     if run_dir is None:
         run_dir = Path(config.out) / (config.name or default_name(config, prepared.model.config.code_size))
     run_dir = Path(group.broadcast(str(run_dir)))  # rank 0's: the default name holds the time
-    if group.enabled:
-        logger.info("%d processes x train.batch_size %d = global batch size %d", group.world_size,
-                    config.train.batch_size, group.world_size * config.train.batch_size)
     with ExitStack() as stack:
         def claim() -> None:
             check_new_run_folder(run_dir)

@@ -44,7 +44,7 @@ from aekit.errors import ConfigError, TrainingDiverged
 from aekit.params import AnyOf, InstanceOf, Interval, Options
 from aekit.training import distributed
 from aekit.training.distributed import rank_seed
-from aekit.training.precision import DEVICES, PRECISIONS, Precision, resolve_device
+from aekit.training.precision import DEVICES, PRECISIONS, Precision, best_device, resolve_device
 
 logger = logging.getLogger(__name__)
 
@@ -214,7 +214,11 @@ class Trainer:
     ) -> None:
         self.config = config or TrainConfig()
         self.dist = distributed.setup(self.config.device)  # one process unless launched by torchrun
-        self.device = resolve_device(self.config.device, self.dist.local_rank if self.dist.enabled else None)
+        device = self.config.device
+        if self.dist.enabled and device == "auto" and best_device() == "mps":  # no backend for MPS
+            logger.info("train.device=auto: cpu (distributed training has no backend for MPS)")
+            device = "cpu"
+        self.device = resolve_device(device, self.dist.local_rank if self.dist.enabled else None)
         self.precision = Precision(self.config.precision, self.device)
         self.model = model.to(self.device)
         self.objectives = list(objectives)
@@ -234,6 +238,7 @@ class Trainer:
         self.net = self.dist.wrap(self.model)  # what the training forward goes through (DDP under torchrun)
         if self.dist.enabled:
             self._seed_rank(epoch=0)
+        if self.dist.enabled and self.dist.is_main:
             logger.info("%d processes x train.batch_size %d = global batch %d (precision %s)", self.dist.world_size,
                         self.config.batch_size, self.global_batch_size, self.precision.name)
         self.lr = self._resolve_lr()
