@@ -17,7 +17,8 @@ def test_quick_tsne_claim(tmp_path):
         for score in ("code_1nn", "code_trust", "map_1nn", "map_trust"):
             assert 0 <= n[f"{kind}_{score}"] <= 1
         # ten digits: 1-NN accuracy 0.1 by chance; even the quick (15-epoch, 400-image) codes keep classes together
-        assert n[f"{kind}_code_1nn"] > 0.4 and n[f"{kind}_map_1nn"] > 0.3
+        # (measured, seed 0: autoencoder 0.45 in the codes, 0.43 in the map; PCA 0.64 and 0.68)
+        assert n[f"{kind}_code_1nn"] > 0.3 and n[f"{kind}_map_1nn"] > 0.25
         assert n[f"{kind}_code_trust"] > 0.8  # 5 nearest neighbours in code space were mostly near in pixels
     assert n["pixels_1nn"] > 0.6
     (figure,) = evidence.figures
