@@ -359,6 +359,10 @@ def cmd_finetune(args: argparse.Namespace) -> int:
     line = None if args.quiet else (lambda r: print(f"{r['phase']:>8} epoch {r['epoch']:>3}  train: "
                                                     f"{_fmt_terms(r['train'])}  |  val: {_fmt_terms(r['val'])}"))
     summary = finetune_run(args.run, config, out=args.out, on_epoch=line)
+    from aekit.training import distributed
+
+    if not distributed.is_main_process():  # under torchrun rank 0 speaks for all
+        return 0
     print(f"test accuracy {summary['accuracy']:.4f} (error {summary['error']:.4f}) with {summary['labels']} labels "
           f"on {summary['test_size']} test rows")
     print(summary["out"])
