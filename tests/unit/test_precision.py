@@ -89,10 +89,12 @@ def test_bf16_autocast_trains_on_a_cpu_close_to_float32(penalties):
     assert next(trainer.model.parameters()).dtype == torch.float32  # weights stay float32
 
 
-def test_precision_32_is_the_plain_float32_step():
-    (_, a), (_, b) = _fit("32"), _fit(32)
-    assert a == [dict(r, seconds=r2["seconds"]) for r, r2 in zip(b, a)] or all(
-        r["train"] == s["train"] and r["val"] == s["val"] for r, s in zip(a, b))
+def test_precision_32_from_yaml_or_text_is_the_plain_float32_step():
+    (first, a), (second, b) = _fit("32"), _fit(32)
+    assert first.precision.dtype is None and first.precision.scaler is None
+    assert [(r["train"], r["val"]) for r in a] == [(r["train"], r["val"]) for r in b]
+    for p, q in zip(first.model.parameters(), second.model.parameters()):
+        assert torch.equal(p, q)
 
 
 @pytest.fixture
