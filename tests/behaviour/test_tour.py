@@ -72,3 +72,32 @@ def test_the_readme_tables_go_between_the_markers_and_nowhere_else(tmp_path):
     readme.write_text("no markers\n")
     with pytest.raises(ConfigError, match="needs exactly one"):
         update_readme(readme, "x")
+
+
+def test_measuring_one_claim_again_keeps_the_others_as_they_were_measured(tour, tmp_path):
+    import shutil
+
+    from aekit.registry import register, unregister
+    from aekit.tour.claim import Claim, Evidence
+
+    @register("claim", "zz_probe")
+    class Probe(Claim):
+        title = "A claim measured on its own"
+        order = 10_000
+
+        def run(self, setting):
+            return Evidence(statement="s", protocol="p", header=["a", "b"], rows=[["x", "1"]], rule="r", verdict=HOLDS)
+
+    try:
+        out = tmp_path / "tour"
+        shutil.copytree(tour.out, out)
+        again = run_tour(out, quick=True, only=["zz_probe"], threads=1, command="aekit tour --quick --only zz_probe",
+                         log=lambda message: None)
+    finally:
+        unregister("claim", "zz_probe")
+    assert [s.key for s in again.sections] == [*(s.key for s in tour.sections), "zz_probe"]
+    before = json.loads((tour.out / "results.json").read_text())["claims"]
+    after = json.loads((out / "results.json").read_text())["claims"]
+    assert after[:-1] == before  # the others as they were measured, figures included
+    assert after[-1]["measured"]["command"] == "aekit tour --quick --only zz_probe"
+    assert "Measured by `aekit tour --quick` on" in (out / "tables.md").read_text()  # the kept ones say how

@@ -21,6 +21,7 @@ class Section:
     seconds: float
     evidence: Evidence | None
     error: str | None = None
+    measured: dict | None = None  # the command, date, machine and threads that measured it
 
     @property
     def verdict(self) -> str:
@@ -49,7 +50,9 @@ def _section(section: Section) -> str:
     parts += [figure(entry) for entry in e.figures]
     if e.notes:
         parts.append("<ul>" + "".join(f'<li class="note">{escape(n)}</li>' for n in e.notes) + "</ul>")
-    parts.append(f'<p class="note">Measured in {section.seconds:.0f} s.</p></section>')
+    how = section.measured or {}
+    by = f" by <code>{escape(how['command'])}</code> on {escape(how['date'])}" if how.get("command") else ""
+    parts.append(f'<p class="note">Measured in {section.seconds:.0f} s{by}.</p></section>')
     return "".join(parts)
 
 
@@ -84,6 +87,8 @@ def markdown(sections: Sequence[Section], facts: dict[str, Any]) -> str:
         lines += [e.statement, "", "| " + " | ".join(e.header) + " |", "|" + "---|" * len(e.header)]
         lines += ["| " + " | ".join(map(str, row)) + " |" for row in e.rows]
         lines += ["", f"Rule: {e.rule}", "", f"Protocol: {e.protocol}"]
+        if s.measured and s.measured.get("command") != facts["command"]:
+            lines += ["", f"Measured by `{s.measured['command']}` on {s.measured['date']}."]
         if e.published:
             lines += ["", "| source | quantity | published | ours | how our protocol differs |", "|---|---|---|---|---|"]
             lines += [f"| {p.source} | {p.quantity} | {p.value} | {p.ours} | {p.differs} |" for p in e.published]

@@ -61,7 +61,11 @@ def run_tour(out: str | Path, *, quick: bool = False, only: Sequence[str] | None
              seeds: Sequence[int] | None = None, threads: int = 2, readme: str | Path | None = None,
              command: str = "aekit tour", log: Callable[[str], None] = print) -> Tour:
     """Run the claims (all, or ``only``) and write the page and the tables into ``out``; with ``readme``,
-    replace the README's text between the tour markers with the tables."""
+    replace the README's text between the tour markers with the tables.
+
+    With ``only``, the other claims of an earlier tour of the same kind (quick or full, same seeds) in
+    ``out`` are kept on the page as they were measured (each section says its command and date), so one
+    claim can be measured again without the rest."""
     import torch
     from threadpoolctl import threadpool_limits
 
@@ -90,6 +94,13 @@ def run_tour(out: str | Path, *, quick: bool = False, only: Sequence[str] | None
     seconds = time.perf_counter() - start
     facts = {"command": command, "date": _dt.date.today().isoformat(), "machine": machine(), "seeds": list(seeds),
              "threads": threads, "seconds": seconds, "quick": quick}
+    for section in sections:
+        section.measured = {"command": command, "date": facts["date"], "machine": facts["machine"], "threads": threads}
+    if only:
+        kept = {s.key: s for s in earlier_sections(out, quick=quick, seeds=seeds) if s.key not in names}
+        sections = [kept.get(name) or next(s for s in sections if s.key == name)
+                    for name in claims() if name in kept or name in names]
+        facts["seconds"] = sum(s.seconds for s in sections)
     _write(out, sections, facts)
     if readme is not None:
         update_readme(Path(readme), markdown(sections, facts))
@@ -105,9 +116,36 @@ def _write(out: Path, sections: list[Section], facts: dict) -> None:
             atomic_write_bytes(out / "figures" / f"{section.key}-{entry.key}.png", entry.png)
     results = {**facts, "claims": [
         {"key": s.key, "title": s.title, "verdict": s.verdict, "seconds": round(s.seconds, 1), "error": s.error,
-         **({k: v for k, v in asdict(s.evidence).items() if k != "figures"} if s.evidence else {})}
+         "measured": s.measured,
+         **({k: v for k, v in asdict(s.evidence).items() if k != "figures"} if s.evidence else {}),
+         "figures": [{"key": e.key, "title": e.title, "caption": e.caption, "file": f"figures/{s.key}-{e.key}.png"}
+                     for e in (s.evidence.figures if s.evidence else [])]}
         for s in sections]}
     atomic_write_text(out / "results.json", json.dumps(results, indent=2, default=float) + "\n")
+
+
+def earlier_sections(out: Path, *, quick: bool, seeds: Sequence[int]) -> list[Section]:
+    """The sections of the tour already in ``out`` (its results.json and figure files), when it was the same
+    kind of tour (quick or full, the same seeds); else none."""
+    from aekit.report.html import FigureEntry
+    from aekit.tour.claim import Evidence, Published
+
+    path = out / "results.json"
+    if not path.is_file():
+        return []
+    results = json.loads(path.read_text())
+    if results.get("quick") != quick or list(results.get("seeds", [])) != list(seeds):
+        return []
+    sections = []
+    for c in results["claims"]:
+        evidence = None
+        if c.get("error") is None:
+            figures = [FigureEntry(f["key"], f["title"], f["caption"], (out / f["file"]).read_bytes())
+                       for f in c.get("figures", []) if (out / f["file"]).is_file()]
+            fields = {k: c[k] for k in ("statement", "protocol", "header", "rows", "rule", "verdict", "numbers", "notes")}
+            evidence = Evidence(**fields, figures=figures, published=[Published(**p) for p in c.get("published", [])])
+        sections.append(Section(c["key"], c["title"], c["seconds"], evidence, c.get("error"), c.get("measured")))
+    return sections
 
 
 def update_readme(readme: Path, tables: str) -> None:
