@@ -77,8 +77,6 @@ class DeepBeatsPCA(Claim):
              "the 3,500 training images until the validation loss stops improving (epochs: auto), then the best "
              "validation epoch's weights")
         deep, lecture, gap = numbers["ratio_deep"], numbers["ratio_hinton2006"], numbers["gap_hinton2006"]
-        overfits = (", so it fits its training images more than it learns digits"
-                    if gap > 1.1 * numbers["gap_deep"] else "")
         return Evidence(
             statement="An autoencoder with non-linear, deep encoder and decoder reconstructs unseen images with less "
                       "squared error than PCA with as many components as its code.",
@@ -88,8 +86,8 @@ class DeepBeatsPCA(Claim):
                      f"image, summed over the 784 pixels, mean over the {len(data.x_test):,} test images. Seeds "
                      f"{list(setting.seeds)} (initialisation and batch order). Nothing was selected here: the two "
                      f"presets and the defaults were fixed before this tour (the deep recipe was chosen on the "
-                     f"validation split, experiments/results/defaults.md); the only choice made on data is the "
-                     f"stopping epoch, on the validation split.",
+                     f"validation split, experiments/results/defaults.md); the only choices made on data are the "
+                     f"stopping epoch and the plateau learning-rate halvings, both on the validation loss.",
             header=["model", "code size k", "epochs (stop)", "validation / training loss", "test error per image",
                     "PCA-k test error", "error / PCA's", "below PCA on every seed"],
             rows=rows,
@@ -100,7 +98,9 @@ class DeepBeatsPCA(Claim):
                 source="Hinton & Salakhutdinov, Science 313:504 (2006), Fig. 2B and text",
                 quantity="squared error per MNIST test image, deep autoencoder / PCA-30",
                 value=f"3.00 / 13.87 = {PUBLISHED_RATIO:.3f}",
-                ours=f"deep recipe {deep:.3f}; lecture MLP {lecture:.3f}",
+                ours=f"deep recipe {numbers['error_deep']:.2f} / {numbers['pca_error_deep']:.2f} = {deep:.3f}; "
+                     f"lecture MLP {numbers['error_hinton2006']:.2f} / {numbers['pca_error_hinton2006']:.2f} = "
+                     f"{lecture:.3f} (mean over seeds)",
                 differs=f"They trained on 60,000 images (here {len(data.x_train):,}), tested on 10,000 (here "
                         f"{len(data.x_test):,}); their "
                         "784-1000-500-250-30 used logistic units, RBM pretraining layer by layer and conjugate-"
@@ -108,10 +108,12 @@ class DeepBeatsPCA(Claim):
                         "stopping on a validation split. The deep recipe is a different (convolutional) "
                         "architecture. Their PCA-30 error (13.87) is close to ours on this test split.")],
             notes=[
-                f"The lecture's MLP has about 2.8 million weights for {len(data.x_train):,} training images: at its "
-                f"best epoch its validation loss is {gap:.2f}x its training loss, the deep recipe's "
-                f"{numbers['gap_deep']:.2f}x (column 'validation / training loss'; figure){overfits}. With 60,000 "
-                f"images and pretraining, Hinton & Salakhutdinov's did beat PCA.",
+                f"Why the lecture's MLP (about 2.8 million weights for {len(data.x_train):,} training images) "
+                f"does {'' if numbers['max_ratio_hinton2006'] < 1 else 'not '}beat PCA here is not established by "
+                f"this claim: at the best epoch its validation loss is {gap:.2f}x its training loss, the default "
+                f"MLP's {numbers['gap_default']:.2f}x and the deep recipe's {numbers['gap_deep']:.2f}x (the "
+                f"training loss is averaged over each epoch while the weights change). With 60,000 images and "
+                f"RBM pretraining, Hinton & Salakhutdinov's did beat PCA.",
                 "The default MLP's code has 32 units (the default code size), so it is compared with PCA-32, the "
                 "two others with PCA-30.",
                 "Squared error is measured on the [0, 1] pixel scale; the models are trained with cross-entropy, "
@@ -156,7 +158,7 @@ def _figures(x_show, shown, histories, sample_shape) -> list:
     figures.append(entry("curves", "The lecture's MLP while training (first seed)",
                          "Cross-entropy per image on the training images and on the validation images after each "
                          "epoch, for the 784-1000-500-250-30 MLP. Where the training curve keeps falling and the "
-                         "validation curve does not, the network learns its 3,500 training images rather than "
-                         "digits; the run keeps its best validation epoch.",
+                         "validation curve does not, the network fits its training images rather than digits; the "
+                         "run keeps its best validation epoch (dotted line).",
                          loss_curves_figure(histories["hinton2006"])))
     return figures
