@@ -103,8 +103,16 @@ def mean_sd(values: Sequence[float], fmt: str = "{:.3f}") -> str:
     return f"{fmt.format(statistics.fmean(finite))} ± {fmt.format(statistics.stdev(finite))}"
 
 
+def signed(values: Sequence[float], fmt: str, unit: str = "") -> str:
+    """``"+9.66 ± 0.59"``: a paired gap's mean with its sign, its standard deviation without (just the mean
+    for one value)."""
+    m = mean(values)
+    text = ("+" if m >= 0 else "−") + fmt.format(abs(m))
+    return text + unit + (f" ± {fmt.format(statistics.stdev(values))}{unit}" if len(values) > 1 else "")
+
+
 def mean(values: Sequence[float]) -> float:
     return statistics.fmean(float(v) for v in values)
 
 
-__all__ = ["Claim", "Setting", "Evidence", "Published", "verdict", "mean_sd", "mean", "HOLDS", "FAILS", "MIXED"]
+__all__ = ["Claim", "Setting", "Evidence", "Published", "verdict", "mean_sd", "mean", "signed", "HOLDS", "FAILS", "MIXED"]

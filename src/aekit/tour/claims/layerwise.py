@@ -18,18 +18,11 @@ import statistics
 from aekit.models.batched import map_batches
 from aekit.registry import register
 from aekit.tour.bench import QUICK_LIMIT, entry, probe_accuracy, split, train_config
-from aekit.tour.claim import Claim, Evidence, Setting, mean, mean_sd, verdict
+from aekit.tour.claim import Claim, Evidence, Setting, mean, mean_sd, signed, verdict
 
 HIDDEN, CODE = [512, 256, 128], 32  # 784-512-256-128-32, ReLU, the decoder mirrored
 FULL = {"epochs": 32, "stage_epochs": 4}  # layer-wise: 4 stages x 4 epochs + 16 end to end = 32
 QUICK = {"epochs": 8, "stage_epochs": 1}  # 4 x 1 + 4 = 8
-
-
-def signed(values: list[float], fmt: str, unit: str = "") -> str:
-    """``"+9.66 ± 0.59"``: the mean with its sign, the standard deviation without (just the mean for one value)."""
-    m = mean(values)
-    text = ("+" if m >= 0 else "−") + fmt.format(abs(m))
-    return text + unit + (f" ± {fmt.format(statistics.stdev(values))}{unit}" if len(values) > 1 else "")
 
 
 def _seconds(history: list[dict]) -> float:

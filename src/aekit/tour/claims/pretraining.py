@@ -31,8 +31,7 @@ from aekit.models.classifier import Classifier
 from aekit.objectives.classification import Classification
 from aekit.registry import register
 from aekit.tour.bench import QUICK_LIMIT, entry, split, train_config
-from aekit.tour.claim import Claim, Evidence, Published, Setting, mean, mean_sd, verdict
-from aekit.tour.claims.layerwise import signed
+from aekit.tour.claim import Claim, Evidence, Published, Setting, mean, mean_sd, signed, verdict
 from aekit.training.finetune import draw_labelled
 from aekit.training.trainer import Trainer, TrainConfig
 
