@@ -58,7 +58,7 @@ def machine() -> str:
 
 
 def run_tour(out: str | Path, *, quick: bool = False, only: Sequence[str] | None = None,
-             seeds: Sequence[int] | None = None, threads: int = 2, readme: str | Path | None = None,
+             seeds: Sequence[int] | None = None, threads: int = 1, readme: str | Path | None = None,
              command: str = "aekit tour", log: Callable[[str], None] = print) -> Tour:
     """Run the claims (all, or ``only``) and write the page and the tables into ``out``; with ``readme``,
     replace the README's text between the tour markers with the tables.
