@@ -77,3 +77,4 @@ def test_selection_takes_the_largest_value_within_the_tolerance_and_trains_nothi
     assert _select((0.1, 0.3, 1.0), lambda v: 200.0, lambda: plain)[0] == 0.1  # none within: the smallest
     trained = []
     assert _select((0.5,), trained.append, lambda: trained.append("plain"))[0] == 0.5 and trained == []
+    assert "did not bind" in _select((0.1, 0.3), lambda v: plain, lambda: plain)[1]  # the grid's edge is said
