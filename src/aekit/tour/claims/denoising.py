@@ -20,7 +20,7 @@ from aekit.analysis.metrics import psnr
 from aekit.data.corruption import build_corruption
 from aekit.registry import register
 from aekit.tour.bench import QUICK_LIMIT, entry, split, train_config
-from aekit.tour.claim import Claim, Evidence, Setting, mean, mean_sd, verdict
+from aekit.tour.claim import Claim, Evidence, Setting, mean, mean_sd, signed, verdict
 
 # corruption -> (its level field, the level the denoiser is trained at); fixed before any run
 NOISES = {"gaussian": ("std", 0.3), "masking": ("fraction", 0.25), "salt_and_pepper": ("fraction", 0.1)}
@@ -92,7 +92,7 @@ class DenoisingClaim(Claim):
         rows, numbers, checks, failed = [], {}, [], []
         for name, (field, trained) in NOISES.items():
             rows.append([name, "none (clean x)", "∞", "∞", mean_sd(clean["plain"], "{:.2f}"),
-                         mean_sd(clean[name], "{:.2f}"), _signed(np.subtract(clean[name], clean["plain"]))])
+                         mean_sd(clean[name], "{:.2f}"), signed(np.subtract(clean[name], clean["plain"]), "{:.2f}")])
             numbers[f"{name}_clean_plain"], numbers[f"{name}_clean_denoiser"] = mean(clean["plain"]), mean(clean[name])
             for i, factor in enumerate(FACTORS):
                 level = trained * factor
@@ -104,7 +104,7 @@ class DenoisingClaim(Claim):
                 mark = " (trained)" if factor == 1.0 else ""
                 rows.append([name, f"{field} {level:g}{mark}", mean_sd(cell["identity"], "{:.2f}"),
                              mean_sd(cell["clipped"], "{:.2f}"), mean_sd(cell["plain"], "{:.2f}"),
-                             mean_sd(cell["denoiser"], "{:.2f}"), _signed(gain)])
+                             mean_sd(cell["denoiser"], "{:.2f}"), signed(gain, "{:.2f}")])
                 # paired by seed: the denoiser against the better of the two identities, and against plain
                 best_input = np.maximum(cell["identity"], cell["clipped"])
                 comparisons = [("the corrupted input", "above_input", np.subtract(cell["denoiser"], best_input))]
@@ -117,10 +117,10 @@ class DenoisingClaim(Claim):
                     where = f"{name} {field} {level:g}"
                     if not ok:
                         failed.append(f"Check failed, {where}: the denoiser is not above {what} "
-                                      f"({_signed(margin)} dB).")
+                                      f"({signed(margin, "{:.2f}")} dB).")
                     elif len(margin) > 1 and mean(margin) < 2 * statistics.stdev(margin):
                         failed.append(f"Close call, {where}: the denoiser is above {what} by less than two "
-                                      f"standard deviations of the paired gap ({_signed(margin)} dB).")
+                                      f"standard deviations of the paired gap ({signed(margin, "{:.2f}")} dB).")
 
         figures = []
         if last is not None:
@@ -181,13 +181,6 @@ class DenoisingClaim(Claim):
                  "(clipped or not, whichever is higher) at half, equal to and double its training level, and above "
                  "the plain autoencoder's at the training level (12 checks); mixed when only some pass.",
             verdict=verdict(checks), numbers=numbers, figures=figures, notes=notes)
-
-
-def _signed(values) -> str:
-    """``"+1.26 ± 0.10"``: the mean with its sign, the standard deviation without (the mean for one seed)."""
-    values = [float(v) for v in values]
-    text = f"{statistics.fmean(values):+.2f}"
-    return text + (f" ± {statistics.stdev(values):.2f}" if len(values) > 1 else "")
 
 
 def _reconstruct(model: torch.nn.Module, x: np.ndarray) -> np.ndarray:
