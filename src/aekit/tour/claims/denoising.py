@@ -117,10 +117,10 @@ class DenoisingClaim(Claim):
                     where = f"{name} {field} {level:g}"
                     if not ok:
                         failed.append(f"Check failed, {where}: the denoiser is not above {what} "
-                                      f"({signed(margin, "{:.2f}")} dB).")
+                                      f"({signed(margin, '{:.2f}')} dB).")
                     elif len(margin) > 1 and mean(margin) < 2 * statistics.stdev(margin):
                         failed.append(f"Close call, {where}: the denoiser is above {what} by less than two "
-                                      f"standard deviations of the paired gap ({signed(margin, "{:.2f}")} dB).")
+                                      f"standard deviations of the paired gap ({signed(margin, '{:.2f}')} dB).")
 
         figures = []
         if last is not None:
