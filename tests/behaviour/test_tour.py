@@ -20,9 +20,8 @@ from _browser import image_widths, launch, load  # noqa: E402  (tests/behaviour/
 
 
 @pytest.fixture(scope="module")
-def tour(tmp_path_factory):
-    return run_tour(tmp_path_factory.mktemp("tour"), quick=True, threads=1, command="aekit tour --quick",
-                    log=lambda message: None)
+def tour(quick_tour):
+    return quick_tour
 
 
 @pytest.fixture(scope="module")

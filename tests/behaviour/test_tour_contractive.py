@@ -13,16 +13,14 @@ import torch
 
 from aekit.analysis.jacobian import jacobian_singular_values
 from aekit.models import build_model
-from aekit.registry import get
-from aekit.tour.claim import Setting, verdict
+from aekit.tour.claim import verdict
 from aekit.tour.claims.contractive import (ARCHS, TOLERANCE, _select, reconstruction_jacobian_norm,
                                            singular_values)
 
 
 @pytest.fixture(scope="module")
-def evidence(tmp_path_factory):
-    setting = Setting(quick=True, seeds=(0,), workdir=tmp_path_factory.mktemp("tour"), log=lambda _: None)
-    return get("claim", "contractive")().run(setting)
+def evidence(quick_tour):
+    return quick_tour.evidence("contractive")
 
 
 def test_the_evidence_is_well_formed_and_reports_both_models(evidence):

@@ -5,17 +5,15 @@ import math
 
 import pytest
 
-from aekit.registry import get
 from aekit.tour.bench import QUICK_LIMIT, split
-from aekit.tour.claim import HOLDS, Setting, verdict
+from aekit.tour.claim import HOLDS, verdict
 
 KEYS = ("deep", "default", "hinton2006")
 
 
 @pytest.fixture(scope="module")
-def evidence(tmp_path_factory):
-    setting = Setting(quick=True, seeds=(0,), workdir=tmp_path_factory.mktemp("tour"), log=lambda _: None)
-    return get("claim", "deep_vs_pca")().run(setting)
+def evidence(quick_tour):
+    return quick_tour.evidence("deep_vs_pca")
 
 
 def test_the_evidence_is_well_formed(evidence):

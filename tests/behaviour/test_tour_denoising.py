@@ -10,15 +10,13 @@ import torch
 
 from aekit.analysis.metrics import psnr
 from aekit.models import build_model
-from aekit.registry import get
-from aekit.tour.claim import Setting, verdict
+from aekit.tour.claim import verdict
 from aekit.tour.claims.denoising import FACTORS, NOISES, _make, scores
 
 
 @pytest.fixture(scope="module")
-def evidence(tmp_path_factory):
-    setting = Setting(quick=True, seeds=(0,), workdir=tmp_path_factory.mktemp("tour"), log=lambda _: None)
-    return get("claim", "denoising")().run(setting)
+def evidence(quick_tour):
+    return quick_tour.evidence("denoising")
 
 
 def levels(name):

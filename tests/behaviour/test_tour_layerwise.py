@@ -6,15 +6,13 @@ import math
 
 import pytest
 
-from aekit.registry import get
-from aekit.tour.claim import Setting, verdict
+from aekit.tour.claim import verdict
 from aekit.tour.claims.layerwise import QUICK
 
 
 @pytest.fixture(scope="module")
-def evidence(tmp_path_factory):
-    setting = Setting(quick=True, seeds=(0,), workdir=tmp_path_factory.mktemp("tour"), log=lambda _: None)
-    return get("claim", "layerwise")().run(setting)
+def evidence(quick_tour):
+    return quick_tour.evidence("layerwise")
 
 
 def test_the_evidence_is_well_formed(evidence):

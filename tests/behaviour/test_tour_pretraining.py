@@ -19,13 +19,13 @@ def _setting(path):
 
 
 @pytest.fixture(scope="module")
-def workdir(tmp_path_factory):
-    return tmp_path_factory.mktemp("tour")
+def workdir(quick_tour):
+    return quick_tour.out / "work"
 
 
 @pytest.fixture(scope="module")
-def evidence(workdir):
-    return get("claim", "pretraining")().run(_setting(workdir))
+def evidence(quick_tour):
+    return quick_tour.evidence("pretraining")
 
 
 def test_the_evidence_is_well_formed(evidence):

@@ -3,12 +3,11 @@ neighbourhood scores behave (far above the 10 % a random labelling gets, at most
 
 from __future__ import annotations
 
-from aekit.registry import get
-from aekit.tour.claim import FAILS, HOLDS, MIXED, Setting, verdict
+from aekit.tour.claim import FAILS, HOLDS, MIXED, verdict
 
 
-def test_quick_tsne_claim(tmp_path):
-    evidence = get("claim", "tsne")().run(Setting(quick=True, seeds=(0,), workdir=tmp_path, log=lambda _: None))
+def test_quick_tsne_claim(quick_tour):
+    evidence = quick_tour.evidence("tsne")
     assert evidence.verdict in (HOLDS, FAILS, MIXED) and evidence.rule and evidence.protocol
     assert all(len(row) == len(evidence.header) for row in evidence.rows) and len(evidence.rows) == 3
     n = evidence.numbers

@@ -4,12 +4,11 @@ posterior is several times closer to N(0, I) than that of the same network train
 
 from __future__ import annotations
 
-from aekit.registry import get
-from aekit.tour.claim import FAILS, HOLDS, MIXED, Setting, verdict
+from aekit.tour.claim import FAILS, HOLDS, MIXED, verdict
 
 
-def test_quick_variational_claim(tmp_path):
-    evidence = get("claim", "variational")().run(Setting(quick=True, seeds=(0,), workdir=tmp_path, log=lambda _: None))
+def test_quick_variational_claim(quick_tour):
+    evidence = quick_tour.evidence("variational")
     assert evidence.verdict in (HOLDS, FAILS, MIXED) and evidence.rule and evidence.protocol
     assert all(len(row) == len(evidence.header) for row in evidence.rows) and len(evidence.rows) == 2
     n = evidence.numbers

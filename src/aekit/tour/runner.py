@@ -17,7 +17,7 @@ from pathlib import Path
 from aekit.errors import ConfigError
 from aekit.io import atomic_write_bytes, atomic_write_text
 from aekit.registry import available, get
-from aekit.tour.claim import Setting
+from aekit.tour.claim import Evidence, Setting
 from aekit.tour.page import Section, markdown, render
 
 logger = logging.getLogger(__name__)
@@ -37,6 +37,14 @@ class Tour:
     @property
     def verdicts(self) -> dict[str, str]:
         return {s.key: s.verdict for s in self.sections}
+
+    def evidence(self, key: str) -> Evidence:
+        """What claim ``key`` found; an error when it was not measured (or could not be)."""
+        section = next((s for s in self.sections if s.key == key), None)
+        if section is None or section.evidence is None:
+            raise ConfigError(f"The tour in {self.out} has no evidence for claim {key!r}"
+                              f"{': ' + section.error if section is not None else ''}.")
+        return section.evidence
 
 
 def claims(only: Sequence[str] | None = None) -> list[str]:
