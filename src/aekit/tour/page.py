@@ -73,8 +73,9 @@ def render(sections: Sequence[Section], facts: dict[str, Any]) -> str:
     return page("aekit tour", "\n".join(head + [_section(s) for s in sections]))
 
 
-def markdown(sections: Sequence[Section], facts: dict[str, Any]) -> str:
-    """Markdown: the summary of verdicts, then each claim's table with its rule (README's result tables)."""
+def markdown(sections: Sequence[Section], facts: dict[str, Any], brief: bool = False) -> str:
+    """Markdown: the summary of verdicts, then each claim's table with its rule; ``brief`` (the README's
+    result tables) leaves out the protocols and published numbers, which ``tables.md`` holds."""
     lines = [f"<!-- written by: {facts['command']} ({facts['date']}, {facts['machine']}) -->", "",
              "| claim | verdict |", "|---|---|"]
     lines += [f"| [{s.title}](#{s.key}) | {s.verdict} |" for s in sections]
@@ -86,7 +87,10 @@ def markdown(sections: Sequence[Section], facts: dict[str, Any]) -> str:
         e = s.evidence
         lines += [e.statement, "", "| " + " | ".join(e.header) + " |", "|" + "---|" * len(e.header)]
         lines += ["| " + " | ".join(map(str, row)) + " |" for row in e.rows]
-        lines += ["", f"Rule: {e.rule}", "", f"Protocol: {e.protocol}"]
+        lines += ["", f"Rule: {e.rule}"]
+        if brief:
+            continue
+        lines += ["", f"Protocol: {e.protocol}"]
         if s.measured and s.measured.get("command") != facts["command"]:
             lines += ["", f"Measured by `{s.measured['command']}` on {s.measured['date']}."]
         if e.published:

@@ -111,7 +111,7 @@ def run_tour(out: str | Path, *, quick: bool = False, only: Sequence[str] | None
         facts["seconds"] = sum(s.seconds for s in sections)
     _write(out, sections, facts)
     if readme is not None:
-        update_readme(Path(readme), markdown(sections, facts))
+        update_readme(Path(readme), markdown(sections, facts, brief=True))
     return Tour(out, sections, seconds)
 
 
