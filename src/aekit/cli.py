@@ -220,7 +220,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     from aekit.training import distributed
 
     main_process = distributed.is_main_process()
-    distributed.shutdown()  # under torchrun: training is over, rank 0 alone writes the report
+    distributed.shutdown(wait=True)  # under torchrun: training is over, rank 0 alone writes the report
     if not main_process:
         return 130 if result.interrupted else 0
     if result.interrupted:

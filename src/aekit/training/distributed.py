@@ -192,10 +192,19 @@ def setup(device: str = "auto") -> Distributed:
     return group
 
 
-def shutdown() -> None:
-    """Leave the process group (aekit's CLI does it when a command ends; atexit otherwise)."""
+def shutdown(wait: bool = False) -> None:
+    """Leave the process group (aekit's CLI does it when a command ends, with ``wait``; atexit otherwise).
+
+    ``wait`` first meets every process at a barrier: a process that tears its group down while another
+    still has messages in flight can be aborted by gloo ("terminate called without an active
+    exception", seen when a resumed run's rank 1 finished first). Not at exit after an error, where the
+    other processes may never arrive."""
     if dist.is_available() and dist.is_initialized():
-        dist.destroy_process_group()
+        try:
+            if wait and dist.get_world_size() > 1:
+                dist.barrier()
+        finally:
+            dist.destroy_process_group()
 
 
 __all__ = ["Distributed", "SINGLE", "setup", "shutdown", "launched", "is_main_process", "rank_seed"]
