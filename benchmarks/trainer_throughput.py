@@ -22,6 +22,7 @@ import os
 import platform
 import statistics
 import time
+from pathlib import Path
 
 import torch
 import torch.nn.functional as F
@@ -143,6 +144,8 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--batch-size", type=int, default=256)
     parser.add_argument("--step-rounds", type=int, default=6, help="rounds of the per-step comparison (0: skip)")
+    parser.add_argument("--readme", default=None, metavar="README.md",
+                        help="also write the table between the README's <!-- performance:begin/end --> markers")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     x = torch.from_numpy(load_dataset("mnist5k").array())
@@ -168,10 +171,38 @@ def main() -> None:
         for other in ("textbook", "expert"):
             ratio = statistics.median(a / t for a, t in zip(results["aekit"], results[other]))
             print(f"aekit / {other}: {ratio:.3f}x (median of per-repeat ratios, {clock})")
+    step = None
     if args.step_rounds:
         ms = step_level(x, args.batch_size, args.step_rounds)
+        step = ms["expert"] / ms["aekit"]
         print(f"per step, alternating every batch ({args.step_rounds} x 6 batches, CPU time): expert {ms['expert']:.2f} ms, "
-              f"aekit {ms['aekit']:.2f} ms, aekit / expert {ms['expert'] / ms['aekit']:.3f}x (throughput ratio)")
+              f"aekit {ms['aekit']:.2f} ms, aekit / expert {step:.3f}x (throughput ratio)")
+    if args.readme:
+        readme_table(args, wall, cpu, step, load)
+
+
+def readme_table(args: argparse.Namespace, wall: dict, cpu: dict, step: float | None, load: float) -> None:
+    """The README's performance table, between its markers: every number from this run."""
+    import datetime
+
+    from aekit.tour.runner import update_readme
+
+    def ratio(results: dict, other: str) -> float:
+        return statistics.median(a / t for a, t in zip(results["aekit"], results[other]))
+
+    step_text = f"; {step:.2f}× per step, alternating every batch" if step else ""
+    rows = [
+        f"| loop | samples/s (median of {args.repeats} rotated repeats, wall clock) | aekit / loop (median of "
+        f"per-repeat ratios) |", "|---|---|---|",
+        f"| textbook | {statistics.median(wall['textbook']):,.0f} | **{ratio(wall, 'textbook'):.2f}×** |",
+        f"| expert | {statistics.median(wall['expert']):,.0f} | **{ratio(wall, 'expert'):.2f}×** "
+        f"({ratio(cpu, 'expert'):.2f}× in CPU time{step_text}) |",
+        f"| aekit `Trainer` | {statistics.median(wall['aekit']):,.0f} | — |", "",
+        f"Measured with `.venv/bin/python benchmarks/trainer_throughput.py --threads {args.threads} --repeats "
+        f"{args.repeats} --epochs {args.epochs} --readme README.md` on {datetime.date.today().isoformat()}, "
+        f"{os.cpu_count()} CPUs ({platform.processor() or platform.machine()}), torch {torch.__version__}, load "
+        f"average {load:.1f} at the end.", ""]
+    update_readme(Path(args.readme), "\n".join(rows), "<!-- performance:begin -->", "<!-- performance:end -->")
 
 if __name__ == "__main__":
     main()

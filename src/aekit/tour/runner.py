@@ -156,13 +156,14 @@ def earlier_sections(out: Path, *, quick: bool, seeds: Sequence[int]) -> list[Se
     return sections
 
 
-def update_readme(readme: Path, tables: str) -> None:
-    """Put ``tables`` between the README's tour markers (which must be there, once each)."""
+def update_readme(readme: Path, tables: str, begin: str = README_BEGIN, end: str = README_END) -> None:
+    """Put ``tables`` between the README's markers (the tour's unless given; once each), so that no number
+    there is typed by hand (``benchmarks/trainer_throughput.py --readme`` uses its own markers)."""
     text = readme.read_text(encoding="utf-8")
-    pattern = re.compile(re.escape(README_BEGIN) + r".*?" + re.escape(README_END), flags=re.DOTALL)
+    pattern = re.compile(re.escape(begin) + r".*?" + re.escape(end), flags=re.DOTALL)
     if len(pattern.findall(text)) != 1:
-        raise ConfigError(f"{readme} needs exactly one {README_BEGIN} ... {README_END} block for the tour's tables.")
-    atomic_write_text(readme, pattern.sub(lambda _: f"{README_BEGIN}\n{tables}{README_END}", text))
+        raise ConfigError(f"{readme} needs exactly one {begin} ... {end} block for the tables.")
+    atomic_write_text(readme, pattern.sub(lambda _: f"{begin}\n{tables}{end}", text))
 
 
 __all__ = ["run_tour", "Tour", "claims", "update_readme", "FULL_SEEDS", "QUICK_SEEDS"]
