@@ -77,6 +77,8 @@ def markdown(sections: Sequence[Section], facts: dict[str, Any], brief: bool = F
     """Markdown: the summary of verdicts, then each claim's table with its rule; ``brief`` (the README's
     result tables) leaves out the protocols and published numbers, which ``tables.md`` holds."""
     lines = [f"<!-- written by: {facts['command']} ({facts['date']}, {facts['machine']}) -->", "",
+             f"Seeds {', '.join(map(str, facts['seeds']))}; {facts['threads']} thread(s); "
+             f"{facts['seconds'] / 60:.0f} min of claim time; {facts['date']}.", "",
              "| claim | verdict |", "|---|---|"]
     lines += [f"| [{s.title}](#{s.key}) | {s.verdict} |" for s in sections]
     for s in sections:
