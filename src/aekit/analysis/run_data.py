@@ -98,9 +98,8 @@ def load_run_data(run_dir: str | Path, *, tsne_backend: str = DEFAULT_BACKEND, n
         raise ConfigError(f"{str(run_dir)!r} is not a finished run folder (it needs config.yaml, model.json and "
                           f"model.safetensors, as 'aekit train' writes them).")
     run = load_run(run_dir)
-    with torch.random.fork_rng(devices=[]):  # building components may seed torch; leave its generator as it was
-        prepared = run.data()
-        objectives, corruption = run.config.objectives(), run.config.corruptor()
+    prepared = run.data()  # the splits only: no model is built, torch's generator is not touched
+    objectives, corruption = run.config.objectives(), run.config.corruptor()  # built once, when load_run checked the config
     splits = prepared.splits
     if len(splits.test) == 0:
         raise ConfigError(f"The run in {str(run_dir)!r} has no test split (data.test_fraction: "

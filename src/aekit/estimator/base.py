@@ -24,7 +24,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
-from aekit.data.corruption import Compose
+from aekit.data.corruption import Compose, build_corruption
 from aekit.errors import ConfigError, DataError, WeightsError
 from aekit.estimator.document import ESTIMATOR_JSON, FORMAT, FORMATS, from_json, penalties_from_v1, to_json
 from aekit.io import atomic_write_text
@@ -33,7 +33,7 @@ from aekit.models.batched import map_batches
 from aekit.models.serialization import load_model, save_model
 from aekit.objectives import build_objectives
 from aekit.params import AnyOf, InstanceOf, Interval, Options, Registered, SequenceOf, check
-from aekit.registry import available, build, get
+from aekit.registry import available, get
 from aekit.training.precision import DEVICES, resolve_device
 from aekit.training.trainer import TrainConfig, Trainer
 
@@ -62,16 +62,19 @@ class _Penalties:
     """A constraint: None or a dict {registered penalty: weight or {field: value}}; each entry's fields
     are checked by the objective itself when it is built."""
 
+    @staticmethod
+    def names() -> list[str]:
+        """Registered objectives that are not reconstructions (those declare the ``output`` they expect)."""
+        return [n for n in available("objective") if not hasattr(get("objective", n), "output")]
+
     def accepts(self, value: Any) -> bool:
         if value is None:
             return True
-        names = [n for n in available("objective") if not hasattr(get("objective", n), "output")]
-        return isinstance(value, dict) and all(isinstance(name, str) and name in names for name in value)
+        return isinstance(value, dict) and all(isinstance(name, str) and name in self.names() for name in value)
 
     def __str__(self) -> str:
-        names = [n for n in available("objective") if not hasattr(get("objective", n), "output")]
         return ("None or a dict {name: weight or {field: value}} whose names are registered penalties among {"
-                + ", ".join(repr(n) for n in names) + "}, e.g. {'l1': 1e-4}")
+                + ", ".join(repr(n) for n in self.names()) + "}, e.g. {'l1': 1e-4}")
 
 
 POSITIVE_INT = Interval(int, 1, None)
@@ -127,12 +130,12 @@ class AutoencoderBase(BaseEstimator):
             return {}
         return dict(self.noise) if isinstance(self.noise, dict) else {self.noise[0]: self.noise[1]}
 
-    def _build(self, name: str, kind: str, section: str, spec: Any) -> Any:
-        """A registered component, its errors naming the estimator parameter that asked for it."""
+    def _corruption(self) -> Compose | None:
+        """``noise`` built as a run config's corruption is, its errors naming this estimator's parameter."""
         try:
-            return build(kind, name, spec, section=section)
+            return build_corruption(self._resolve_noise(), section="noise")
         except ConfigError as error:
-            raise ConfigError(f"{error} (parameter {section!r} of {type(self).__name__})") from None
+            raise ConfigError(f"{error} (parameter 'noise' of {type(self).__name__})") from None
 
     def _resolve_loss(self, x: np.ndarray) -> str:
         """``loss`` with 'auto' resolved from the data: cross-entropy for X in [0, 1], else squared error."""
@@ -176,8 +179,7 @@ class AutoencoderBase(BaseEstimator):
         x = self._validate_X(X, reset=True)  # (n, d) float32
         reconstruction = self._resolve_loss(x)
         objectives = self._objectives(reconstruction)
-        parts = [self._build(name, "corruption", "noise", spec) for name, spec in self._resolve_noise().items()]
-        corruption = Compose(parts) if parts else None
+        corruption = self._corruption()
         seed = self._resolve_seed()
 
         n = len(x)
