@@ -65,7 +65,7 @@ def train(name: str, batch_size: int, memmap: bool = False) -> tuple[Trainer, li
         np.save(path, x)
         os.environ["AEKIT_MMAP"] = "1"
         mapped = load_dataset(str(path))
-        assert mapped.is_memmap
+        assert mapped.is_streamed
         history = trainer.fit(mapped.take(np.arange(80)), mapped.take(np.arange(80, N)))
         return trainer, history
     history = trainer.fit(x[:80], x[80:])

@@ -37,7 +37,7 @@ def test_shape_properties(kind, tmp_path):
     assert len(ds) == 40
     assert ds.sample_shape == (3, 2, 2)
     assert ds.n_features == 12
-    assert ds.is_memmap == (kind == "memmap")
+    assert ds.is_streamed == (kind == "memmap")
     assert ds.labels is None
 
 
@@ -47,7 +47,7 @@ def test_take_rows_array_and_labels_agree(kind, tmp_path):
     ds = make_dataset(kind, tmp_path, x, y)
     rows = np.array([31, 2, 17, 2, 9])  # unsorted, with a repeat
     sub = ds.take(rows)
-    assert len(sub) == 5 and sub.is_memmap == ds.is_memmap
+    assert len(sub) == 5 and sub.is_streamed == ds.is_streamed
     np.testing.assert_array_equal(sub.array(), x[rows])
     np.testing.assert_array_equal(ds.rows(rows), x[rows])
     np.testing.assert_array_equal(sub.labels, y[rows])
@@ -149,7 +149,7 @@ def test_split_sizes_cover_and_disjoint(kind, val_fraction, test_fraction, tmp_p
     # rows are recognisable by their values: every row lands in exactly one split
     seen = np.concatenate([s.array()[:, 0] for s in (splits.train, splits.val, splits.test)])
     np.testing.assert_array_equal(np.sort(seen), np.sort(x[:, 0]))
-    assert splits.train.is_memmap == (kind == "memmap")
+    assert splits.train.is_streamed == (kind == "memmap")
 
 
 def test_split_is_stratified():

@@ -47,7 +47,7 @@ def test_npy_shapes(shape, sample_shape, mmap, tmp_path, monkeypatch):
     np.save(tmp_path / "data.npy", x)
     ds = load_dataset(str(tmp_path / "data.npy"))
     assert ds.sample_shape == sample_shape and ds.name == "data"
-    assert ds.is_memmap == (mmap == "1")
+    assert ds.is_streamed == (mmap == "1")
     np.testing.assert_allclose(ds.array(), x.reshape(12, *sample_shape).astype(np.float32))
     assert ds.labels is None
 

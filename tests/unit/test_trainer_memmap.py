@@ -14,10 +14,10 @@ def test_memmapped_data_trains_exactly_like_in_memory_data(tmp_path, monkeypatch
     np.save(tmp_path / "x.npy", x)
     monkeypatch.setenv("AEKIT_MMAP", "1")
     mapped = load_dataset(str(tmp_path / "x.npy"))
-    assert mapped.is_memmap
+    assert mapped.is_streamed
     monkeypatch.setenv("AEKIT_MMAP", "0")
     in_memory = load_dataset(str(tmp_path / "x.npy"))
-    assert not in_memory.is_memmap
+    assert not in_memory.is_streamed
 
     results = []
     for data in (mapped, in_memory):

@@ -1,10 +1,11 @@
 """The Dataset container, train/val/test splits and the checks every loaded data set passes.
 
 A :class:`Dataset` holds the samples ``x`` with shape ``(n, *sample_shape)`` — ``(d,)`` for tables,
-``(C, H, W)`` for images — either as float32 in memory or as a read-only ``np.memmap`` of a large
-``.npy`` file. Subsets of a memory-mapped data set share the map and keep a vector of row
-``indices``, so splitting a 20 GB file copies nothing. Splits follow scikit-learn's
-``train_test_split`` (shuffled with one seed, stratified by label when labels exist).
+``(C, H, W)`` for images — either as float32 in memory, or left on disk and read row by row when
+asked (``is_streamed``): a read-only ``np.memmap`` of a large ``.npy`` file, or a :class:`LazyArray`
+such as a large image folder decoded on demand. Subsets of a streamed data set share its storage
+and keep a vector of row ``indices``, so splitting a 20 GB file copies nothing. Splits follow
+scikit-learn's ``train_test_split`` (shuffled with one seed, stratified by label when labels exist).
 """
 
 from __future__ import annotations
@@ -26,11 +27,51 @@ logger = logging.getLogger(__name__)
 _CHUNK_BYTES = 32 * 2**20
 
 
+class LazyArray:
+    """A read-only float32 array ``(n, *sample_shape)`` whose rows are produced only when read.
+
+    ``x[i]``, ``x[start:stop]`` and ``x[rows]`` (a 1-D array of row numbers) give float32 arrays, as
+    indexing an ``np.memmap`` would; a subclass says how one row is made (``read_row``) and holds only
+    what it needs for that (file names, not values), so it pickles small for DataLoader workers.
+    """
+
+    dtype = np.dtype(np.float32)
+    shape: tuple[int, ...]
+    finite = False  # True when every value is known to be finite (validate then reads nothing)
+
+    def read_row(self, i: int) -> np.ndarray:
+        """Row ``i`` (0 <= i < n) as float32 ``sample_shape``."""
+        raise NotImplementedError
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def __getitem__(self, key):
+        if isinstance(key, tuple):  # x[rows, ...]: read the rows, then index within them
+            rows = self[key[0]]
+            return rows[key[1:]] if rows.ndim < self.ndim else rows[(slice(None), *key[1:])]
+        rows = np.arange(self.shape[0])[key]  # numpy's own rules for ints, slices, arrays and their errors
+        if rows.ndim == 0:
+            return self.read_row(int(rows))
+        out = np.empty((len(rows), *self.shape[1:]), dtype=np.float32)
+        for i, row in enumerate(rows.reshape(-1)):
+            out[i] = self.read_row(int(row))
+        return out
+
+    def __array__(self, dtype=None, copy=None) -> np.ndarray:
+        out = self[:]
+        return out if dtype is None else out.astype(dtype, copy=False)
+
+
 @dataclass(repr=False, eq=False)
 class Dataset:
-    """Samples ``x`` (and optional class labels ``y``) of one data set, in memory or memory-mapped."""
+    """Samples ``x`` (and optional class labels ``y``) of one data set, in memory or read from disk."""
 
-    x: np.ndarray  # (n_storage_rows, *sample_shape): float32 in memory, or a read-only np.memmap
+    x: np.ndarray | LazyArray  # (n_storage_rows, *sample_shape): float32 in memory, a read-only np.memmap or a LazyArray
     y: np.ndarray | None = None  # (n_storage_rows,) int64 class indices, or None
     name: str = ""
     classes: list[str] | None = None  # names of the classes, classes[y[i]] is row i's label
@@ -38,13 +79,13 @@ class Dataset:
     indices: np.ndarray | None = None  # storage rows of x in this data set; None = all rows
 
     def __post_init__(self) -> None:
-        if not isinstance(self.x, np.ndarray) or self.x.ndim < 2:
+        if not isinstance(self.x, (np.ndarray, LazyArray)) or self.x.ndim < 2:
             shape = getattr(self.x, "shape", type(self.x).__name__)
             raise DataError(
                 f"Dataset x must be an array of shape (n, *sample_shape) with at least 2 dimensions; "
                 f"got {shape}. Reshape a single sample to (1, d)."
             )
-        if not self.is_memmap and self.x.dtype != np.float32:
+        if not self.is_streamed and self.x.dtype != np.float32:
             if not (np.issubdtype(self.x.dtype, np.number) or self.x.dtype == np.bool_):
                 raise DataError(f"Dataset x must be numeric; got dtype {self.x.dtype}.")
             self.x = self.x.astype(np.float32)
@@ -79,12 +120,14 @@ class Dataset:
         return int(self.x.shape[0] if self.indices is None else len(self.indices))
 
     @property
-    def is_memmap(self) -> bool:
-        return isinstance(self.x, np.memmap)
+    def is_streamed(self) -> bool:
+        """The rows stay on disk and are read when asked (a memory-mapped file or a LazyArray); the
+        trainer then streams them through a DataLoader instead of holding one tensor in memory."""
+        return isinstance(self.x, (np.memmap, LazyArray))
 
     def __repr__(self) -> str:
         labels = "no labels" if self.y is None else f"{len(self.classes or [])} classes"
-        storage = "memmap" if self.is_memmap else "in memory"
+        storage = ("memmap" if isinstance(self.x, np.memmap) else "read on demand") if self.is_streamed else "in memory"
         return (
             f"Dataset(name={self.name!r}, n={len(self)}, sample_shape={self.sample_shape}, "
             f"{labels}, {storage})"
@@ -109,9 +152,9 @@ class Dataset:
         return rows if self.indices is None else self.indices[rows]
 
     def take(self, rows: np.ndarray) -> Dataset:
-        """The subset of ``rows``; in-memory x is copied, a memmap is shared and ``indices`` composed."""
+        """The subset of ``rows``; in-memory x is copied, streamed x is shared and ``indices`` composed."""
         storage = self._storage_rows(rows)
-        if self.is_memmap:
+        if self.is_streamed:
             return Dataset(self.x, self.y, self.name, self.classes, None, storage)
         y = None if self.y is None else self.y[storage]
         return Dataset(self.x[storage], y, self.name, self.classes)
@@ -119,16 +162,16 @@ class Dataset:
     def rows(self, rows: np.ndarray) -> np.ndarray:
         """float32 array ``(len(rows), *sample_shape)`` of the given rows, in the order given."""
         storage = self._storage_rows(rows)
-        if not self.is_memmap:
+        if not self.is_streamed:
             return self.x[storage].astype(np.float32, copy=False)
-        order = np.argsort(storage, kind="stable")  # a memmap reads fastest front to back
+        order = np.argsort(storage, kind="stable")  # a file reads fastest front to back
         out = np.empty((len(storage), *self.sample_shape), dtype=np.float32)
         out[order] = self.x[storage[order]]
         return out
 
     def array(self) -> np.ndarray:
         """The whole data set as one float32 array in memory (x itself when nothing needs copying)."""
-        if not self.is_memmap:
+        if not self.is_streamed:
             return self.x if self.indices is None else self.x[self.indices]
         if self.indices is not None:
             return self.rows(np.arange(len(self)))
@@ -172,7 +215,7 @@ def register_dataset(name: str, description: str) -> Callable:
 
 
 # --- checks ------------------------------------------------------------------------------------
-def _chunks(x: np.ndarray):
+def _chunks(x: np.ndarray | LazyArray):
     """(start, stop) row ranges of about ``_CHUNK_BYTES`` each."""
     row_bytes = max(1, math.prod(x.shape[1:]) * x.dtype.itemsize)
     step = max(1, _CHUNK_BYTES // row_bytes)
@@ -183,7 +226,8 @@ def _chunks(x: np.ndarray):
 def validate(ds: Dataset, source: str) -> Dataset:
     """Check ``ds`` (read from ``source``) is not empty and holds only finite values; return it.
 
-    A memory-mapped x is scanned chunk by chunk, so the check never loads the whole file.
+    A memory-mapped x is scanned chunk by chunk, so the check never loads the whole file; a LazyArray
+    whose values are finite by construction (decoded 8- or 16-bit pixels) is not read at all.
     """
     if len(ds) == 0:
         raise DataError(
@@ -194,7 +238,7 @@ def validate(ds: Dataset, source: str) -> Dataset:
             f"Data set {source} has samples of shape {ds.sample_shape}, with no values. "
             "Each sample needs at least one feature."
         )
-    if not np.issubdtype(ds.x.dtype, np.inexact):
+    if not np.issubdtype(ds.x.dtype, np.inexact) or getattr(ds.x, "finite", False):
         return ds  # integers are always finite
     bad_count, first_row = 0, None
     for start, stop in _chunks(ds.x):

@@ -8,9 +8,14 @@ Accepted files (``FILE_KINDS`` below, also shown by ``aekit datasets``):
 - ``.csv``: numbers, an optional header row, optionally a column of class labels;
 - MNIST-format IDX images (``*idx3-ubyte``, optionally ``.gz``; LeCun et al.'s format), with the
   labels file beside them;
-- a folder of PNG/JPEG images, optionally one subfolder per class (torchvision ``ImageFolder``).
+- a folder of PNG/JPEG images, optionally one subfolder per class (torchvision ``ImageFolder``);
+  decoded on demand when large.
 
 Numeric files are returned as they are (float32); images and IDX files are scaled to [0, 1].
+
+Data larger than memory stay on disk (``stream_from_disk``): a large ``.npy`` is memory-mapped and a
+large image folder becomes an :class:`ImageFiles` that decodes only the rows read; the trainer streams
+either through a DataLoader. ``AEKIT_MMAP=1`` forces this for any size, ``AEKIT_MMAP=0`` forbids it.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from __future__ import annotations
 import csv
 import gzip
 import logging
+import math
 import os
 import zipfile
 import zlib
@@ -27,7 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
-from aekit.data.dataset import Dataset, validate
+from aekit.data.dataset import Dataset, LazyArray, validate
 from aekit.errors import DataError, DataFileNotFoundError
 from aekit.params import AnyOf, InstanceOf, check
 from aekit.registry import available, get
@@ -94,13 +100,21 @@ def available_memory() -> int | None:
         return None
 
 
-def _should_mmap(path: Path) -> bool:
-    """Memory-map when ``AEKIT_MMAP=1``, never when ``AEKIT_MMAP=0``, else when the file is large."""
+def stream_from_disk(nbytes: int) -> bool:
+    """Whether data of ``nbytes`` (as float32 in memory) stay on disk, read row by row when asked:
+    always when ``AEKIT_MMAP=1``, never when ``AEKIT_MMAP=0``, else when they exceed a quarter of the
+    available memory (training needs room for more than one copy of a batch, the model and the rest)."""
     setting = os.environ.get("AEKIT_MMAP", "").strip()
     if setting in ("1", "0"):
         return setting == "1"
+    if setting:
+        raise DataError(
+            f"The environment variable AEKIT_MMAP must be 1 (keep data on disk and stream them), 0 (load "
+            f"them into memory) or unset (stream when larger than a quarter of the available memory); "
+            f"got {setting!r}."
+        )
     memory = available_memory()
-    return memory is not None and path.stat().st_size > memory / 4
+    return memory is not None and nbytes > memory / 4
 
 
 def _corrupt(source: str, kind: str, error: BaseException, fix: str) -> DataError:
@@ -155,7 +169,7 @@ def _from_array(
 
 def read_npy(path: Path, label_column: int | None = None) -> Dataset:
     source = f"'{path}'"
-    mmap = _should_mmap(path)
+    mmap = stream_from_disk(path.stat().st_size)
     try:
         x = np.load(path, mmap_mode="r" if mmap else None, allow_pickle=False)
     except (ValueError, OSError, EOFError) as error:
@@ -371,8 +385,41 @@ def _pixels(image, color: bool) -> np.ndarray:
     return np.asarray(image.convert("L"), dtype=np.float32)[None] / 255.0
 
 
+class ImageFiles(LazyArray):
+    """Image files of one size as a read-only float32 array (n, C, H, W) in [0, 1], each image decoded
+    when its row is read (with ``_pixels``: the values of the in-memory reader, bit for bit).
+
+    Holds the file names only, so a DataLoader worker gets a list of paths, not pixels."""
+
+    def __init__(self, files: list[Path], size: tuple[int, int], color: bool, finite: bool = True) -> None:
+        width, height = size
+        self.files = [os.fspath(p) for p in files]
+        self.color = color
+        self.finite = finite  # 8- and 16-bit pixels scaled to [0, 1]; float images (mode F) may hold NaN
+        self.shape = (len(self.files), 3 if color else 1, height, width)  # (n, C, H, W)
+
+    def read_row(self, i: int) -> np.ndarray:
+        from PIL import Image
+
+        path = self.files[i]
+        try:
+            with Image.open(path) as image:
+                if image.size != (self.shape[3], self.shape[2]):  # replaced since the folder was read
+                    raise ValueError(f"it is {image.size[0]}x{image.size[1]} now, {self.shape[3]}x{self.shape[2]} "
+                                     "when the folder was first read")
+                return _pixels(image, self.color)  # (C, H, W)
+        except (OSError, ValueError) as error:
+            raise _corrupt(f"'{path}'", "an image", error, "remove or replace it") from error
+
+    def __repr__(self) -> str:
+        return f"ImageFiles({len(self.files)} files, shape={self.shape})"
+
+
 def read_image_folder(folder: Path, label_column: int | None = None) -> Dataset:
-    """PNG/JPEG images of one size as float32 (n, C, H, W) in [0, 1]; subfolder names are classes."""
+    """PNG/JPEG images of one size as float32 (n, C, H, W) in [0, 1]; subfolder names are classes.
+
+    Decoded into memory, or, when that would take more than a quarter of the available memory
+    (``stream_from_disk``), left on disk as :class:`ImageFiles` and decoded batch by batch."""
     from PIL import Image, UnidentifiedImageError
 
     if label_column is not None:
@@ -386,7 +433,7 @@ def read_image_folder(folder: Path, label_column: int | None = None) -> Dataset:
             f"Data set '{folder}' is empty: no PNG or JPEG images at its top level or in its "
             "subfolders. Put the images there (one subfolder per class for labels)."
         )
-    first_size, first_file, color = None, None, False
+    first_size, first_file, color, finite = None, None, False, True
     for path, _ in files:  # pass 1: headers only, so a wrong size fails before any pixel is read
         try:
             with Image.open(path) as image:
@@ -402,21 +449,21 @@ def read_image_folder(folder: Path, label_column: int | None = None) -> Dataset:
                 "(width x height). Resize them to one size first."
             )
         color = color or mode not in ("1", "L", "LA", "I", "I;16", "F")
-    width, height = first_size
-    channels = 3 if color else 1
-    x = np.empty((len(files), channels, height, width), dtype=np.float32)  # (n, C, H, W)
-    for i, (path, _) in enumerate(files):
-        try:
-            with Image.open(path) as image:
-                x[i] = _pixels(image, color)
-        except (OSError, ValueError) as error:
-            raise _corrupt(f"'{path}'", "an image", error, "remove or replace it") from error
+        finite = finite and mode != "F"
+    images = ImageFiles([path for path, _ in files], first_size, color, finite)
+    kind, (width, height) = "RGB" if color else "grayscale", first_size
+    decoded = math.prod(images.shape) * 4  # bytes as float32
+    if stream_from_disk(decoded):
+        x = images
+        logger.info("Decoding the %d %s images of %dx%d in '%s' on demand (%.0f MB decoded) instead of "
+                    "loading them.", len(files), kind, width, height, folder, decoded / 2**20)
+    else:
+        x = images[:]  # (n, C, H, W), every image decoded now
+        logger.info("Read %d %s images of %dx%d from '%s'.", len(files), kind, width, height, folder)
     y, classes = None, None
     if files[0][1] is not None:
         classes = sorted({label for _, label in files})
         y = np.array([classes.index(label) for _, label in files], dtype=np.int64)
-    kind = "RGB" if color else "grayscale"
-    logger.info("Read %d %s images of %dx%d from '%s'.", len(files), kind, width, height, folder)
     return Dataset(x, y, folder.resolve().name, classes)
 
 
@@ -463,7 +510,7 @@ FILE_KINDS = (
     ),
     FileKind(
         "folder/",
-        "a folder of PNG/JPEG images of one size; one subfolder per class gives labels",
+        "a folder of PNG/JPEG images of one size; one subfolder per class gives labels; decoded on demand when large",
         lambda p: p.is_dir(),
         read_image_folder,
     ),

@@ -1,10 +1,11 @@
-"""Data larger than memory: batches of a memory-mapped data set streamed through PyTorch's
+"""Data larger than memory: batches of a data set kept on disk (``Dataset.is_streamed``: a memory-mapped
+``.npy``, or an image folder decoded on demand) streamed through PyTorch's
 ``torch.utils.data.DataLoader`` (worker processes read ahead, pinned memory for a GPU).
 
 The trainer decides the rows of every batch (its permutation, or under torchrun this process's shard
-of it, like ``DistributedSampler``); the loader's workers read those rows from the memmap — one
-sorted, front-to-back read per batch (``Dataset.rows``) — while the main process trains on the
-previous batch. The batches hold exactly the values an in-memory array would give, in the same
+of it, like ``DistributedSampler``); the loader's workers read those rows — one sorted, front-to-back
+read of the memmap, or the batch's images decoded, per batch (``Dataset.rows``) — while the main
+process trains on the previous batch. The batches hold exactly the values an in-memory array would give, in the same
 order, so a streamed run ends with the weights of an in-memory one. Data that fit in memory never
 come here: slicing one permuted tensor costs nothing per sample.
 
@@ -36,7 +37,8 @@ def default_workers() -> int:
 class _Rows(TorchDataset):
     """Item ``rows`` (an index array) is the float32 batch of those rows, ``(len(rows), *sample_shape)``.
 
-    Picklable without copying the data (a worker started by ``spawn`` reopens the memmap)."""
+    Picklable without copying the data: a worker started by ``spawn`` reopens the memmap, and an image
+    folder travels as its list of file names."""
 
     def __init__(self, dataset: Any) -> None:
         self.dataset = dataset

@@ -72,7 +72,7 @@ class MinMax:
 @dataclass
 class PreparedData:
     """The splits of a data section and what the model sees of each: a rescaled array, or the split's
-    own Dataset (memory-mapped data streams from disk) when there is no rescaling."""
+    own Dataset (streamed from disk when ``is_streamed``) when there is no rescaling."""
 
     splits: Splits
     train_x: Dataset | np.ndarray
@@ -81,7 +81,7 @@ class PreparedData:
     preprocessing: MinMax | None
 
     def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Train, validation and test inputs as in-memory arrays (read from disk when memory-mapped)."""
+        """Train, validation and test inputs as in-memory arrays (read from disk when streamed)."""
         return tuple(x.array() if isinstance(x, Dataset) else x for x in (self.train_x, self.val_x, self.test_x))
 
     def labels(self) -> tuple[np.ndarray | None, np.ndarray | None, np.ndarray | None]:
@@ -103,8 +103,12 @@ def prepare_data(config: DataConfig) -> PreparedData:
         splits = Splits(_limit(splits.train, config.limit), _limit(splits.val, small), _limit(splits.test, small))
     pre = None
     if config.rescale == "minmax":
-        if splits.train.is_memmap:
-            raise ConfigError("data.rescale: minmax is not available for memory-mapped data; rescale the file first.")
+        if splits.train.is_streamed:
+            raise ConfigError(
+                f"data.rescale: minmax is not available for data streamed from disk ({config.name!r} is larger than "
+                f"a quarter of the available memory, or AEKIT_MMAP=1); allowed: none. Rescale a .npy file before "
+                f"training; images are read in [0, 1] already, so a folder needs data.rescale: none."
+            )
         pre = MinMax.fit(splits.train.array())
     train_x, val_x, test_x = (s if pre is None else pre.apply(s.array()) for s in (splits.train, splits.val, splits.test))
     return PreparedData(splits, train_x, val_x, test_x, pre)

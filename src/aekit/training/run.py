@@ -80,7 +80,7 @@ def prepare(config: RunConfig) -> Prepared:
     splits = data.splits
     objectives = config.objectives()
     output = objectives[0].output  # the decoder output the reconstruction term expects
-    if output == "sigmoid" and not splits.train.is_memmap:
+    if output == "sigmoid" and not splits.train.is_streamed:
         check_range(data.train_x, f"The training data ({config.data.name})")
     model_config = resolve_config(config.model, splits.train.sample_shape)
     if model_config.output == "auto":

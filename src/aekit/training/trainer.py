@@ -137,8 +137,9 @@ def _total(terms: dict[str, Tensor]) -> Tensor:
 
 
 class _Source:
-    """Training data as batches: one permuted in-memory tensor sliced, or, for a memory-mapped data set
-    (larger than memory), rows streamed through a DataLoader (:mod:`aekit.data.loader`).
+    """Training data as batches: one permuted in-memory tensor sliced, or, for a data set kept on disk
+    (larger than memory: a memory-mapped .npy, an image folder decoded on demand), rows streamed through
+    a DataLoader (:mod:`aekit.data.loader`).
 
     Optional class labels (for fine-tuning a classifier) travel with the rows, in the same order.
     """
@@ -149,7 +150,7 @@ class _Source:
             self.x = data.to(device=device, dtype=torch.float32)
         elif isinstance(data, np.ndarray):
             self.x = torch.as_tensor(np.asarray(data, dtype=np.float32), device=device)
-        elif getattr(data, "is_memmap", False):
+        elif getattr(data, "is_streamed", False):
             self.dataset, self.x = data, None
             self.stream: Any = None  # the DataLoader and its workers, started on the first pass
         else:  # an aekit Dataset held in memory
