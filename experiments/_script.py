@@ -5,6 +5,10 @@ Each script defines ``run(setup, log) -> results`` and ``report(results, setup, 
 results file (not for ``--quick``, unless ``--out`` is given) with the command that made it. A
 hand-written ``## Reading`` section at the end of the previous file is kept, under a line that says
 the tables above it were regenerated.
+
+A script that also defines ``readme(results, setup, seconds, command) -> str`` takes ``--readme
+README.md``: that text goes between the README's ``<!-- <script name>:begin -->`` and ``:end -->``
+markers, so the numbers the README quotes from the script are written by the run that measured them.
 """
 
 from __future__ import annotations
@@ -20,25 +24,34 @@ import torch
 
 
 def script_main(script: str, doc: str, argv: list[str] | None, *, run: Callable, report: Callable, full: Any,
-                quick: Any, results: Path) -> Any:
+                quick: Any, results: Path, readme: Callable | None = None) -> Any:
     parser = argparse.ArgumentParser(description=doc.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="tiny version (seconds); prints, writes only with --out")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--out", type=Path, default=None, help=f"Markdown result (default {results}, not for --quick)")
+    key = Path(script).stem
+    if readme is not None:
+        parser.add_argument("--readme", type=Path, default=None,
+                            help=f"also write the README's <!-- {key}:begin/end --> block from this run")
     argv = argv if argv is not None else sys.argv[1:]
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     setup = quick if args.quick else full
     start = time.perf_counter()
     outcome = run(setup, log=lambda msg: print(msg, file=sys.stderr))
+    seconds = time.perf_counter() - start
     command = " ".join([".venv/bin/python", f"experiments/{Path(script).name}", *argv])
-    text = report(outcome, setup, time.perf_counter() - start, command)
+    text = report(outcome, setup, seconds, command)
     print(text)
     out = args.out or (None if args.quick else results)
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)
         reading = hand_written_reading(out.read_text()) if out.exists() else ""
         out.write_text(text + "\n" + reading)
+    if readme is not None and args.readme is not None:
+        from aekit.io import write_readme_block
+
+        write_readme_block(args.readme, key, readme(outcome, setup, seconds, command))
     return outcome
 
 

@@ -27,6 +27,7 @@ number). Seeds 0, 1, 2 (mean ± sd).
    labelled rows only.
 
     .venv/bin/python experiments/defaults.py            # writes experiments/results/defaults.md
+    .venv/bin/python experiments/defaults.py --readme README.md   # and the README's table (<!-- defaults:begin/end -->)
     .venv/bin/python experiments/defaults.py --quick    # a tiny version (under a minute), prints its table
 """
 
@@ -113,9 +114,17 @@ def _report_numbers(run_dir: Path) -> dict:
     """What the run's report shows: error per sample and probe accuracy, beside PCA's."""
     data = load_run_data(run_dir)
     metrics = compute_metrics(data)  # PCA with data.n_components, fitted on the training split (seed 0)
-    return {"code": data.n_components, "epochs": data.summary["epochs"], "stop": data.summary["stop_reason"],
+    return {"code": data.n_components, "model": _architecture(data.config.model, data.x_test[0].size, data.n_components),
+            "epochs": data.summary["epochs"], "stop": data.summary["stop_reason"],
             "error": metrics.values["recon_per_image"], "pca_error": metrics.baselines["recon_per_image"],
             "probe": metrics.values.get("probe"), "pca_probe": metrics.baselines.get("probe")}
+
+
+def _architecture(model, n_inputs: int, code: int) -> str:
+    """784-512-32 for an MLP, conv 32-64, code 30 for a conv encoder."""
+    if model.kind == "conv":
+        return f"conv {'-'.join(map(str, model.channels))}, code {code}"
+    return "-".join(map(str, [n_inputs, *model.hidden, code]))
 
 
 def tabular_runs(setup: Setup, log) -> list[dict]:
@@ -137,7 +146,8 @@ def tabular_runs(setup: Setup, log) -> list[dict]:
         pca_error = float(((pca.inverse_transform(pca.transform(x_test)) - x_test) ** 2).sum(1).mean())
         probe = _probe(ae.transform(x_rest), y_rest, ae.transform(x_test), y_test)
         pca_probe = _probe(pca.transform(x_rest), y_rest, pca.transform(x_test), y_test)
-        rows.append({"data": "breast cancer", "seed": seed, "code": k, "epochs": ae.n_epochs_,
+        model = "-".join(map(str, [x.shape[1], *ae.model_.config.hidden, k]))
+        rows.append({"data": "breast cancer", "seed": seed, "code": k, "model": model, "epochs": ae.n_epochs_,
                      "stop": ae.stop_reason_, "error": error, "pca_error": pca_error, "probe": probe,
                      "pca_probe": pca_probe, "seconds": seconds})
         log(f"tabular seed {seed}: {rows[-1]}")
@@ -326,8 +336,108 @@ def report(results: dict, setup: Setup, seconds: float, command: str) -> str:
     return "\n".join(lines)
 
 
+# -- the README's table (--readme README.md): every number and every verdict from this run ------------------
+def _mean(rows: list[dict], key: str) -> float:
+    return statistics.mean(r[key] for r in rows)
+
+
+def _ratio(rows: list[dict]) -> float:
+    return statistics.mean(r["error"] / r["pca_error"] for r in rows)
+
+
+def _met(ok: bool) -> str:
+    return "met" if ok else "**not met**"
+
+
+def _run_row(rows: list[dict], command: str, target: float, threads: int) -> str:
+    """A run of ``aekit train`` (or of the estimator): its error against PCA with as many components;
+    the target holds when every seed's ratio is at most ``target`` (below 1 when the target is 1)."""
+    r, k, ratios = rows[0], rows[0]["code"], [x["error"] / x["pca_error"] for x in rows]
+    epochs, seconds = _mean(rows, "epochs"), _mean(rows, "seconds")
+    stops = {row["stop"] for row in rows}
+    how = f"converges in about {epochs:.0f} epochs" if stops == {"converged"} else f"{epochs:.0f} epochs ({', '.join(sorted(stops))})"
+    goal, ok = (f"≤ {target:g}×", max(ratios) <= target) if target < 1 else ("< 1×", max(ratios) < 1)
+    unit = "row" if r["data"] == "breast cancer" else "image"
+    return (f"| {command}: {r['model']}, {how}, {seconds:.0f} s on {threads} thread{'s' * (threads > 1)} | "
+            f"{_mean(rows, 'error'):.2f} squared error per test {unit} | PCA-{k}: {_mean(rows, 'pca_error'):.2f} "
+            f"(**{statistics.mean(ratios):.2f}×**) | {goal}: {_met(ok)} |")
+
+
+def _probe_row(rows: list[dict], n_test: int) -> str:
+    ours, pca, k = _mean(rows, "probe"), _mean(rows, "pca_probe"), rows[0]["code"]
+    gap = "" if ours >= pca else f" ({ours - pca:+.3f}; one test image is {1 / n_test:.3f})"
+    return (f"| the same run's codes under a logistic-regression probe | {ours:.3f} accuracy | PCA-{k}'s codes: "
+            f"{pca:.3f} | ≥ PCA: {_met(ours >= pca)}{gap} |")
+
+
+def _linear_row(rows: list[dict]) -> str:
+    cases = list(_groups(rows, "data", "code").items())
+    sizes = "; ".join(f"{data} k = {', '.join(str(k) for (d, k), _ in cases if d == data)}"
+                      for data in dict.fromkeys(d for (d, _), _ in cases))
+    ratios = ", ".join(f"{_ratio(group):.3f}×" for _, group in cases)
+    failing = [f"{r['data']} k = {r['code']}, seed {r['seed']} ({r['error'] / r['pca_error']:.3f}×)"
+               for r in rows if r["error"] / r["pca_error"] > 1.01]
+    verdict = "met" if not failing else ("met but for " if len(failing) < len(rows) else "**not met**: ") + "; ".join(failing)
+    return (f"| a linear `Autoencoder(hidden=(), activation=\"linear\", loss=\"mse\")`: {sizes} | {ratios} PCA-k "
+            f"(mean of seeds) | PCA-k | every seed within 1 %: {verdict} |")
+
+
+def _deep_row(rows: list[dict], preset: str, threads: int) -> str:
+    if preset == "deep":
+        return _run_row(rows, "`aekit train --preset deep`", 0.5, threads)
+    ratio = _ratio(rows)
+    beats = all(r["error"] < r["pca_error"] for r in rows)
+    return (f"| `aekit train --preset {preset}`: the lecture's {rows[0]['model']} | {_mean(rows, 'error'):.2f} | "
+            f"PCA-{rows[0]['code']}: {_mean(rows, 'pca_error'):.2f} ({ratio:.2f}×) | "
+            f"{'beats' if beats else '**does not beat**'} PCA on 3,500 training images (Hinton & Salakhutdinov: "
+            f"0.216× on 60,000) |")
+
+
+def _semi_row(rows: list[dict]) -> str:
+    data, labels = rows[0]["data"], rows[0]["labels"]
+    ours, plain = _mean(rows, "accuracy"), _mean(rows, "logreg")
+    baseline = sum(r["features"] == "input" and r["C"] == 1 for r in rows)
+    helped = sum(r["features"] != "input" for r in rows)
+    if baseline == len(rows):
+        how = f"it chose that baseline in all {len(rows)} draws" if len(rows) > 1 else "it chose that baseline"
+    else:
+        how = f"the codes were chosen in {helped} draw{'s' * (helped != 1)} of {len(rows)}"
+    verdict = "a tie" if abs(ours - plain) < 5e-4 else _met(ours >= plain)
+    return (f"| `AutoencoderClassifier()`, {data}, {labels} labels | {ours:.3f} | `LogisticRegression()` on the "
+            f"{labels}: {plain:.3f} | ≥: {verdict} ({how}) |")
+
+
+def readme(results: dict, setup: Setup, seconds: float, command: str) -> str:
+    """The README's "What the defaults give" table."""
+    threads = torch.get_num_threads()
+    seeds = ", ".join(map(str, setup.seeds))
+    lines = [f"<!-- written by: {command} ({time.strftime('%Y-%m-%d')}, {platform.machine()}, torch "
+             f"{torch.__version__}, {threads} thread{'s' * (threads > 1)}, {seconds:.0f} s in all) -->",
+             f"Measured by `{command}`; results, protocol and every seed in `experiments/results/defaults.md`. "
+             f"Test splits touched once, nothing chosen on them; seeds {seeds} (the mean is shown).", "",
+             "| what runs, with its defaults | result | baseline | target |", "|---|---|---|---|"]
+    runs = _groups(results["runs"], "data")
+    if ("mnist5k",) in runs:
+        lines.append(_run_row(runs["mnist5k",], "`aekit train` on MNIST-5k", 0.6, threads))
+        lines.append(_probe_row(runs["mnist5k",], 1000))
+    for (data,), rows in runs.items():
+        if data != "mnist5k":
+            lines.append(_run_row(rows, f"`aekit train --data {data}`", 1.0, threads))
+    if results["tabular"]:
+        lines.append(_run_row(results["tabular"], "`Autoencoder()` on breast cancer, standardised", 1.0, threads))
+    if results["linear"]:
+        lines.append(_linear_row(results["linear"]))
+    for preset in setup.deep:
+        rows = [r for r in results["deep"] if r["data"].endswith(f"`--preset {preset}`")]
+        lines.append(_deep_row(rows, preset, threads))
+    for _, rows in _groups(results["semi"], "data", "labels").items():
+        lines.append(_semi_row(rows))
+    return "\n".join(lines) + "\n"
+
+
 def main(argv: list[str] | None = None) -> dict:
-    return script_main(__file__, __doc__, argv, run=run, report=report, full=Setup(), quick=QUICK, results=RESULTS)
+    return script_main(__file__, __doc__, argv, run=run, report=report, full=Setup(), quick=QUICK, results=RESULTS,
+                       readme=readme)
 
 
 if __name__ == "__main__":

@@ -98,6 +98,29 @@ def atomic_write_text(path: Path, text: str) -> None:
     atomic_write_bytes(path, text.encode("utf-8"))
 
 
+def readme_markers(key: str) -> tuple[str, str]:
+    """The HTML comments around a block of a README that a command writes: ``<!-- key:begin -->``, ``<!-- key:end -->``."""
+    return f"<!-- {key}:begin -->", f"<!-- {key}:end -->"
+
+
+def write_readme_block(readme: Path, key: str, text: str) -> None:
+    """Put ``text`` between the README's ``key`` markers (exactly one pair of them), atomically, so that
+    nothing between them is typed by hand: ``aekit tour --readme`` writes the block ``tour``,
+    ``benchmarks/trainer_throughput.py --readme`` ``performance``, an experiment's ``--readme`` its name."""
+    import re
+
+    from aekit.errors import ConfigError
+
+    begin, end = readme_markers(key)
+    readme = Path(readme)
+    content = readme.read_text(encoding="utf-8")
+    pattern = re.compile(re.escape(begin) + r".*?" + re.escape(end), flags=re.DOTALL)
+    if len(pattern.findall(content)) != 1:
+        raise ConfigError(f"{readme} needs exactly one {begin} ... {end} block for what this command writes there.")
+    block = text if text.endswith("\n") else text + "\n"
+    atomic_write_text(readme, pattern.sub(lambda _: f"{begin}\n{block}{end}", content))
+
+
 def atomic_save_npy(path: str | Path, array: Any) -> None:
     """``np.save`` to exactly ``path`` (no ``.npy`` appended to the temporary name), atomically."""
     import numpy as np

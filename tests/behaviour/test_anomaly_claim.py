@@ -26,3 +26,14 @@ def test_holding_a_digit_out_lowers_its_scores_relative_to_the_control(results, 
     (control,) = results[digit]["control"]
     assert held_out > 0.5
     assert held_out > control + 0.03  # measured +0.07 and +0.08 here; +0.26 and +0.32 in the full experiment
+
+
+def test_the_readme_paragraph_is_counted_from_the_run_and_compares_with_pca(results):
+    experiment = load_experiment("anomaly")
+    text = experiment.readme(results, experiment.QUICK, 3.0, "cmd")
+    counts = experiment.counts(results)
+    assert text.startswith("<!-- written by: cmd (") and "`cmd`" in text
+    assert f"for {len(counts['raised'])} of 2 digits" in text
+    assert f"{counts['pca']:.3f} against {counts['overall']:.3f} mean ROC-AUC" in text
+    worse = {**results, 0: {**results[0], "pca": [0.0]}, 6: {**results[6], "pca": [0.0]}}  # PCA at its worst
+    assert "does worse" in experiment.readme(worse, experiment.QUICK, 3.0, "cmd")

@@ -30,9 +30,16 @@ def test_the_default_autoencoder_beats_pca_on_held_out_digits():
 
 @pytest.mark.slow
 def test_the_defaults_experiment_runs_in_its_quick_mode(tmp_path):
-    out = tmp_path / "defaults.md"
-    results = load_experiment("defaults").main(["--quick", "--out", str(out)])
+    out, readme = tmp_path / "defaults.md", tmp_path / "README.md"
+    readme.write_text("before\n<!-- defaults:begin -->\nold\n<!-- defaults:end -->\nafter\n")
+    results = load_experiment("defaults").main(["--quick", "--out", str(out), "--readme", str(readme)])
     text = out.read_text()
+    table = readme.read_text()
+    assert table.startswith("before\n<!-- defaults:begin -->\n<!-- written by: .venv/bin/python experiments/defaults.py")
+    assert "old" not in table and table.endswith("<!-- defaults:end -->\nafter\n")
+    # quick mode trains 3 epochs: the verdicts are computed, so they say the targets are not met
+    assert "| `aekit train --data digits`: 64-512-16, 3 epochs (budget)" in table and "< 1×: **not met**" in table
+    assert "`AutoencoderClassifier()`, digits, 50 labels" in table
     for section in ("## 1. `aekit train` with its defaults", "## 2. A linear autoencoder",
                     "## 4. `AutoencoderClassifier()` against logistic regression"):
         assert section in text

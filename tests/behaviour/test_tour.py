@@ -14,7 +14,8 @@ import pytest
 from aekit.errors import ConfigError
 from aekit.registry import available
 from aekit.tour.claim import FAILS, HOLDS, MIXED
-from aekit.tour.runner import README_BEGIN, README_END, claims, run_tour, update_readme
+from aekit.io import readme_markers, write_readme_block
+from aekit.tour.runner import README_KEY, claims, run_tour
 
 from _browser import image_widths, launch, load  # noqa: E402  (tests/behaviour/_browser.py)
 
@@ -64,13 +65,19 @@ def test_only_runs_the_named_claims_and_an_unknown_one_is_refused(tmp_path):
 
 
 def test_the_readme_tables_go_between_the_markers_and_nowhere_else(tmp_path):
+    begin, end = readme_markers(README_KEY)
+    other_begin, other_end = readme_markers("performance")
     readme = tmp_path / "README.md"
-    readme.write_text(f"# title\n\nbefore\n{README_BEGIN}\nold tables\n{README_END}\nafter\n")
-    update_readme(readme, "| new | table |\n")
-    assert readme.read_text() == f"# title\n\nbefore\n{README_BEGIN}\n| new | table |\n{README_END}\nafter\n"
+    readme.write_text(f"# title\n\nbefore\n{begin}\nold tables\n{end}\nmiddle\n{other_begin}\nkept\n{other_end}\n")
+    write_readme_block(readme, README_KEY, "| new | table |")
+    assert readme.read_text() == (f"# title\n\nbefore\n{begin}\n| new | table |\n{end}\nmiddle\n"
+                                  f"{other_begin}\nkept\n{other_end}\n")
+    readme.write_text(f"{begin}\none\n{end}\n{begin}\ntwo\n{end}\n")
+    with pytest.raises(ConfigError, match="needs exactly one <!-- tour:begin -->"):
+        write_readme_block(readme, README_KEY, "x")
     readme.write_text("no markers\n")
     with pytest.raises(ConfigError, match="needs exactly one"):
-        update_readme(readme, "x")
+        write_readme_block(readme, README_KEY, "x")
 
 
 def test_measuring_one_claim_again_keeps_the_others_as_they_were_measured(tour, tmp_path):

@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from aekit.errors import ConfigError
-from aekit.io import atomic_write_bytes, atomic_write_text
+from aekit.io import atomic_write_bytes, atomic_write_text, write_readme_block
 from aekit.registry import available, get
 from aekit.tour.claim import Evidence, Setting
 from aekit.tour.page import Section, markdown, render
@@ -23,7 +23,7 @@ from aekit.tour.page import Section, markdown, render
 logger = logging.getLogger(__name__)
 
 FULL_SEEDS, QUICK_SEEDS = (0, 1, 2), (0,)
-README_BEGIN, README_END = "<!-- tour:begin -->", "<!-- tour:end -->"
+README_KEY = "tour"  # the README block written by --readme: <!-- tour:begin --> ... <!-- tour:end -->
 
 
 @dataclass
@@ -111,7 +111,7 @@ def run_tour(out: str | Path, *, quick: bool = False, only: Sequence[str] | None
         facts["seconds"] = sum(s.seconds for s in sections)
     _write(out, sections, facts)
     if readme is not None:
-        update_readme(Path(readme), markdown(sections, facts, brief=True))
+        write_readme_block(Path(readme), README_KEY, markdown(sections, facts, brief=True))
     return Tour(out, sections, seconds)
 
 
@@ -156,14 +156,4 @@ def earlier_sections(out: Path, *, quick: bool, seeds: Sequence[int]) -> list[Se
     return sections
 
 
-def update_readme(readme: Path, tables: str, begin: str = README_BEGIN, end: str = README_END) -> None:
-    """Put ``tables`` between the README's markers (the tour's unless given; once each), so that no number
-    there is typed by hand (``benchmarks/trainer_throughput.py --readme`` uses its own markers)."""
-    text = readme.read_text(encoding="utf-8")
-    pattern = re.compile(re.escape(begin) + r".*?" + re.escape(end), flags=re.DOTALL)
-    if len(pattern.findall(text)) != 1:
-        raise ConfigError(f"{readme} needs exactly one {begin} ... {end} block for the tables.")
-    atomic_write_text(readme, pattern.sub(lambda _: f"{begin}\n{tables}{end}", text))
-
-
-__all__ = ["run_tour", "Tour", "claims", "update_readme", "FULL_SEEDS", "QUICK_SEEDS"]
+__all__ = ["run_tour", "Tour", "claims", "FULL_SEEDS", "QUICK_SEEDS"]
