@@ -144,7 +144,7 @@ def counts(results: dict[int, dict[str, list[float]]]) -> dict:
 def summary(results: dict[int, dict[str, list[float]]]) -> str:
     """What the table says, counted from it."""
     n = counts(results)
-    mean, gain, above, below, raised = n["mean"], n["gain"], n["above"], n["below"], n["raised"]
+    gain, above, below, raised = n["gain"], n["above"], n["below"], n["raised"]
     lines = [
         f"- Holding a digit out of training raises its AUC over the control for {len(raised)} of {len(results)} "
         f"digits, by {min(gain.values()):+.3f} to {max(gain.values()):+.3f}: the autoencoder reconstructs a digit "

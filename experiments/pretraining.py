@@ -24,7 +24,6 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from aekit.training.labelcurve import label_curve, table
@@ -71,7 +70,7 @@ def main() -> None:
     draws, seeds = (2, 1) if args.quick else (args.draws, args.seeds)
     ft = FinetuneConfig(freeze_epochs=2, epochs=2) if args.quick else FinetuneConfig(**FINETUNE)
     start = time.time()
-    lines = [f"# Pretraining with few labels, and layer-wise training (MNIST-5k)\n",
+    lines = ["# Pretraining with few labels, and layer-wise training (MNIST-5k)\n",
              f"Command: `{' '.join([Path(sys.executable).name, *sys.argv])}` — 1 thread, "
              f"{time.strftime('%Y-%m-%d')}.\n"]
     with tempfile.TemporaryDirectory() as tmp:

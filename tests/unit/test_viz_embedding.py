@@ -48,3 +48,16 @@ def test_without_labels_one_colour_and_trustworthiness_only():
     assert len(ax_map.collections) == 1 and ax_map.get_legend() is None
     assert [t.get_text() for t in ax_scores.get_xticklabels()] == ["trustworthiness"]
     assert len(ax_scores.patches) == 2
+
+
+def test_maps_side_by_side_each_titled_with_one_colour_per_class_and_one_legend():
+    from aekit.viz.embedding import maps_figure
+
+    rng = np.random.default_rng(0)
+    labels = np.repeat([0, 1, 2], 10)
+    fig = maps_figure({"codes": rng.normal(size=(30, 2)), "PCA": rng.normal(size=(30, 2))}, labels, legend="digit")
+    left, right = fig.axes
+    assert [left.get_title(), right.get_title()] == ["codes", "PCA"]
+    assert len(left.collections) == len(right.collections) == 3  # one scatter per class
+    assert left.get_legend() is None and right.get_legend().get_title().get_text() == "digit"
+    assert [t.get_text() for t in right.get_legend().get_texts()] == ["0", "1", "2"]

@@ -7,7 +7,6 @@ import json
 import logging
 import os
 import platform
-import re
 import time
 import traceback
 from collections.abc import Callable, Sequence

@@ -19,21 +19,45 @@ from aekit.viz._common import new_figure
 from aekit.viz.figure import ReportFigure
 
 
+def _scatter_classes(ax: Any, points: np.ndarray, labels: np.ndarray | None,
+                     class_names: Sequence[str] | None = None) -> None:
+    """``points`` (n, 2) as dots, one colour per class of ``labels`` (one colour when there are none)."""
+    if labels is None:
+        ax.scatter(points[:, 0], points[:, 1], s=4, color="tab:blue", alpha=0.7)
+        return
+    classes = np.unique(labels)
+    colours = colormaps["tab10" if len(classes) <= 10 else "tab20"]
+    for i, c in enumerate(classes):
+        keep = labels == c
+        name = class_names[c] if class_names is not None and 0 <= c < len(class_names) else str(c)
+        ax.scatter(points[keep, 0], points[keep, 1], s=4, color=colours(i % colours.N), label=name)
+
+
+def maps_figure(maps: Mapping[str, np.ndarray], labels: np.ndarray | None, legend: str = "class",
+                class_names: Sequence[str] | None = None) -> Figure:
+    """2-D maps of the same points side by side (e.g. t-SNE of two kinds of codes), one colour per class,
+    each titled by its key: ``{title: points (n, 2)}``."""
+    fig = new_figure(5.5 * len(maps), 5.0)
+    axes = np.atleast_1d(fig.subplots(1, len(maps)))
+    fig.subplots_adjust(left=0.02, right=0.9, top=0.88, bottom=0.03, wspace=0.06)
+    for ax, (title, points) in zip(axes, maps.items()):
+        _scatter_classes(ax, points, labels, class_names)
+        ax.set_title(title, fontsize=10)
+        ax.set_xticks([])
+        ax.set_yticks([])
+    if labels is not None:
+        axes[-1].legend(fontsize=8, markerscale=3, loc="center left", bbox_to_anchor=(1.0, 0.5), frameon=False,
+                        title=legend)
+    return fig
+
+
 def embedding_figure(result: EmbeddingComparison, class_names: Sequence[str] | None = None) -> Figure:
     """Left: the map, one colour per class; right: 1-NN accuracy and trustworthiness, codes vs PCA."""
     fig = new_figure(11.0, 4.6)
     ax_map, ax_scores = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1.5, 1]})
     fig.subplots_adjust(left=0.06, right=0.98, top=0.88, bottom=0.12, wspace=0.35)
-    points = result.points
-    if result.labels is None:
-        ax_map.scatter(points[:, 0], points[:, 1], s=4, color="tab:blue", alpha=0.7)
-    else:
-        classes = np.unique(result.labels)
-        colours = colormaps["tab10" if len(classes) <= 10 else "tab20"]
-        for i, c in enumerate(classes):
-            keep = result.labels == c
-            name = class_names[c] if class_names is not None and 0 <= c < len(class_names) else str(c)
-            ax_map.scatter(points[keep, 0], points[keep, 1], s=4, color=colours(i % colours.N), label=name)
+    _scatter_classes(ax_map, result.points, result.labels, class_names)
+    if result.labels is not None:
         ax_map.legend(fontsize=7, markerscale=3, loc="center left", bbox_to_anchor=(1.0, 0.5), frameon=False)
     if result.method == "code":
         ax_map.set_title(f"the 2-D code itself ({result.n_points} test points)", fontsize=10)
@@ -107,4 +131,4 @@ class EmbeddingFigure(ReportFigure):
                 f"code space were also among its nearest in pixel space. A learned code should at least match PCA.")
 
 
-__all__ = ["embedding_figure", "EmbeddingFigure"]
+__all__ = ["embedding_figure", "maps_figure", "EmbeddingFigure"]

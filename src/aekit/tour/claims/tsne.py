@@ -17,6 +17,7 @@ from aekit.models.batched import map_batches
 from aekit.registry import register
 from aekit.tour.bench import QUICK_LIMIT, entry, split, train_config
 from aekit.tour.claim import Claim, Evidence, Setting, mean, mean_sd, verdict
+from aekit.viz.embedding import maps_figure
 
 CODE_SIZE = 10
 MAX_POINTS = 1000  # test images in the maps and scores (a subsample seeded with 0 beyond that)
@@ -36,29 +37,6 @@ def neighbourhoods(x: np.ndarray, h: np.ndarray, y: np.ndarray, seed: int) -> di
     points = tsne(h, random_state=seed, n_jobs=1)  # (n, 2)
     return {"code_1nn": one_nn_accuracy(h, y), "code_trust": trustworthiness(x, h),
             "map_1nn": one_nn_accuracy(points, y), "map_trust": trustworthiness(x, points), "points": points}
-
-
-def two_maps_figure(maps: dict[str, np.ndarray], labels: np.ndarray, scores: dict[str, dict[str, float]]):
-    """The two t-SNE maps side by side, one colour per digit, each titled with its map's 1-NN accuracy."""
-    from matplotlib import colormaps
-
-    from aekit.viz._common import new_figure
-
-    fig = new_figure(11.0, 5.0)
-    axes = fig.subplots(1, 2)
-    fig.subplots_adjust(left=0.02, right=0.9, top=0.88, bottom=0.03, wspace=0.06)
-    colours = colormaps["tab10"]
-    for ax, (kind, title) in zip(axes, KINDS):
-        points = maps[kind]
-        for digit in np.unique(labels):
-            keep = labels == digit
-            ax.scatter(points[keep, 0], points[keep, 1], s=4, color=colours(int(digit) % 10), label=str(digit))
-        ax.set_title(f"t-SNE of {title}\n1-NN accuracy in the map {scores[kind]['map_1nn']:.3f}", fontsize=10)
-        ax.set_xticks([])
-        ax.set_yticks([])
-    axes[1].legend(fontsize=8, markerscale=3, loc="center left", bbox_to_anchor=(1.0, 0.5), frameon=False,
-                   title="digit")
-    return fig
 
 
 @register("claim", "tsne")
@@ -116,8 +94,8 @@ class TSNEOfCodes(Claim):
                        f"neither the autoencoder, PCA nor t-SNE saw. Islands of one colour mean the digits separate; "
                        f"the sizes of the islands and the distances between them mean little in a t-SNE map, so "
                        f"the table scores which points are neighbours, not where the islands are.",
-                       two_maps_figure({k: v["points"] for k, v in last.items()}, y,
-                                       {k: {"map_1nn": v["map_1nn"]} for k, v in last.items()}))
+                       maps_figure({f"t-SNE of {title}\n1-NN accuracy in the map {last[kind]['map_1nn']:.3f}":
+                                    last[kind]["points"] for kind, title in KINDS}, y, legend="digit"))
         n_train = len(data.x_train)
         return Evidence(
             statement=f"t-SNE of an autoencoder's {CODE_SIZE}-dimensional codes separates the digits better than "
@@ -151,4 +129,4 @@ class TSNEOfCodes(Claim):
                    f"a {CODE_SIZE}-number code keeps much less information, so it need not reach that row."])
 
 
-__all__ = ["TSNEOfCodes", "neighbourhoods", "two_maps_figure", "scored_rows", "CODE_SIZE", "MAX_POINTS"]
+__all__ = ["TSNEOfCodes", "neighbourhoods", "scored_rows", "CODE_SIZE", "MAX_POINTS"]
