@@ -1,4 +1,5 @@
-"""The Dataset container (in memory and memory-mapped), validation, splits and the bundled data sets."""
+"""The Dataset container (in memory, memory-mapped, or a LazyArray read on demand), validation, splits and the
+bundled data sets."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import pytest
 
 from aekit.data import Dataset, Splits, list_datasets, load_dataset, split_dataset
 from aekit.data import dataset as dataset_module
-from aekit.data.dataset import validate
+from aekit.data.dataset import LazyArray, validate
 from aekit.data.files import FILE_KINDS
 from aekit.errors import ConfigError, DataError
 from aekit.registry import available, get
@@ -17,17 +18,31 @@ def make_x(n: int = 40, shape: tuple[int, ...] = (3, 2, 2), seed: int = 0) -> np
     return np.random.default_rng(seed).normal(size=(n, *shape)).astype(np.float32)
 
 
+class Rows(LazyArray):
+    """A LazyArray over an array, counting the rows it is asked for (as an image folder decodes them)."""
+
+    def __init__(self, values: np.ndarray) -> None:
+        self.values, self.shape, self.reads = values, values.shape, 0
+
+    def read_row(self, i: int) -> np.ndarray:
+        self.reads += 1
+        return self.values[i].astype(np.float32)
+
+
 def make_dataset(kind: str, tmp_path, x: np.ndarray, y: np.ndarray | None = None) -> Dataset:
-    """The same data in memory or as a read-only memmap of a float64 .npy file."""
+    """The same data in memory, as a read-only memmap of a float64 .npy file, or as a LazyArray."""
+    classes = None if y is None else [str(c) for c in range(y.max() + 1)]
     if kind == "memory":
-        return Dataset(x.copy(), y, "toy", None if y is None else [str(c) for c in range(y.max() + 1)])
+        return Dataset(x.copy(), y, "toy", classes)
+    if kind == "lazy":
+        return Dataset(Rows(x.copy()), y, "toy", classes)
     path = tmp_path / "x.npy"
     np.save(path, x.astype(np.float64))
     mapped = np.load(path, mmap_mode="r")
-    return Dataset(mapped, y, "toy", None if y is None else [str(c) for c in range(y.max() + 1)])
+    return Dataset(mapped, y, "toy", classes)
 
 
-STORAGE = ["memory", "memmap"]
+STORAGE = ["memory", "memmap", "lazy"]
 
 
 # --- the container ----------------------------------------------------------------------------------
@@ -37,7 +52,7 @@ def test_shape_properties(kind, tmp_path):
     assert len(ds) == 40
     assert ds.sample_shape == (3, 2, 2)
     assert ds.n_features == 12
-    assert ds.is_streamed == (kind == "memmap")
+    assert ds.is_streamed == (kind != "memory")
     assert ds.labels is None
 
 
@@ -64,6 +79,19 @@ def test_take_of_memmap_shares_storage(tmp_path):
     assert sub.x is ds.x
     np.testing.assert_array_equal(sub.indices, [5, 1, 3])
     np.testing.assert_array_equal(sub.take(np.array([2, 0])).indices, [3, 5])
+
+
+def test_a_lazy_array_reads_only_the_rows_asked_for():
+    x = make_x(30)
+    ds = make_dataset("lazy", None, x)
+    sub = ds.take(np.array([5, 1, 3])).take(np.array([2, 0]))  # rows 3 and 5 of the storage
+    assert sub.x is ds.x and ds.x.reads == 0
+    np.testing.assert_array_equal(sub.array(), x[[3, 5]])
+    assert ds.x.reads == 2
+    np.testing.assert_array_equal(ds.x[4:6, 1], x[4:6, 1])  # numpy's indexing, rows read first
+    np.testing.assert_array_equal(ds.x[-1, 2, 0], x[-1, 2, 0])
+    np.testing.assert_array_equal(np.asarray(ds.x), x)
+    assert repr(ds).endswith("no labels, read on demand)")
 
 
 def test_take_in_memory_copies():
@@ -149,7 +177,7 @@ def test_split_sizes_cover_and_disjoint(kind, val_fraction, test_fraction, tmp_p
     # rows are recognisable by their values: every row lands in exactly one split
     seen = np.concatenate([s.array()[:, 0] for s in (splits.train, splits.val, splits.test)])
     np.testing.assert_array_equal(np.sort(seen), np.sort(x[:, 0]))
-    assert splits.train.is_streamed == (kind == "memmap")
+    assert splits.train.is_streamed == (kind != "memory")
 
 
 def test_split_is_stratified():

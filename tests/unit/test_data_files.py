@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import gzip
+import pickle
 import struct
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from aekit.data import load_dataset
+from aekit.data import files, load_dataset, split_dataset
+from aekit.data.files import ImageFiles
 from aekit.errors import ConfigError, DataError, DataFileNotFoundError
 
 
@@ -165,6 +167,91 @@ def test_image_folder_classes_and_color(suffix, tmp_path):
         np.testing.assert_allclose(ds.x[2, :, 0, 0], [128 / 255, 0, 1], rtol=1e-6)
 
 
+# --- image folders larger than memory: decoded on demand -----------------------------------------------
+def write_noise_folder(folder, color: bool, n: int = 40, size=(7, 5)) -> None:
+    """``n`` PNGs of random pixels in three class subfolders; with ``color`` every fourth one is RGB."""
+    rng = np.random.default_rng(0)
+    for i in range(n):
+        rgb = color and i % 4 == 0
+        pixels = rng.integers(0, 256, (size[1], size[0], 3) if rgb else (size[1], size[0]), dtype=np.uint8)
+        path = folder / "abc"[i % 3] / f"{i:02d}.png"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(pixels).save(path)
+
+
+@pytest.fixture
+def decodes(monkeypatch):
+    """The number of images decoded so far (``_pixels`` calls)."""
+    calls = []
+    pixels = files._pixels
+    monkeypatch.setattr(files, "_pixels", lambda image, color: calls.append(1) or pixels(image, color))
+    return calls
+
+
+@pytest.mark.parametrize("color", [False, True])
+def test_a_large_image_folder_is_decoded_on_demand_with_the_values_of_the_in_memory_reader(
+    color, tmp_path, monkeypatch, decodes
+):
+    write_noise_folder(tmp_path / "pics", color)
+    monkeypatch.setenv("AEKIT_MMAP", "1")
+    lazy = load_dataset(tmp_path / "pics")
+    assert isinstance(lazy.x, ImageFiles) and lazy.is_streamed and not decodes  # headers read, no pixel
+    monkeypatch.setenv("AEKIT_MMAP", "0")
+    in_memory = load_dataset(tmp_path / "pics")
+    assert not in_memory.is_streamed and len(decodes) == 40
+    decodes.clear()
+
+    assert lazy.sample_shape == in_memory.sample_shape == (3 if color else 1, 5, 7)
+    assert lazy.classes == in_memory.classes == ["a", "b", "c"]
+    np.testing.assert_array_equal(lazy.labels, in_memory.labels)
+    rows = np.array([33, 2, 17, 2, -1])  # unsorted, a repeat, from the end
+    assert np.array_equal(lazy.rows(rows), in_memory.rows(rows))  # bit for bit, not approximately
+    assert len(decodes) == 5
+    sub = lazy.take(np.array([30, 4, 11, 25])).take(np.array([3, 1]))  # composes, decodes nothing
+    assert sub.x is lazy.x and len(decodes) == 5
+    np.testing.assert_array_equal(sub.indices, [25, 4])
+    assert np.array_equal(sub.array(), in_memory.x[[25, 4]])
+    np.testing.assert_array_equal(sub.labels, in_memory.y[[25, 4]])
+    assert np.array_equal(lazy.array(), in_memory.x)
+
+
+def test_an_image_folder_pickles_as_file_names_not_pixels(tmp_path, monkeypatch):
+    write_noise_folder(tmp_path / "pics", color=True, size=(32, 32))
+    monkeypatch.setenv("AEKIT_MMAP", "1")
+    lazy = load_dataset(tmp_path / "pics")
+    text = pickle.dumps(lazy.take(np.arange(10, 30)))
+    assert len(text) < 6000  # 40 paths, not 40 x 3 x 32 x 32 float32 values (480 kB)
+    again = pickle.loads(text)
+    assert np.array_equal(again.rows(np.array([3, 0])), lazy.rows(np.array([13, 10])))
+
+
+@pytest.mark.parametrize("available, streamed", [(4 * 16800 + 4, False), (4 * 16800 - 4, True)])
+def test_an_image_folder_stays_on_disk_when_decoded_it_would_fill_a_quarter_of_memory(
+    available, streamed, tmp_path, monkeypatch
+):
+    write_noise_folder(tmp_path / "pics", color=True)  # 40 x 3 x 5 x 7 float32 = 16.8 kB decoded
+    monkeypatch.delenv("AEKIT_MMAP")
+    monkeypatch.setattr(files, "available_memory", lambda: available)
+    assert load_dataset(tmp_path / "pics").is_streamed == streamed
+
+
+def test_a_bad_aekit_mmap_value_is_named(tmp_path, monkeypatch):
+    write_noise_folder(tmp_path / "pics", color=False, n=3)
+    monkeypatch.setenv("AEKIT_MMAP", "yes")
+    with pytest.raises(DataError, match=r"AEKIT_MMAP must be 1 .*, 0 .* or unset .*; got 'yes'"):
+        load_dataset(tmp_path / "pics")
+
+
+def test_an_image_broken_after_the_folder_was_read_is_named_when_decoded(tmp_path, monkeypatch):
+    write_noise_folder(tmp_path / "pics", color=False, n=6)
+    monkeypatch.setenv("AEKIT_MMAP", "1")
+    lazy = load_dataset(tmp_path / "pics")
+    (tmp_path / "pics" / "b" / "04.png").write_bytes(b"overwritten")
+    lazy.rows(np.array([0, 1]))  # the other images still decode
+    with pytest.raises(DataError, match=r"Cannot read '.*04\.png' as an image .* remove or replace it"):
+        lazy.array()
+
+
 # --- errors -----------------------------------------------------------------------------------------
 def _truncated_npy(tmp_path):
     np.save(tmp_path / "t.npy", table(50, 6))
@@ -299,6 +386,17 @@ def test_broken_inputs(make, match, tmp_path):
     path = make(tmp_path)
     with pytest.raises(DataError, match=match):
         load_dataset(str(path))
+
+
+@pytest.mark.parametrize("make", [_png_not_an_image, _mixed_sizes, _empty_folder, _mixed_folder])
+def test_a_folder_kept_on_disk_fails_as_one_read_into_memory(make, tmp_path, monkeypatch):
+    path = make(tmp_path)
+    with pytest.raises(DataError) as in_memory:
+        load_dataset(path)
+    monkeypatch.setenv("AEKIT_MMAP", "1")
+    with pytest.raises(DataError) as on_disk:
+        load_dataset(path)
+    assert str(on_disk.value) == str(in_memory.value)
 
 
 @pytest.mark.parametrize("mmap", ["0", "1"])

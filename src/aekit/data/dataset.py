@@ -71,7 +71,7 @@ class LazyArray:
 class Dataset:
     """Samples ``x`` (and optional class labels ``y``) of one data set, in memory or read from disk."""
 
-    x: np.ndarray | LazyArray  # (n_storage_rows, *sample_shape): float32 in memory, a read-only np.memmap or a LazyArray
+    x: np.ndarray | LazyArray  # (n_storage_rows, *sample_shape): float32 in memory, a read-only memmap, a LazyArray
     y: np.ndarray | None = None  # (n_storage_rows,) int64 class indices, or None
     name: str = ""
     classes: list[str] | None = None  # names of the classes, classes[y[i]] is row i's label
@@ -127,7 +127,7 @@ class Dataset:
 
     def __repr__(self) -> str:
         labels = "no labels" if self.y is None else f"{len(self.classes or [])} classes"
-        storage = ("memmap" if isinstance(self.x, np.memmap) else "read on demand") if self.is_streamed else "in memory"
+        storage = "memmap" if isinstance(self.x, np.memmap) else "read on demand" if self.is_streamed else "in memory"
         return (
             f"Dataset(name={self.name!r}, n={len(self)}, sample_shape={self.sample_shape}, "
             f"{labels}, {storage})"
