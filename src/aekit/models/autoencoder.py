@@ -63,6 +63,12 @@ _OUTPUT_KEY = {"sigmoid": "logits", "identity": "x_hat"}
 _OUTPUT_MAP = {"sigmoid": torch.sigmoid, "identity": lambda raw: raw}
 
 
+def _layout_of(raw: Tensor, x: Tensor) -> Tensor:
+    """``raw`` reshaped to ``x``'s layout; ``raw`` itself when it has it already (the decoder returns
+    (B, *sample_shape)): a same-shape reshape would add a view and its autograd node to every step."""
+    return raw if raw.shape == x.shape else raw.reshape(x.shape)
+
+
 class Autoencoder(nn.Module):
     """Encoder f and decoder g built from a :class:`ModelConfig` for samples of ``sample_shape``.
 
@@ -135,12 +141,12 @@ class Autoencoder(nn.Module):
         """
         if not self.variational:
             h = self.encode(x, sample=bool(sample))  # (B, k)
-            raw = self.decoder(h).reshape(x.shape)  # (B, *sample_shape), or (B, d) for a flat x
+            raw = _layout_of(self.decoder(h), x)  # (B, *sample_shape), or (B, d) for a flat x
             return {"h": h, _OUTPUT_KEY[self.output]: raw}
         mu, logvar = self.posterior(x)  # (B, k) each
         draw = self.training if sample is None else sample
         h = reparameterize(mu, logvar) if draw else mu  # (B, k)
-        raw = self.decoder(h).reshape(x.shape)  # (B, *sample_shape), or (B, d) for a flat x
+        raw = _layout_of(self.decoder(h), x)  # (B, *sample_shape), or (B, d) for a flat x
         return {"h": h, "mu": mu, "logvar": logvar, _OUTPUT_KEY[self.output]: raw}
 
     def sample(self, n: int, generator: torch.Generator | None = None) -> Tensor:

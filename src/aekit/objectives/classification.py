@@ -13,6 +13,7 @@ from torch import Tensor, nn
 
 from aekit.config import param, validate
 from aekit.errors import ConfigError
+from aekit.objectives.reconstruction import weighted
 from aekit.params import Interval
 from aekit.registry import register
 
@@ -35,4 +36,4 @@ class Classification:
     def __call__(self, batch: dict[str, Tensor], out: dict[str, Tensor], model: nn.Module) -> dict[str, Tensor]:
         if "y" not in batch:
             raise ConfigError("The 'classification' objective needs labels: pass labels= to Trainer.fit.")
-        return {"xent": self.weight * F.cross_entropy(out["class_logits"], batch["y"])}
+        return {"xent": weighted(self.weight, F.cross_entropy(out["class_logits"], batch["y"]))}

@@ -48,6 +48,7 @@ from torch.autograd.function import once_differentiable
 
 from aekit.config import param, validate
 from aekit.errors import ConfigError
+from aekit.objectives.reconstruction import weighted
 from aekit.params import AnyOf, Interval
 from aekit.registry import get, register
 
@@ -503,7 +504,7 @@ class Contractive:
 
     def __call__(self, batch: dict[str, Tensor], out: dict[str, Tensor], model: nn.Module) -> dict[str, Tensor]:
         penalty = self.batch_mean(batch["x_tilde"], model)  # (1/B) sum_b ||J_f(x_b)||_F^2
-        return {"contractive": self.weight * penalty}
+        return {"contractive": weighted(self.weight, penalty)}
 
 
 def _describe(layers: Layers | None) -> str:

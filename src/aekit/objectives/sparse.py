@@ -21,6 +21,7 @@ from torch import Tensor, nn
 
 from aekit.config import param, validate
 from aekit.errors import ConfigError
+from aekit.objectives.reconstruction import weighted
 from aekit.params import Interval
 from aekit.registry import get, register
 
@@ -59,7 +60,7 @@ class L1:
     def __call__(self, batch: dict[str, Tensor], out: dict[str, Tensor], model: nn.Module) -> dict[str, Tensor]:
         h = out["h"]  # (B, k)
         penalty = h.abs().sum() / h.shape[0]  # (1/B) sum_b sum_j |h_bj|
-        return {"l1": self.weight * penalty}
+        return {"l1": weighted(self.weight, penalty)}
 
 
 def kl_bernoulli(rho: float, rho_hat: Tensor) -> Tensor:
@@ -137,7 +138,7 @@ class KLSparsity:
         h = out["h"]  # (B, k)
         rho_hat = h.mean(dim=0)  # (k,)  rho_hat_j = (1/B) sum_b h_bj
         penalty = kl_bernoulli(self.target, rho_hat).sum()  # sum_j KL(rho || rho_hat_j)
-        return {"kl_sparsity": self.weight * penalty}
+        return {"kl_sparsity": weighted(self.weight, penalty)}
 
 
 __all__ = ["L1", "KLSparsity", "kl_bernoulli", "EPS"]

@@ -18,6 +18,7 @@ from torch import Tensor, nn
 
 from aekit.config import param, validate
 from aekit.errors import ConfigError
+from aekit.objectives.reconstruction import weighted
 from aekit.params import Interval
 from aekit.registry import register
 
@@ -66,4 +67,4 @@ class KLDivergence:
         if "mu" not in out or "logvar" not in out:
             raise ConfigError(_NOT_VARIATIONAL)
         kl = gaussian_kl(out["mu"], out["logvar"])  # (B,)
-        return {"kl": self.current_weight * kl.mean()}
+        return {"kl": weighted(self.current_weight, kl.mean())}
