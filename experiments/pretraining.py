@@ -84,8 +84,8 @@ def main() -> None:
                   f"{3500 if not args.quick else 400} training images without labels). Fine-tuning (the same for the "
                   f"network from scratch, whose phases run back to back at the head's learning rate): {ft}. The "
                   f"logistic regressions see the labelled images as they are. {draws} label draws "
-                  f"(seeds 0..{draws - 1}); labelled validation rows for early stopping: 100 from the validation "
-                  f"split.\n",
+                  f"(seeds 0..{draws - 1}); the networks stop early on {ft.val_labels} of the 100 labelled images "
+                  f"(the budget includes them; 'auto' is a fifth).\n",
                   "| method | test error (%) |", "|---|---:|"]
         names = {"raw": "logistic regression, raw pixels", "pca": "logistic regression, PCA codes (128)",
                  "codes": "logistic regression, frozen autoencoder codes", "scratch": "same network from scratch",

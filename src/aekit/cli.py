@@ -74,7 +74,7 @@ def _parser() -> argparse.ArgumentParser:
                         description="Drop the decoder of a trained run, attach a head, train it with the encoder "
                                     "frozen, then end to end; accuracy on the run's test split.")
     ft.add_argument("run", metavar="RUN", help="run folder of a trained autoencoder (labelled data)")
-    ft.add_argument("--labels", type=_labels, default=100, help="labelled training examples (or 'all'; default 100)")
+    ft.add_argument("--labels", type=_labels, default=100, help="labelled examples in all, the fifth that stops training early included (or 'all'; default 100)")
     ft.add_argument("--head", choices=("softmax", "mlp"), default="softmax", help="classifier head")
     ft.add_argument("--freeze-epochs", type=int, help="epochs with the encoder frozen")
     ft.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",

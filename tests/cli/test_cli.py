@@ -125,6 +125,49 @@ def test_finetune_writes_a_classifier_with_its_test_accuracy(trained, tmp_path, 
     assert classifier.n_classes == 10 and out.strip().splitlines()[-1] == str(tmp_path / "ft")
 
 
+def _labelled_fits(monkeypatch) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Every (inputs, labels) a Trainer fits on or stops early on, recorded."""
+    from aekit.training.trainer import Trainer
+
+    seen, fit = [], Trainer.fit
+
+    def spy(self, train, val=None, *, labels=None, val_labels=None):
+        for x, y in ((train, labels), (val, val_labels)):
+            if y is not None:
+                seen.append((np.asarray(x).reshape(len(x), -1), np.asarray(y)))
+        return fit(self, train, val, labels=labels, val_labels=val_labels)
+
+    monkeypatch.setattr(Trainer, "fit", spy)
+    return seen
+
+
+def _training_rows(run_dir) -> set[bytes]:
+    from aekit.training.run_folder import load_run
+
+    (x, _, _), _, _ = load_run(run_dir).labelled_arrays("test")
+    return {row.tobytes() for row in x.reshape(len(x), -1)}
+
+
+def test_finetune_with_50_labels_sees_50_labelled_training_rows_in_all(trained, tmp_path, capsys, monkeypatch):
+    seen = _labelled_fits(monkeypatch)
+    code, _, err = run_cli(capsys, "finetune", str(trained), "--labels", "50", "--quiet", "--set", "epochs=1",
+                           "--freeze-epochs", "1", "--out", str(tmp_path / "ft"))
+    assert code == 0, err
+    summary = json.loads((tmp_path / "ft" / "summary.json").read_text())
+    assert (summary["labels"], summary["train_labels"], summary["val_labels"]) == (50, 40, 10)
+    labelled = {row.tobytes() for x, _ in seen for row in x}
+    assert len(labelled) == 50 and labelled <= _training_rows(trained)  # none from the validation split
+
+
+def test_labelcurve_gives_every_method_the_same_budget(trained, tmp_path, capsys, monkeypatch):
+    seen = _labelled_fits(monkeypatch)
+    code, _, err = run_cli(capsys, "labelcurve", str(trained), "--budgets", "50", "--draws", "1", "--set", "epochs=1",
+                           "--set", "freeze_epochs=1", "--out", str(tmp_path / "lc"))
+    assert code == 0, err
+    labelled = {row.tobytes() for x, _ in seen for row in x}  # scratch and finetune: one draw, the same 50 rows
+    assert len(labelled) == 50 and labelled <= _training_rows(trained)
+
+
 def test_labelcurve_writes_table_json_and_plot(trained, tmp_path, capsys):
     code, out, err = run_cli(capsys, "labelcurve", str(trained), "--budgets", "20", "40", "--draws", "2",
                              "--set", "epochs=1", "--set", "freeze_epochs=1", "--out", str(tmp_path / "lc"))

@@ -7,7 +7,7 @@ import torch
 
 from aekit.errors import ConfigError
 from aekit.models import ModelConfig, build_model
-from aekit.training.finetune import FinetuneConfig, draw_labelled, finetune, predict_proba
+from aekit.training.finetune import FinetuneConfig, draw_labelled, finetune, held_out, predict_proba, split_budget
 
 
 def blobs(n=120, d=10, classes=3, seed=0):
@@ -33,6 +33,21 @@ def test_draw_labelled_is_stratified_seeded_and_complete():
     assert len(draw_labelled(y, None, seed=0)) == 500
     with pytest.raises(ConfigError, match="'labels' parameter must be at least the number of classes \\(10\\)"):
         draw_labelled(y, 5, seed=0)
+
+
+def test_the_rows_that_stop_training_early_are_part_of_the_label_budget():
+    y = np.repeat(np.arange(10), 50)
+    assert [held_out(n, "auto", 10) for n in (100, 50, 49, 10)] == [20, 10, 0, 0]  # a fifth, if every class fits
+    assert held_out(100, 0, 10) == 0 and held_out(100, 30, 10) == 30
+    for bad in (5, 95):
+        with pytest.raises(ConfigError, match=f"'val_labels' parameter must be 0 or .* \\[10, 90\\] or 'auto'. Got {bad}"):
+            held_out(100, bad, 10)
+    rows = draw_labelled(y, 100, seed=1)
+    fit, stop = split_budget(y, rows, "auto", seed=1)
+    assert len(fit) == 80 and len(stop) == 20 and not set(fit) & set(stop) and set(fit) | set(stop) == set(rows)
+    assert np.bincount(y[stop]).tolist() == [2] * 10  # stratified
+    fit, stop = split_budget(y, draw_labelled(y, 10, seed=1), "auto", seed=1)
+    assert len(fit) == 10 and len(stop) == 0  # 10 labels, 10 classes: nothing to spare, no early stopping
 
 
 def test_frozen_phase_leaves_the_encoder_unchanged_and_trains_the_head():

@@ -3,7 +3,11 @@
     1. keep the autoencoder's encoder f, drop its decoder, attach a head (linear softmax or an MLP);
     2. train the head with f frozen (``freeze_epochs``);
     3. unfreeze and train end to end with a smaller learning rate (``finetune_lr``),
-       early-stopped on a small labelled validation split, keeping the best weights.
+       early-stopped on labelled rows held out, keeping the best weights.
+
+A label budget is a budget: ``labels=100`` means 100 labelled rows in all, the rows held out for early
+stopping among them (``val_labels``: a fifth by default), as a user with 100 labels would have
+(``../shared/DESIGN.md``, "Evidence protocol"); no labelled validation row comes from elsewhere.
 
 The same network trained from a random initialisation (``pretrained=False``) is the baseline that
 shows what pretraining buys. Labelled subsets are drawn stratified with ``label_seed``.
@@ -38,8 +42,11 @@ logger = logging.getLogger(__name__)
 class FinetuneConfig:
     """How to turn a pretrained encoder into a classifier with few labels."""
 
-    labels: Any = param(100, AnyOf(None, Interval(int, 1, None)), "labelled training examples, stratified (None = all)")
-    val_labels: Any = param(None, AnyOf(None, Interval(int, 1, None)), "labelled validation examples (None = as many as labels)")
+    labels: Any = param(100, AnyOf(None, Interval(int, 1, None)),
+                        "labelled examples in all, early-stopping rows included, stratified (None = every label)")
+    val_labels: Any = param("auto", AnyOf(Options(("auto",)), Interval(int, 0, None)),
+                            "of the labels, how many stop training early: auto = a fifth when both parts keep a row "
+                            "of every class, else 0 (no early stopping: the full epochs)")
     head: str = param("softmax", Options(("softmax", "mlp")), "linear softmax head, or an MLP with one hidden layer")
     head_hidden: int = param(128, Interval(int, 1, None), "hidden units of the mlp head")
     freeze_epochs: int = param(20, Interval(int, 0, None), "epochs training the head alone, encoder frozen")
@@ -72,6 +79,28 @@ def draw_labelled(y: np.ndarray, n: int | None, seed: int) -> np.ndarray:
     rest = np.concatenate([per_class[c][quota[c]:] for c in classes])
     extra = rng.permutation(rest)[: n - sum(quota.values())]  # the remainder, drawn at random
     return np.sort(np.concatenate([*chosen, extra]))
+
+
+def held_out(n: int, val_labels: Any, n_classes: int) -> int:
+    """How many of ``n`` labelled rows are held out to stop early (``val_labels``, resolved)."""
+    if val_labels == "auto":
+        fifth = n // 5
+        return fifth if fifth >= n_classes and n - fifth >= n_classes else 0
+    if val_labels and not (n_classes <= val_labels <= n - n_classes):
+        raise ConfigError(f"The 'val_labels' parameter must be 0 or leave a row of each of the {n_classes} classes on "
+                          f"both sides of {n} labels: an int in [{n_classes}, {n - n_classes}] or 'auto'. Got "
+                          f"{val_labels} instead.")
+    return int(val_labels)
+
+
+def split_budget(y: np.ndarray, rows: np.ndarray, val_labels: Any, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """The labelled ``rows`` (indices into ``y``) as (training rows, early-stopping rows), stratified:
+    the early-stopping rows are part of the budget, never added to it."""
+    n_val = held_out(len(rows), val_labels, len(np.unique(y[rows])))
+    if n_val == 0:
+        return rows, rows[:0]
+    val = rows[draw_labelled(y[rows], n_val, seed)]
+    return np.setdiff1d(rows, val), val
 
 
 @dataclass
@@ -135,8 +164,9 @@ def finetune_run(run_dir: str | Path, config: FinetuneConfig | None = None, out:
                  on_epoch: Callable | None = None) -> dict[str, Any]:
     """Fine-tune the encoder of a trained run on ``config.labels`` labels of its training split.
 
-    Labelled rows come from the run's own train and validation splits (same seed, same
-    preprocessing); accuracy and the confusion matrix are measured on its test split. Writes
+    The labelled rows are drawn from the run's training split (same seed, same preprocessing), the
+    early-stopping rows among them; with ``labels=None`` (every label) the run's validation split stops
+    training. Accuracy and the confusion matrix are measured on its test split. Writes
     ``finetune.yaml``, ``classifier.safetensors`` + ``classifier.json``, ``metrics.jsonl`` and
     ``summary.json`` into ``out`` (default ``RUN/finetune-<labels>-<head>``); returns the summary.
     """
@@ -154,9 +184,13 @@ def finetune_run(run_dir: str | Path, config: FinetuneConfig | None = None, out:
     (x, x_val, x_test), (y, y_val, y_test), data = run.labelled_arrays("Fine-tuning")
     splits = data.splits
     rows = draw_labelled(y, config.labels, config.label_seed)
-    val_rows = draw_labelled(y_val, config.val_labels or config.labels, config.label_seed) if len(y_val) else rows[:0]
+    if config.labels is None or config.labels >= len(y):  # every label: the validation split's labels too
+        train_rows, (x_stop, y_stop) = rows, (x_val, y_val)
+    else:
+        train_rows, stop_rows = split_budget(y, rows, config.val_labels, config.label_seed)
+        x_stop, y_stop = x[stop_rows], y[stop_rows]
     n_classes = len(splits.train.classes or []) or int(y.max()) + 1
-    result = finetune(run.model, x[rows], y[rows], x_val[val_rows], y_val[val_rows], config,
+    result = finetune(run.model, x[train_rows], y[train_rows], x_stop, y_stop, config,
                       n_classes=n_classes, on_epoch=on_epoch)
     predicted = predict_proba(result.classifier, x_test).argmax(1)
     accuracy = float((predicted == y_test).mean()) if len(y_test) else float("nan")
@@ -165,7 +199,8 @@ def finetune_run(run_dir: str | Path, config: FinetuneConfig | None = None, out:
     cfg.write_yaml(cfg.to_dict(config), out / "finetune.yaml")
     save_classifier(result.classifier, run.model.describe(), out)
     write_metrics(out, result.history)
-    summary = {"run": str(run_dir), "labels": len(rows), "val_labels": len(val_rows), "test_size": len(y_test),
+    summary = {"run": str(run_dir), "labels": len(train_rows) + len(y_stop), "train_labels": len(train_rows),
+               "val_labels": len(y_stop), "test_size": len(y_test),
                "accuracy": accuracy, "error": 1 - accuracy,
                "confusion_matrix": confusion_matrix(y_test, predicted, labels=range(n_classes)).tolist(),
                "classes": splits.train.classes}

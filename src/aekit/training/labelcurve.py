@@ -11,7 +11,8 @@ draw of labelled training rows, five methods are scored on the run's test split:
     finetune  the pretrained encoder + head, head first (encoder frozen), then end to end
 
 PCA and the autoencoder both see every training row without its label; only the classifiers see
-labels. Logistic regression is scikit-learn's (L2, C=1; autoencoder codes are standardised, PCA codes
+labels, and every method sees the same n labelled rows of a budget n: the networks stop early on a
+part of them (``FinetuneConfig.val_labels``), never on further labelled rows. Logistic regression is scikit-learn's (L2, C=1; autoencoder codes are standardised, PCA codes
 keep their pixel units so that small components are not blown up).
 """
 
@@ -29,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from aekit.models.batched import map_batches
-from aekit.training.finetune import FinetuneConfig, draw_labelled, finetune, predict_proba
+from aekit.training.finetune import FinetuneConfig, draw_labelled, finetune, predict_proba, split_budget
 
 logger = logging.getLogger(__name__)
 
@@ -86,7 +87,11 @@ def label_curve(run_dir: str | Path, budgets: Sequence[int | None] = (10, 100, 3
         scores: dict[str, list[float]] = {m: [] for m in methods}
         for draw in range(draws if n < len(y) else 1):
             rows = draw_labelled(y, n, draw)
-            val_rows = draw_labelled(y_val, min(n, len(y_val)), draw)
+            if n < len(y):  # a budget: the early-stopping rows are among the n
+                fit_rows, stop_rows = split_budget(y, rows, config.val_labels, draw)
+                x_stop, y_stop = x[stop_rows], y[stop_rows]
+            else:  # every label: the validation split's labels too
+                fit_rows, x_stop, y_stop = rows, x_val, y_val
             run_config = dataclasses.replace(config, label_seed=draw, seed=draw)
             for method in methods:
                 if method == "raw":
@@ -97,9 +102,8 @@ def label_curve(run_dir: str | Path, budgets: Sequence[int | None] = (10, 100, 3
                     acc = _logreg(codes[rows], y[rows], codes_test, y_test, scale=True)
                 else:
                     pretrained = method == "finetune"
-                    result = finetune(run.model if pretrained else None, x[rows], y[rows], x_val[val_rows],
-                                      y_val[val_rows], run_config, n_classes=n_classes, pretrained=pretrained,
-                                      template=run.model)
+                    result = finetune(run.model if pretrained else None, x[fit_rows], y[fit_rows], x_stop, y_stop,
+                                      run_config, n_classes=n_classes, pretrained=pretrained, template=run.model)
                     acc = float((predict_proba(result.classifier, x_test).argmax(1) == y_test).mean())
                 scores[method].append(acc)
                 if progress is not None:
