@@ -8,7 +8,9 @@
 - ``torchrun -m aekit train`` killed with SIGKILL and resumed ends bitwise where an uninterrupted
   distributed run ends; resumed with another number of processes it says what that changes;
 - two ``torchrun --nnodes=2 --node_rank=0/1`` launchers on one machine rendezvous over loopback (and
-  pretrain layer-wise before training end to end).
+  pretrain layer-wise before training end to end);
+- ``torchrun -m aekit finetune`` with batch B per process ends with the classifier one process gets
+  with batch 2 B.
 
 Each launch costs a few seconds of interpreter start-up; the models and data are tiny.
 """
@@ -201,6 +203,27 @@ def test_two_torchrun_launchers_as_two_machines_rendezvous_over_loopback(tmp_pat
     assert (run_dir / "model.safetensors").exists()
     # layer-wise pretraining ran on both "machines", its stages written once
     assert sorted(p.name for p in (run_dir / "layerwise").iterdir()) == ["stage_1.jsonl", "stage_2.jsonl", "stage_3.jsonl"]
+
+
+def test_finetuning_under_two_processes_matches_one_process_with_twice_the_batch(tmp_path):
+    from aekit.cli import main
+
+    assert main(["train", "--data", "digits", "--quiet", "--no-report", "--set", "data.limit=300", "--set",
+                 "model.hidden=[16]", "--set", "model.code_size=4", "--set", "train.epochs=2", "--out",
+                 str(tmp_path / "runs"), "--name", "ae"]) == 0
+    tune = ["finetune", "runs/ae", "--labels", "50", "--freeze-epochs", "1", "--quiet", "--set", "epochs=2",
+            "--set", "corruption={}"]
+    done = _aekit_torchrun(tmp_path, *tune, "--set", "batch_size=8", "--out", "two")
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "global batch 16" in done.stdout + done.stderr
+    assert main([*tune[:1], str(tmp_path / "runs" / "ae"), *tune[2:], "--set", "batch_size=16", "--out",
+                 str(tmp_path / "one")]) == 0
+    two, one = load_file(tmp_path / "two" / "classifier.safetensors"), load_file(tmp_path / "one" / "classifier.safetensors")
+    assert two.keys() == one.keys()
+    for key in one:
+        torch.testing.assert_close(two[key], one[key], rtol=1e-5, atol=1e-6, msg=key)
+    summaries = [json.loads((tmp_path / name / "summary.json").read_text()) for name in ("two", "one")]
+    assert summaries[0]["accuracy"] == summaries[1]["accuracy"] and summaries[0]["labels"] == 50
 
 
 def test_one_process_is_not_distributed(monkeypatch):
