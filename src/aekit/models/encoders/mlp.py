@@ -64,6 +64,8 @@ class MLPDecoder(nn.Module):
 
     def forward(self, h: Tensor) -> Tensor:
         raw = self.net(h)  # (B, k) -> (B, d)
+        if len(self.sample_shape) == 1:  # flat samples: (B, d) is the layout already, no view to add
+            return raw
         return raw.reshape(h.shape[0], *self.sample_shape)  # (B, *sample_shape)
 
 
@@ -91,6 +93,8 @@ class TiedMLPDecoder(nn.Module):
             if i > 0:
                 a = self.act(a)
             a = F.linear(a, layer.weight.t(), bias)  # (B, out_features) -> (B, in_features)
+        if len(self.sample_shape) == 1:  # flat samples: (B, d) is the layout already
+            return a
         return a.reshape(h.shape[0], *self.sample_shape)  # (B, d) -> (B, *sample_shape)
 
     def extra_repr(self) -> str:
