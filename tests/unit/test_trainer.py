@@ -198,3 +198,32 @@ def test_epochs_auto_interrupted_and_resumed_equals_uninterrupted(tmp_path):
     assert resumed.epoch == whole.epoch and resumed.stop_reason == "converged"
     assert torch.equal(weights(resumed.model), weights(whole.model))
     assert [r["lr"] for r in resumed.history] == [r["lr"] for r in whole.history]
+
+
+def graph_nodes(loss):
+    """The names of every node in the autograd graph behind ``loss``."""
+    names, stack, seen = [], [loss.grad_fn], set()
+    while stack:
+        node = stack.pop()
+        if node is None or node in seen:
+            continue
+        seen.add(node)
+        names.append(type(node).__name__)
+        stack.extend(next_node for next_node, _ in node.next_functions)
+    return names
+
+
+@pytest.mark.parametrize("shape, views", [((12,), 0), ((1, 3, 4), 1)])
+def test_the_plain_step_builds_the_graph_a_hand_written_loop_builds(shape, views):
+    """No node per step that a hand-written loop does not have (benchmarks/results/trainer_throughput.md):
+    a weight of 1 multiplies nothing in, and the logits are reshaped only into the image layout."""
+    torch.manual_seed(0)
+    model = build_model(ModelConfig(hidden=[8], code_size=3, output="sigmoid"), shape)
+    trainer = Trainer(model, [CrossEntropy()], TrainConfig(batch_size=4))
+    x = torch.rand(4, *shape)
+    nodes = graph_nodes(trainer._terms(x, x)["recon"])
+    assert "MulBackward0" not in nodes
+    assert sum(name.startswith(("ViewBackward", "ReshapeAliasBackward", "UnsafeViewBackward")) for name in nodes) == views
+    halved = CrossEntropy(weight=0.5)({"x": x, "x_tilde": x}, model(x), model)["recon"]
+    assert "MulBackward0" in graph_nodes(halved)  # any other weight still applies
+    assert torch.equal(halved, 0.5 * trainer._terms(x, x)["recon"])  # (0.5 t) / B is 0.5 (t / B) exactly
