@@ -9,17 +9,29 @@ All three train the same MLP autoencoder (784-512-128-32, ReLU, batch 256) on bu
   no divergence check — the fastest plain loop we know how to write;
 - aekit: ``aekit.training.Trainer`` on ``build_model`` (every loss term logged, divergence checked).
 
-Repeats rotate the three so that a busy neighbour hurts all alike; the report gives the median
-samples/s of each and the medians of the per-repeat ratios. Run:
+The expert gathers each epoch's batches as tutorials do, ``flat[torch.randperm(n)]``; the trainer
+gathers with ``index_select``, which copies whole rows and takes about a third of the time on this
+data (a few ms an epoch): the same rows, one thing the trainer does better. The per-step comparison
+leaves the gather out.
 
-    .venv/bin/python benchmarks/trainer_throughput.py [--threads 1] [--repeats 5] [--epochs 3]
+Repeats rotate the three so that a busy neighbour hurts all alike; the report gives the median
+samples/s of each, the medians of the per-repeat ratios, in how many repeats aekit was at least as
+fast (with the one-sided sign-test p-value of that count under a coin flip) and a bootstrap 90 %
+interval of the median ratio: ">= 1.0x with confidence" means the interval's lower end is >= 1.
+Whole runs of seconds each are coarse on a shared machine, so two finer comparisons follow, each
+pairing the expert with the trainer on the same weights and batches: alternating every epoch (the
+gather counted) and every batch (the step alone). Run:
+
+    .venv/bin/python benchmarks/trainer_throughput.py [--threads 1] [--repeats 9] [--epochs 3] [--epoch-rounds 12]
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import platform
+import random
 import statistics
 import time
 from pathlib import Path
@@ -29,6 +41,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from aekit.data import load_dataset
+from aekit.io import write_readme_block
 from aekit.models import ModelConfig, build_model
 from aekit.objectives import CrossEntropy
 from aekit.training.trainer import TrainConfig, Trainer
@@ -41,6 +54,24 @@ def _rates(samples: int, start: float, cpu: float) -> tuple[float, float]:
     """Samples/s of wall-clock time and of this process's CPU time. On a shared machine the CPU time
     leaves out the time the process waited for a core (one thread: it is the compute itself)."""
     return samples / (time.perf_counter() - start), samples / (time.process_time() - cpu)
+
+
+def confidence(ratios: list[float], resamples: int = 2000) -> tuple[int, float, float, float]:
+    """How sure the repeats are that a ratio is >= 1: (how many are, the one-sided sign-test p-value of
+    that many or more when each repeat is a coin flip, and a percentile bootstrap 90 % interval of the
+    median ratio, seeded). Few repeats give wide intervals; that is the honest answer."""
+    n, wins = len(ratios), sum(r >= 1.0 for r in ratios)
+    p = sum(math.comb(n, k) for k in range(wins, n + 1)) / 2**n
+    rng = random.Random(0)
+    medians = sorted(statistics.median(rng.choices(ratios, k=n)) for _ in range(resamples))
+    return wins, p, medians[int(0.05 * resamples)], medians[int(0.95 * resamples) - 1]
+
+
+def describe(ratios: list[float]) -> str:
+    wins, p, low, high = confidence(ratios)
+    verdict = ">= 1.0x with confidence" if low >= 1.0 else "not >= 1.0x with confidence"
+    return (f"median {statistics.median(ratios):.3f}x, >= 1 in {wins} of {len(ratios)} (sign test p = {p:.3f}), "
+            f"90 % interval of the median [{low:.3f}, {high:.3f}]: {verdict}")
 
 
 def textbook_model() -> nn.Module:
@@ -105,10 +136,59 @@ def run_aekit(x: torch.Tensor, epochs: int, batch_size: int, seed: int) -> float
     return _rates(epochs * len(x), start, cpu)
 
 
-def step_level(x: torch.Tensor, batch_size: int, rounds: int) -> dict[str, float]:
+def epoch_level(x: torch.Tensor, batch_size: int, rounds: int) -> tuple[dict[str, float], list[float]]:
+    """CPU ms per epoch of the expert loop and of ``Trainer.fit`` (one epoch a call: the gather, the steps,
+    every loss term read back and checked, the epoch's record), alternating every epoch, who goes first
+    alternating by round; and each round's throughput ratio (expert time / aekit time). Both start from
+    the same weights and draw the same batch order, so they compute the same steps: at the end their
+    weights are checked to be equal. Finer than whole runs (a busy neighbour moves both alike) and,
+    unlike the per-step comparison, it counts the epoch's gather."""
+    torch.manual_seed(0)
+    model = expert_model()
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3, fused=True)
+    generator = torch.Generator().manual_seed(0)
+    flat = x.flatten(1)
+    torch.manual_seed(0)
+    config = TrainConfig(epochs=1, batch_size=batch_size, restore_best=False, device="cpu")
+    trainer = Trainer(build_model(ModelConfig(hidden=HIDDEN, code_size=CODE, output="sigmoid"), (1, 28, 28)),
+                      [CrossEntropy()], config, seed=0)
+
+    def expert() -> None:
+        xs = flat[torch.randperm(len(x), generator=generator)]
+        for xb in xs.split(batch_size):
+            loss = F.binary_cross_entropy_with_logits(model(xb), xb, reduction="sum") / len(xb)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+
+    def aekit() -> None:
+        config.epochs = trainer.epoch + 1  # fit continues from the epochs done
+        trainer.fit(x)
+
+    spent = {"expert": 0.0, "aekit": 0.0}
+    ratios = []
+    order = (("expert", expert), ("aekit", aekit))
+    for round_ in range(rounds):
+        this_round = {}
+        for name, epoch in order if round_ % 2 == 0 else order[::-1]:
+            start = time.process_time()
+            epoch()
+            this_round[name] = time.process_time() - start
+        ratios.append(this_round["expert"] / this_round["aekit"])
+        for name in spent:
+            spent[name] += this_round[name]
+    same = all(torch.equal(a, b) for a, b in zip(model.parameters(), trainer.model.parameters()))
+    if not same:
+        raise AssertionError("the expert loop and the trainer computed different weights: the comparison is unfair")
+    return {name: 1e3 * total / rounds for name, total in spent.items()}, ratios
+
+
+def step_level(x: torch.Tensor, batch_size: int, rounds: int) -> tuple[dict[str, float], list[float]]:
     """CPU ms per step of the expert step and of the trainer's step (``Trainer._step`` and the loss
     terms read back, as ``fit`` does each batch), alternating every batch: the finest interleaving,
-    so a neighbour's burst hits both alike. What is left of a gap at the epoch level is outside the step."""
+    so a neighbour's burst hits both alike; and each round's throughput ratio (expert time / aekit
+    time). Both start from the same weights and see the same batches, so they compute the same steps.
+    What is left of a gap at the epoch level is outside the step (the epoch's gather)."""
     torch.manual_seed(0)
     model = expert_model()
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3, fused=True)
@@ -128,21 +208,28 @@ def step_level(x: torch.Tensor, batch_size: int, rounds: int) -> dict[str, float
 
     batches = x[: 6 * batch_size].split(batch_size)
     spent = {"expert": 0.0, "aekit": 0.0}
-    for _ in range(rounds):
+    ratios = []
+    for round_ in range(rounds):
+        this_round = {"expert": 0.0, "aekit": 0.0}
+        order = (("expert", expert), ("aekit", aekit))
         for xb in batches:
-            for name, step in (("expert", expert), ("aekit", aekit)):
+            for name, step in order if round_ % 2 == 0 else order[::-1]:  # who goes first alternates by round
                 start = time.process_time()
                 step(xb)
-                spent[name] += time.process_time() - start
-    return {name: 1e3 * total / (rounds * len(batches)) for name, total in spent.items()}
+                this_round[name] += time.process_time() - start
+        ratios.append(this_round["expert"] / this_round["aekit"])
+        for name in spent:
+            spent[name] += this_round[name]
+    return {name: 1e3 * total / (rounds * len(batches)) for name, total in spent.items()}, ratios
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--repeats", type=int, default=9)
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--batch-size", type=int, default=256)
+    parser.add_argument("--epoch-rounds", type=int, default=12, help="rounds of the per-epoch comparison (0: skip)")
     parser.add_argument("--step-rounds", type=int, default=6, help="rounds of the per-step comparison (0: skip)")
     parser.add_argument("--readme", default=None, metavar="README.md",
                         help="also write the table between the README's <!-- performance:begin/end --> markers")
@@ -169,40 +256,54 @@ def main() -> None:
         for name, values in results.items():
             print(f"{name:>9}: median {statistics.median(values):8.0f}  (runs: {', '.join(f'{v:.0f}' for v in values)})")
         for other in ("textbook", "expert"):
-            ratio = statistics.median(a / t for a, t in zip(results["aekit"], results[other]))
-            print(f"aekit / {other}: {ratio:.3f}x (median of per-repeat ratios, {clock})")
+            ratios = [a / t for a, t in zip(results["aekit"], results[other])]
+            print(f"aekit / {other} ({clock}, per-repeat ratios): {describe(ratios)}")
+    epoch = None
+    if args.epoch_rounds:
+        ms, ratios = epoch_level(x, args.batch_size, args.epoch_rounds)
+        epoch = ratios
+        print(f"per epoch, alternating every epoch ({args.epoch_rounds} rounds, CPU time): expert {ms['expert']:.0f} ms, "
+              f"aekit {ms['aekit']:.0f} ms (the same weights at the end)")
+        print(f"aekit / expert per epoch (per-round ratios): {describe(ratios)}")
     step = None
     if args.step_rounds:
-        ms = step_level(x, args.batch_size, args.step_rounds)
+        ms, ratios = step_level(x, args.batch_size, args.step_rounds)
         step = ms["expert"] / ms["aekit"]
         print(f"per step, alternating every batch ({args.step_rounds} x 6 batches, CPU time): expert {ms['expert']:.2f} ms, "
               f"aekit {ms['aekit']:.2f} ms, aekit / expert {step:.3f}x (throughput ratio)")
+        print(f"aekit / expert per step (per-round ratios): {describe(ratios)}")
     if args.readme:
-        readme_table(args, wall, cpu, step, load)
+        readme_table(args, wall, cpu, epoch, step, load)
 
 
-def readme_table(args: argparse.Namespace, wall: dict, cpu: dict, step: float | None, load: float) -> None:
+def readme_table(args: argparse.Namespace, wall: dict, cpu: dict, epoch: list[float] | None, step: float | None,
+                 load: float) -> None:
     """The README's performance table, between its markers: every number from this run."""
     import datetime
-
-    from aekit.tour.runner import update_readme
 
     def ratio(results: dict, other: str) -> float:
         return statistics.median(a / t for a, t in zip(results["aekit"], results[other]))
 
     step_text = f"; {step:.2f}× per step, alternating every batch" if step else ""
+    if epoch:
+        wins, _, low, high = confidence(epoch)
+        step_text = (f"; **{statistics.median(epoch):.3f}×** per epoch, alternating every epoch, 90 % interval "
+                     f"{low:.3f}–{high:.3f}, ≥ 1 in {wins} of {len(epoch)}{step_text}")
+    wins, _, low, high = confidence([a / t for a, t in zip(wall["aekit"], wall["expert"])])
     rows = [
         f"| loop | samples/s (median of {args.repeats} rotated repeats, wall clock) | aekit / loop (median of "
         f"per-repeat ratios) |", "|---|---|---|",
         f"| textbook | {statistics.median(wall['textbook']):,.0f} | **{ratio(wall, 'textbook'):.2f}×** |",
-        f"| expert | {statistics.median(wall['expert']):,.0f} | **{ratio(wall, 'expert'):.2f}×** "
-        f"({ratio(cpu, 'expert'):.2f}× in CPU time{step_text}) |",
+        f"| expert | {statistics.median(wall['expert']):,.0f} | **{ratio(wall, 'expert'):.2f}×** (90 % interval "
+        f"{low:.3f}–{high:.3f}, ≥ 1 in {wins} of {args.repeats} repeats; {ratio(cpu, 'expert'):.2f}× in CPU time{step_text}) |",
         f"| aekit `Trainer` | {statistics.median(wall['aekit']):,.0f} | — |", "",
         f"Measured with `.venv/bin/python benchmarks/trainer_throughput.py --threads {args.threads} --repeats "
-        f"{args.repeats} --epochs {args.epochs} --readme README.md` on {datetime.date.today().isoformat()}, "
+        f"{args.repeats} --epochs {args.epochs} --epoch-rounds {args.epoch_rounds} --step-rounds {args.step_rounds} "
+        f"--readme README.md` on {datetime.date.today().isoformat()}, "
         f"{os.cpu_count()} CPUs ({platform.processor() or platform.machine()}), torch {torch.__version__}, load "
         f"average {load:.1f} at the end.", ""]
-    update_readme(Path(args.readme), "\n".join(rows), "<!-- performance:begin -->", "<!-- performance:end -->")
+    write_readme_block(Path(args.readme), "performance", "\n".join(rows))
+
 
 if __name__ == "__main__":
     main()
