@@ -15,7 +15,7 @@ for block in "${blocks[@]}"; do
     tour)        .venv/bin/aekit tour --threads 1 --readme README.md ;;                   # docs/tour/
     defaults)    $PY experiments/defaults.py --threads 1 --readme README.md ;;            # experiments/results/defaults.md
     anomaly)     $PY experiments/anomaly.py --readme README.md ;;                         # experiments/results/anomaly.md
-    performance) $PY benchmarks/trainer_throughput.py --threads 1 --repeats 5 --epochs 3 --readme README.md ;;
+    performance) $PY benchmarks/trainer_throughput.py --threads 1 --repeats 15 --epochs 3 --epoch-rounds 40 --step-rounds 30 --readme README.md ;;
     *) echo "readme_numbers.sh: unknown block '$block'; blocks: tour defaults anomaly performance" >&2; exit 2 ;;
   esac
 done
