@@ -245,13 +245,14 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=9)
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--batch-size", type=int, default=256)
+    parser.add_argument("--samples", type=int, default=None, help="the first N images of MNIST-5k (default: all 5000)")
     parser.add_argument("--epoch-rounds", type=int, default=12, help="rounds of the per-epoch comparison (0: skip)")
     parser.add_argument("--step-rounds", type=int, default=6, help="rounds of the per-step comparison (0: skip)")
     parser.add_argument("--readme", default=None, metavar="README.md",
                         help="also write the table between the README's <!-- performance:begin/end --> markers")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    x = torch.from_numpy(load_dataset("mnist5k").array())
+    x = torch.from_numpy(load_dataset("mnist5k").array()[: args.samples])
     loops = {"textbook": run_textbook, "expert": run_expert, "aekit": run_aekit}
     wall: dict[str, list[float]] = {name: [] for name in loops}
     cpu: dict[str, list[float]] = {name: [] for name in loops}
@@ -318,7 +319,7 @@ def readme_table(args: argparse.Namespace, wall: dict, cpu: dict, epoch: list[fl
         f"| aekit `Trainer` | {statistics.median(wall['aekit']):,.0f} | — |", "",
         f"Measured with `.venv/bin/python benchmarks/trainer_throughput.py --threads {args.threads} --repeats "
         f"{args.repeats} --epochs {args.epochs} --epoch-rounds {args.epoch_rounds} --step-rounds {args.step_rounds} "
-        f"--readme README.md` on {datetime.date.today().isoformat()}, "
+        f"{'' if args.samples is None else f'--samples {args.samples} '}--readme README.md` on {datetime.date.today().isoformat()}, "
         f"{os.cpu_count()} CPUs ({platform.processor() or platform.machine()}), torch {torch.__version__}, load "
         f"average {load:.1f} at the end.", ""]
     write_readme_block(Path(args.readme), "performance", "\n".join(rows))
