@@ -109,6 +109,21 @@ def expert_model() -> nn.Module:
     )
 
 
+def expert_step(model: nn.Module, optimizer: torch.optim.Optimizer, xb: torch.Tensor) -> None:
+    """One step of the expert loop on a flat batch (B, 784)."""
+    loss = F.binary_cross_entropy_with_logits(model(xb), xb, reduction="sum") / len(xb)
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    optimizer.step()
+
+
+def expert_epoch(model: nn.Module, optimizer: torch.optim.Optimizer, flat: torch.Tensor, generator: torch.Generator,
+                 batch_size: int) -> None:
+    """One epoch of the expert loop: the permuted rows gathered once, then sliced into batches."""
+    for xb in flat[torch.randperm(len(flat), generator=generator)].split(batch_size):
+        expert_step(model, optimizer, xb)
+
+
 def run_expert(x: torch.Tensor, epochs: int, batch_size: int, seed: int) -> float:
     torch.manual_seed(seed)
     model = expert_model()
@@ -117,12 +132,7 @@ def run_expert(x: torch.Tensor, epochs: int, batch_size: int, seed: int) -> floa
     generator = torch.Generator().manual_seed(seed)
     start, cpu = time.perf_counter(), time.process_time()
     for _ in range(epochs):
-        xs = flat[torch.randperm(len(x), generator=generator)]
-        for xb in xs.split(batch_size):
-            loss = F.binary_cross_entropy_with_logits(model(xb), xb, reduction="sum") / len(xb)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
+        expert_epoch(model, optimizer, flat, generator, batch_size)
     return _rates(epochs * len(x), start, cpu)
 
 
@@ -154,12 +164,7 @@ def epoch_level(x: torch.Tensor, batch_size: int, rounds: int) -> tuple[dict[str
                       [CrossEntropy()], config, seed=0)
 
     def expert() -> None:
-        xs = flat[torch.randperm(len(x), generator=generator)]
-        for xb in xs.split(batch_size):
-            loss = F.binary_cross_entropy_with_logits(model(xb), xb, reduction="sum") / len(xb)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
+        expert_epoch(model, optimizer, flat, generator, batch_size)
 
     def aekit() -> None:
         config.epochs = trainer.epoch + 1  # fit continues from the epochs done
@@ -203,18 +208,11 @@ def step_level(x: torch.Tensor, batch_size: int, rounds: int) -> tuple[dict[str,
     trainer = Trainer(build_model(ModelConfig(hidden=HIDDEN, code_size=CODE, output="sigmoid"), (1, 28, 28)),
                       [CrossEntropy()], TrainConfig(batch_size=batch_size, device="cpu"), seed=0)
 
-    def expert_step(net: nn.Module, opt: torch.optim.Optimizer, xb: torch.Tensor) -> None:
-        xf = xb.flatten(1)
-        loss = F.binary_cross_entropy_with_logits(net(xf), xf, reduction="sum") / len(xf)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-
     def expert(xb: torch.Tensor) -> None:
-        expert_step(model, optimizer, xb)
+        expert_step(model, optimizer, xb.flatten(1))
 
     def expert_twin(xb: torch.Tensor) -> None:
-        expert_step(twin, twin_optimizer, xb)
+        expert_step(twin, twin_optimizer, xb.flatten(1))
 
     def aekit(xb: torch.Tensor) -> None:
         {name: value.item() for name, value in trainer._step(xb, None).items()}
