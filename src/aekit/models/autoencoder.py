@@ -41,6 +41,7 @@ from torch import Tensor, nn
 from aekit.config import from_dict, to_dict, validate
 from aekit.errors import ConfigError, DataError
 from aekit.models.config import ModelConfig, resolve_config
+from aekit.models.encoder import in_layout
 from aekit.models.gaussian import GaussianHead, reparameterize
 
 logger = logging.getLogger(__name__)
@@ -61,12 +62,6 @@ def _sample_shape(sample_shape: Sequence[int]) -> tuple[int, ...]:
 # How the raw decoder output is read, per ``output``: the key forward() returns and the map to x_hat.
 _OUTPUT_KEY = {"sigmoid": "logits", "identity": "x_hat"}
 _OUTPUT_MAP = {"sigmoid": torch.sigmoid, "identity": lambda raw: raw}
-
-
-def _layout_of(raw: Tensor, x: Tensor) -> Tensor:
-    """``raw`` reshaped to ``x``'s layout; ``raw`` itself when it has it already (the decoder returns
-    (B, *sample_shape)): a same-shape reshape would add a view and its autograd node to every step."""
-    return raw if raw.shape == x.shape else raw.reshape(x.shape)
 
 
 class Autoencoder(nn.Module):
@@ -141,12 +136,12 @@ class Autoencoder(nn.Module):
         """
         if not self.variational:
             h = self.encode(x, sample=bool(sample))  # (B, k)
-            raw = _layout_of(self.decoder(h), x)  # (B, *sample_shape), or (B, d) for a flat x
+            raw = in_layout(self.decoder(h), x.shape)  # (B, *sample_shape), or (B, d) for a flat x
             return {"h": h, _OUTPUT_KEY[self.output]: raw}
         mu, logvar = self.posterior(x)  # (B, k) each
         draw = self.training if sample is None else sample
         h = reparameterize(mu, logvar) if draw else mu  # (B, k)
-        raw = _layout_of(self.decoder(h), x)  # (B, *sample_shape), or (B, d) for a flat x
+        raw = in_layout(self.decoder(h), x.shape)  # (B, *sample_shape), or (B, d) for a flat x
         return {"h": h, "mu": mu, "logvar": logvar, _OUTPUT_KEY[self.output]: raw}
 
     def sample(self, n: int, generator: torch.Generator | None = None) -> Tensor:

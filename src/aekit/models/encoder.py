@@ -14,6 +14,12 @@ from torch import Tensor, nn
 from aekit.registry import get
 
 
+def in_layout(t: Tensor, shape: tuple[int, ...]) -> Tensor:
+    """``t`` reshaped to ``shape``, or ``t`` itself when it has that shape already: a same-shape reshape
+    would add a view and its autograd node to every training step."""
+    return t if t.shape == shape else t.reshape(shape)
+
+
 class CodeHead(nn.Module):
     """h = s_h(W a + b): the last encoder layer, from features a (B, m) to the code h (B, k)."""
 

@@ -25,7 +25,7 @@ from torch.nn import functional as F
 from aekit.config import param
 from aekit.errors import ConfigError
 from aekit.models.config import ModelConfig, kind_param
-from aekit.models.encoder import CodeHead, Encoder
+from aekit.models.encoder import CodeHead, Encoder, in_layout
 from aekit.params import InstanceOf, Interval, SequenceOf
 from aekit.registry import get, register
 
@@ -64,9 +64,7 @@ class MLPDecoder(nn.Module):
 
     def forward(self, h: Tensor) -> Tensor:
         raw = self.net(h)  # (B, k) -> (B, d)
-        if len(self.sample_shape) == 1:  # flat samples: (B, d) is the layout already, no view to add
-            return raw
-        return raw.reshape(h.shape[0], *self.sample_shape)  # (B, *sample_shape)
+        return in_layout(raw, (h.shape[0], *self.sample_shape))  # (B, *sample_shape)
 
 
 class TiedMLPDecoder(nn.Module):
@@ -93,9 +91,7 @@ class TiedMLPDecoder(nn.Module):
             if i > 0:
                 a = self.act(a)
             a = F.linear(a, layer.weight.t(), bias)  # (B, out_features) -> (B, in_features)
-        if len(self.sample_shape) == 1:  # flat samples: (B, d) is the layout already
-            return a
-        return a.reshape(h.shape[0], *self.sample_shape)  # (B, d) -> (B, *sample_shape)
+        return in_layout(a, (h.shape[0], *self.sample_shape))  # (B, d) -> (B, *sample_shape)
 
     def extra_repr(self) -> str:
         shapes = ", ".join(f"W^T{tuple(layer.weight.shape[::-1])}" for layer in self._tied)
