@@ -26,6 +26,13 @@ examples:
 """
 
 
+def _plugin_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--plugin", action="append", default=[], metavar="MODULE",
+                        help="import your module that registers components (a dotted name on sys.path, or a .py "
+                             "file), repeatable. A run's config.yaml records its plugins but aekit never imports "
+                             "what a file names: name them here")
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="aekit",
@@ -53,6 +60,7 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--help-config", action="store_true", help="list every config key with its default")
     train.add_argument("--no-report", action="store_true",
                        help="do not build RUN/report.html and RUN/figures/ at the end (aekit report RUN does it later)")
+    _plugin_option(train)
 
     report = sub.add_parser("report", help="build a run's HTML report, or compare several runs",
                             description="Build RUN/report.html (every figure that applies, one self-contained file) "
@@ -60,6 +68,7 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("runs", nargs="+", metavar="RUN", help="run folder(s)")
     report.add_argument("--out", help="output HTML file (default: RUN/report.html; for several runs, "
                                       "comparison.html beside the first run)")
+    _plugin_option(report)
 
     for name, what in (("encode", "codes h = f(x)"), ("reconstruct", "reconstructions x_hat = g(f(x))")):
         p = sub.add_parser(name, help=f"write the {what} of a trained run for some data, as .npy")
@@ -69,6 +78,7 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("--split", choices=("all", "train", "val", "test"), default="all",
                        help="which split of the data (split as in the run; default: all rows)")
         p.add_argument("--out", required=True, help="output .npy file")
+        _plugin_option(p)
 
     ft = sub.add_parser("finetune", help="fine-tune a run's encoder as a classifier on few labels",
                         description="Drop the decoder of a trained run, attach a head, train it with the encoder "
@@ -82,6 +92,7 @@ def _parser() -> argparse.ArgumentParser:
     ft.add_argument("--out", help="output folder (default RUN/finetune-<labels>-<head>)")
     ft.add_argument("--help-config", action="store_true", help="list every fine-tuning setting")
     ft.add_argument("--quiet", action="store_true", help="no per-epoch lines")
+    _plugin_option(ft)
 
     lc = sub.add_parser("labelcurve", help="test accuracy against the number of labels, with and without pretraining")
     lc.add_argument("run", metavar="RUN", help="run folder of a trained autoencoder (labelled data)")
@@ -91,6 +102,7 @@ def _parser() -> argparse.ArgumentParser:
     lc.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                     help="fine-tuning settings for the network methods")
     lc.add_argument("--out", help="output folder (default RUN/labelcurve)")
+    _plugin_option(lc)
 
     tour = sub.add_parser("tour", help="re-measure every claim of the lecture; one HTML page with computed verdicts")
     tour.add_argument("--quick", action="store_true", help="tiny versions of every experiment (minutes; not evidence)")
@@ -140,6 +152,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     from aekit.errors import AekitError
 
     try:
+        if getattr(args, "plugin", None):  # the user's word, before anything reads a config that names them
+            from aekit.registry import load_plugins
+
+            args.plugin = load_plugins(args.plugin)
         return COMMANDS[args.command](args)
     except AekitError as error:
         print(f"aekit {args.command}: error: {error}", file=sys.stderr)
@@ -214,7 +230,7 @@ def cmd_train(args: argparse.Namespace) -> int:
             overrides.append(f"name={json.dumps(args.name)}")
         if args.dry_run:
             overrides += ["data.limit=512", "train.epochs=1"]
-        config = run_config.make_config(args.config, overrides, preset=args.preset)
+        config = run_config.make_config(args.config, overrides, preset=args.preset, plugins=args.plugin)
         result = run.train(config, progress=not args.quiet,
                            on_epoch=None if args.quiet else _epoch_line(config.train))
     from aekit.training import distributed

@@ -154,9 +154,12 @@ def parse_overrides(overrides: Iterable[str]) -> dict[str, Any]:
         if not sep or not key:
             raise ConfigError(f"An override must look like key=value (e.g. model.code_size=10). Got {item!r}.")
         try:
-            value = yaml.safe_load(raw) if raw.strip() else None
+            value = load_yaml_text(raw) if raw.strip() else None
+        except YAMLRefused as error:
+            raise ConfigError(f"The value of override {_short(item)} is refused: it uses {error}.") from None
         except yaml.YAMLError as error:
-            raise ConfigError(f"Cannot parse the value of override {item!r}: {error}") from None
+            where = " ".join(str(error).split())
+            raise ConfigError(f"Cannot parse the value of override {_short(item)}: {_short(where, 300)}") from None
         node = nested
         parts = key.split(".")
         for part in parts[:-1]:
@@ -178,8 +181,51 @@ def merge(base: Mapping[str, Any], update: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
+class YAMLRefused(ConfigError):
+    """YAML that parses but that aekit will not expand (an alias, deep nesting)."""
+
+
+MAX_YAML_BYTES = 1 << 20  # a config is a few kB; 1 MiB parses in about a second
+MAX_YAML_DEPTH = 32  # sections nest 3 deep (layerwise.penalties[0].l1); PyYAML's composer recurses per level
+
+
+def load_yaml_text(text: str) -> Any:
+    """YAML as data, bounded in size and time: PyYAML's safe loader, refusing aliases (``*name``, which let
+    a 1 kB file expand to gigabytes: the "billion laughs") and nesting deeper than MAX_YAML_DEPTH."""
+    import yaml
+
+    class DataLoader(yaml.SafeLoader):
+        depth = 0
+
+        def compose_node(self, parent: Any, index: Any) -> Any:
+            if self.check_event(yaml.AliasEvent):
+                event = self.peek_event()
+                raise YAMLRefused(f"a YAML alias (*{event.anchor}) at line {event.start_mark.line + 1}: aekit expands "
+                                  f"no aliases (a small file could grow to gigabytes); write the value out instead")
+            self.depth += 1
+            if self.depth > MAX_YAML_DEPTH:
+                mark = self.peek_event().start_mark
+                raise YAMLRefused(f"nesting deeper than {MAX_YAML_DEPTH} levels (line {mark.line + 1}); a config "
+                                  f"nests a few levels")
+            try:
+                return super().compose_node(parent, index)
+            finally:
+                self.depth -= 1
+
+    loader = DataLoader(text)
+    try:
+        return loader.get_single_data()
+    finally:
+        loader.dispose()
+
+
+def _short(text: str, limit: int = 120) -> str:
+    text = text if isinstance(text, str) else repr(text)
+    return repr(text) if len(text) <= limit else repr(text[: limit - 1]) + "…"
+
+
 def read_yaml(path: str | Path) -> dict[str, Any]:
-    """A config file as a dict, with a one-line error for a missing or malformed file."""
+    """A config file as a dict, with a one-line error for a missing, oversized or malformed file."""
     import yaml
 
     path = Path(path)
@@ -189,10 +235,16 @@ def read_yaml(path: str | Path) -> dict[str, Any]:
     if not path.is_file():
         raise ConfigError(f"Config file {str(path)!r} does not exist.")
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        size = path.stat().st_size
+        if size > MAX_YAML_BYTES:
+            raise ConfigError(f"Config file {str(path)!r} holds {size:,} bytes; a config is at most "
+                              f"{MAX_YAML_BYTES:,} (a few kB is usual). Is it the right file?")
+        data = load_yaml_text(path.read_text(encoding="utf-8")) or {}
+    except YAMLRefused as error:
+        raise ConfigError(f"Config file {str(path)!r} is refused: it uses {error}.") from None
     except yaml.YAMLError as error:
         where = " ".join(str(error).split())  # one line: PyYAML's message spans several
-        raise ConfigError(f"Config file {str(path)!r} is not valid YAML: {where}") from None
+        raise ConfigError(f"Config file {str(path)!r} is not valid YAML: {_short(where, 300)[1:-1]}") from None
     except UnicodeDecodeError as error:
         raise ConfigError(f"Config file {str(path)!r} is not UTF-8 text (byte {error.start}): a config is a YAML "
                           f"text file; save it as UTF-8.") from None
@@ -209,4 +261,8 @@ def write_yaml(data: Mapping[str, Any], path: str | Path) -> None:
 
     from aekit.io import atomic_write_text
 
-    atomic_write_text(Path(path), yaml.safe_dump(dict(data), sort_keys=False))
+    class NoAliases(yaml.SafeDumper):  # a value used twice is written twice: read_yaml refuses aliases
+        def ignore_aliases(self, data: Any) -> bool:
+            return True
+
+    atomic_write_text(Path(path), yaml.dump(dict(data), Dumper=NoAliases, sort_keys=False))

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import importlib
 import sys
 import textwrap
 
@@ -56,6 +57,7 @@ def tiny_encoder(tmp_path, monkeypatch):
     """``tiny_encoder.py`` importable as a plugin; the registry and sys.modules are clean afterwards."""
     (tmp_path / "tiny_encoder.py").write_text(textwrap.dedent(ENCODER))
     monkeypatch.syspath_prepend(str(tmp_path))
+    importlib.import_module("tiny_encoder")  # a config names its plugins; the user imports them
     yield "tiny_encoder"
     unregister("encoder", "tiny")
     sys.modules.pop("tiny_encoder", None)

@@ -2,9 +2,10 @@
 
 The two files (the README's own listings, section "Add a regulariser") are written into a temporary
 folder, as a researcher would write them next to their config, and used from every entry point
-without any other edit: a YAML config (``plugins:``), the
-command line in a fresh process (train, then report), the scikit-learn estimator (``penalties=``) and
-the report, which draws the new figure because the new objective declares the capability it reads.
+without any other edit: a YAML config (``plugins:``, once the user has imported them), the command
+line in a fresh process (``--plugin`` for train, then report), the scikit-learn estimator
+(``penalties=``) and the report, which draws the new figure because the new objective declares the
+capability it reads.
 """
 
 from __future__ import annotations
@@ -67,7 +68,11 @@ def test_a_new_regulariser_and_its_figure_work_from_yaml_the_cli_the_estimator_a
     from aekit.training.run_config import make_config
 
     assert "code_energy" not in registry.available("objective")  # nothing of it is in aekit
-    config = make_config(_config(plugin_folder), ["out=runs", "name=python"])  # YAML names the plugins
+    with pytest.raises(ConfigError, match=r"names the plugin module 'code_energy', and aekit never imports a module "
+                                          r"that a file names .* --plugin code_energy"):
+        make_config(_config(plugin_folder), ["out=runs", "name=python"])  # YAML names them: not imported
+    assert registry.load_plugins([f"{PENALTY}.py", f"{FIGURE}.py"]) == [PENALTY, FIGURE]  # the user's word
+    config = make_config(_config(plugin_folder), ["out=runs", "name=python"])
     result = train(config)
     assert "code_energy" in result.history[-1]["train"]
     assert yaml.safe_load((result.run_dir / "config.yaml").read_text())["plugins"] == [PENALTY, FIGURE]
@@ -76,11 +81,16 @@ def test_a_new_regulariser_and_its_figure_work_from_yaml_the_cli_the_estimator_a
     env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
     env.pop("PYTHONPATH", None)
     command = [sys.executable, "-m", "aekit"]
-    subprocess.run([*command, "train", "energy.yaml", "--out", "runs", "--name", "cli", "--quiet", "--no-report"],
-                   check=True, env=env, capture_output=True, text=True, cwd=plugin_folder)
+    plugins = ["--plugin", f"{PENALTY}.py", "--plugin", f"{FIGURE}.py"]
+    subprocess.run([*command, "train", "energy.yaml", *plugins, "--out", "runs", "--name", "cli", "--quiet",
+                    "--no-report"], check=True, env=env, capture_output=True, text=True, cwd=plugin_folder)
     metrics = (plugin_folder / "runs" / "cli" / "metrics.jsonl").read_text()
     assert '"train/code_energy"' in metrics
-    report = subprocess.run([*command, "report", "runs/cli"], env=env, capture_output=True, text=True,
+    refused = subprocess.run([*command, "report", "runs/cli"], env=env, capture_output=True, text=True,
+                             cwd=plugin_folder)  # python -m puts the folder on sys.path: still nothing imported
+    assert refused.returncode == 2 and "--plugin code_energy" in refused.stderr, refused.stderr
+    assert not (plugin_folder / "runs" / "cli" / "report.html").exists()
+    report = subprocess.run([*command, "report", "runs/cli", *plugins], env=env, capture_output=True, text=True,
                             cwd=plugin_folder)
     assert report.returncode == 0, report.stderr
     html = (plugin_folder / "runs" / "cli" / "report.html").read_text()
@@ -101,10 +111,15 @@ def test_a_new_regulariser_and_its_figure_work_from_yaml_the_cli_the_estimator_a
 
 
 def test_a_plugin_that_cannot_be_imported_is_named_in_one_line(tmp_path, monkeypatch):
-    from aekit.training.run_config import make_config
-
     monkeypatch.chdir(tmp_path)
-    with pytest.raises(ConfigError, match=r"The plugin module 'no_such_plugin_module' \(config key 'plugins'\) "
-                                          r"cannot be imported"):
-        make_config(overrides=["plugins=[no_such_plugin_module]"])
+    with pytest.raises(ConfigError, match=r"The plugin module 'no_such_plugin_module' \(--plugin\) cannot be "
+                                          r"imported: ModuleNotFoundError"):
+        registry.load_plugins(["no_such_plugin_module"])
+    with pytest.raises(ConfigError, match=r"The plugin file 'missing.py' \(--plugin\) does not exist"):
+        registry.load_plugins(["missing.py"])
+    (tmp_path / "broken.py").write_text("raise RuntimeError('boom')\n")
+    with pytest.raises(ConfigError, match=r"The plugin file 'broken.py' \(--plugin\) failed while being imported: "
+                                          r"RuntimeError: boom"):
+        registry.load_plugins(["broken.py"])
+    assert "broken" not in sys.modules
     np.testing.assert_equal(registry.available("objective").count("code_energy"), 0)

@@ -122,7 +122,7 @@ class SigKill:
 TRAIN = ["--data", "digits", "--quiet", "--no-report", "--set", "data.limit=300", "--set", "model.hidden=[16]",
          "--set", "model.code_size=4", "--set", "train.epochs=4", "--set", "train.batch_size=16",
          "--set", "train.device=cpu", "--set", "corruption={masking: 0.2}", "--set", "model.variational=true",
-         "--set", "plugins=[sigkill]", "--set", "penalties={sigkill: {epoch: 2}}"]
+         "--plugin", "sigkill.py", "--set", "penalties={sigkill: {epoch: 2}}"]
 
 
 def _aekit_torchrun(cwd, *argv, nproc=2, wait=True):
@@ -147,7 +147,7 @@ def killed_and_resumed(tmp_path_factory):
     assert launches[1].returncode != 0 and (work / "killed").exists()
     lines = (work / "runs" / "killed" / "metrics.jsonl").read_text().splitlines()
     assert len(lines) == 2 and not (work / "runs" / "killed" / "summary.json").exists()
-    resumed = _aekit_torchrun(work, "train", "--resume", "runs/killed", "--quiet", "--no-report")
+    resumed = _aekit_torchrun(work, "train", "--resume", "runs/killed", "--quiet", "--no-report", "--plugin", "sigkill.py")
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     return work / "runs", whole, resumed
 
@@ -170,11 +170,15 @@ def test_torchrun_cli_killed_and_resumed_ends_bitwise_like_an_uninterrupted_run(
     assert json.loads((runs / "whole" / "summary.json").read_text())["processes"] == 2
 
 
-def test_resume_with_another_number_of_processes_says_what_changes(killed_and_resumed, monkeypatch, caplog):
+def test_resume_with_another_number_of_processes_says_what_changes(killed_and_resumed, monkeypatch, caplog, request):
     from aekit.training.run import resume
+
+    from aekit.registry import load_plugins, unregister
 
     runs, _, _ = killed_and_resumed
     monkeypatch.chdir(runs.parent)  # the plugin module lives there
+    load_plugins(["sigkill.py"])  # the run's config.yaml names it; the user imports it
+    request.addfinalizer(lambda: (unregister("objective", "sigkill"), sys.modules.pop("sigkill", None)))
     with caplog.at_level(logging.WARNING):
         result = resume(runs / "whole", epochs=5)
     assert len(result.history) == 5

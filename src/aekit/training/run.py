@@ -264,13 +264,14 @@ def _resume(run_dir: Path, data: dict[str, Any], group: Distributed, epochs: int
             on_epoch: Callable | None, progress: bool) -> RunResult:
     """Continue the run whose config.yaml holds ``data`` (read by rank 0, which holds the folder's lock)."""
     recorded = data.pop("distributed", None) or {}
-    config = make_config(copy.deepcopy(data))
+    source = f"{str(run_dir / 'config.yaml')!r}"
+    config = make_config(copy.deepcopy(data), source=source)
     changes = list(overrides)
     if epochs is not None:
         key = "max_epochs" if config.train.auto else "epochs"
         changes.append(f"train.{key}={epochs}")
     if changes:
-        config = make_config(copy.deepcopy(data), changes)
+        config = make_config(copy.deepcopy(data), changes, source=source)
     prepared = prepare(config)
 
     def look() -> bool:

@@ -5,9 +5,9 @@
 Each section is the config dataclass of the component that reads it (``data``: DataConfig,
 ``model``: ModelConfig, ``train``: TrainConfig, ``layerwise``: LayerwiseConfig); ``penalties`` and
 ``corruption`` are open mappings ``{registered name: weight or {field: value}}``, each entry checked
-by the component it names. ``plugins`` lists your own modules that register components, imported
-before anything is checked, so a regulariser in ``my_penalty.py`` is usable as ``penalties:
-{my_penalty: 0.1}`` from YAML, ``--set`` and the report alike.
+by the component it names. ``plugins`` records your own modules that register components (a
+regulariser in ``my_penalty.py``, usable as ``penalties: {my_penalty: 0.1}``); you import them
+(``--plugin my_penalty``), a config only names them: reading one never imports anything.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from aekit.errors import ConfigError
 from aekit.models.config import ModelConfig
 from aekit.objectives import build_objectives, resolve_penalties
 from aekit.params import AnyOf, InstanceOf, Interval, Registered, SequenceOf
-from aekit.registry import load_plugins
+from aekit.registry import ModuleName, require_plugins
 from aekit.training.layerwise import LayerwiseConfig
 from aekit.training.trainer import TrainConfig
 
@@ -47,8 +47,9 @@ class RunConfig:
     seed: int = param(0, Interval(int, 0, None), "one seed for initialisation, batch order and noise")
     name: Any = param(None, AnyOf(None, InstanceOf(str)), "run folder name (default: data-kind-code-time)")
     out: str = param("runs", InstanceOf(str), "folder that holds run folders")
-    plugins: list = param([], SequenceOf(InstanceOf(str)),
-                          "your modules that register components (objectives, corruptions, encoders, figures)")
+    plugins: list = param([], SequenceOf(ModuleName()),
+                          "your modules that register components, imported with --plugin (recorded, never imported "
+                          "from a file)")
     data: DataConfig = field(default_factory=DataConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     loss: LossConfig = field(default_factory=LossConfig)
@@ -60,7 +61,6 @@ class RunConfig:
     def check(self) -> None:
         """Cross-section checks; builds the objectives and corruptions (each checks its own fields), once."""
         check_run_name(self.name)
-        load_plugins(self.plugins)
         # resolved here, so that config.yaml lists the KL term (beta = 1) a variational run trains with
         self.penalties = resolve_penalties(self.penalties, variational=self.model.variational)
         self.objectives()
@@ -119,16 +119,23 @@ def preset_path(name: str) -> Path:
 
 
 def make_config(path: str | Path | Mapping[str, Any] | None = None, overrides: list[str] | tuple[str, ...] = (), *,
-                preset: str | None = None) -> RunConfig:
-    """Defaults, then the preset, then the YAML file (or a mapping already read), then ``key=value``
-    overrides; checked as a whole."""
+                preset: str | None = None, plugins: list[str] | tuple[str, ...] = (),
+                source: str | None = None) -> RunConfig:
+    """Defaults, then the preset, then the YAML file (or a mapping already read, from ``source``), then
+    ``key=value`` overrides; checked as a whole.
+
+    ``plugins`` are modules the caller has imported (``registry.load_plugins``), added to the config's own
+    list so that config.yaml records them. Every plugin the config names must be imported already: a file
+    names modules, it never imports them (:func:`aekit.registry.require_plugins`)."""
     data = cfg.read_yaml(preset_path(preset)) if preset is not None else {}
     if path is not None:
         data = cfg.merge(data, path if isinstance(path, Mapping) else cfg.read_yaml(path))
     data = cfg.merge(data, cfg.parse_overrides(overrides))
-    plugins = data.get("plugins")
-    if isinstance(plugins, list) and all(isinstance(p, str) for p in plugins):
-        load_plugins(plugins)  # before any section names what they register (model.kind, penalties, ...)
+    named = data.get("plugins") or []
+    if isinstance(named, (list, tuple)):
+        data["plugins"] = [*named, *(p for p in plugins if p not in named)]
+        where = source or (f"config file {str(path)!r}" if isinstance(path, (str, Path)) else "the config ('plugins')")
+        require_plugins(data["plugins"], where)  # before any section names what they register (model.kind, ...)
     return cfg.from_dict(RunConfig, data)
 
 

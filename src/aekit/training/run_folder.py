@@ -146,7 +146,7 @@ def read_config(run_dir: str | Path, overrides: list[str] | tuple[str, ...] = ()
     take are dropped, and logged, as that aekit ignored them."""
     data = read_config_data(run_dir)
     data.pop("distributed", None)
-    return make_config(data, overrides)
+    return make_config(data, overrides, source=f"{str(Path(run_dir) / 'config.yaml')!r}")
 
 
 def read_config_data(run_dir: str | Path) -> dict[str, Any]:
