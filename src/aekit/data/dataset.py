@@ -77,6 +77,7 @@ class Dataset:
     classes: list[str] | None = None  # names of the classes, classes[y[i]] is row i's label
     test_start: int | None = None  # rows [test_start:] are an official test set
     indices: np.ndarray | None = None  # storage rows of x in this data set; None = all rows
+    val_start: int | None = None  # with test_start: rows [val_start:test_start] are an official validation set
 
     def __post_init__(self) -> None:
         if not isinstance(self.x, (np.ndarray, LazyArray)) or self.x.ndim < 2:
@@ -106,6 +107,11 @@ class Dataset:
                 f"Dataset test_start must be in [0, {len(self)}] (the number of rows); "
                 f"got {self.test_start}."
             )
+        if self.val_start is not None and (self.test_start is None or not 0 <= self.val_start <= self.test_start):
+            raise DataError(
+                f"Dataset val_start must be in [0, test_start] and needs test_start (rows [val_start:test_start] "
+                f"are the validation set); got val_start={self.val_start}, test_start={self.test_start}."
+            )
 
     # --- shape -----------------------------------------------------------------------------------
     @property
@@ -118,6 +124,12 @@ class Dataset:
 
     def __len__(self) -> int:
         return int(self.x.shape[0] if self.indices is None else len(self.indices))
+
+    @property
+    def fixed_split(self) -> bool:
+        """The data set comes with its own train / validation / test rows (full MNIST's 50,000 /
+        10,000 / 10,000): :func:`split_dataset` returns them whatever the seed and fractions."""
+        return self.val_start is not None
 
     @property
     def is_streamed(self) -> bool:
@@ -201,14 +213,28 @@ class Splits:
 
 
 # --- registry of named data sets ------------------------------------------------------------------
-def register_dataset(name: str, description: str) -> Callable:
+def register_dataset(
+    name: str,
+    description: str,
+    *,
+    origin: str = "",
+    fixed_split: bool = False,
+    local: Callable[..., str] | None = None,
+) -> Callable:
     """Register a loader ``(cache_dir=None, download=True) -> Dataset`` under ``name``.
 
-    ``description`` is the one line ``aekit datasets`` shows; it is kept on the function.
+    Kept on the function, for ``aekit datasets`` and for callers that must know before loading:
+    ``description`` (one line), ``origin`` (who made the data, where from, its licence),
+    ``fixed_split`` (the data set brings its own train / validation / test rows, see
+    :attr:`Dataset.fixed_split`), ``local`` (``(cache_dir=None) -> str``: where the local copy is and
+    where it came from, for data sets fetched once).
     """
 
     def decorator(loader: Callable[..., Dataset]) -> Callable[..., Dataset]:
         loader.description = description
+        loader.origin = origin
+        loader.fixed_split = fixed_split
+        loader.local = local
         return register("dataset", name)(loader)
 
     return decorator
@@ -296,7 +322,9 @@ def split_dataset(
     """Split ``ds`` into train, validation and test sets; the same seed gives the same splits.
 
     Fractions are of the whole data set. When ``ds.test_start`` marks an official test set
-    (MNIST, Fashion-MNIST) those rows are the test split and ``test_fraction`` is ignored.
+    (Fashion-MNIST) those rows are the test split and ``test_fraction`` is ignored. When the data set
+    has a fixed split (``ds.fixed_split``: full MNIST) its own rows are returned in file order, and
+    the fractions and the seed are ignored.
     """
     check("val_fraction", val_fraction, Interval(float, 0, 1, closed="left"), "split_dataset")
     check("test_fraction", test_fraction, Interval(float, 0, 1, closed="left"), "split_dataset")
@@ -304,6 +332,14 @@ def split_dataset(
     n = len(ds)
     labels = ds.labels
     all_rows = np.arange(n)
+
+    if ds.fixed_split:
+        train_rows, val_rows, test_rows = np.split(all_rows, [ds.val_start, ds.test_start])
+        logger.info(
+            "%s has a fixed split: %d train, %d validation, %d test rows (val_fraction, test_fraction "
+            "and the seed do not apply).", ds.name, len(train_rows), len(val_rows), len(test_rows),
+        )
+        return Splits(ds.take(train_rows), ds.take(val_rows), ds.take(test_rows))
 
     if ds.test_start is not None:
         if test_fraction != 0.2:

@@ -1,13 +1,17 @@
-"""MNIST and Fashion-MNIST, downloaded once into a cache folder and verified with SHA-256.
+"""MNIST and Fashion-MNIST as the official IDX files, downloaded once into a cache folder and verified with SHA-256.
 
 MNIST: LeCun, Cortes & Burges (https://yann.lecun.com/exdb/mnist/), fetched from the mirror
-torchvision uses. Fashion-MNIST: Xiao, Rasul & Vollgraf, arXiv:1708.07747 (Zalando Research, MIT
-license). Each data set is four gzipped IDX files; the loaded Dataset is the 60,000 training images
-followed by the 10,000 test images, with ``test_start=60000`` marking the official test set.
+torchvision uses; :mod:`aekit.data.mnist` turns them (or, without them, the package index's copy)
+into the registered "mnist". Fashion-MNIST: Xiao, Rasul & Vollgraf, arXiv:1708.07747 (Zalando
+Research, MIT license). Each data set is four gzipped IDX files; the loaded Fashion-MNIST is the
+60,000 training images followed by the 10,000 test images, with ``test_start=60000`` marking the
+official test set.
 
 Cache folder: ``cache_dir``, else ``$AEKIT_CACHE``, else ``~/.cache/aekit``; one subfolder per data
 set. A download streams through SHA-256 into a temporary file that is renamed into place only when
-the digest matches; a cached file is verified again before every use.
+the digest matches (a progress bar shows on a terminal); a cached file is verified again before
+every use. Each :class:`DownloadError` raised here carries ``reason``, a few words for a caller
+that tries another source.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ import urllib.request
 from pathlib import Path
 
 import numpy as np
+from tqdm.auto import tqdm
 
 from aekit.data.dataset import Dataset, register_dataset
 from aekit.data.files import idx_images, read_idx
@@ -93,16 +98,26 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
+def download_error(message: str, reason: str) -> DownloadError:
+    """A DownloadError with ``reason``: what went wrong in a few words, without the advice."""
+    error = DownloadError(message)
+    error.reason = reason
+    return error
+
+
 def _download(url: str, target: Path, expected: str, name: str, folder: Path, timeout: float) -> None:
     """Stream ``url`` through SHA-256 into a temporary file; rename it to ``target`` only if it matches."""
-
     def write(tmp: str) -> None:
         digest = hashlib.sha256()
         try:
             with urllib.request.urlopen(url, timeout=timeout) as response, open(tmp, "wb") as out:
-                for block in iter(lambda: response.read(_CHUNK), b""):
-                    digest.update(block)
-                    out.write(block)
+                size = response.headers.get("Content-Length")
+                with tqdm(total=int(size) if size and size.isdigit() else None, desc=target.name, unit="B",
+                          unit_scale=True, unit_divisor=1024, leave=False, disable=None) as bar:
+                    for block in iter(lambda: response.read(_CHUNK), b""):
+                        digest.update(block)
+                        out.write(block)
+                        bar.update(len(block))
         except urllib.error.HTTPError as error:
             raise _offline(name, target.name, url, f"HTTP {error.code} {error.reason}", folder) from error
         except urllib.error.URLError as error:
@@ -111,10 +126,11 @@ def _download(url: str, target: Path, expected: str, name: str, folder: Path, ti
             raise _offline(name, target.name, url, str(error) or type(error).__name__, folder) from error
         actual = digest.hexdigest()
         if actual != expected:
-            raise DownloadError(
+            raise download_error(
                 f"Checksum mismatch for {name} file {target.name} downloaded from {url}: expected "
                 f"SHA-256 {expected}, got {actual}. Nothing was saved; try again later, or set "
-                f"{URL_ENV[name]} to another mirror."
+                f"{URL_ENV[name]} to another mirror.",
+                f"{target.name} from {url} failed its SHA-256 check (refused)",
             )
 
     logger.info("Downloading %s file %s from %s", name, target.name, url)
@@ -122,9 +138,10 @@ def _download(url: str, target: Path, expected: str, name: str, folder: Path, ti
 
 
 def _offline(name: str, file: str, url: str, reason: str, folder: Path) -> DownloadError:
-    return DownloadError(
+    return download_error(
         f"Could not download {name} file {file} from {url} ({reason}). aekit needs the internet "
-        f"once for this data set; or copy the files into {folder}."
+        f"once for this data set; or copy the files into {folder}.",
+        f"could not download {file} from {url} ({reason})",
     )
 
 
@@ -141,7 +158,7 @@ def fetch(
     ``base_url`` overrides ``$AEKIT_MNIST_URL`` / ``$AEKIT_FASHION_MNIST_URL`` and the default mirror.
     """
     if name not in SHA256:
-        raise DownloadError(f"No download is known for {name!r}; known: {', '.join(sorted(SHA256))}.")
+        raise download_error(f"No download is known for {name!r}; known: {', '.join(sorted(SHA256))}.", "unknown data set")
     folder = cache_folder(name, cache_dir)
     url_root = resolve_base_url(name, base_url)
     paths = {}
@@ -153,16 +170,18 @@ def fetch(
                 paths[key] = target
                 continue
             if not download:
-                raise DownloadError(
+                raise download_error(
                     f"Cached {name} file {target} is corrupt: expected SHA-256 {expected}, got {actual}. "
-                    "Delete it and allow downloads, or copy a good copy there."
+                    "Delete it and allow downloads, or copy a good copy there.",
+                    f"{target} fails its SHA-256 check",
                 )
             logger.warning("Cached %s file %s fails its SHA-256 check; downloading it again.", name, target)
             target.unlink()
         elif not download:
-            raise DownloadError(
+            raise download_error(
                 f"{name} file {file} is not in {folder} and download=False. aekit needs the internet "
-                f"once for this data set (load it with download allowed); or copy the files into {folder}."
+                f"once for this data set (load it with download allowed); or copy the files into {folder}.",
+                f"{file} is not in {folder}",
             )
         _download(url_root + file, target, expected, name, folder, timeout)
         paths[key] = target
@@ -186,13 +205,9 @@ def load_idx_dataset(name: str, cache_dir: str | None = None, download: bool = T
     return Dataset(x, y, name, list(CLASSES[name]), test_start=len(parts["train"][1]))
 
 
-@register_dataset("mnist", "MNIST, 60000 train + 10000 test digits, 28x28 grayscale (downloads 11 MB once)")
-def load_mnist(cache_dir: str | None = None, download: bool = True) -> Dataset:
-    return load_idx_dataset("mnist", cache_dir, download)
-
-
 @register_dataset(
-    "fashion-mnist", "Fashion-MNIST, 60000 train + 10000 test clothing images, 28x28 (downloads 30 MB once)"
+    "fashion-mnist", "Fashion-MNIST, 60000 train + 10000 test clothing images, 28x28 (downloads 30 MB once)",
+    origin="Xiao, Rasul & Vollgraf (Zalando Research), arXiv:1708.07747; licence MIT",
 )
 def load_fashion_mnist(cache_dir: str | None = None, download: bool = True) -> Dataset:
     return load_idx_dataset("fashion-mnist", cache_dir, download)
