@@ -32,7 +32,7 @@ from aekit.errors import ConfigError
 from aekit.models.batched import map_batches
 from aekit.models.classifier import Classifier
 from aekit.objectives.classification import Classification
-from aekit.params import AnyOf, InstanceOf, Interval, Options
+from aekit.params import SEED, SIZE, AnyOf, InstanceOf, Interval, Options
 from aekit.training.trainer import TrainConfig, Trainer
 
 logger = logging.getLogger(__name__)
@@ -48,16 +48,16 @@ class FinetuneConfig:
                             "of the labels, how many stop training early: auto = a fifth when both parts keep a row "
                             "of every class, else 0 (no early stopping: the full epochs)")
     head: str = param("softmax", Options(("softmax", "mlp")), "linear softmax head, or an MLP with one hidden layer")
-    head_hidden: int = param(128, Interval(int, 1, None), "hidden units of the mlp head")
+    head_hidden: int = param(128, SIZE, "hidden units of the mlp head")
     freeze_epochs: int = param(20, Interval(int, 0, None), "epochs training the head alone, encoder frozen")
     epochs: int = param(50, Interval(int, 0, None), "epochs of end-to-end fine-tuning after unfreezing")
     lr: float = param(1e-2, Interval(float, 0, None, closed="neither"), "learning rate of the frozen phase (and from scratch)")
     finetune_lr: float = param(3e-4, Interval(float, 0, None, closed="neither"), "smaller learning rate end to end")
-    batch_size: int = param(32, Interval(int, 1, None), "samples per step")
+    batch_size: int = param(32, SIZE, "samples per step")
     patience: Any = param(15, AnyOf(None, Interval(int, 1, None)), "early stopping on validation loss (epochs)")
     corruption: dict = param({}, InstanceOf(dict), "noise on the labelled inputs while training, e.g. {masking: 0.25}")
-    label_seed: int = param(0, Interval(int, 0, None), "seed of the labelled draw")
-    seed: int = param(0, Interval(int, 0, None), "seed of the head's initialisation and the batch order")
+    label_seed: int = param(0, SEED, "seed of the labelled draw")
+    seed: int = param(0, SEED, "seed of the head's initialisation and the batch order")
 
     def check(self) -> None:
         build_corruption(self.corruption)  # unknown names and bad levels fail here, not mid-training

@@ -43,7 +43,7 @@ from aekit.training.distributed import Distributed
 from aekit.training.layerwise import pretrain, stage_configs
 from aekit.training.run_config import RunConfig, make_config
 from aekit.training.run_folder import check_new_run_folder, read_config_data, remove_stale_writes, write_metrics
-from aekit.training.trainer import Trainer
+from aekit.training.trainer import Trainer, placement
 
 logger = logging.getLogger(__name__)
 
@@ -192,6 +192,7 @@ def train(config: RunConfig, *, on_epoch: Callable | None = None, progress: bool
           run_dir: str | Path | None = None) -> RunResult:
     """Train ``config`` into a new run directory (``config.out/config.name``)."""
     group = distributed.setup(config.train.device)
+    placement(config.train, group, quiet=True)  # a device or precision this machine lacks: refused before the folder exists
     prepared = prepare(config)
     if run_dir is None:
         run_dir = Path(config.out) / (config.name or default_name(config, prepared.model.config.code_size))

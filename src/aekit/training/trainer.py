@@ -41,7 +41,7 @@ from torch import Tensor, nn
 
 from aekit.config import param
 from aekit.errors import ConfigError, TrainingDiverged
-from aekit.params import AnyOf, InstanceOf, Interval, Options
+from aekit.params import SIZE, AnyOf, InstanceOf, Interval, Options
 from aekit.training import distributed
 from aekit.training.distributed import rank_seed
 from aekit.training.precision import DEVICES, PRECISIONS, Precision, best_device, resolve_device
@@ -81,7 +81,7 @@ class TrainConfig:
     max_epochs: int = param(200, Interval(int, 1, None), "the budget of epochs: auto (a warning says when it ends first)")
     tol: float = param(1e-3, Interval(float, 0, 1, closed="left"),
                        "an epoch improves when the loss falls below (1 - tol) x the best so far")
-    batch_size: int = param(128, Interval(int, 1, None), "samples per optimiser step")
+    batch_size: int = param(128, SIZE, "samples per optimiser step")
     optimizer: str = param("adam", Options(("adam", "sgd")), "adam (fused when the device allows) or sgd")
     lr: Any = param("auto", AnyOf(Options(("auto",)), Interval(float, 0, None, closed="neither")),
                     f"learning rate; auto: {AFFINE_LR:g} for a linear (affine) autoencoder, else {DEFAULT_LR:g}")
@@ -102,7 +102,7 @@ class TrainConfig:
     device: str = param("auto", Options(DEVICES), "where to train; auto: a CUDA GPU, else MPS, else the CPU")
     precision: Any = param("32", Options((*PRECISIONS, 32)),
                            "32 (float32), bf16 (autocast to bfloat16) or 16-mixed (float16 with loss scaling, GPUs)")
-    eval_batch_size: int = param(1024, Interval(int, 1, None), "samples per batch when evaluating")
+    eval_batch_size: int = param(1024, SIZE, "samples per batch when evaluating")
 
     @property
     def auto(self) -> bool:
@@ -124,6 +124,18 @@ class TrainConfig:
 
 
 Batches = Callable[[Tensor], Sequence[Tensor]]
+
+
+def placement(config: TrainConfig, dist: distributed.Distributed, quiet: bool = False) -> tuple[torch.device, Precision]:
+    """Where ``config`` trains and in which precision; an error when this machine has neither (a run
+    checks it before its folder is made, so that a refused run leaves nothing behind)."""
+    device = config.device
+    if dist.enabled and device == "auto" and best_device() == "mps":  # no backend for MPS
+        if not quiet:
+            logger.info("train.device=auto: cpu (distributed training has no backend for MPS)")
+        device = "cpu"
+    resolved = resolve_device(device, dist.local_rank if dist.enabled else None)
+    return resolved, Precision(config.precision, resolved)
 
 
 def _total(terms: dict[str, Tensor]) -> Tensor:
@@ -215,12 +227,7 @@ class Trainer:
     ) -> None:
         self.config = config or TrainConfig()
         self.dist = distributed.setup(self.config.device)  # one process unless launched by torchrun
-        device = self.config.device
-        if self.dist.enabled and device == "auto" and best_device() == "mps":  # no backend for MPS
-            logger.info("train.device=auto: cpu (distributed training has no backend for MPS)")
-            device = "cpu"
-        self.device = resolve_device(device, self.dist.local_rank if self.dist.enabled else None)
-        self.precision = Precision(self.config.precision, self.device)
+        self.device, self.precision = placement(self.config, self.dist)
         self.model = model.to(self.device)
         self.objectives = list(objectives)
         if not self.objectives:

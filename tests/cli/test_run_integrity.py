@@ -1,0 +1,82 @@
+"""A run is what its config says, and nothing else (issue 23): sizes and seeds are bounded, a checkpoint
+resumes only its own run, label budgets fit the data, the tour's arguments are checked before it
+starts, and concurrent commands never share a folder."""
+
+import os
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from aekit.cli import main
+from test_hardening import SMALL, assert_one_line_error, contents, train
+
+HUGE = 10**20  # past int64: torch said "Overflow when unpacking long long", or allocated nothing sensible
+
+
+# -- N8: integers that size memory or seed a generator are bounded ---------------------------------
+@pytest.mark.parametrize("setting, name, allowed", [
+    (f"seed={2**64}", "seed", r"\[0, 4294967295\]"),
+    (f"data.split_seed={2**64}", "data.split_seed", r"\[0, 4294967295\]"),
+    (f"train.batch_size={HUGE}", "train.batch_size", r"\[1, 2147483647\]"),
+    (f"train.eval_batch_size={HUGE}", "train.eval_batch_size", r"\[1, 2147483647\]"),
+    (f"model.code_size={HUGE}", "model.code_size", r"\[1, 2147483647\]"),
+    (f"model.hidden=[{HUGE}]", "model.hidden", r"\[1, 2147483647\]"),
+    (f"penalties.contractive.projections={HUGE}", "penalties.contractive.projections", r"\[1, 2147483647\]"),
+    (f"corruption.shift={HUGE}", "corruption.shift.pixels", r"\[0, 2147483647\]"),
+])
+def test_a_huge_integer_is_one_line_naming_it_and_writes_nothing(setting, name, allowed, tmp_path, capsys):
+    code, _, err = train(capsys, tmp_path, "r", "--set", setting)
+    assert_one_line_error(code, err, rf"The '{name}' parameter must be .*{allowed}\. Got .*{setting.split('=')[1]}")
+    assert not (tmp_path / "r").exists()
+
+
+def test_a_device_this_machine_lacks_is_refused_before_the_run_folder_exists(tmp_path, capsys):
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a CUDA device")
+    code, _, err = train(capsys, tmp_path, "r", "--set", "train.device=cuda")
+    assert_one_line_error(code, err, r"'train.device' parameter is 'cuda' but no CUDA device is available")
+    assert not (tmp_path / "r").exists()
+
+
+@pytest.mark.parametrize("params, name", [
+    (dict(batch_size=HUGE), "batch_size"), (dict(code_size=HUGE), "code_size"), (dict(hidden=(8, HUGE)), "hidden"),
+    (dict(random_state=2**64), "random_state"),
+])
+def test_the_estimator_bounds_its_sizes(params, name):
+    from aekit import Autoencoder
+    from aekit.errors import ConfigError
+
+    x = np.random.default_rng(0).random((32, 4)).astype(np.float32)
+    with pytest.raises(ConfigError, match=rf"^The '{name}' parameter of Autoencoder must be .*\[\d+, \d+\].* Got "):
+        Autoencoder(**params, epochs=1).fit(x)
+
+
+@pytest.mark.parametrize("make", [lambda: "x" * 10**6, lambda: 10**10000, lambda: list(range(10**6)),
+                                  lambda: {"a": ["b" * 10**6]}], ids=["str", "int", "list", "nested"])
+def test_a_huge_value_is_shown_short_in_the_error(make):
+    from aekit.errors import ConfigError
+    from aekit.params import SIZE, check
+
+    value = make()
+    start = time.perf_counter()
+    with pytest.raises(ConfigError) as info:
+        check("batch_size", value, SIZE, owner="Autoencoder")
+    assert len(str(info.value)) < 400, str(info.value)[:400]
+    assert str(info.value).startswith("The 'batch_size' parameter of Autoencoder must be an int in the range ")
+    assert time.perf_counter() - start < 1
+
+
+# -- N14: an empty list of Cs is a parameter error ------------------------------------------------
+def test_an_empty_cs_is_a_parameter_error():
+    from aekit import AutoencoderClassifier
+    from aekit.errors import ConfigError
+
+    x = np.random.default_rng(0).random((40, 4)).astype(np.float32)
+    with pytest.raises(ConfigError, match=r"^The 'Cs' parameter of AutoencoderClassifier must be a non-empty list "
+                                          r"of floats in the range \(0, inf\)\. Got \(\) instead\.$"):
+        AutoencoderClassifier(Cs=(), epochs=1, hidden=(4,)).fit(x, np.arange(40) % 2)
