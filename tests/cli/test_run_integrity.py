@@ -80,3 +80,26 @@ def test_an_empty_cs_is_a_parameter_error():
     with pytest.raises(ConfigError, match=r"^The 'Cs' parameter of AutoencoderClassifier must be a non-empty list "
                                           r"of floats in the range \(0, inf\)\. Got \(\) instead\.$"):
         AutoencoderClassifier(Cs=(), epochs=1, hidden=(4,)).fit(x, np.arange(40) % 2)
+
+
+# -- N11: the tour's arguments are checked before any claim runs ----------------------------------
+@pytest.mark.parametrize("argv, pattern", [
+    (["--only", ""], r"--only names no claim; give one or more of: .*linear_pca"),
+    (["--only", " , "], r"--only names no claim"),
+    (["--seeds", "-1"], r"The 'seeds' parameter must be a non-empty list of ints in the range \[0, 4294967295\]\. "
+                        r"Got \[-1\] instead"),
+    (["--threads", "0"], r"The 'threads' parameter must be an int in the range \[1, 1024\]\. Got 0 instead"),
+    (["--readme", "{tmp}/nonexistent/README.md"], r"--readme '.*nonexistent/README\.md' cannot be read \(No such file"),
+    (["--readme", "{tmp}/plain.md"], r"--readme '.*plain\.md' needs exactly one <!-- tour:begin --> \.\.\. "
+                                     r"<!-- tour:end --> block"),
+])
+def test_bad_tour_arguments_are_refused_before_any_claim_runs(argv, pattern, tmp_path, capsys, monkeypatch):
+    def no_claim_may_run(*args, **kwargs):
+        raise AssertionError("the tour started running claims")
+
+    monkeypatch.setattr("aekit.tour.runner.Setting", no_claim_may_run)
+    (tmp_path / "plain.md").write_text("# a README without the tour's markers\n")
+    argv = [a.replace("{tmp}", str(tmp_path)) for a in argv]
+    code = main(["tour", "--quick", "--out", str(tmp_path / "tour"), *argv])
+    assert_one_line_error(code, capsys.readouterr().err, pattern)
+    assert not (tmp_path / "tour").exists()
