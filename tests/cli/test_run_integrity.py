@@ -103,3 +103,44 @@ def test_bad_tour_arguments_are_refused_before_any_claim_runs(argv, pattern, tmp
     code = main(["tour", "--quick", "--out", str(tmp_path / "tour"), *argv])
     assert_one_line_error(code, capsys.readouterr().err, pattern)
     assert not (tmp_path / "tour").exists()
+
+
+# -- N12: a label budget is at most the labelled rows there are -----------------------------------
+@pytest.fixture(scope="module")
+def small_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("runs")
+    assert main(["train", *SMALL, "--no-report", "--out", str(out), "--name", "small"]) == 0
+    return out / "small"
+
+
+def n_train(run):
+    import json
+
+    return json.loads((run / "summary.json").read_text())["n_train"]
+
+
+@pytest.mark.parametrize("argv, pattern", [
+    (["finetune", "{run}", "--labels", "100000"], r"The 'labels' parameter must be at most the {n} labelled rows of the "
+                                                   r"training split of '.*small', or 'all' for every label\. Got 100000"),
+    (["labelcurve", "{run}", "--budgets", "20", "100000"], r"The 'budgets' parameter must be at most the {n} labelled "
+                                                            r"rows of the training split .* Got 100000"),
+    (["labelcurve", "{run}", "--budgets", "20", "--draws", "0"], r"The 'draws' parameter must be an int in the range "
+                                                                  r"\[1, inf\)\. Got 0 instead"),
+])
+def test_a_label_budget_beyond_the_data_is_one_line_and_writes_nothing(argv, pattern, small_run, capsys):
+    before = sorted(p.name for p in small_run.iterdir())
+    code = main([a.replace("{run}", str(small_run)) for a in argv])
+    assert_one_line_error(code, capsys.readouterr().err, pattern.replace("{n}", str(n_train(small_run))))
+    assert sorted(p.name for p in small_run.iterdir()) == before
+
+
+def test_a_budget_of_every_training_row_is_a_budget_not_all_labels(small_run, tmp_path, capsys):
+    import json
+
+    n = n_train(small_run)
+    code = main(["finetune", str(small_run), "--labels", str(n), "--quiet", "--set", "epochs=1", "--set",
+                 "freeze_epochs=1", "--out", str(tmp_path / "ft")])
+    assert code == 0, capsys.readouterr().err
+    summary = json.loads((tmp_path / "ft" / "summary.json").read_text())
+    assert summary["labels"] == n  # not n + the validation split's labels
+    assert summary["train_labels"] + summary["val_labels"] == n

@@ -63,10 +63,20 @@ class FinetuneConfig:
         build_corruption(self.corruption)  # unknown names and bad levels fail here, not mid-training
 
 
+def check_budget(n: int | None, available: int, parameter: str = "labels", where: str = "the training split") -> None:
+    """A label budget is at most the labelled rows there are: more is refused, never quietly made 'all'
+    (which also takes the validation split's labels, more than were asked for)."""
+    if n is not None and n > available:
+        raise ConfigError(f"The {parameter!r} parameter must be at most the {available} labelled rows of {where}, "
+                          f"or 'all' for every label. Got {n} instead.")
+
+
 def draw_labelled(y: np.ndarray, n: int | None, seed: int) -> np.ndarray:
-    """Indices of ``n`` labelled rows, as even across classes as possible (sorted); all rows if None."""
+    """Indices of ``n`` labelled rows, as even across classes as possible (sorted); all rows if None.
+    ``n`` is at most ``len(y)`` (:func:`check_budget`)."""
     y = np.asarray(y)
-    if n is None or n >= len(y):
+    check_budget(n, len(y))
+    if n is None or n == len(y):
         return np.arange(len(y))
     rng = np.random.default_rng(seed)
     classes = np.unique(y)
@@ -183,8 +193,9 @@ def finetune_run(run_dir: str | Path, config: FinetuneConfig | None = None, out:
     run = load_run(run_dir)
     (x, x_val, x_test), (y, y_val, y_test), data = run.labelled_arrays("Fine-tuning")
     splits = data.splits
+    check_budget(config.labels, len(y), where=f"the training split of {str(run_dir)!r}")
     rows = draw_labelled(y, config.labels, config.label_seed)
-    if config.labels is None or config.labels >= len(y):  # every label: the validation split's labels too
+    if config.labels is None:  # every label: the validation split's labels too
         train_rows, (x_stop, y_stop) = rows, (x_val, y_val)
     else:
         train_rows, stop_rows = split_budget(y, rows, config.val_labels, config.label_seed)
