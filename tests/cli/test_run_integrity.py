@@ -144,3 +144,58 @@ def test_a_budget_of_every_training_row_is_a_budget_not_all_labels(small_run, tm
     summary = json.loads((tmp_path / "ft" / "summary.json").read_text())
     assert summary["labels"] == n  # not n + the validation split's labels
     assert summary["train_labels"] + summary["val_labels"] == n
+
+
+# -- N13: concurrent commands never share a folder ------------------------------------------------
+def aekit(*argv, prelude=""):
+    """``aekit ARGV`` in a process of its own (``prelude``: Python run first, e.g. a patch)."""
+    code = f"import sys\n{prelude}\nfrom aekit.cli import main\nsys.exit(main(sys.argv[1:]))"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    return subprocess.Popen([sys.executable, "-c", code, *argv], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, env=env)
+
+
+@pytest.mark.slow  # three interpreters import torch at once: ~10 s on an idle machine
+def test_runs_started_in_the_same_second_get_folders_of_their_own(tmp_path):
+    # the default name holds the time to the second: make all three the same, as in one second
+    same_second = "from aekit.training import run\nrun.default_name = lambda config, code_size=None: 'digits-mlp-16-now'"
+    procs = [aekit("train", *SMALL, "--no-report", "--out", str(tmp_path), prelude=same_second) for _ in range(3)]
+    outcomes = [(p.wait(timeout=300), *p.communicate()) for p in procs]
+    assert [code for code, _, _ in outcomes] == [0, 0, 0], [err[-2000:] for _, _, err in outcomes]
+    folders = sorted(out.strip().splitlines()[-1] for _, out, _ in outcomes)
+    assert folders == [str(tmp_path / name) for name in ("digits-mlp-16-now", "digits-mlp-16-now-2", "digits-mlp-16-now-3")]
+    for folder in folders:
+        assert {"config.yaml", "checkpoint.pt", "model.safetensors", "summary.json"} <= set(os.listdir(folder))
+
+
+def test_a_default_name_that_is_taken_moves_on_and_a_given_name_does_not(tmp_path, capsys):
+    from aekit.training.run_folder import new_default_folder
+
+    (tmp_path / "a").mkdir()  # an empty folder is someone's too: never shared
+    (tmp_path / "a-2").mkdir()
+    assert new_default_folder(tmp_path / "a") == tmp_path / "a-3" and (tmp_path / "a-3").is_dir()
+    assert new_default_folder(tmp_path / "b") == tmp_path / "b"
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(Exception, match=r"--out .*file' is a file, not a folder"):
+        new_default_folder(tmp_path / "file" / "c")
+
+
+def test_a_second_finetune_into_a_folder_being_written_is_refused(small_run, tmp_path, capsys):
+    out = tmp_path / "ft"
+    slow = aekit("finetune", str(small_run), "--labels", "20", "--quiet", "--out", str(out), "--set",
+                 "freeze_epochs=1000000", "--set", "patience=null")
+    try:
+        deadline = time.monotonic() + 60
+        while not ((out / ".aekit.lock").exists() and (out / ".aekit.lock").read_text().strip() == str(slow.pid)):
+            assert slow.poll() is None, slow.communicate()[1][-2000:]
+            assert time.monotonic() < deadline, "the first finetune never took the lock"
+            time.sleep(0.05)
+        code = main(["finetune", str(small_run), "--labels", "20", "--quiet", "--out", str(out), "--set", "epochs=1",
+                     "--freeze-epochs", "1"])
+        assert_one_line_error(code, capsys.readouterr().err, rf"'.*ft' is being written by another aekit finetune "
+                                                             rf"\(PID {slow.pid}\); wait for it to finish, or give "
+                                                             rf"this one another --out")
+        assert not (out / "summary.json").exists()
+    finally:
+        slow.kill()
+        slow.wait()

@@ -33,7 +33,7 @@ from aekit import config as cfg
 from aekit.data import Dataset, Splits
 from aekit.data.corruption import Compose
 from aekit.data.preparation import MinMax, prepare_data
-from aekit.errors import AekitError, ConfigError, DataError
+from aekit.errors import ConfigError, DataError
 from aekit.io import atomic_write_text, folder_lock
 from aekit.models.autoencoder import Autoencoder, build_model
 from aekit.models.config import resolve_config
@@ -42,7 +42,8 @@ from aekit.training import distributed
 from aekit.training.distributed import Distributed
 from aekit.training.layerwise import pretrain, stage_configs
 from aekit.training.run_config import RunConfig, make_config
-from aekit.training.run_folder import check_new_run_folder, read_config_data, remove_stale_writes, write_metrics
+from aekit.training.run_folder import (check_new_run_folder, new_default_folder, read_config_data, remove_stale_writes,
+                                      write_metrics)
 from aekit.training.trainer import Trainer, placement
 
 logger = logging.getLogger(__name__)
@@ -160,19 +161,6 @@ def _trainer(prepared: Prepared, run_dir: Path, progress: bool) -> Trainer:
                    checkpoint=run_dir / "checkpoint.pt", progress=progress)
 
 
-def _on_main(group: Distributed, work: Callable[[], Any]) -> Any:
-    """``work()`` on rank 0 (the only process that touches the run folder), its result on every process;
-    an aekit error it raises is raised by every process."""
-    result, error = None, None
-    if group.is_main:
-        try:
-            result = work()
-        except AekitError as found:
-            error = found
-    group.raise_together(error)
-    return group.broadcast(result)
-
-
 def distributed_section(group: Distributed, config: RunConfig) -> dict[str, Any]:
     """What config.yaml records of a run of several processes (nothing for one process)."""
     if not group.enabled:
@@ -194,20 +182,25 @@ def train(config: RunConfig, *, on_epoch: Callable | None = None, progress: bool
     group = distributed.setup(config.train.device)
     placement(config.train, group, quiet=True)  # a device or precision this machine lacks: refused before the folder exists
     prepared = prepare(config)
+    named = run_dir is not None or config.name is not None
     if run_dir is None:
         run_dir = Path(config.out) / (config.name or default_name(config, prepared.model.config.code_size))
-    run_dir = Path(group.broadcast(str(run_dir)))  # rank 0's: the default name holds the time
     with ExitStack() as stack:
-        def claim() -> None:
-            check_new_run_folder(run_dir)
-            run_dir.mkdir(parents=True, exist_ok=True)
-            stack.enter_context(folder_lock(run_dir))  # one process writes a run folder; a second one is told who holds it
-            check_new_run_folder(run_dir)  # again, now that it is ours: another process may have filled it
-            _write_config(run_dir, config, group)
+        def claim() -> str:
+            if named:
+                check_new_run_folder(run_dir)
+                run_dir.mkdir(parents=True, exist_ok=True)
+                folder = run_dir
+            else:  # the default name holds the time: runs started in the same second take -2, -3, ...
+                folder = new_default_folder(run_dir)
+            stack.enter_context(folder_lock(folder))  # one process writes a run folder; a second one is told who holds it
+            check_new_run_folder(folder)  # again, now that it is ours: another process may have filled it
+            _write_config(folder, config, group)
             if prepared.preprocessing is not None:
-                atomic_write_text(run_dir / "preprocessing.json", json.dumps(prepared.preprocessing.to_json()))
+                atomic_write_text(folder / "preprocessing.json", json.dumps(prepared.preprocessing.to_json()))
+            return str(folder)
 
-        _on_main(group, claim)
+        run_dir = Path(group.on_main(claim))  # rank 0's folder, on every process
         if config.layerwise.enabled:
             _pretrain_layerwise(prepared, run_dir)
         return _execute(run_dir, prepared, _trainer(prepared, run_dir, progress), on_epoch)
@@ -258,7 +251,7 @@ def resume(run_dir: str | Path, *, epochs: int | None = None, overrides: list[st
             stack.enter_context(folder_lock(run_dir))
             return read_config_data(run_dir)
 
-        return _resume(run_dir, _on_main(group, claim), group, epochs, list(overrides), on_epoch, progress)
+        return _resume(run_dir, group.on_main(claim), group, epochs, list(overrides), on_epoch, progress)
 
 
 def _resume(run_dir: Path, data: dict[str, Any], group: Distributed, epochs: int | None, overrides: list[str],
@@ -279,7 +272,7 @@ def _resume(run_dir: Path, data: dict[str, Any], group: Distributed, epochs: int
         return (run_dir / "checkpoint.pt").exists()
 
     checkpoint = run_dir / "checkpoint.pt"
-    trainer = _trainer(prepared, run_dir, progress) if _on_main(group, look) else None
+    trainer = _trainer(prepared, run_dir, progress) if group.on_main(look) else None
     if trainer is not None:
         trainer.load_checkpoint(checkpoint)  # refuses another model's checkpoint
         if trainer.seed != config.seed:
