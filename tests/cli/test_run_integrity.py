@@ -199,3 +199,71 @@ def test_a_second_finetune_into_a_folder_being_written_is_refused(small_run, tmp
     finally:
         slow.kill()
         slow.wait()
+
+
+# -- N5: a checkpoint resumes only the run whose config wrote it ----------------------------------
+def swap_checkpoint(capsys, tmp_path, mine, theirs):
+    """Runs 'mine' and 'other' trained with the given settings; 'mine' gets the checkpoint of 'other'."""
+    for name, settings in (("mine", mine), ("other", theirs)):
+        code, _, err = train(capsys, tmp_path, name, *[a for s in settings for a in ("--set", s)])
+        assert code == 0, err
+    (tmp_path / "mine" / "checkpoint.pt").write_bytes((tmp_path / "other" / "checkpoint.pt").read_bytes())
+    return tmp_path / "mine"
+
+
+@pytest.mark.parametrize("mine, theirs, pattern", [
+    ([], ["corruption.masking=0.25"], r"it was trained with corruption\.masking 0\.25, this run's config\.yaml "
+                                      r"has no corruption\.masking"),
+    ([], ["penalties.l1=0.001"], r"it was trained with penalties\.l1 0\.001, this run's config\.yaml has no "
+                                 r"penalties\.l1"),
+    (["penalties.l1=0.001"], [], r"it was trained with no penalties\.l1, this run's config\.yaml says 0\.001"),
+    ([], ["data.split_seed=1"], r"it was trained with data\.split_seed 1, this run's config\.yaml says 0"),
+])
+def test_resume_refuses_a_checkpoint_written_by_another_config(mine, theirs, pattern, tmp_path, capsys):
+    run = swap_checkpoint(capsys, tmp_path, mine, theirs)
+    before = contents(run)
+    code = main(["train", "--resume", str(run), "--epochs", "2", "--quiet", "--no-report"])
+    assert_one_line_error(code, capsys.readouterr().err, r"checkpoint\.pt' does not belong to this run: " + pattern
+                          + r"; restore the run's own checkpoint\.pt, or delete it")
+    assert contents(run) == before  # metrics.jsonl never mixes in the other run's terms
+
+
+def test_resume_may_change_what_a_resume_may_change(tmp_path, capsys):
+    import json
+
+    code, _, err = train(capsys, tmp_path, "r")
+    assert code == 0, err
+    code = main(["train", "--resume", str(tmp_path / "r"), "--epochs", "2", "--set", "train.lr=1e-4", "--set",
+                 "train.clip_grad=1.0", "--quiet", "--no-report"])
+    assert code == 0, capsys.readouterr().err
+    assert len((tmp_path / "r" / "metrics.jsonl").read_text().splitlines()) == 2
+    assert json.loads((tmp_path / "r" / "summary.json").read_text())["epochs"] == 2
+
+
+def test_a_checkpoint_without_a_config_record_resumes_with_a_warning(tmp_path, capsys, caplog):
+    import torch
+
+    code, _, err = train(capsys, tmp_path, "r")
+    assert code == 0, err
+    path = tmp_path / "r" / "checkpoint.pt"
+    state = torch.load(path, weights_only=True)
+    del state["run_config"], state["run_config_digest"]  # as aekit wrote checkpoints before issue 23
+    torch.save(state, path)
+    with caplog.at_level("WARNING"):
+        code = main(["train", "--resume", str(tmp_path / "r"), "--epochs", "2", "--quiet", "--no-report"])
+    assert code == 0, capsys.readouterr().err
+    assert "records no config (it was written before checkpoints did)" in caplog.text
+    state["seed"] = 7  # and one of another seed is still refused
+    torch.save(state, path)
+    code = main(["train", "--resume", str(tmp_path / "r"), "--epochs", "3", "--quiet", "--no-report"])
+    assert_one_line_error(code, capsys.readouterr().err, r"it was trained with seed 7, this run's config\.yaml says 0")
+
+
+def test_the_config_digest_ignores_key_order_and_sees_every_value():
+    from aekit.training.trainer import config_digest
+
+    a = {"seed": 0, "train": {"batch_size": 128, "tol": 0.001}, "penalties": {"l1": {"weight": 0.001}}}
+    b = {"penalties": {"l1": {"weight": 0.001}}, "train": {"tol": 0.001, "batch_size": 128}, "seed": 0}
+    assert config_digest(a) == config_digest(b)
+    assert config_digest(a) != config_digest({**a, "penalties": {"l1": {"weight": 0.002}}})
+    assert config_digest(a) != config_digest({**a, "seed": 0.0 + 1})

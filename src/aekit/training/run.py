@@ -158,7 +158,7 @@ def _execute(run_dir: Path, prepared: Prepared, trainer: Trainer, on_epoch: Call
 def _trainer(prepared: Prepared, run_dir: Path, progress: bool) -> Trainer:
     c = prepared.config
     return Trainer(prepared.model, prepared.objectives, c.train, corruption=prepared.corruption, seed=c.seed,
-                   checkpoint=run_dir / "checkpoint.pt", progress=progress)
+                   checkpoint=run_dir / "checkpoint.pt", progress=progress, run_config=run_identity(c))
 
 
 def distributed_section(group: Distributed, config: RunConfig) -> dict[str, Any]:
@@ -229,6 +229,18 @@ def _pretrain_layerwise(prepared: Prepared, run_dir: Path) -> None:
 # what a resume may change: the optimiser's settings (a smaller lr after the loss became NaN), never the
 # model, the data or the objectives the checkpoint was trained with
 RESUMABLE_KEYS = ("train.lr", "train.weight_decay", "train.momentum", "train.clip_grad")
+# what a checkpoint's record of its run leaves out: those, the epoch budget (--epochs) and where the run lives
+UNRECORDED_KEYS = (*RESUMABLE_KEYS, "train.epochs", "train.max_epochs", "name", "out")
+
+
+def run_identity(config: RunConfig) -> dict[str, Any]:
+    """The resolved config less :data:`UNRECORDED_KEYS`: every checkpoint records it (and its digest), and a
+    resume refuses a checkpoint whose record differs, naming the first setting that does."""
+    data = cfg.to_dict(config)
+    for key in UNRECORDED_KEYS:
+        section, _, name = key.rpartition(".")
+        (data.get(section, {}) if section else data).pop(name, None)
+    return data
 
 
 def resume(run_dir: str | Path, *, epochs: int | None = None, overrides: list[str] | tuple[str, ...] = (),
@@ -274,11 +286,7 @@ def _resume(run_dir: Path, data: dict[str, Any], group: Distributed, epochs: int
     checkpoint = run_dir / "checkpoint.pt"
     trainer = _trainer(prepared, run_dir, progress) if group.on_main(look) else None
     if trainer is not None:
-        trainer.load_checkpoint(checkpoint)  # refuses another model's checkpoint
-        if trainer.seed != config.seed:
-            raise ConfigError(f"Checkpoint {str(checkpoint)!r} does not belong to this run: it was trained with seed "
-                              f"{trainer.seed!r}, {str(run_dir / 'config.yaml')!r} says {config.seed!r}; restore the "
-                              f"run's own checkpoint.pt, or delete it to train the run again from the beginning.")
+        trainer.load_checkpoint(checkpoint)  # refuses another run's checkpoint: another model, seed or config
         if epochs is not None and epochs < trainer.epoch:  # config.yaml and summary.json would disagree
             raise ConfigError(f"--epochs {epochs} is fewer than the {trainer.epoch} epochs {str(run_dir)!r} has "
                               f"already trained; give a larger total (e.g. --epochs {2 * trainer.epoch}), or use "
@@ -297,4 +305,5 @@ def _resume(run_dir: Path, data: dict[str, Any], group: Distributed, epochs: int
     return _execute(run_dir, prepared, trainer, on_epoch)
 
 
-__all__ = ["train", "resume", "prepare", "Prepared", "RunResult", "default_name", "check_range", "RESUMABLE_KEYS"]
+__all__ = ["train", "resume", "prepare", "Prepared", "RunResult", "default_name", "check_range", "RESUMABLE_KEYS",
+           "UNRECORDED_KEYS", "run_identity"]

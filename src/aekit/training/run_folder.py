@@ -6,7 +6,8 @@
       model.safetensors   weights (no pickle) + model.json, the architecture to rebuild them
       preprocessing.json  the rescaling fitted on the training split, when one was asked for
       metrics.jsonl       one JSON line per epoch: every loss term, train and validation
-      checkpoint.pt       the full training state after the last completed epoch (resume)
+      checkpoint.pt       the full training state after the last completed epoch (resume), with the config
+                          that trained it and its digest: a resume refuses another run's checkpoint
       summary.json        test-split metrics of the final weights
 
 ``load_run(run_dir)`` rebuilds the model in a fresh process; ``Run.data()`` gives the run's splits
