@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import reprlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -54,10 +55,23 @@ class Interval:
     def __str__(self) -> str:
         left = "[" if self.closed in ("both", "left") and self.low is not None else "("
         right = "]" if self.closed in ("both", "right") and self.high is not None else ")"
-        low = "-inf" if self.low is None else f"{self.low:g}"
-        high = "inf" if self.high is None else f"{self.high:g}"
+        low = "-inf" if self.low is None else _bound(self.low)
+        high = "inf" if self.high is None else _bound(self.high)
         kind = "an int" if self.type is int else "a float"
         return f"{kind} in the range {left}{low}, {high}{right}"
+
+
+def _bound(value: float) -> str:
+    """``2147483647`` as itself, ``0.1`` as ``0.1`` (``:g`` would write ``2.14748e+09``)."""
+    return str(value) if _is_int(value) else f"{value:g}"
+
+
+# Integers that size memory or seed a generator are bounded, so that 10**20 is a one-line error naming
+# the parameter instead of an overflow inside torch ("Overflow when unpacking long long").
+MAX_SIZE = 2**31 - 1  # widths, code sizes, batch sizes, projections: no tensor dimension is ever this large
+MAX_SEED = 2**32 - 1  # numpy and scikit-learn take seeds in [0, 2**32 - 1]
+SIZE = Interval(int, 1, MAX_SIZE)  # an int that sizes memory
+SEED = Interval(int, 0, MAX_SEED)
 
 
 @dataclass(frozen=True)
@@ -100,15 +114,20 @@ class InstanceOf:
 
 @dataclass(frozen=True)
 class SequenceOf:
-    """A list or tuple whose every item satisfies ``item`` (possibly empty)."""
+    """A list or tuple whose every item satisfies ``item``, with at least ``min_length`` items."""
 
     item: Any
+    min_length: int = 0
 
     def accepts(self, value: Any) -> bool:
-        return isinstance(value, (list, tuple)) and all(self.item.accepts(v) for v in value)
+        return (isinstance(value, (list, tuple)) and len(value) >= self.min_length
+                and all(self.item.accepts(v) for v in value))
 
     def __str__(self) -> str:
-        return f"a list of {_strip_article(str(self.item))}"
+        items = _strip_article(str(self.item))
+        if self.min_length == 1:
+            return f"a non-empty list of {items}"
+        return f"a list of at least {self.min_length} {items}" if self.min_length else f"a list of {items}"
 
 
 @dataclass(frozen=True)
@@ -167,10 +186,27 @@ def _strip_article(text: str) -> str:
     return text
 
 
+SHOWN = 200  # characters of a received value an error message shows at most
+
+
+def shown(value: Any, limit: int = SHOWN) -> str:
+    """``repr(value)`` cut to ``limit`` characters, without building the whole of it first: a list of a
+    million items or a 10**100000 (which ``repr`` refuses past 4300 digits) is one short line."""
+    short = reprlib.Repr()
+    short.maxstring = short.maxother = short.maxlong = limit
+    short.maxlevel, short.maxlist, short.maxtuple, short.maxdict, short.maxset = 4, 20, 20, 20, 20
+    try:
+        text = short.repr(value)
+    except ValueError:  # an int too long for str()
+        return f"an int of {value.bit_length()} bits"
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
 def message(name: str, owner: str | None, constraint: Any, value: Any) -> str:
-    """scikit-learn's wording for a value that breaks ``constraint``."""
+    """scikit-learn's wording for a value that breaks ``constraint`` (the value shown at most
+    :data:`SHOWN` characters long)."""
     of = f" of {owner}" if owner else ""
-    return f"The {name!r} parameter{of} must be {constraint}. Got {value!r} instead."
+    return f"The {name!r} parameter{of} must be {constraint}. Got {shown(value)} instead."
 
 
 def check(name: str, value: Any, constraint: Any, owner: str | None = None) -> None:

@@ -96,7 +96,7 @@ def test_out_of_range_data_trains_when_rescaling_is_asked(tmp_path, capsys):
 @pytest.mark.parametrize(
     "override, pattern",
     [
-        ("model.code_size=0", r"The 'model.code_size' parameter must be a str among \{'auto'\} or an int in the range \[1, inf\). Got 0 instead"),
+        ("model.code_size=0", r"The 'model.code_size' parameter must be a str among \{'auto'\} or an int in the range \[1, 2147483647\]. Got 0 instead"),
         ("model.activation=swish", r"Unknown activation 'swish'. Available: .*relu.*sigmoid"),
         ("data.name=mnist6k", r"mnist6k.*mnist5k"),
         ("train.epoch=3", r"Unknown config key 'train.epoch'.*Valid keys: .*train.epochs"),

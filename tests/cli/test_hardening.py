@@ -267,7 +267,7 @@ def test_the_lock_dies_with_its_holder(tmp_path, capsys):
 
 @pytest.mark.parametrize("other, pattern", [
     (["--set", "model.code_size=3"], r"does not belong to this run: its model differs at '.*' \(checkpoint \(3"),
-    (["--set", "seed=7"], r"does not belong to this run: it was trained with seed 7, .*config.yaml' says 0"),
+    (["--set", "seed=7"], r"does not belong to this run: it was trained with seed 7, this run's config.yaml says 0"),
 ])
 def test_resume_refuses_another_runs_checkpoint(other, pattern, run_folder, tmp_path, capsys):
     import shutil

@@ -36,7 +36,7 @@ def test_unknown_key_lists_the_valid_ones():
 @pytest.mark.parametrize(
     "override, message",
     [
-        ("model.code_size=0", r"The 'model.code_size' parameter must be a str among \{'auto'\} or an int in the range \[1, inf\). Got 0 instead."),
+        ("model.code_size=0", r"The 'model.code_size' parameter must be a str among \{'auto'\} or an int in the range \[1, 2147483647\]. Got 0 instead."),
         ("train.lr=-1", r"The 'train.lr' parameter must be a str among \{'auto'\} or a float in the range \(0, inf\). "
                          r"Got -1 instead."),
         ("train.optimizer=adamw", r"The 'train.optimizer' parameter must be a str among \{'adam', 'sgd'\}. Got 'adamw'"),

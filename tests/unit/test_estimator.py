@@ -52,13 +52,13 @@ def same_weights(a, b):
     "params, message",
     [
         (dict(code_size=0), "The 'code_size' parameter of Autoencoder must be a str among {'auto'} or an int in the "
-                            "range [1, inf). Got 0 instead."),
+                            "range [1, 2147483647]. Got 0 instead."),
         (dict(code_size=2.0), "The 'code_size' parameter of Autoencoder must be a str among {'auto'} or an int in the "
-                              "range [1, inf). Got 2.0 instead."),
-        (dict(hidden=(16, 0)), "The 'hidden' parameter of Autoencoder must be a list of ints in the range [1, inf). Got (16, 0) instead."),
+                              "range [1, 2147483647]. Got 2.0 instead."),
+        (dict(hidden=(16, 0)), "The 'hidden' parameter of Autoencoder must be a list of ints in the range [1, 2147483647]. Got (16, 0) instead."),
         (dict(kind="rnn"), "The 'kind' parameter of Autoencoder must be a str among {'conv', 'mlp'}. Got 'rnn' instead."),
         (dict(loss="l2"), "The 'loss' parameter of Autoencoder must be a str among {'auto', 'bce', 'mse'}. Got 'l2' instead."),
-        (dict(batch_size=0), "The 'batch_size' parameter of Autoencoder must be a str among {'auto'} or an int in the range [1, inf). Got 0 instead."),
+        (dict(batch_size=0), "The 'batch_size' parameter of Autoencoder must be a str among {'auto'} or an int in the range [1, 2147483647]. Got 0 instead."),
         (dict(lr=0.0), "The 'lr' parameter of Autoencoder must be a str among {'auto'} or a float in the range "
                        "(0, inf). Got 0.0 instead."),
         (dict(validation_fraction=1.0), "The 'validation_fraction' parameter of Autoencoder must be a float in the range [0, 1). Got 1.0 instead."),

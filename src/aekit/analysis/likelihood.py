@@ -33,6 +33,7 @@ from torch import Tensor
 from aekit.errors import ConfigError
 from aekit.models.gaussian import reparameterize
 from aekit.objectives.variational import gaussian_kl
+from aekit.params import SIZE, check
 
 logger = logging.getLogger(__name__)
 
@@ -72,8 +73,7 @@ def _check(model: torch.nn.Module, x: Tensor, variance: float) -> None:
 
 
 def _positive_int(name: str, value: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ConfigError(f"The {name!r} parameter must be an int in the range [1, inf). Got {value!r} instead.")
+    check(name, value, SIZE)
 
 
 @torch.no_grad()

@@ -28,7 +28,7 @@ from torch import Tensor
 
 from aekit.config import param, validate
 from aekit.errors import DataError
-from aekit.params import InstanceOf, Interval
+from aekit.params import MAX_SIZE, InstanceOf, Interval
 from aekit.registry import build, register
 
 _FRACTION = Interval(float, 0.0, 1.0)  # nu, a probability per element
@@ -144,7 +144,7 @@ class Shift:
     only, (B, C, H, W).
     """
 
-    pixels: int = param(2, Interval(int, 0, None), "largest shift in pixels along each axis")
+    pixels: int = param(2, Interval(int, 0, MAX_SIZE), "largest shift in pixels along each axis")
     needs_images = True  # (B, C, H, W) inputs only; tables have no pixels to move
 
     def __post_init__(self) -> None:

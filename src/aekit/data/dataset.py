@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from aekit.errors import DataError
-from aekit.params import Interval, check
+from aekit.params import SEED, Interval, check
 from aekit.registry import register
 
 logger = logging.getLogger(__name__)
@@ -328,7 +328,7 @@ def split_dataset(
     """
     check("val_fraction", val_fraction, Interval(float, 0, 1, closed="left"), "split_dataset")
     check("test_fraction", test_fraction, Interval(float, 0, 1, closed="left"), "split_dataset")
-    check("seed", seed, Interval(int, 0, None), "split_dataset")
+    check("seed", seed, SEED, "split_dataset")
     n = len(ds)
     labels = ds.labels
     all_rows = np.arange(n)

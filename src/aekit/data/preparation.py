@@ -20,7 +20,7 @@ from aekit.config import param
 from aekit.data.dataset import Dataset, Splits, split_dataset
 from aekit.data.files import load_dataset
 from aekit.errors import ConfigError
-from aekit.params import AnyOf, InstanceOf, Interval, Options
+from aekit.params import SEED, AnyOf, InstanceOf, Interval, Options
 
 
 @dataclass
@@ -31,7 +31,7 @@ class DataConfig:
     label_column: Any = param(None, AnyOf(None, Interval(int, None, None)), "CSV/npy column holding labels (-1 = last)")
     val_fraction: float = param(0.1, Interval(float, 0, 1, closed="left"), "fraction of the data for validation")
     test_fraction: float = param(0.2, Interval(float, 0, 1, closed="left"), "fraction held out for testing")
-    split_seed: int = param(0, Interval(int, 0, None), "seed of the (stratified) split, fixed across runs")
+    split_seed: int = param(0, SEED, "seed of the (stratified) split, fixed across runs")
     rescale: str = param("none", Options(("none", "minmax")), "minmax: rescale features to [0, 1] (fitted on train)")
     limit: Any = param(None, AnyOf(None, Interval(int, 1, None)), "use at most this many training rows (quick runs)")
 

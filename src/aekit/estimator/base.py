@@ -32,7 +32,7 @@ from aekit.models import ModelConfig, build_model
 from aekit.models.batched import map_batches
 from aekit.models.serialization import load_model, save_model
 from aekit.objectives import build_objectives
-from aekit.params import AnyOf, InstanceOf, Interval, Options, Registered, SequenceOf, check
+from aekit.params import SEED, SIZE, AnyOf, InstanceOf, Interval, Options, Registered, SequenceOf, check
 from aekit.registry import available, get
 from aekit.training.precision import DEVICES, resolve_device
 from aekit.training.trainer import TrainConfig, Trainer
@@ -82,11 +82,11 @@ _NON_NEGATIVE = Interval(float, 0, None)
 
 # Every constructor parameter and what it may hold; fit checks them all before anything else.
 PARAMETERS: dict[str, Any] = {
-    "code_size": AnyOf(Options(("auto",)), POSITIVE_INT),
-    "hidden": SequenceOf(POSITIVE_INT),
+    "code_size": AnyOf(Options(("auto",)), SIZE),
+    "hidden": SequenceOf(SIZE),
     "kind": Registered("encoder"),
-    "channels": SequenceOf(POSITIVE_INT),
-    "kernel_size": POSITIVE_INT,
+    "channels": SequenceOf(SIZE),
+    "kernel_size": SIZE,
     "activation": Registered("activation"),
     "code_activation": Registered("activation"),
     "tied": InstanceOf(bool),
@@ -99,12 +99,12 @@ PARAMETERS: dict[str, Any] = {
     "tol": Interval(float, 0, 1, closed="left"),
     "n_iter_no_change": POSITIVE_INT,
     "early_stopping": InstanceOf(bool),
-    "batch_size": AnyOf(Options(("auto",)), POSITIVE_INT),
+    "batch_size": AnyOf(Options(("auto",)), SIZE),
     "lr": AnyOf(Options(("auto",)), Interval(float, 0, None, closed="neither")),
     "optimizer": Options(("adam", "sgd")),
     "weight_decay": _NON_NEGATIVE,
     "validation_fraction": Interval(float, 0, 1, closed="left"),
-    "random_state": AnyOf(None, Interval(int, 0, 2**32 - 1), InstanceOf(np.random.RandomState)),
+    "random_state": AnyOf(None, SEED, InstanceOf(np.random.RandomState)),
     "verbose": AnyOf(InstanceOf(bool), Interval(int, 0, None)),
     "device": Options(DEVICES),  # as train.device: auto is the best available (CUDA, then MPS, then the CPU)
 }

@@ -12,7 +12,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from aekit.estimator.base import EVAL_BATCH, PARAMETERS, POSITIVE_INT, AutoencoderBase, model_shape, store
 from aekit.models.batched import map_batches
-from aekit.params import AnyOf, Interval, Options, SequenceOf
+from aekit.params import SIZE, AnyOf, Interval, Options, SequenceOf
 
 
 class AutoencoderClassifier(ClassifierMixin, AutoencoderBase):
@@ -62,10 +62,10 @@ class AutoencoderClassifier(ClassifierMixin, AutoencoderBase):
     _parameters = {
         **PARAMETERS,
         "features": Options(("auto", "codes", "input", "both", "finetune")),
-        "Cs": SequenceOf(Interval(float, 0, None, closed="neither")),
+        "Cs": SequenceOf(Interval(float, 0, None, closed="neither"), min_length=1),
         "cv": Interval(int, 2, None),
         "head": Options(("softmax", "mlp")),
-        "head_hidden": POSITIVE_INT,
+        "head_hidden": SIZE,
         "freeze_epochs": Interval(int, 0, None),
         "finetune_epochs": Interval(int, 0, None),
         "head_lr": Interval(float, 0, None, closed="neither"),

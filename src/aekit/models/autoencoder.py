@@ -43,6 +43,7 @@ from aekit.errors import ConfigError, DataError
 from aekit.models.config import ModelConfig, resolve_config
 from aekit.models.encoder import in_layout
 from aekit.models.gaussian import GaussianHead, reparameterize
+from aekit.params import SIZE, check
 
 logger = logging.getLogger(__name__)
 
@@ -152,9 +153,7 @@ class Autoencoder(nn.Module):
         if not self.variational:
             raise ConfigError("sample(n) draws codes from the prior N(0, I) of a variational model; this model "
                               "has no prior. Build it with model.variational: true.")
-        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-            raise ConfigError(f"The 'n' parameter of Autoencoder.sample must be an int in the range [1, inf). "
-                              f"Got {n!r} instead.")
+        check("n", n, SIZE, owner="Autoencoder.sample")
         weight = next(self.decoder.parameters())
         z = torch.randn(n, self.config.code_size, generator=generator, device=weight.device, dtype=weight.dtype)
         return self.decode(z)  # (n, k) -> (n, *sample_shape)

@@ -9,7 +9,7 @@ and ``to_dict`` writes only them. A new encoder is one file in :mod:`aekit.model
     @dataclass
     class MLPConfig(ModelConfig):
         kind: str = kind_param("mlp")                     # its registered name is its default kind
-        hidden: list = param([512], SequenceOf(Interval(int, 1, None)), "widths of the hidden layers")
+        hidden: list = param([512], SequenceOf(SIZE), "widths of the hidden layers")
 
         example: ClassVar = {"hidden": [8, 5]}           # small settings and sample shapes it builds,
         example_shapes: ClassVar = ((12,), (1, 5, 7))    # for the contract tests
@@ -34,12 +34,11 @@ from typing import Any, ClassVar
 
 from aekit.config import param
 from aekit.errors import ConfigError
-from aekit.params import AnyOf, InstanceOf, Interval, Options, check
+from aekit.params import SIZE, AnyOf, InstanceOf, Options, check
 from aekit.registry import available, get
 
 logger = logging.getLogger(__name__)
 
-_POSITIVE_INT = Interval(int, 1, None)
 
 
 def kind_param(name: str) -> Any:
@@ -56,7 +55,7 @@ class ModelConfig:
     """
 
     kind: str = kind_param("mlp")
-    code_size: Any = param("auto", AnyOf(Options(("auto",)), _POSITIVE_INT),
+    code_size: Any = param("auto", AnyOf(Options(("auto",)), SIZE),
                            "size k of the code h (k < d undercomplete, k > d overcomplete); auto: min(32, d/4)")
     activation: str = param("relu", InstanceOf(str), "activation of hidden layers (a registered activation)")
     code_activation: str = param("linear", InstanceOf(str), "activation of the code h, e.g. 'sigmoid' for codes in (0, 1)")

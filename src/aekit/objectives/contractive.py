@@ -49,7 +49,7 @@ from torch.autograd.function import once_differentiable
 from aekit.config import param, validate
 from aekit.errors import ConfigError
 from aekit.objectives.reconstruction import weighted
-from aekit.params import AnyOf, Interval
+from aekit.params import SEED, SIZE, AnyOf, Interval
 from aekit.registry import get, register
 
 logger = logging.getLogger(__name__)
@@ -409,10 +409,10 @@ class Contractive:
 
     weight: float = param(0.1, Interval(float, 0, None), "lambda, the weight of ||dh/dx||_F^2 per sample")
     projections: Any = param(
-        None, AnyOf(None, Interval(int, 1, None)),
+        None, AnyOf(None, SIZE),
         "None: exact; m: unbiased estimate from m random projections J u (for very wide codes)",
     )
-    seed: int = param(0, Interval(int, 0, None), "seed of the projections' generator (projections only)")
+    seed: int = param(0, SEED, "seed of the projections' generator (projections only)")
 
     def __post_init__(self) -> None:
         validate(self, prefix="penalties.contractive.")

@@ -14,7 +14,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from aekit.errors import ConfigError
-from aekit.io import atomic_write_bytes, atomic_write_text, write_readme_block
+from aekit.io import atomic_write_bytes, atomic_write_text, readme_markers, write_readme_block
+from aekit.params import SEED, Interval, SequenceOf, check
 from aekit.registry import available, get
 from aekit.tour.claim import Evidence, Setting
 from aekit.tour.page import Section, markdown, render
@@ -23,6 +24,7 @@ logger = logging.getLogger(__name__)
 
 FULL_SEEDS, QUICK_SEEDS = (0, 1, 2), (0,)
 README_KEY = "tour"  # the README block written by --readme: <!-- tour:begin --> ... <!-- tour:end -->
+MAX_THREADS = 1024
 
 
 @dataclass
@@ -57,6 +59,30 @@ def claims(only: Sequence[str] | None = None) -> list[str]:
     return sorted(names, key=lambda name: (get("claim", name).order, name))
 
 
+def check_arguments(only: Sequence[str] | None, seeds: Sequence[int] | None, threads: int,
+                    readme: str | Path | None) -> None:
+    """Refuse what would fail, or do what was not asked, only after hours of claims: ``only`` that names no
+    claim (``--only ''`` is not the whole tour), a negative seed, no threads, a README without its block."""
+    if only is not None and not only:
+        raise ConfigError(f"--only names no claim; give one or more of: {', '.join(claims())} (or leave --only "
+                          f"out for the whole tour).")
+    if seeds is not None:
+        check("seeds", list(seeds), SequenceOf(SEED, min_length=1))
+    check("threads", threads, Interval(int, 1, MAX_THREADS))
+    if readme is not None:
+        begin, end = readme_markers(README_KEY)
+        path = Path(readme)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as error:
+            reason = error.strerror if isinstance(error, OSError) and error.strerror else type(error).__name__
+            raise ConfigError(f"--readme {str(path)!r} cannot be read ({reason}); give the README that holds the "
+                              f"{begin} ... {end} block the tables go into.") from None
+        if text.count(begin) != 1 or text.count(end) != 1 or text.index(begin) > text.index(end):
+            raise ConfigError(f"--readme {str(path)!r} needs exactly one {begin} ... {end} block for the tour's "
+                              f"tables; add one where they belong, or leave --readme out.")
+
+
 def machine() -> str:
     import torch
 
@@ -76,6 +102,7 @@ def run_tour(out: str | Path, *, quick: bool = False, only: Sequence[str] | None
     import torch
     from threadpoolctl import threadpool_limits
 
+    check_arguments(only, seeds, threads, readme)
     out = Path(out)
     names = claims(only)
     seeds = tuple(seeds) if seeds else (QUICK_SEEDS if quick else FULL_SEEDS)
@@ -155,4 +182,4 @@ def earlier_sections(out: Path, *, quick: bool, seeds: Sequence[int]) -> list[Se
     return sections
 
 
-__all__ = ["run_tour", "Tour", "claims", "FULL_SEEDS", "QUICK_SEEDS"]
+__all__ = ["run_tour", "check_arguments", "Tour", "claims", "FULL_SEEDS", "QUICK_SEEDS"]

@@ -31,6 +31,7 @@ from __future__ import annotations
 import atexit
 import logging
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -152,6 +153,18 @@ class Distributed:
                 error = kind(message) if issubclass(kind, AekitError) else ConfigError(message)
         if error is not None:
             raise error
+
+    def on_main(self, work: Callable[[], Any]) -> Any:
+        """``work()`` on rank 0 (the only process that touches a run folder), its result on every process;
+        an aekit error it raises is raised by every process."""
+        result, error = None, None
+        if self.is_main:
+            try:
+                result = work()
+            except AekitError as found:
+                error = found
+        self.raise_together(error)
+        return self.broadcast(result)
 
     def barrier(self) -> None:
         if self.enabled:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import copy
 import logging
 from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,7 +33,8 @@ from aekit.errors import ConfigError
 from aekit.models.batched import map_batches
 from aekit.models.classifier import Classifier
 from aekit.objectives.classification import Classification
-from aekit.params import AnyOf, InstanceOf, Interval, Options
+from aekit.params import SEED, SIZE, AnyOf, InstanceOf, Interval, Options
+from aekit.training import distributed
 from aekit.training.trainer import TrainConfig, Trainer
 
 logger = logging.getLogger(__name__)
@@ -48,25 +50,35 @@ class FinetuneConfig:
                             "of the labels, how many stop training early: auto = a fifth when both parts keep a row "
                             "of every class, else 0 (no early stopping: the full epochs)")
     head: str = param("softmax", Options(("softmax", "mlp")), "linear softmax head, or an MLP with one hidden layer")
-    head_hidden: int = param(128, Interval(int, 1, None), "hidden units of the mlp head")
+    head_hidden: int = param(128, SIZE, "hidden units of the mlp head")
     freeze_epochs: int = param(20, Interval(int, 0, None), "epochs training the head alone, encoder frozen")
     epochs: int = param(50, Interval(int, 0, None), "epochs of end-to-end fine-tuning after unfreezing")
     lr: float = param(1e-2, Interval(float, 0, None, closed="neither"), "learning rate of the frozen phase (and from scratch)")
     finetune_lr: float = param(3e-4, Interval(float, 0, None, closed="neither"), "smaller learning rate end to end")
-    batch_size: int = param(32, Interval(int, 1, None), "samples per step")
+    batch_size: int = param(32, SIZE, "samples per step")
     patience: Any = param(15, AnyOf(None, Interval(int, 1, None)), "early stopping on validation loss (epochs)")
     corruption: dict = param({}, InstanceOf(dict), "noise on the labelled inputs while training, e.g. {masking: 0.25}")
-    label_seed: int = param(0, Interval(int, 0, None), "seed of the labelled draw")
-    seed: int = param(0, Interval(int, 0, None), "seed of the head's initialisation and the batch order")
+    label_seed: int = param(0, SEED, "seed of the labelled draw")
+    seed: int = param(0, SEED, "seed of the head's initialisation and the batch order")
 
     def check(self) -> None:
         build_corruption(self.corruption)  # unknown names and bad levels fail here, not mid-training
 
 
+def check_budget(n: int | None, available: int, parameter: str = "labels", where: str = "the training split") -> None:
+    """A label budget is at most the labelled rows there are: more is refused, never quietly made 'all'
+    (which also takes the validation split's labels, more than were asked for)."""
+    if n is not None and n > available:
+        raise ConfigError(f"The {parameter!r} parameter must be at most the {available} labelled rows of {where}, "
+                          f"or 'all' for every label. Got {n} instead.")
+
+
 def draw_labelled(y: np.ndarray, n: int | None, seed: int) -> np.ndarray:
-    """Indices of ``n`` labelled rows, as even across classes as possible (sorted); all rows if None."""
+    """Indices of ``n`` labelled rows, as even across classes as possible (sorted); all rows if None.
+    ``n`` is at most ``len(y)`` (:func:`check_budget`)."""
     y = np.asarray(y)
-    if n is None or n >= len(y):
+    check_budget(n, len(y))
+    if n is None or n == len(y):
         return np.arange(len(y))
     rng = np.random.default_rng(seed)
     classes = np.unique(y)
@@ -169,13 +181,17 @@ def finetune_run(run_dir: str | Path, config: FinetuneConfig | None = None, out:
     training. Accuracy and the confusion matrix are measured on its test split. Writes
     ``finetune.yaml``, ``classifier.safetensors`` + ``classifier.json``, ``metrics.jsonl`` and
     ``summary.json`` into ``out`` (default ``RUN/finetune-<labels>-<head>``); returns the summary.
+
+    As a training holds its run folder, a fine-tuning holds the lock of ``out`` from before its first epoch
+    to its last write (under torchrun rank 0 holds it and writes): a second one into the same folder is
+    refused, never mixed with the first.
     """
     import json
 
     from sklearn.metrics import confusion_matrix
 
     from aekit import config as cfg
-    from aekit.io import atomic_write_text
+    from aekit.io import LOCK_NAME, atomic_write_text, folder_lock
     from aekit.models.classifier import save_classifier
     from aekit.training.run_folder import load_run, write_metrics
 
@@ -183,27 +199,40 @@ def finetune_run(run_dir: str | Path, config: FinetuneConfig | None = None, out:
     run = load_run(run_dir)
     (x, x_val, x_test), (y, y_val, y_test), data = run.labelled_arrays("Fine-tuning")
     splits = data.splits
-    rows = draw_labelled(y, config.labels, config.label_seed)
-    if config.labels is None or config.labels >= len(y):  # every label: the validation split's labels too
-        train_rows, (x_stop, y_stop) = rows, (x_val, y_val)
-    else:
-        train_rows, stop_rows = split_budget(y, rows, config.val_labels, config.label_seed)
-        x_stop, y_stop = x[stop_rows], y[stop_rows]
-    n_classes = len(splits.train.classes or []) or int(y.max()) + 1
-    result = finetune(run.model, x[train_rows], y[train_rows], x_stop, y_stop, config,
-                      n_classes=n_classes, on_epoch=on_epoch)
-    predicted = predict_proba(result.classifier, x_test).argmax(1)
-    accuracy = float((predicted == y_test).mean()) if len(y_test) else float("nan")
+    check_budget(config.labels, len(y), where=f"the training split of {str(run_dir)!r}")
     out = Path(out) if out is not None else Path(run_dir) / f"finetune-{config.labels or 'all'}-{config.head}"
-    out.mkdir(parents=True, exist_ok=True)
-    cfg.write_yaml(cfg.to_dict(config), out / "finetune.yaml")
-    save_classifier(result.classifier, run.model.describe(), out)
-    write_metrics(out, result.history)
-    summary = {"run": str(run_dir), "labels": len(train_rows) + len(y_stop), "train_labels": len(train_rows),
-               "val_labels": len(y_stop), "test_size": len(y_test),
-               "accuracy": accuracy, "error": 1 - accuracy,
-               "confusion_matrix": confusion_matrix(y_test, predicted, labels=range(n_classes)).tolist(),
-               "classes": splits.train.classes}
-    atomic_write_text(out / "summary.json", json.dumps(summary, indent=2))
+    group = distributed.setup()
+    with ExitStack() as stack:
+        def claim() -> None:
+            out.mkdir(parents=True, exist_ok=True)
+            try:
+                stack.enter_context(folder_lock(out))
+            except ConfigError:  # held: say by whom, and what to do instead
+                holder = (out / LOCK_NAME).read_text().strip() or "unknown"
+                raise ConfigError(f"{str(out)!r} is being written by another aekit finetune (PID {holder}); wait "
+                                  f"for it to finish, or give this one another --out.") from None
+
+        group.on_main(claim)
+        rows = draw_labelled(y, config.labels, config.label_seed)
+        if config.labels is None:  # every label: the validation split's labels too
+            train_rows, (x_stop, y_stop) = rows, (x_val, y_val)
+        else:
+            train_rows, stop_rows = split_budget(y, rows, config.val_labels, config.label_seed)
+            x_stop, y_stop = x[stop_rows], y[stop_rows]
+        n_classes = len(splits.train.classes or []) or int(y.max()) + 1
+        result = finetune(run.model, x[train_rows], y[train_rows], x_stop, y_stop, config,
+                          n_classes=n_classes, on_epoch=on_epoch)
+        predicted = predict_proba(result.classifier, x_test).argmax(1)
+        accuracy = float((predicted == y_test).mean()) if len(y_test) else float("nan")
+        summary = {"run": str(run_dir), "labels": len(train_rows) + len(y_stop), "train_labels": len(train_rows),
+                   "val_labels": len(y_stop), "test_size": len(y_test),
+                   "accuracy": accuracy, "error": 1 - accuracy,
+                   "confusion_matrix": confusion_matrix(y_test, predicted, labels=range(n_classes)).tolist(),
+                   "classes": splits.train.classes}
+        if group.is_main:
+            cfg.write_yaml(cfg.to_dict(config), out / "finetune.yaml")
+            save_classifier(result.classifier, run.model.describe(), out)
+            write_metrics(out, result.history)
+            atomic_write_text(out / "summary.json", json.dumps(summary, indent=2))
     summary["out"] = str(out)
     return summary

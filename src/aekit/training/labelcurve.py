@@ -30,7 +30,8 @@ from typing import Any
 import numpy as np
 
 from aekit.models.batched import map_batches
-from aekit.training.finetune import FinetuneConfig, draw_labelled, finetune, predict_proba, split_budget
+from aekit.params import Interval, check
+from aekit.training.finetune import FinetuneConfig, check_budget, draw_labelled, finetune, predict_proba, split_budget
 
 logger = logging.getLogger(__name__)
 
@@ -65,14 +66,18 @@ def _logreg(train: np.ndarray, y: np.ndarray, test: np.ndarray, y_test: np.ndarr
 def label_curve(run_dir: str | Path, budgets: Sequence[int | None] = (10, 100, 300, 1000, None), draws: int = 3,
                 methods: Sequence[str] = METHODS, config: FinetuneConfig | None = None,
                 progress: Callable[[str], None] | None = None) -> list[Point]:
-    """Accuracy of each method at each label budget (``None`` = every training label), ``draws`` draws each."""
+    """Accuracy of each method at each label budget (``None`` = every training label), ``draws`` draws each;
+    a budget beyond the labelled training rows is refused before any work."""
     from sklearn.decomposition import PCA
 
     from aekit.training.run_folder import load_run
 
+    check("draws", draws, Interval(int, 1, None))
     config = config or FinetuneConfig()
     run = load_run(run_dir)
     (x, x_val, x_test), (y, y_val, y_test), data = run.labelled_arrays("A label curve")
+    for budget in budgets:
+        check_budget(budget, len(y), parameter="budgets", where=f"the training split of {str(run_dir)!r}")
     s = data.splits
     flat, flat_test = x.reshape(len(x), -1), x_test.reshape(len(x_test), -1)
     k = run.model.config.code_size
@@ -83,11 +88,12 @@ def label_curve(run_dir: str | Path, budgets: Sequence[int | None] = (10, 100, 3
 
     points = []
     for budget in budgets:
-        n = len(y) if budget is None or budget >= len(y) else int(budget)
+        every = budget is None
+        n = len(y) if every else int(budget)
         scores: dict[str, list[float]] = {m: [] for m in methods}
-        for draw in range(draws if n < len(y) else 1):
+        for draw in range(1 if every else draws):
             rows = draw_labelled(y, n, draw)
-            if n < len(y):  # a budget: the early-stopping rows are among the n
+            if not every:  # a budget: the early-stopping rows are among the n
                 fit_rows, stop_rows = split_budget(y, rows, config.val_labels, draw)
                 x_stop, y_stop = x[stop_rows], y[stop_rows]
             else:  # every label: the validation split's labels too

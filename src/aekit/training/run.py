@@ -33,7 +33,7 @@ from aekit import config as cfg
 from aekit.data import Dataset, Splits
 from aekit.data.corruption import Compose
 from aekit.data.preparation import MinMax, prepare_data
-from aekit.errors import AekitError, ConfigError, DataError
+from aekit.errors import ConfigError, DataError
 from aekit.io import atomic_write_text, folder_lock
 from aekit.models.autoencoder import Autoencoder, build_model
 from aekit.models.config import resolve_config
@@ -42,8 +42,9 @@ from aekit.training import distributed
 from aekit.training.distributed import Distributed
 from aekit.training.layerwise import pretrain, stage_configs
 from aekit.training.run_config import RunConfig, make_config
-from aekit.training.run_folder import check_new_run_folder, read_config_data, remove_stale_writes, write_metrics
-from aekit.training.trainer import Trainer
+from aekit.training.run_folder import (check_new_run_folder, new_default_folder, read_config_data, remove_stale_writes,
+                                      write_metrics)
+from aekit.training.trainer import Trainer, placement
 
 logger = logging.getLogger(__name__)
 
@@ -157,20 +158,7 @@ def _execute(run_dir: Path, prepared: Prepared, trainer: Trainer, on_epoch: Call
 def _trainer(prepared: Prepared, run_dir: Path, progress: bool) -> Trainer:
     c = prepared.config
     return Trainer(prepared.model, prepared.objectives, c.train, corruption=prepared.corruption, seed=c.seed,
-                   checkpoint=run_dir / "checkpoint.pt", progress=progress)
-
-
-def _on_main(group: Distributed, work: Callable[[], Any]) -> Any:
-    """``work()`` on rank 0 (the only process that touches the run folder), its result on every process;
-    an aekit error it raises is raised by every process."""
-    result, error = None, None
-    if group.is_main:
-        try:
-            result = work()
-        except AekitError as found:
-            error = found
-    group.raise_together(error)
-    return group.broadcast(result)
+                   checkpoint=run_dir / "checkpoint.pt", progress=progress, run_config=run_identity(c))
 
 
 def distributed_section(group: Distributed, config: RunConfig) -> dict[str, Any]:
@@ -192,21 +180,27 @@ def train(config: RunConfig, *, on_epoch: Callable | None = None, progress: bool
           run_dir: str | Path | None = None) -> RunResult:
     """Train ``config`` into a new run directory (``config.out/config.name``)."""
     group = distributed.setup(config.train.device)
+    placement(config.train, group, quiet=True)  # a device or precision this machine lacks: refused before the folder exists
     prepared = prepare(config)
+    named = run_dir is not None or config.name is not None
     if run_dir is None:
         run_dir = Path(config.out) / (config.name or default_name(config, prepared.model.config.code_size))
-    run_dir = Path(group.broadcast(str(run_dir)))  # rank 0's: the default name holds the time
     with ExitStack() as stack:
-        def claim() -> None:
-            check_new_run_folder(run_dir)
-            run_dir.mkdir(parents=True, exist_ok=True)
-            stack.enter_context(folder_lock(run_dir))  # one process writes a run folder; a second one is told who holds it
-            check_new_run_folder(run_dir)  # again, now that it is ours: another process may have filled it
-            _write_config(run_dir, config, group)
+        def claim() -> str:
+            if named:
+                check_new_run_folder(run_dir)
+                run_dir.mkdir(parents=True, exist_ok=True)
+                folder = run_dir
+            else:  # the default name holds the time: runs started in the same second take -2, -3, ...
+                folder = new_default_folder(run_dir)
+            stack.enter_context(folder_lock(folder))  # one process writes a run folder; a second one is told who holds it
+            check_new_run_folder(folder)  # again, now that it is ours: another process may have filled it
+            _write_config(folder, config, group)
             if prepared.preprocessing is not None:
-                atomic_write_text(run_dir / "preprocessing.json", json.dumps(prepared.preprocessing.to_json()))
+                atomic_write_text(folder / "preprocessing.json", json.dumps(prepared.preprocessing.to_json()))
+            return str(folder)
 
-        _on_main(group, claim)
+        run_dir = Path(group.on_main(claim))  # rank 0's folder, on every process
         if config.layerwise.enabled:
             _pretrain_layerwise(prepared, run_dir)
         return _execute(run_dir, prepared, _trainer(prepared, run_dir, progress), on_epoch)
@@ -235,6 +229,18 @@ def _pretrain_layerwise(prepared: Prepared, run_dir: Path) -> None:
 # what a resume may change: the optimiser's settings (a smaller lr after the loss became NaN), never the
 # model, the data or the objectives the checkpoint was trained with
 RESUMABLE_KEYS = ("train.lr", "train.weight_decay", "train.momentum", "train.clip_grad")
+# what a checkpoint's record of its run leaves out: those, the epoch budget (--epochs) and where the run lives
+UNRECORDED_KEYS = (*RESUMABLE_KEYS, "train.epochs", "train.max_epochs", "name", "out")
+
+
+def run_identity(config: RunConfig) -> dict[str, Any]:
+    """The resolved config less :data:`UNRECORDED_KEYS`: every checkpoint records it (and its digest), and a
+    resume refuses a checkpoint whose record differs, naming the first setting that does."""
+    data = cfg.to_dict(config)
+    for key in UNRECORDED_KEYS:
+        section, _, name = key.rpartition(".")
+        (data.get(section, {}) if section else data).pop(name, None)
+    return data
 
 
 def resume(run_dir: str | Path, *, epochs: int | None = None, overrides: list[str] | tuple[str, ...] = (),
@@ -257,7 +263,7 @@ def resume(run_dir: str | Path, *, epochs: int | None = None, overrides: list[st
             stack.enter_context(folder_lock(run_dir))
             return read_config_data(run_dir)
 
-        return _resume(run_dir, _on_main(group, claim), group, epochs, list(overrides), on_epoch, progress)
+        return _resume(run_dir, group.on_main(claim), group, epochs, list(overrides), on_epoch, progress)
 
 
 def _resume(run_dir: Path, data: dict[str, Any], group: Distributed, epochs: int | None, overrides: list[str],
@@ -279,13 +285,9 @@ def _resume(run_dir: Path, data: dict[str, Any], group: Distributed, epochs: int
         return (run_dir / "checkpoint.pt").exists()
 
     checkpoint = run_dir / "checkpoint.pt"
-    trainer = _trainer(prepared, run_dir, progress) if _on_main(group, look) else None
+    trainer = _trainer(prepared, run_dir, progress) if group.on_main(look) else None
     if trainer is not None:
-        trainer.load_checkpoint(checkpoint)  # refuses another model's checkpoint
-        if trainer.seed != config.seed:
-            raise ConfigError(f"Checkpoint {str(checkpoint)!r} does not belong to this run: it was trained with seed "
-                              f"{trainer.seed!r}, {str(run_dir / 'config.yaml')!r} says {config.seed!r}; restore the "
-                              f"run's own checkpoint.pt, or delete it to train the run again from the beginning.")
+        trainer.load_checkpoint(checkpoint)  # refuses another run's checkpoint: another model, seed or config
         if epochs is not None and epochs < trainer.epoch:  # config.yaml and summary.json would disagree
             raise ConfigError(f"--epochs {epochs} is fewer than the {trainer.epoch} epochs {str(run_dir)!r} has "
                               f"already trained; give a larger total (e.g. --epochs {2 * trainer.epoch}), or use "
@@ -304,4 +306,5 @@ def _resume(run_dir: Path, data: dict[str, Any], group: Distributed, epochs: int
     return _execute(run_dir, prepared, trainer, on_epoch)
 
 
-__all__ = ["train", "resume", "prepare", "Prepared", "RunResult", "default_name", "check_range", "RESUMABLE_KEYS"]
+__all__ = ["train", "resume", "prepare", "Prepared", "RunResult", "default_name", "check_range", "RESUMABLE_KEYS",
+           "UNRECORDED_KEYS", "run_identity"]

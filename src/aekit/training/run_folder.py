@@ -6,7 +6,8 @@
       model.safetensors   weights (no pickle) + model.json, the architecture to rebuild them
       preprocessing.json  the rescaling fitted on the training split, when one was asked for
       metrics.jsonl       one JSON line per epoch: every loss term, train and validation
-      checkpoint.pt       the full training state after the last completed epoch (resume)
+      checkpoint.pt       the full training state after the last completed epoch (resume), with the config
+                          that trained it and its digest: a resume refuses another run's checkpoint
       summary.json        test-split metrics of the final weights
 
 ``load_run(run_dir)`` rebuilds the model in a fresh process; ``Run.data()`` gives the run's splits
@@ -50,6 +51,23 @@ def check_new_run_folder(run_dir: Path) -> None:
     if any(p.name != LOCK_NAME for p in run_dir.iterdir()):
         raise ConfigError(f"Folder {str(run_dir)!r} already exists and holds files that are not an aekit run; "
                           f"aekit never writes a run over them. Choose another --name, or empty the folder.")
+
+
+def new_default_folder(run_dir: Path, tries: int = 1000) -> Path:
+    """Create ``run_dir``, or ``run_dir-2``, ``run_dir-3``, ...: the first name no folder has. ``mkdir`` is
+    atomic, so runs started in the same second without ``--name`` (whose default names are equal) each get
+    a folder of their own, and none is told to resume another's run."""
+    for i in range(1, tries + 1):
+        folder = run_dir if i == 1 else run_dir.with_name(f"{run_dir.name}-{i}")
+        if folder.exists():
+            continue
+        check_new_run_folder(folder)  # --out is a folder
+        try:
+            folder.mkdir(parents=True)
+        except FileExistsError:  # another process took this name a moment ago
+            continue
+        return folder
+    raise ConfigError(f"{tries} run folders named {str(run_dir)!r}-N already exist; give this run a --name.")
 
 
 def remove_stale_writes(run_dir: Path) -> None:
@@ -189,4 +207,4 @@ def load(run_dir: str | Path) -> Autoencoder:
 
 
 __all__ = ["Run", "load_run", "load", "read_config", "read_config_data", "read_metrics", "read_metrics_file", "read_summary", "write_metrics",
-           "check_new_run_folder", "remove_stale_writes"]
+           "check_new_run_folder", "new_default_folder", "remove_stale_writes"]

@@ -27,10 +27,12 @@ An objective may define ``bind(model)`` (called once, here), ``start_epoch(epoch
 from __future__ import annotations
 
 import copy
+import hashlib
+import json
 import logging
 import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -41,7 +43,7 @@ from torch import Tensor, nn
 
 from aekit.config import param
 from aekit.errors import ConfigError, TrainingDiverged
-from aekit.params import AnyOf, InstanceOf, Interval, Options
+from aekit.params import SIZE, AnyOf, InstanceOf, Interval, Options, shown
 from aekit.training import distributed
 from aekit.training.distributed import rank_seed
 from aekit.training.precision import DEVICES, PRECISIONS, Precision, best_device, resolve_device
@@ -81,7 +83,7 @@ class TrainConfig:
     max_epochs: int = param(200, Interval(int, 1, None), "the budget of epochs: auto (a warning says when it ends first)")
     tol: float = param(1e-3, Interval(float, 0, 1, closed="left"),
                        "an epoch improves when the loss falls below (1 - tol) x the best so far")
-    batch_size: int = param(128, Interval(int, 1, None), "samples per optimiser step")
+    batch_size: int = param(128, SIZE, "samples per optimiser step")
     optimizer: str = param("adam", Options(("adam", "sgd")), "adam (fused when the device allows) or sgd")
     lr: Any = param("auto", AnyOf(Options(("auto",)), Interval(float, 0, None, closed="neither")),
                     f"learning rate; auto: {AFFINE_LR:g} for a linear (affine) autoencoder, else {DEFAULT_LR:g}")
@@ -102,7 +104,7 @@ class TrainConfig:
     device: str = param("auto", Options(DEVICES), "where to train; auto: a CUDA GPU, else MPS, else the CPU")
     precision: Any = param("32", Options((*PRECISIONS, 32)),
                            "32 (float32), bf16 (autocast to bfloat16) or 16-mixed (float16 with loss scaling, GPUs)")
-    eval_batch_size: int = param(1024, Interval(int, 1, None), "samples per batch when evaluating")
+    eval_batch_size: int = param(1024, SIZE, "samples per batch when evaluating")
 
     @property
     def auto(self) -> bool:
@@ -124,6 +126,36 @@ class TrainConfig:
 
 
 Batches = Callable[[Tensor], Sequence[Tensor]]
+
+
+def config_digest(config: Mapping[str, Any]) -> str:
+    """SHA-256 of ``config`` as canonical JSON (keys sorted, no spaces): what a checkpoint records of the
+    run that wrote it."""
+    text = json.dumps(config, sort_keys=True, separators=(",", ":"), allow_nan=True, default=repr)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _settings(tree: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """A nested config as ``{dotted key: value}`` (an empty section has no keys)."""
+    flat: dict[str, Any] = {}
+    for key, value in tree.items():
+        if isinstance(value, Mapping):
+            flat.update(_settings(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
+
+
+def placement(config: TrainConfig, dist: distributed.Distributed, quiet: bool = False) -> tuple[torch.device, Precision]:
+    """Where ``config`` trains and in which precision; an error when this machine has neither (a run
+    checks it before its folder is made, so that a refused run leaves nothing behind)."""
+    device = config.device
+    if dist.enabled and device == "auto" and best_device() == "mps":  # no backend for MPS
+        if not quiet:
+            logger.info("train.device=auto: cpu (distributed training has no backend for MPS)")
+        device = "cpu"
+    resolved = resolve_device(device, dist.local_rank if dist.enabled else None)
+    return resolved, Precision(config.precision, resolved)
 
 
 def _total(terms: dict[str, Tensor]) -> Tensor:
@@ -196,6 +228,9 @@ class Trainer:
     on_epoch : called with each epoch's record (the CLI prints it; the run writes metrics.jsonl);
         under torchrun on rank 0 only, which alone writes the checkpoint too.
     progress : show a progress bar over the batches of each epoch (tqdm; hidden when not a terminal).
+    run_config : the config of the run this trainer continues (a mapping, as config.yaml holds it, less what a
+        resume may change); recorded in every checkpoint with its :func:`config_digest`, and a checkpoint
+        written with another one (or another seed) is refused on load. None: checkpoints are not tied to a run.
 
     Under torchrun (``WORLD_SIZE > 1``) ``fit``, ``evaluate`` and ``save_checkpoint`` are collective:
     every process calls them.
@@ -212,15 +247,11 @@ class Trainer:
         checkpoint: str | Path | None = None,
         on_epoch: Callable[[dict[str, Any]], None] | None = None,
         progress: bool = False,
+        run_config: Mapping[str, Any] | None = None,
     ) -> None:
         self.config = config or TrainConfig()
         self.dist = distributed.setup(self.config.device)  # one process unless launched by torchrun
-        device = self.config.device
-        if self.dist.enabled and device == "auto" and best_device() == "mps":  # no backend for MPS
-            logger.info("train.device=auto: cpu (distributed training has no backend for MPS)")
-            device = "cpu"
-        self.device = resolve_device(device, self.dist.local_rank if self.dist.enabled else None)
-        self.precision = Precision(self.config.precision, self.device)
+        self.device, self.precision = placement(self.config, self.dist)
         self.model = model.to(self.device)
         self.objectives = list(objectives)
         if not self.objectives:
@@ -234,6 +265,7 @@ class Trainer:
         self.checkpoint = Path(checkpoint) if checkpoint is not None else None
         self.on_epoch = on_epoch
         self.progress = progress
+        self.run_config = None if run_config is None else copy.deepcopy(dict(run_config))
         self.generator = torch.Generator().manual_seed(seed)  # the batch order (the same on every process)
         self.noise_generator = self.generator  # corruption noise: one process draws both from one generator
         self.net = self.dist.wrap(self.model)  # what the training forward goes through (DDP under torchrun)
@@ -509,6 +541,9 @@ class Trainer:
             "scaler": self.precision.state_dict(),  # 16-mixed: the loss scale and its growth tracker
             "world_size": self.dist.world_size,
             "global_batch_size": self.global_batch_size,
+            # the run that wrote it (check_belongs compares them before anything is loaded)
+            "run_config": self.run_config,
+            "run_config_digest": None if self.run_config is None else config_digest(self.run_config),
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -639,3 +674,32 @@ class Trainer:
             key = diff[0]
             raise ConfigError(f"Checkpoint {str(path)!r} does not belong to this run: its model differs at {key!r} "
                               f"(checkpoint {found.get(key, 'none')}, run {expected.get(key, 'none')}); {fix}.")
+        if self.run_config is not None:
+            self._check_run(state, path, fix)
+
+    def _check_run(self, state: dict[str, Any], path: str | Path, fix: str) -> None:
+        """The checkpoint was written by this run: the same config (its digest), so the same data, objectives
+        and corruption; a checkpoint written before digests were recorded is taken on its seed, with a warning."""
+        digest = state.get("run_config_digest")
+        if digest is None:
+            if state.get("seed") != self.seed:
+                raise ConfigError(f"Checkpoint {str(path)!r} does not belong to this run: it was trained with seed "
+                                  f"{shown(state.get('seed'))}, this run's config.yaml says {self.seed!r}; {fix}.")
+            logger.warning("Checkpoint %s records no config (it was written before checkpoints did): it is resumed "
+                           "because its model and seed match this run's, but it may come from a run with other "
+                           "data, objectives or corruption; if so, delete it to train the run again.", path)
+            return
+        if digest == config_digest(self.run_config):
+            return
+        theirs = state.get("run_config")
+        ours, found = _settings(self.run_config), _settings(theirs) if isinstance(theirs, Mapping) else {}
+        differ = sorted(key for key in set(ours) | set(found) if ours.get(key, ...) != found.get(key, ...))
+        if not differ:  # the recorded config is missing, or is not the one its digest was taken of
+            raise ConfigError(f"Checkpoint {str(path)!r} does not belong to this run: its config digest "
+                              f"{shown(digest, 24)} is not this run's config.yaml's; {fix}.")
+        key = differ[0]
+        was = f"{key} {shown(found[key])}" if key in found else f"no {key}"
+        now = f"says {shown(ours[key])}" if key in ours else f"has no {key}"
+        more = f" (and {len(differ) - 1} more setting{'s' * (len(differ) > 2)})" if len(differ) > 1 else ""
+        raise ConfigError(f"Checkpoint {str(path)!r} does not belong to this run: it was trained with {was}, this "
+                          f"run's config.yaml {now}{more}; {fix}.")

@@ -26,7 +26,7 @@ from aekit.config import param
 from aekit.errors import ConfigError
 from aekit.models.config import ModelConfig, kind_param
 from aekit.models.encoder import CodeHead, Encoder
-from aekit.params import Interval, SequenceOf
+from aekit.params import SIZE, SequenceOf
 from aekit.registry import get, register
 
 STRIDE = 2
@@ -106,8 +106,8 @@ class ConvConfig(ModelConfig):
     """A convolutional encoder for images (C, H, W): stride-2 convolutions, mirrored by transposed ones."""
 
     kind: str = kind_param("conv")
-    channels: list = param([16, 32], SequenceOf(Interval(int, 1, None)), "channels of the stride-2 convolutions")
-    kernel_size: int = param(3, Interval(int, 1, None), "kernel size of every convolution")
+    channels: list = param([16, 32], SequenceOf(SIZE), "channels of the stride-2 convolutions")
+    kernel_size: int = param(3, SIZE, "kernel size of every convolution")
 
     example: ClassVar[dict[str, Any]] = {"channels": [4, 6]}
     example_shapes: ClassVar[tuple[tuple[int, ...], ...]] = ((1, 6, 6), (1, 5, 7), (3, 8, 8))

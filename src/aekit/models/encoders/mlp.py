@@ -26,7 +26,7 @@ from aekit.config import param
 from aekit.errors import ConfigError
 from aekit.models.config import ModelConfig, kind_param
 from aekit.models.encoder import CodeHead, Encoder, in_layout
-from aekit.params import InstanceOf, Interval, SequenceOf
+from aekit.params import SIZE, InstanceOf, SequenceOf
 from aekit.registry import get, register
 
 
@@ -104,7 +104,7 @@ class MLPConfig(ModelConfig):
     """A fully connected encoder and its mirror: ``hidden`` widths from the input to the code, optionally tied."""
 
     kind: str = kind_param("mlp")
-    hidden: list = param([512], SequenceOf(Interval(int, 1, None)), "widths of the hidden layers; [] is one affine layer")
+    hidden: list = param([512], SequenceOf(SIZE), "widths of the hidden layers; [] is one affine layer")
     tied: bool = param(False, InstanceOf(bool), "decoder weights are the transposed encoder weights")
 
     example: ClassVar[dict[str, Any]] = {"hidden": [8, 5]}
