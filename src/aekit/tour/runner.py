@@ -23,8 +23,8 @@ logger = logging.getLogger(__name__)
 
 # Five seeds: with them the rule's t interval detects a true difference of 1.36 paired standard deviations
 # with 80 % power (3 seeds: 2.30; 8 seeds: 0.98), and a sign test could first reach 5 % (5 of 5 > 0:
-# p = 1/32). At 3 seeds the full tour took 51 min of claim time on 1 thread, so 5 take about 85, within the
-# 100 it may cost; 6 would take about 100 before any claim adds a selection. Each check's power at its
+# p = 1/32). At 3 seeds the full tour took 51 min of claim time on 1 thread; 5 take about 90 (contractive
+# now selects λ and σ per seed), within the 100 it may cost, where 6 would not be. Each check's power at its
 # effect of interest is on the page, with the seeds it would need where 5 are too few.
 FULL_SEEDS, QUICK_SEEDS = (0, 1, 2, 3, 4), (0,)
 README_KEY = "tour"  # the README block written by --readme: <!-- tour:begin --> ... <!-- tour:end -->
