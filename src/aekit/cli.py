@@ -109,7 +109,7 @@ def _parser() -> argparse.ArgumentParser:
     tour.add_argument("--only", type=lambda text: [t.strip() for t in text.split(",") if t.strip()], default=None,
                       metavar="CLAIM,...", help="run these claims only (e.g. pretraining,contractive)")
     tour.add_argument("--out", default=None, help="output folder (default docs/tour, or tour-quick for --quick)")
-    tour.add_argument("--seeds", type=int, nargs="+", default=None, help="seeds (default 0 1 2; --quick: 0)")
+    tour.add_argument("--seeds", type=int, nargs="+", default=None, help="seeds (default 0 1 2 3 4; --quick: 0)")
     tour.add_argument("--threads", type=int, default=1,
                       help="CPU threads for torch and BLAS (default 1: on a shared machine 2 threads ran 3-5x slower)")
     tour.add_argument("--readme", default=None, metavar="README.md",

@@ -13,7 +13,7 @@ import pytest
 
 from aekit.errors import ConfigError
 from aekit.registry import available
-from aekit.tour.claim import FAILS, HOLDS, MIXED
+from aekit.tour.claim import HOLDS, RULE, VERDICTS, combine
 from aekit.io import readme_markers, write_readme_block
 from aekit.tour.runner import README_KEY, claims, run_tour
 
@@ -36,12 +36,22 @@ def test_every_claim_runs_and_gets_a_computed_verdict(tour):
     for section in tour.sections:
         assert section.error is None, f"{section.key}: {section.error}"
         e = section.evidence
-        assert e.verdict in (HOLDS, FAILS, MIXED) and e.rule and e.statement and e.protocol
+        assert e.verdict in VERDICTS and e.rule and e.statement and e.protocol
         assert e.rows and all(len(row) == len(e.header) for row in e.rows), section.key
+        assert "MNIST-5k: 400 training" in e.scale, section.key  # the scale it ran at
+        assert "split 70/10/20 (stratified) by each seed" in e.protocol, section.key
+        # the one rule decided it: every check judged by RULE, the verdict their combination
+        d = e.decision
+        assert d is not None and d.seeds == [0] and d.seed_out is None, section.key
+        assert all(o.outcome == RULE.outcome(o.diffs) and len(o.diffs) == 1 and o.effect > 0 for o in d.outcomes)
+        assert e.verdict == combine([o.outcome for o in d.outcomes])
     results = json.loads((tour.out / "results.json").read_text())
     assert [c["key"] for c in results["claims"]] == claims() and results["quick"] is True
+    assert results["rule"] == RULE.text() and results["data"] == "mnist5k"
+    assert all(c["scale"] and c["decision"]["outcomes"] for c in results["claims"])
     tables = (tour.out / "tables.md").read_text()
     assert all(f"#### {s.title}: {s.verdict}" in tables for s in tour.sections)
+    assert f"Rule: {RULE.text()}" in tables and tables.count("\nStability: ") == len(tour.sections)
 
 
 def test_the_tour_page_loads_in_a_browser_with_every_claim(browser, tour):
@@ -52,7 +62,8 @@ def test_the_tour_page_loads_in_a_browser_with_every_claim(browser, tour):
         sections = page.evaluate("Array.from(document.querySelectorAll('section[data-claim]')).map(s => s.dataset.claim)")
         assert sections == claims()
         verdicts = page.evaluate("Array.from(document.querySelectorAll('section [data-verdict]')).map(b => b.dataset.verdict)")
-        assert set(verdicts) <= {HOLDS, FAILS, MIXED} and len(verdicts) >= len(sections)
+        assert set(verdicts) <= set(VERDICTS) and len(verdicts) >= len(sections)
+        assert page.locator("p.stability").count() == len(sections)
         assert "not evidence" in page.inner_text("body")  # a quick tour says what it is
     finally:
         page.close()

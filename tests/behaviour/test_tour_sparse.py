@@ -1,13 +1,12 @@
 """The tour's claim 4 (sparse codes are sparse and still reconstruct), quick mode through its ``run``:
 the evidence is well formed, the L1 code has more zeros than its unpenalised twin, the KL code's mean
-activation moves toward rho, and the verdict follows its four checks."""
+activation moves toward rho, and the rule's five checks are the paired differences of the statement."""
 
 import math
 
 import pytest
 
-from aekit.tour.claim import verdict
-from aekit.tour.claims.sparse import RHO
+from aekit.tour.claims.sparse import RHO, SPARSER
 
 
 @pytest.fixture(scope="module")
@@ -29,9 +28,11 @@ def test_the_penalties_make_the_codes_sparser(evidence):
     assert abs(n["mean_kl"] - RHO) < 0.5 * abs(n["mean_sigmoid"] - RHO)
 
 
-def test_the_verdict_follows_the_four_checks(evidence):
+def test_the_rule_checks_sparsity_and_reconstruction_of_both_codes(evidence):
     n = evidence.numbers
-    checks = [n["sparse_l1"], n["sparse_kl"], n["rebuilds_l1"], n["rebuilds_kl"]]
-    assert evidence.verdict == verdict([bool(c) for c in checks])
+    sparse_l1, rebuilds_l1, sparse_kl, rho_kl, rebuilds_kl = evidence.decision.outcomes
+    assert sparse_l1.diffs == [pytest.approx(n["near_zero_l1"] - n["near_zero_relu"] - SPARSER)]
+    assert rebuilds_kl.diffs == [pytest.approx(1 - n["error_kl"] / n["pca_error_kl"])]
+    assert rho_kl.diffs == [pytest.approx(min(n["mean_kl"] - RHO / 2, 2 * RHO - n["mean_kl"]))]
     for key in ("l1", "kl"):  # m is a count of active entries; PCA-m's error is a number to beat
         assert 1 <= n[f"active_{key}"] <= 200 and n[f"pca_error_{key}"] > 0

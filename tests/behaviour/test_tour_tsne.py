@@ -3,15 +3,23 @@ neighbourhood scores behave (far above the 10 % a random labelling gets, at most
 
 from __future__ import annotations
 
-from aekit.tour.claim import FAILS, HOLDS, MIXED, verdict
+import pytest
+
+from aekit.tour.claim import VERDICTS
+from aekit.tour.claims.tsne import TRUST_MARGIN
 
 
 def test_quick_tsne_claim(quick_tour):
     evidence = quick_tour.evidence("tsne")
-    assert evidence.verdict in (HOLDS, FAILS, MIXED) and evidence.rule and evidence.protocol
+    assert evidence.verdict in VERDICTS and evidence.rule and evidence.protocol
     assert all(len(row) == len(evidence.header) for row in evidence.rows) and len(evidence.rows) == 3
     n = evidence.numbers
-    assert evidence.verdict == verdict([n["checks_map_1nn"], n["checks_code_1nn"], n["checks_map_trust"]])
+    in_map, in_codes, trust = evidence.decision.outcomes  # the three parts of the statement
+    assert in_map.diffs == [pytest.approx(100 * (n["ae_map_1nn"] - n["pca_map_1nn"]))]
+    assert in_codes.diffs == [pytest.approx(100 * (n["ae_code_1nn"] - n["pca_code_1nn"]))]
+    assert trust.diffs == [pytest.approx(n["ae_map_trust"] - n["pca_map_trust"] + TRUST_MARGIN)]
+    low, high = in_map.image_out[0]  # without one test image, computed exactly
+    assert low <= in_map.diffs[0] <= high
     for kind in ("ae", "pca"):
         for score in ("code_1nn", "code_trust", "map_1nn", "map_trust"):
             assert 0 <= n[f"{kind}_{score}"] <= 1

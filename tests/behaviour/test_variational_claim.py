@@ -41,7 +41,7 @@ def test_a_variational_run_has_a_likelihood_and_its_posterior_sits_on_the_prior(
     config = make_config(overrides=[*SMALL, f"out={tmp_path}", "name=vae"])
     assert config.penalties == {"kl": 1.0}  # added for a variational model: the ELBO, beta = 1
     result = train(config)
-    x_test = binarize(torch.from_numpy(split("mnist5k", 400).x_test))  # (100, 784) in {0, 1}
+    x_test = binarize(torch.from_numpy(split("mnist5k", 0, 400).x_test))  # (100, 784) in {0, 1}
     torch.manual_seed(0)
     untrained = scores(build_model(result.model.config, result.model.sample_shape), x_test)
     trained = scores(result.model, x_test)

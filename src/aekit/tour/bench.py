@@ -1,9 +1,11 @@
-"""What the claims share: the bundled data split as every run splits it, training a config into the
-tour's folder, a linear probe, and figures as page entries.
+"""What the claims share: the data split of a seed as every run of that seed splits it, training a
+config into the tour's folder, a linear probe, and figures as page entries.
 
-Splits are fixed (``data.split_seed: 0``, stratified): a claim's seeds vary the initialisation, batch
-order and noise, never which images are test images, so every number of the tour is on the same test
-split and nothing is chosen on it.
+A seed draws the split too (``data.split_seed`` = the seed, stratified 70/10/20): each seed of a claim
+trains, selects and tests on its own rows, so the spread over seeds includes which images happen to be
+test images, and nothing of a seed is chosen on its own test rows. A data set whose split is its
+file's own (an official test set: :data:`FIXED_SPLITS`) keeps it for every seed; there the seeds vary
+the initialisation and every random draw only.
 """
 
 from __future__ import annotations
@@ -22,11 +24,23 @@ from aekit.tour.claim import Setting
 logger = logging.getLogger(__name__)
 
 QUICK_LIMIT = 400  # training rows of a quick claim (a quarter as many validation and test rows)
+FIXED_SPLITS = frozenset({"mnist"})  # data sets split as their file is (50,000/10,000/10,000), for every seed
+NAMES = {"mnist5k": "MNIST-5k", "mnist": "MNIST"}
+
+
+def split_is_fixed(name: str) -> bool:
+    """True when data set ``name`` keeps its file's own split for every seed (its official test set)."""
+    return name in FIXED_SPLITS
+
+
+def split_seed(name: str, seed: int) -> int:
+    """The ``data.split_seed`` of a claim's run with ``seed``: the seed itself, or 0 where the split is fixed."""
+    return 0 if split_is_fixed(name) else int(seed)
 
 
 @dataclass
 class Split:
-    """Flat inputs (n, d) in [0, 1] and labels of the three splits of a bundled data set."""
+    """Flat inputs (n, d) in [0, 1] and labels of the three splits of a data set, as split for one seed."""
 
     name: str
     sample_shape: tuple[int, ...]
@@ -36,22 +50,53 @@ class Split:
     y_val: np.ndarray
     x_test: np.ndarray
     y_test: np.ndarray
+    split_seed: int = 0
+
+    @property
+    def scale(self) -> str:
+        """The data set and its numbers of images, for the page and results.json."""
+        return (f"{NAMES.get(self.name, self.name)}: {len(self.x_train):,} training, {len(self.x_val):,} "
+                f"validation and {len(self.x_test):,} test images")
 
 
-def split(name: str = "mnist5k", limit: int | None = None) -> Split:
-    """``name`` split as a run with ``data.name: name`` splits it (70/10/20, stratified, split seed 0);
-    the bundled images are in [0, 1] already."""
-    data = prepare_data(DataConfig(name=name, limit=limit))
+def split(name: str, seed: int, limit: int | None = None) -> Split:
+    """``name`` split as a run with ``data.name: name`` and ``seed`` splits it (70/10/20, stratified, split
+    seed :func:`split_seed`); with ``limit``, that many training rows and a quarter as many validation and
+    test rows. The bundled images are in [0, 1] already."""
+    seed = split_seed(name, seed)
+    data = prepare_data(DataConfig(name=name, limit=limit, split_seed=seed))
     (x_train, x_val, x_test), (y_train, y_val, y_test) = data.arrays(), data.labels()
     shape = tuple(data.splits.train.sample_shape)
     flat = [np.ascontiguousarray(x.reshape(len(x), -1), dtype=np.float32) for x in (x_train, x_val, x_test)]
-    return Split(name, shape, flat[0], y_train, flat[1], y_val, flat[2], y_test)
+    return Split(name, shape, flat[0], y_train, flat[1], y_val, flat[2], y_test, seed)
 
 
-def train_config(setting: Setting, name: str, overrides: list[str], *, preset: str | None = None) -> Any:
-    """Train ``overrides`` (``--set`` syntax) into ``<workdir>/runs/<name>`` with the library's own
-    ``train``; returns its :class:`~aekit.training.run.RunResult`. A run already there (a re-run of the
-    tour) is trained again from scratch."""
+def split_of(setting: Setting, seed: int) -> Split:
+    """The split of ``seed`` at the setting's scale (its data set; QUICK_LIMIT training rows when quick)."""
+    return split(setting.data, seed, QUICK_LIMIT if setting.quick else None)
+
+
+def data_overrides(setting: Setting, seed: int) -> list[str]:
+    """The data section of a run of ``seed`` (``--set`` syntax): the rows :func:`split_of` gives."""
+    return [f"data.name={setting.data}", f"data.split_seed={split_seed(setting.data, seed)}",
+            *([f"data.limit={QUICK_LIMIT}"] if setting.quick else [])]
+
+
+def split_protocol(setting: Setting) -> str:
+    """How the seeds split the data, for a claim's protocol."""
+    name = NAMES.get(setting.data, setting.data)
+    if split_is_fixed(setting.data):
+        return f"{name}, its file's own split (the official test set) for every seed"
+    return (f"{name}, split 70/10/20 (stratified) by each seed: seed s draws its own training, validation and "
+            f"test rows (split seed s)")
+
+
+def train_config(setting: Setting, name: str, overrides: list[str], *, seed: int, preset: str | None = None,
+                 init_seed: int | None = None) -> Any:
+    """Train ``overrides`` (``--set`` syntax) on the split of ``seed`` into ``<workdir>/runs/<name>`` with the
+    library's own ``train``; the run's seed is ``seed`` (``init_seed`` when given: a selection run on this
+    seed's rows with another initialisation). Returns its :class:`~aekit.training.run.RunResult`. A run
+    already there (a re-run of the tour) is trained again from scratch."""
     import shutil
 
     from aekit.training.run import train
@@ -59,13 +104,21 @@ def train_config(setting: Setting, name: str, overrides: list[str], *, preset: s
 
     runs = setting.folder("runs")
     shutil.rmtree(runs / name, ignore_errors=True)
-    config = make_config(overrides=[*overrides, f"out={runs}", f"name={name}"], preset=preset)
+    run_seed = seed if init_seed is None else init_seed
+    config = make_config(overrides=[*data_overrides(setting, seed), f"seed={run_seed}", *overrides, f"out={runs}",
+                                    f"name={name}"], preset=preset)
     return train(config)
 
 
 def probe_accuracy(h_train: np.ndarray, y_train: np.ndarray, h_test: np.ndarray, y_test: np.ndarray,
                    C: float = 1.0) -> float:
     """Test accuracy of a logistic regression (C fixed in advance, standardised features) on codes."""
+    return float(probe_hits(h_train, y_train, h_test, y_test, C).mean())
+
+
+def probe_hits(h_train: np.ndarray, y_train: np.ndarray, h_test: np.ndarray, y_test: np.ndarray,
+               C: float = 1.0) -> np.ndarray:
+    """Per test image, 1.0 where that probe (:func:`probe_accuracy`) classifies it right, else 0.0."""
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
@@ -75,7 +128,7 @@ def probe_accuracy(h_train: np.ndarray, y_train: np.ndarray, h_test: np.ndarray,
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         probe.fit(h_train.reshape(len(h_train), -1), y_train)
-    return float(probe.score(h_test.reshape(len(h_test), -1), y_test))
+    return (probe.predict(h_test.reshape(len(h_test), -1)) == np.asarray(y_test)).astype(np.float64)
 
 
 def entry(key: str, title: str, caption: str, fig: Any) -> FigureEntry:
@@ -85,4 +138,5 @@ def entry(key: str, title: str, caption: str, fig: Any) -> FigureEntry:
     return FigureEntry(key, title, caption, png_bytes(fig))
 
 
-__all__ = ["Split", "split", "train_config", "probe_accuracy", "entry", "QUICK_LIMIT"]
+__all__ = ["Split", "split", "split_of", "split_seed", "split_is_fixed", "split_protocol", "data_overrides",
+           "train_config", "probe_accuracy", "probe_hits", "entry", "QUICK_LIMIT", "FIXED_SPLITS"]

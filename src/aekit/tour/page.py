@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from aekit.report.html import escape, figure, page, table
-from aekit.tour.claim import FAILS, HOLDS, MIXED, Evidence
+from aekit.tour.claim import CLOSE, FAILS, HOLDS, MIXED, RULE, Evidence
 
-_COLOURS = {HOLDS: "#1a7f37", FAILS: "#b42318", MIXED: "#9a6700", "error": "#b42318"}
+_COLOURS = {HOLDS: "#1a7f37", FAILS: "#b42318", MIXED: "#9a6700", CLOSE: "#9a6700", "error": "#b42318"}
 
 
 @dataclass
@@ -27,6 +27,12 @@ class Section:
     def verdict(self) -> str:
         return self.evidence.verdict if self.evidence is not None else "error"
 
+    @property
+    def stable(self) -> tuple[str, str]:
+        """Whether the verdict survives leaving out any one seed, any one test image ("—": not measured)."""
+        decision = self.evidence.decision if self.evidence is not None else None
+        return (decision.stable_seeds, decision.stable_images) if decision is not None else ("—", "—")
+
 
 def _badge(verdict: str) -> str:
     colour = _COLOURS.get(verdict, "#555")
@@ -41,9 +47,13 @@ def _section(section: Section) -> str:
         parts.append(f"<p>This claim could not be measured: <code>{escape(section.error)}</code>.</p></section>")
         return "".join(parts)
     parts += [f"<p><b>Claim.</b> {escape(e.statement)}</p>",
+              f"<p><b>Scale.</b> {escape(e.scale or 'not stated')}</p>",
               f"<p><b>Protocol.</b> {escape(e.protocol)}</p>",
               table(e.header, e.rows, numeric=range(1, len(e.header))),
-              f"<p><b>Verdict: {_badge(e.verdict)}.</b> Rule: {escape(e.rule)}</p>"]
+              f"<p><b>Verdict: {_badge(e.verdict)}.</b> Checks: {escape(e.rule)}</p>"]
+    if e.decision is not None:
+        parts += [table(RULE.header(), e.decision.rows(), numeric=range(1, 6)),
+                  f'<p class="stability"><b>Stability.</b> {escape(e.decision.stability())}</p>']
     if e.published:
         parts.append(table(["source", "quantity", "published", "ours", "how our protocol differs"],
                            [[p.source, p.quantity, p.value, p.ours, p.differs] for p in e.published]))
@@ -56,16 +66,20 @@ def _section(section: Section) -> str:
     return "".join(parts)
 
 
+SUMMARY = ["claim", "verdict", "stable without any one seed", "stable without any one test image"]
+
+
 def render(sections: Sequence[Section], facts: dict[str, Any]) -> str:
     """The tour's HTML: how it was made, a summary of verdicts, then one section per claim."""
-    summary = [[s.title, s.verdict, f"{s.seconds:.0f} s"] for s in sections]
+    summary = [[s.title, s.verdict, *s.stable, f"{s.seconds:.0f} s"] for s in sections]
     head = [f"<h1>The aekit tour{' (quick)' if facts.get('quick') else ''}</h1>",
             '<p class="subtitle">Every claim of the lecture on autoencoders, re-measured on the bundled data; each '
             "verdict is computed from the numbers by the rule printed beside it.</p>",
             table(None, [("command", facts["command"]), ("date", facts["date"]), ("machine", facts["machine"]),
                          ("seeds", ", ".join(map(str, facts["seeds"]))), ("threads", str(facts["threads"])),
                          ("total time", f"{facts['seconds']:.0f} s")]),
-            "<h2>Summary</h2>", table(["claim", "verdict", "time"], summary, numeric=(2,))]
+            "<h2>Summary</h2>", table(SUMMARY + ["time"], summary, numeric=(4,)),
+            f"<h2>The rule</h2><p>{escape(RULE.text())}</p>"]
     if facts.get("quick"):
         head.append('<p class="note">A quick tour runs tiny versions of every experiment (a few hundred images, a '
                     "few epochs, one seed) to check the code paths: its verdicts are not evidence. The full tour "
@@ -79,17 +93,23 @@ def markdown(sections: Sequence[Section], facts: dict[str, Any], brief: bool = F
     lines = [f"<!-- written by: {facts['command']} ({facts['date']}, {facts['machine']}) -->", "",
              f"Seeds {', '.join(map(str, facts['seeds']))}; {facts['threads']} thread(s); "
              f"{facts['seconds'] / 60:.0f} min of claim time; {facts['date']}.", "",
-             "| claim | verdict |", "|---|---|"]
-    lines += [f"| [{s.title}](#{s.key}) | {s.verdict} |" for s in sections]
+             "| " + " | ".join(SUMMARY) + " |", "|---|---|---|---|"]
+    lines += [f"| [{s.title}](#{s.key}) | {s.verdict} | {' | '.join(s.stable)} |" for s in sections]
+    lines += ["", f"Rule: {RULE.text()}"]
     for s in sections:
         lines += ["", f'<a id="{s.key}"></a>', f"#### {s.title}: {s.verdict}", ""]
         if s.evidence is None:
             lines.append(f"Could not be measured: `{s.error}`.")
             continue
         e = s.evidence
-        lines += [e.statement, "", "| " + " | ".join(e.header) + " |", "|" + "---|" * len(e.header)]
+        lines += [e.statement, "", f"Scale: {e.scale or 'not stated'}.", "",
+                  "| " + " | ".join(e.header) + " |", "|" + "---|" * len(e.header)]
         lines += ["| " + " | ".join(map(str, row)) + " |" for row in e.rows]
-        lines += ["", f"Rule: {e.rule}"]
+        lines += ["", f"Checks: {e.rule}"]
+        if e.decision is not None:
+            lines += ["", "| " + " | ".join(RULE.header()) + " |", "|" + "---|" * len(RULE.header())]
+            lines += ["| " + " | ".join(row) + " |" for row in e.decision.rows()]
+            lines += ["", f"Stability: {e.decision.stability()}"]
         if brief:
             continue
         lines += ["", f"Protocol: {e.protocol}"]

@@ -17,10 +17,9 @@ from __future__ import annotations
 import numpy as np
 
 from aekit.analysis.metrics import reconstruction_error
-from aekit.analysis.pca import pca_reconstruction_error
 from aekit.registry import register
-from aekit.tour.bench import QUICK_LIMIT, entry, split, train_config
-from aekit.tour.claim import Claim, Evidence, Published, Setting, mean, mean_sd, verdict
+from aekit.tour.bench import QUICK_LIMIT, entry, split_of, split_protocol, train_config
+from aekit.tour.claim import Check, Claim, Evidence, Published, Setting, decide, mean, mean_sd, one_out
 
 # (label, preset, extra overrides); every model is a library default, nothing is tuned here
 MODELS = (
@@ -28,7 +27,8 @@ MODELS = (
     ("default MLP (aekit train, 784-512-k)", None, []),
     ("lecture MLP (--preset hinton2006, 784-1000-500-250-30)", "hinton2006", []),
 )
-QUICK = [f"data.limit={QUICK_LIMIT}", "train.epochs=5", "train.batch_size=32"]  # a quick claim checks the code path
+QUICK = ["train.epochs=5", "train.batch_size=32"]  # a quick claim checks the code path
+EFFECT = 0.05  # the effect of interest: 5 % less squared error than PCA-k
 PUBLISHED_RATIO = 3.00 / 13.87  # Hinton & Salakhutdinov 2006, Fig. 2B: deep autoencoder vs PCA-30
 
 
@@ -38,62 +38,71 @@ class DeepBeatsPCA(Claim):
     order = 20
 
     def run(self, setting: Setting) -> Evidence:
-        data = split("mnist5k", QUICK_LIMIT if setting.quick else None)
         budget = QUICK if setting.quick else []
-        pca_errors: dict[int, float] = {}
+        splits = {seed: split_of(setting, seed) for seed in setting.seeds}
+        pca_errors: dict[tuple[int, int], np.ndarray] = {}  # (seed, k) -> PCA-k's error per test image
         rows, numbers, checks, histories, shown = [], {}, [], {}, {}
-        x_show = data.x_test[_one_per_class(data.y_test)]  # (10, d): a test image of each digit, for the figure
-        shown["PCA, k = 30"] = _pca_reconstruct(data.x_train, x_show, 30)
+        first = splits[setting.seeds[0]]
+        x_show = first.x_test[_one_per_class(first.y_test)]  # (10, d): a test image of each digit, for the figure
+        shown["PCA, k = 30"] = _pca_reconstruct(first.x_train, x_show, 30)
         for label, preset, overrides in MODELS:
-            errors, ratios, epochs, gaps, stops, k = [], [], [], [], set(), None
+            errors, ratios, epochs, gaps, stops, k, pca_k, outs = [], [], [], [], set(), None, [], []
             key = preset or "default"
             for seed in setting.seeds:
-                name = f"{key}-seed{seed}"
-                result = train_config(setting, name, [f"seed={seed}", *overrides, *budget], preset=preset)
+                data, name = splits[seed], f"{key}-seed{seed}"
+                result = train_config(setting, name, [*overrides, *budget], seed=seed, preset=preset)
                 k = int(result.model.config.code_size)
-                if k not in pca_errors:  # PCA with as many components, fitted on the same training rows
-                    pca_errors[k] = pca_reconstruction_error(data.x_train, data.x_test, k).per_image
-                error = float(reconstruction_error(result.model, data.x_test).per_image.mean())
-                errors.append(error)
-                ratios.append(error / pca_errors[k])
+                if (seed, k) not in pca_errors:  # PCA with as many components, fitted on the same training rows
+                    pca_errors[seed, k] = _pca_errors(data.x_train, data.x_test, k)
+                per_image = reconstruction_error(result.model, data.x_test).per_image  # (n,)
+                ratio, out = one_out(lambda a, b: a / b, per_image, pca_errors[seed, k])
+                errors.append(float(per_image.mean()))
+                pca_k.append(float(pca_errors[seed, k].mean()))
+                ratios.append(ratio)
+                outs.append((1 - out[1], 1 - out[0]))
                 epochs.append(len(result.history))
                 stops.add(str(result.stop_reason))
                 best = next((r for r in result.history if r["epoch"] == result.best_epoch), result.history[-1])
                 gaps.append(best["val"]["recon"] / best["train"]["recon"])  # validation / training loss, best epoch
-                setting.log(f"deep_vs_pca: {key}, seed {seed}: {error:.2f} per image, {ratios[-1]:.3f}x PCA-{k}")
+                setting.log(f"deep_vs_pca: {key}, seed {seed}: {errors[-1]:.2f} per image, {ratios[-1]:.3f}x PCA-{k}")
                 if seed == setting.seeds[0]:
                     histories[key] = _flat(result.run_dir)
                     shown[f"{label.split(' (')[0]}, k = {k}"] = _reconstruct(result.model, x_show)
             numbers.update({f"error_{key}": mean(errors), f"ratio_{key}": mean(ratios), f"max_ratio_{key}": max(ratios),
-                            f"pca_error_{key}": pca_errors[k], f"code_{key}": float(k), f"gap_{key}": mean(gaps),
+                            f"pca_error_{key}": mean(pca_k), f"code_{key}": float(k), f"gap_{key}": mean(gaps),
                             f"epochs_{key}": mean(epochs)})
-            checks.append(max(ratios) < 1.0)
+            checks.append(Check(f"{label.split(' (')[0]}: below PCA-{k} (1 − error / PCA's)", [1 - r for r in ratios],
+                                EFFECT, image_out=outs))
             rows.append([label, str(k), f"{mean_sd(epochs, '{:.0f}')} ({', '.join(sorted(stops))})",
-                         mean_sd(gaps, "{:.2f}"), mean_sd(errors, "{:.2f}"), f"{pca_errors[k]:.2f}",
-                         mean_sd(ratios, "{:.3f}"), "yes" if checks[-1] else "no"])
+                         mean_sd(gaps, "{:.2f}"), mean_sd(errors, "{:.2f}"), mean_sd(pca_k, "{:.2f}"),
+                         mean_sd(ratios, "{:.3f}")])
 
-        figures = _figures(x_show, shown, histories, data.sample_shape)
+        figures = _figures(x_show, shown, histories, first.sample_shape)
         n = (f"{QUICK_LIMIT} training images for 5 epochs, batch 32 (quick)" if setting.quick else
-             "the 3,500 training images until the validation loss stops improving (epochs: auto), then the best "
-             "validation epoch's weights")
+             f"the {len(first.x_train):,} training images until the validation loss stops improving (epochs: auto), "
+             f"then the best validation epoch's weights")
         deep, lecture, gap = numbers["ratio_deep"], numbers["ratio_hinton2006"], numbers["gap_hinton2006"]
         return Evidence(
             statement="An autoencoder with non-linear, deep encoder and decoder reconstructs unseen images with less "
                       "squared error than PCA with as many components as its code.",
-            protocol=f"MNIST-5k, split seed 0 (70/10/20, stratified); each model trained on {n}, with the library's "
-                     f"settings for it (Adam, lr 1e-3, batch 128 unless said, cross-entropy loss); PCA fitted on the "
-                     f"same training rows with as many components as the model's code. Error: squared error per test "
-                     f"image, summed over the 784 pixels, mean over the {len(data.x_test):,} test images. Seeds "
-                     f"{list(setting.seeds)} (initialisation and batch order). Nothing was selected here: the two "
-                     f"presets and the defaults were fixed before this tour (the deep recipe was chosen on the "
-                     f"validation split, experiments/results/defaults.md); the only choices made on data are the "
-                     f"stopping epoch and the plateau learning-rate halvings, both on the validation loss.",
+            protocol=f"{split_protocol(setting)}; each model trained on {n}, with the library's settings for it "
+                     f"(Adam, lr 1e-3, batch 128 unless said, cross-entropy loss); PCA fitted on the same training "
+                     f"rows with as many components as the model's code. Error: squared error per test image, summed "
+                     f"over the 784 pixels, mean over the {len(first.x_test):,} test images. Seeds "
+                     f"{list(setting.seeds)} (split, initialisation and batch order). Nothing was selected here: the "
+                     f"two presets and the defaults were fixed before this tour; the only choices made on data are "
+                     f"the stopping epoch and the plateau learning-rate halvings, both on the validation loss. Where "
+                     f"the deep recipe came from: src/aekit/presets/deep.yaml says it was chosen while exploring on "
+                     f"the validation split, but that exploration is not recorded in the repository, and "
+                     f"experiments/results/defaults.md only measures the finished recipe (on the test split of split "
+                     f"seed 0) — a reader should treat the recipe as chosen by its author, not by a recorded "
+                     f"selection.",
             header=["model", "code size k", "epochs (stop)", "validation / training loss", "test error per image",
-                    "PCA-k test error", "error / PCA's", "below PCA on every seed"],
+                    "PCA-k test error", "error / PCA's"],
             rows=rows,
-            rule="holds when every model's test error is below PCA-k's on every seed (ratio < 1); mixed when only "
-                 "some models are; the lecture's MLP is part of the rule because it is the lecture's claim.",
-            verdict=verdict(checks), numbers=numbers, figures=figures,
+            rule=f"one per model: 1 minus its test error over PCA-k's (> 0: below PCA), effect of interest "
+                 f"{EFFECT:.0%} less error; the lecture's MLP is one of them because it is the lecture's claim.",
+            decision=decide(checks, setting.seeds), numbers=numbers, figures=figures, scale=first.scale,
             published=[Published(
                 source="Hinton & Salakhutdinov, Science 313:504 (2006), Fig. 2B and text",
                 quantity="squared error per MNIST test image, deep autoencoder / PCA-30",
@@ -101,14 +110,14 @@ class DeepBeatsPCA(Claim):
                 ours=f"deep recipe {numbers['error_deep']:.2f} / {numbers['pca_error_deep']:.2f} = {deep:.3f}; "
                      f"lecture MLP {numbers['error_hinton2006']:.2f} / {numbers['pca_error_hinton2006']:.2f} = "
                      f"{lecture:.3f} (mean over seeds)",
-                differs=f"They trained on 60,000 images (here {len(data.x_train):,}), tested on 10,000 (here "
-                        f"{len(data.x_test):,}); their "
+                differs=f"They trained on 60,000 images (here {len(first.x_train):,}), tested on 10,000 (here "
+                        f"{len(first.x_test):,}); their "
                         "784-1000-500-250-30 used logistic units, RBM pretraining layer by layer and conjugate-"
                         "gradient fine-tuning; ours uses ReLU units, no pretraining, Adam end to end with early "
                         "stopping on a validation split. The deep recipe is a different (convolutional) "
-                        "architecture. Their PCA-30 error (13.87) is close to ours on this test split.")],
+                        "architecture. Their PCA-30 error (13.87) is close to ours on these test splits.")],
             notes=[
-                f"Why the lecture's MLP (about 2.8 million weights for {len(data.x_train):,} training images) "
+                f"Why the lecture's MLP (about 2.8 million weights for {len(first.x_train):,} training images) "
                 f"does {'' if numbers['max_ratio_hinton2006'] < 1 else 'not '}beat PCA here is not established by "
                 f"this claim: at the best epoch its validation loss is {gap:.2f}x its training loss, the default "
                 f"MLP's {numbers['gap_default']:.2f}x and the deep recipe's {numbers['gap_deep']:.2f}x (the "
@@ -129,6 +138,12 @@ def _reconstruct(model, x: np.ndarray) -> np.ndarray:
     from aekit.viz._common import reconstruct
 
     return reconstruct(model, x).reshape(len(x), -1)
+
+
+def _pca_errors(x_train: np.ndarray, x_test: np.ndarray, k: int) -> np.ndarray:
+    """Squared error of PCA-k (fitted on ``x_train``) per test image, summed over pixels: (n,)."""
+    x_hat = _pca_reconstruct(x_train, x_test, k)
+    return ((x_hat.astype(np.float64) - x_test) ** 2).sum(axis=1)
 
 
 def _pca_reconstruct(x_train: np.ndarray, x: np.ndarray, k: int) -> np.ndarray:

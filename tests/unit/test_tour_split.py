@@ -1,0 +1,44 @@
+"""The tour's seeds draw the split too (``aekit.tour.bench``): each seed gives its own disjoint training,
+validation and test rows, the same ones every time and the same ones its runs train on; a data set with
+an official test set keeps its file's split for every seed."""
+
+import numpy as np
+
+from aekit.tour.bench import FIXED_SPLITS, QUICK_LIMIT, data_overrides, split, split_of, split_seed, split_is_fixed
+from aekit.tour.claim import Setting
+
+
+def _rows(x: np.ndarray) -> set[bytes]:
+    return {row.tobytes() for row in x}
+
+
+def test_each_seed_draws_its_own_disjoint_split_and_draws_it_again_the_same():
+    first, second, again = split("mnist5k", 0), split("mnist5k", 1), split("mnist5k", 1)
+    for data in (first, second):
+        assert (len(data.x_train), len(data.x_val), len(data.x_test)) == (3500, 500, 1000)
+        train, val, test = _rows(data.x_train), _rows(data.x_val), _rows(data.x_test)
+        assert not (train & val or train & test or val & test)
+        assert np.bincount(data.y_test).tolist() == [100] * 10  # stratified
+    assert np.array_equal(second.x_test, again.x_test) and np.array_equal(second.y_train, again.y_train)
+    shared = len(_rows(first.x_test) & _rows(second.x_test))
+    assert shared < 500  # another seed, other test images (about a fifth in common by chance)
+    assert "3,500 training" in first.scale and first.split_seed == 0 and second.split_seed == 1
+
+
+def test_a_runs_data_section_gives_the_rows_of_its_seed(tmp_path):
+    from aekit.data.preparation import DataConfig, prepare_data
+    from aekit.training.run_config import make_config
+
+    setting = Setting(quick=True, seeds=(3,), workdir=tmp_path)
+    config = make_config(overrides=[*data_overrides(setting, 3), f"out={tmp_path}", "name=x"])
+    assert (config.data.split_seed, config.data.limit) == (3, QUICK_LIMIT)
+    ours = split_of(setting, 3)
+    theirs = prepare_data(DataConfig(name=config.data.name, split_seed=config.data.split_seed,
+                                     limit=config.data.limit)).arrays()[2]
+    assert np.array_equal(ours.x_test, theirs.reshape(len(theirs), -1))
+
+
+def test_a_data_set_with_an_official_test_set_keeps_its_split_for_every_seed():
+    assert "mnist" in FIXED_SPLITS and split_is_fixed("mnist") and not split_is_fixed("mnist5k")
+    assert [split_seed("mnist", s) for s in (0, 3, 7)] == [0, 0, 0]
+    assert [split_seed("mnist5k", s) for s in (0, 3, 7)] == [0, 3, 7]
