@@ -217,7 +217,7 @@ def _describe(schedule: Schedule, epochs: int, pretrained: bool) -> str:
         return f"lr {schedule.lr:g}, {epochs} epochs"
     if epochs <= schedule.frozen:
         return f"head only, {epochs} epochs"
-    return f"head {schedule.frozen} + fine-tuned {epochs - schedule.frozen} epochs"
+    return f"head {schedule.frozen} + fine-tuned {epochs - schedule.frozen} epochs at lr {schedule.lr:g}"
 
 
 # -- the claim ------------------------------------------------------------------------------------
