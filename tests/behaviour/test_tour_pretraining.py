@@ -116,3 +116,46 @@ def test_no_label_outside_the_budget_reaches_a_fit(monkeypatch, tmp_path):
     for kind, y in seen:
         assert y.min() >= 0 and y.max() <= 9, f"a {kind} fit saw a label outside the budget"
         assert len(y) <= budget
+
+
+def test_both_networks_choose_among_grids_of_the_same_size():
+    """From scratch and fine-tuned, each network's CV picks among as many (learning rate, epochs) settings."""
+    for plan in (pretraining.FULL, pretraining.QUICK):
+        scratch, finetune = (sum(len(s.checkpoints) for s in plan[key]) for key in ("scratch", "finetune"))
+        assert scratch == finetune, plan
+
+
+def test_every_regression_reads_features_standardised_alike(monkeypatch, tmp_path):
+    """Pixels, PCA codes and autoencoder codes go through one standardisation (statistics of all training
+    rows) before the same C grid; before, raw pixels went in as they were."""
+    from aekit.tour.bench import split
+
+    calls, outputs = [], []
+    real_standardise = pretraining.standardise
+
+    def standardise(train, *others):
+        out = real_standardise(train, *others)
+        outputs.append((train, out))
+        return out
+
+    def fit_regression(features, features_test, *args):
+        calls.append((features, features_test))
+        return pretraining.Fitted("C=1", 0.5, 0.5)
+
+    def fit_network(*args):  # the networks are not what this test is about
+        return pretraining.Fitted("lr 0.001, 3 epochs", 0.5, 0.5)
+
+    monkeypatch.setattr(pretraining, "standardise", standardise)
+    monkeypatch.setattr(pretraining, "fit_regression", fit_regression)
+    monkeypatch.setattr(pretraining, "fit_network", fit_network)
+    get("claim", "pretraining")().run(_setting(tmp_path))
+
+    assert len(calls) == 3 and len(outputs) == 3  # pixels, PCA codes, autoencoder codes: one budget, one seed
+    for _, features_test in calls:  # every regression's test features come out of the standardisation
+        assert any(features_test is out[1] for _, out in outputs)
+    pixels = split("mnist5k", pretraining.QUICK_LIMIT).x_train
+    assert any(train.shape == pixels.shape and np.array_equal(train, pixels) for train, _ in outputs)
+    for train, (standardised, _) in outputs:
+        moving = train.std(0) > 1e-8
+        np.testing.assert_allclose(standardised.mean(0), 0.0, atol=1e-4)
+        np.testing.assert_allclose(standardised.std(0)[moving], 1.0, rtol=1e-3)

@@ -182,14 +182,9 @@ class AutoencoderBase(BaseEstimator):
         corruption = self._corruption()
         seed = self._resolve_seed()
 
-        n = len(x)
-        n_val = int(self.validation_fraction * n) if self.early_stopping else 0
-        if self.early_stopping and self.validation_fraction > 0 and (n_val == 0 or n_val == n):
-            logger.info("validation_fraction=%g of %d samples leaves no validation set; convergence and the best "
-                        "weights are judged on the training loss", self.validation_fraction, n)
-            n_val = 0
-        order = np.random.default_rng(seed).permutation(n)
-        x_train, x_val = x[order[n_val:]], (x[order[:n_val]] if n_val else None)
+        train_rows, val_rows = fit_rows(len(x), self.validation_fraction, self.early_stopping, seed)
+        n_val = len(val_rows)
+        x_train, x_val = x[train_rows], (x[val_rows] if n_val else None)
         batch_size = _auto_batch_size(len(x_train)) if self.batch_size == "auto" else self.batch_size
         if self.batch_size == "auto":
             logger.info("batch_size='auto': %d for n_train = %d (about %d steps an epoch, batches of 32 to 256)",
@@ -392,6 +387,18 @@ class AutoencoderBase(BaseEstimator):
         # bit-for-bit reproducible for a fixed random_state on the CPU; CUDA kernels are not
         tags.non_deterministic = self.device != "cpu"
         return tags
+
+
+def fit_rows(n: int, validation_fraction: float, early_stopping: bool, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """The rows of an n-row X that ``fit`` trains on and the rows it holds out to validate on (empty when
+    it holds out none), as ``fit`` draws them from its seed: a baseline that should see the same rows asks here."""
+    n_val = int(validation_fraction * n) if early_stopping else 0
+    if early_stopping and validation_fraction > 0 and (n_val == 0 or n_val == n):
+        logger.info("validation_fraction=%g of %d samples leaves no validation set; convergence and the best "
+                    "weights are judged on the training loss", validation_fraction, n)
+        n_val = 0
+    order = np.random.default_rng(seed).permutation(n)
+    return order[n_val:], order[:n_val]
 
 
 def _auto_batch_size(n_train: int) -> int:

@@ -56,7 +56,7 @@ CHECKPOINT_FORMAT = "aekit.checkpoint/1"
 DEFAULT_LR = 1e-3  # lr: auto, for every model but an affine one
 # lr: auto for a linear autoencoder: Adam at 1e-3 needs ~800 epochs to come within 1 % of PCA on
 # scikit-learn's digits; 1e-2 with the plateau schedule gets there in 40-90 (chosen on validation
-# splits of digits and MNIST-5k; the test-split outcome is in experiments/results/defaults.md)
+# splits of digits and MNIST-5k, no test split; docs/provenance.md)
 AFFINE_LR = 1e-2
 AUTO_PATIENCE = 10  # epochs without improvement that end an ``epochs: auto`` run when patience is None
 

@@ -18,12 +18,13 @@ import math
 import numpy as np
 
 from aekit.analysis.metrics import NEAR_ZERO, reconstruction_error, sparsity_stats
+from aekit.objectives.sparse import L1
 from aekit.registry import register
 from aekit.tour.bench import QUICK_LIMIT, entry, probe_accuracy, split_of, split_protocol, train_config
 from aekit.tour.claim import Check, Claim, Evidence, Setting, decide, mean, mean_sd, one_out
 
 CODE = 200
-L1_WEIGHT = 0.1  # lambda: the library's default for the l1 penalty
+L1_WEIGHT = L1().weight  # lambda: the library's default for the l1 penalty, chosen on validation
 KL_WEIGHT, RHO = 3.0, 0.05  # beta and rho of Ng's exercise
 SPARSER = 0.10  # the rule: at least 10 points more near-zero code entries than the unpenalised twin
 EFFECTS = {"sparser": 0.05, "rho": RHO / 4, "ratio": 0.05}  # effects of interest: 5 points beyond the bound; ρ/4
@@ -144,9 +145,11 @@ class SparseCodes(Claim):
                    f"on the penalty.",
                    f"Probe accuracy: L1 {numbers['probe_l1']:.3f} vs its twin {numbers['probe_relu']:.3f}; KL "
                    f"{numbers['probe_kl']:.3f} vs its twin {numbers['probe_sigmoid']:.3f} (C fixed).",
-                   f"λ = {L1_WEIGHT:g} is the library's default; its comment quotes experiments/sparse.py, whose "
-                   f"numbers were on the test split — a sceptical reader should know the default was not chosen "
-                   f"blind."])
+                   f"λ = {L1_WEIGHT:g} is the library's default for l1. It was chosen on the validation split of "
+                   f"split seed 0 for this model, with seeds no tour run uses, as the largest λ of {{0.01, 0.03, "
+                   f"0.1, 0.3, 1}} costing at most 10 % of validation reconstruction (experiments/sparse_lambda.py; "
+                   f"docs/provenance.md). No test split was involved; an earlier default (0.1) cited a sweep on the "
+                   f"test split, since removed."])
 
 
 class _PCA:
