@@ -153,7 +153,7 @@ def test_every_regression_reads_features_standardised_alike(monkeypatch, tmp_pat
     assert len(calls) == 3 and len(outputs) == 3  # pixels, PCA codes, autoencoder codes: one budget, one seed
     for _, features_test in calls:  # every regression's test features come out of the standardisation
         assert any(features_test is out[1] for _, out in outputs)
-    pixels = split("mnist5k", pretraining.QUICK_LIMIT).x_train
+    pixels = split("mnist5k", 0, pretraining.QUICK_LIMIT).x_train
     assert any(train.shape == pixels.shape and np.array_equal(train, pixels) for train, _ in outputs)
     for train, (standardised, _) in outputs:
         moving = train.std(0) > 1e-8

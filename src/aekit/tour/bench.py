@@ -4,7 +4,7 @@ config into the tour's folder, a linear probe, and figures as page entries.
 A seed draws the split too (``data.split_seed`` = the seed, stratified 70/10/20): each seed of a claim
 trains, selects and tests on its own rows, so the spread over seeds includes which images happen to be
 test images, and nothing of a seed is chosen on its own test rows. A data set whose split is its
-file's own (an official test set: :data:`FIXED_SPLITS`) keeps it for every seed; there the seeds vary
+file's own (an official test set: :func:`split_is_fixed`) keeps it for every seed; there the seeds vary
 the initialisation and every random draw only.
 """
 
@@ -18,19 +18,25 @@ from typing import Any
 import numpy as np
 
 from aekit.data.preparation import DataConfig, prepare_data
+from aekit.errors import ConfigError
 from aekit.report.html import FigureEntry
 from aekit.tour.claim import Setting
 
 logger = logging.getLogger(__name__)
 
 QUICK_LIMIT = 400  # training rows of a quick claim (a quarter as many validation and test rows)
-FIXED_SPLITS = frozenset({"mnist"})  # data sets split as their file is (50,000/10,000/10,000), for every seed
 NAMES = {"mnist5k": "MNIST-5k", "mnist": "MNIST"}
 
 
 def split_is_fixed(name: str) -> bool:
-    """True when data set ``name`` keeps its file's own split for every seed (its official test set)."""
-    return name in FIXED_SPLITS
+    """True when data set ``name`` keeps its file's own split for every seed (its official test set): the
+    data set says so where it is registered (``register_dataset(..., fixed_split=True)``: full MNIST)."""
+    from aekit.registry import get
+
+    try:
+        return bool(getattr(get("dataset", name), "fixed_split", False))
+    except ConfigError:  # a file path, not a registered name: split by the seed
+        return False
 
 
 def split_seed(name: str, seed: int) -> int:
@@ -139,4 +145,4 @@ def entry(key: str, title: str, caption: str, fig: Any) -> FigureEntry:
 
 
 __all__ = ["Split", "split", "split_of", "split_seed", "split_is_fixed", "split_protocol", "data_overrides",
-           "train_config", "probe_accuracy", "probe_hits", "entry", "QUICK_LIMIT", "FIXED_SPLITS"]
+           "train_config", "probe_accuracy", "probe_hits", "entry", "QUICK_LIMIT"]
