@@ -114,6 +114,9 @@ def _parser() -> argparse.ArgumentParser:
                       help="CPU threads for torch and BLAS (default 1: on a shared machine 2 threads ran 3-5x slower)")
     tour.add_argument("--readme", default=None, metavar="README.md",
                       help="also put the result tables between the README's <!-- tour:begin/end --> markers")
+    tour.add_argument("--data", default="mnist5k", choices=("mnist5k", "mnist"),
+                      help="mnist5k (bundled, 3,500 training images; default) or mnist (the papers' scale: 50,000 "
+                           "training images and the official 10,000 test images, fetched once and cached)")
     tour.add_argument("--list", action="store_true", help="list the claims and exit")
 
     sub.add_parser("datasets", help="list what --data accepts")
@@ -418,12 +421,15 @@ def cmd_tour(args: argparse.Namespace) -> int:
         for name in claims():
             print(f"{name:<16} {get('claim', name).title}")
         return 0
-    out = args.out or ("tour-quick" if args.quick else "docs/tour")
-    command = " ".join(["aekit tour", *(["--quick"] if args.quick else []), *(["--only", ",".join(args.only)] if args.only
+    scale = "" if args.data == "mnist5k" else f"-{args.data}"
+    out = args.out or (f"tour-quick{scale}" if args.quick else f"docs/tour{scale}")
+    command = " ".join(["aekit tour", *(["--quick"] if args.quick else []), *(["--data", args.data] if scale else []),
+                        *(["--only", ",".join(args.only)] if args.only
                         else []), *(["--seeds", *map(str, args.seeds)] if args.seeds else []),
                         f"--threads {args.threads}", *(["--readme", args.readme] if args.readme else [])])
     tour = run_tour(out, quick=args.quick, only=args.only, seeds=args.seeds, threads=args.threads,
-                    readme=args.readme, command=command, log=lambda message: print(message, file=sys.stderr))
+                    readme=args.readme, command=command, log=lambda message: print(message, file=sys.stderr),
+                    data=args.data)
     for section in tour.sections:
         print(f"{section.verdict:<14} {section.title} ({section.seconds:.0f} s)")
     print(f"{tour.out / 'tour.html'} ({tour.seconds:.0f} s)")

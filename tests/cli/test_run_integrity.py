@@ -267,3 +267,27 @@ def test_the_config_digest_ignores_key_order_and_sees_every_value():
     assert config_digest(a) == config_digest(b)
     assert config_digest(a) != config_digest({**a, "penalties": {"l1": {"weight": 0.002}}})
     assert config_digest(a) != config_digest({**a, "seed": 0.0 + 1})
+
+
+def test_tour_data_picks_the_scale_its_folder_and_its_readme_block(tmp_path, monkeypatch, capsys):
+    """``aekit tour --data mnist`` runs the claims on full MNIST into docs/tour-mnist, and --readme writes
+    the block ``tour_mnist`` (beside MNIST-5k's ``tour``), which must be there before anything runs."""
+    from aekit.tour import runner
+
+    seen = {}
+
+    def fake_run_tour(out, **kwargs):
+        seen.update(kwargs, out=out)
+        return runner.Tour(tmp_path, [], 0.0)
+
+    monkeypatch.setattr(runner, "run_tour", fake_run_tour)
+    monkeypatch.chdir(tmp_path)
+    assert main(["tour", "--data", "mnist", "--only", "deep_vs_pca"]) == 0
+    assert seen["data"] == "mnist" and seen["out"] == "docs/tour-mnist" and "--data mnist" in seen["command"]
+    assert runner.readme_key("mnist") == "tour_mnist" and runner.readme_key("mnist5k") == "tour"
+    (tmp_path / "README.md").write_text("<!-- tour:begin -->\n<!-- tour:end -->\n")
+    monkeypatch.undo()
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr("aekit.tour.runner.Setting", lambda *a, **k: (_ for _ in ()).throw(AssertionError("ran")))
+    code = main(["tour", "--data", "mnist", "--readme", "README.md"])
+    assert_one_line_error(code, capsys.readouterr().err, r"needs exactly one <!-- tour_mnist:begin -->")

@@ -29,6 +29,13 @@ logger = logging.getLogger(__name__)
 # effect of interest is on the page, with the seeds it would need where 5 are too few.
 FULL_SEEDS, QUICK_SEEDS = (0, 1, 2, 3, 4), (0,)
 README_KEY = "tour"  # the README block written by --readme: <!-- tour:begin --> ... <!-- tour:end -->
+
+
+def readme_key(data: str) -> str:
+    """The README block of a tour on ``data``: ``tour`` for MNIST-5k, ``tour_mnist`` at full scale, side by side."""
+    return README_KEY if data == "mnist5k" else f"{README_KEY}_{data}"
+
+
 MAX_THREADS = 1024
 
 
@@ -65,7 +72,7 @@ def claims(only: Sequence[str] | None = None) -> list[str]:
 
 
 def check_arguments(only: Sequence[str] | None, seeds: Sequence[int] | None, threads: int,
-                    readme: str | Path | None) -> None:
+                    readme: str | Path | None, data: str = "mnist5k") -> None:
     """Refuse what would fail, or do what was not asked, only after hours of claims: ``only`` that names no
     claim (``--only ''`` is not the whole tour), a negative seed, no threads, a README without its block."""
     if only is not None and not only:
@@ -75,7 +82,7 @@ def check_arguments(only: Sequence[str] | None, seeds: Sequence[int] | None, thr
         check("seeds", list(seeds), SequenceOf(SEED, min_length=1))
     check("threads", threads, Interval(int, 1, MAX_THREADS))
     if readme is not None:
-        begin, end = readme_markers(README_KEY)
+        begin, end = readme_markers(readme_key(data))
         path = Path(readme)
         try:
             text = path.read_text(encoding="utf-8")
@@ -107,7 +114,7 @@ def run_tour(out: str | Path, *, quick: bool = False, only: Sequence[str] | None
     import torch
     from threadpoolctl import threadpool_limits
 
-    check_arguments(only, seeds, threads, readme)
+    check_arguments(only, seeds, threads, readme, data)
     out = Path(out)
     names = claims(only)
     seeds = tuple(seeds) if seeds else (QUICK_SEEDS if quick else FULL_SEEDS)
@@ -142,7 +149,7 @@ def run_tour(out: str | Path, *, quick: bool = False, only: Sequence[str] | None
         facts["seconds"] = sum(s.seconds for s in sections)
     _write(out, sections, facts)
     if readme is not None:
-        write_readme_block(Path(readme), README_KEY, markdown(sections, facts, brief=True))
+        write_readme_block(Path(readme), readme_key(data), markdown(sections, facts, brief=True))
     return Tour(out, sections, seconds)
 
 

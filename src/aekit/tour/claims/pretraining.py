@@ -70,6 +70,8 @@ class Schedule:
 FULL = {"budgets": (100, 300), "folds": FOLDS, "autoencoder": [],
         "finetune": [Schedule(20, 100, 1e-2, 3e-4, 10), Schedule(20, 100, 1e-2, 3e-3, 10)],
         "scratch": [Schedule(0, 120, 0.0, 1e-3, 10), Schedule(0, 120, 0.0, 1e-2, 10)]}
+# at the papers' scale (full MNIST, 50,000 unlabelled images), the budgets of Kingma et al. (2014), Table 1
+FULL_SCALE_BUDGETS = {"mnist": (100, 600, 1000, 3000)}
 QUICK = {"budgets": (50,), "folds": 3,
          "autoencoder": [f"data.limit={QUICK_LIMIT}", "train.epochs=10", "train.batch_size=32"],
          "finetune": [Schedule(3, 9, 1e-2, 1e-3, 3)], "scratch": [Schedule(0, 12, 0.0, 1e-3, 3)]}
@@ -230,7 +232,7 @@ class PretrainingWithFewLabels(Claim):
         from sklearn.decomposition import PCA
         from sklearn.model_selection import StratifiedKFold
 
-        plan = QUICK if setting.quick else FULL
+        plan = QUICK if setting.quick else {**FULL, "budgets": FULL_SCALE_BUDGETS.get(setting.data, FULL["budgets"])}
         results: dict[tuple[int, str], list[Fitted]] = {}
         selected: dict[tuple[int, str], list[Fitted]] = {}
         gaps: dict[int, list[float]] = {n: [] for n in plan["budgets"]}
