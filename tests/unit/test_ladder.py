@@ -247,6 +247,13 @@ def test_save_load_gives_identical_predictions(fitted, digits, tmp_path):
         LadderClassifier.load(tmp_path / "ladder")
 
 
+def test_predictions_of_a_subset_agree_at_float32_precision(fitted, digits):
+    x = digits[0][400:460]
+    whole, part = fitted.predict_proba(x), fitted.predict_proba(x[::3])
+    np.testing.assert_allclose(part, whole[::3], rtol=1e-5, atol=1e-6)
+    assert np.allclose(whole.sum(axis=1), 1.0)
+
+
 def test_a_seed_gives_the_same_model_and_leaves_torchs_generator_alone(digits):
     x, y = digits[0][:200], semi(digits[1][:200], 20)
     state = torch.random.get_rng_state()
