@@ -15,7 +15,6 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import train_test_split
 from torch import nn
 
-import aekit.models.ladder as ladder_module
 from aekit import LadderClassifier
 from aekit.errors import WeightsError
 from aekit.models.ladder import EPS, LadderNetwork
@@ -242,7 +241,8 @@ def test_save_load_gives_identical_predictions(fitted, digits, tmp_path):
     assert np.array_equal(loaded.predict_proba(x), fitted.predict_proba(x))
     assert np.array_equal(loaded.predict(x), fitted.predict(x))
     assert loaded.get_params() == fitted.get_params() and loaded.history_ == fitted.history_
-    (tmp_path / "ladder" / "ladder.json").write_text('{"format": "aekit.ladder/1", "sizes": [64, 0], "variant": "full"}')
+    damaged = '{"format": "aekit.ladder/1", "sizes": [64, 0], "variant": "full"}'
+    (tmp_path / "ladder" / "ladder.json").write_text(damaged)
     with pytest.raises(WeightsError, match="'sizes' must be a list of at least two positive ints"):
         LadderClassifier.load(tmp_path / "ladder")
 

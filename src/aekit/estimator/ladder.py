@@ -139,8 +139,17 @@ class LadderClassifier(ClassifierMixin, BaseEstimator):
     _check_params = AutoencoderBase._check_params
     _resolve_seed = AutoencoderBase._resolve_seed
     _validate_X = AutoencoderBase._validate_X
-    save = AutoencoderBase.save
-    load = classmethod(AutoencoderBase.load.__func__)
+
+    def save(self, path: str | Path) -> Path:
+        """Write the fitted estimator into the folder ``path`` (created) and return it: ``estimator.json``
+        (parameters and fitted attributes) and the network's ``ladder.safetensors`` + ``ladder.json``.
+        No pickle: :meth:`load` can never run code."""
+        return AutoencoderBase.save(self, path)
+
+    @classmethod
+    def load(cls, path: str | Path) -> LadderClassifier:
+        """The estimator :meth:`save` wrote into ``path``, ready to predict; a damaged file is one error line."""
+        return AutoencoderBase.load.__func__(cls, path)
 
     def __init__(self, hidden: tuple = (1000, 500, 250, 250, 250), *, variant: str = "full", noise_std: float = 0.3,
                  denoising_weights: Any = "auto", epochs: int = 150, batch_size: int = 100, lr: float = 0.002,

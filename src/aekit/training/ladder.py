@@ -12,7 +12,6 @@ Randomness: one seed; a numpy generator orders the batches and a torch generator
 
 from __future__ import annotations
 
-import logging
 import math
 import time
 from collections.abc import Callable, Sequence
@@ -25,8 +24,6 @@ import torch
 from aekit.errors import TrainingDiverged
 from aekit.models.ladder import LadderNetwork
 from aekit.objectives.ladder import LadderCost
-
-logger = logging.getLogger(__name__)
 
 
 @dataclass
