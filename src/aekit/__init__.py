@@ -29,6 +29,7 @@ _LAZY = {
     "Autoencoder": "aekit.estimator",
     "AutoencoderOutlierDetector": "aekit.estimator",
     "AutoencoderClassifier": "aekit.estimator",
+    "LadderClassifier": "aekit.estimator",
 }
 
 __all__ = sorted(_LAZY) + ["__version__"]

@@ -1,4 +1,4 @@
-"""scikit-learn estimators over aekit's trainer: a transformer, an outlier detector and a classifier.
+"""scikit-learn estimators over aekit's trainer: a transformer, an outlier detector and two classifiers.
 
 Thin adapters (scikit-learn's estimator API, Buitinck et al., "API design for machine learning
 software: experiences from the scikit-learn project", 2013) over the same pieces a run uses: the
@@ -16,6 +16,8 @@ takes too, :func:`aekit.objectives.build_objectives`)::
     detector = AutoencoderOutlierDetector(code_size=8, contamination=0.05).fit(X_train)
     detector.predict(X_test)                # +1 inlier, -1 outlier (scikit-learn's convention)
 
+    LadderClassifier(random_state=0).fit(X, y_semi).predict(X_test)   # a ladder network; -1: unlabelled
+
 Conventions (scikit-learn's ``decomposition/_pca.py``, ``ensemble/_iforest.py``): ``__init__`` only
 stores; ``fit`` checks every parameter against one declared table and resolves the automatic ones
 (logged, never silent); learned state ends in ``_``. With an int ``random_state`` a CPU fit is
@@ -26,8 +28,9 @@ same seed.
 
 from aekit.estimator.base import ELBO_SAMPLES, STEPS_PER_EPOCH, AutoencoderBase
 from aekit.estimator.classifier import AutoencoderClassifier
+from aekit.estimator.ladder import LadderClassifier
 from aekit.estimator.outlier import AutoencoderOutlierDetector
 from aekit.estimator.transformer import Autoencoder
 
-__all__ = ["Autoencoder", "AutoencoderOutlierDetector", "AutoencoderClassifier", "AutoencoderBase", "ELBO_SAMPLES",
-           "STEPS_PER_EPOCH"]
+__all__ = ["Autoencoder", "AutoencoderOutlierDetector", "AutoencoderClassifier", "LadderClassifier", "AutoencoderBase",
+           "ELBO_SAMPLES", "STEPS_PER_EPOCH"]

@@ -326,7 +326,7 @@ class AutoencoderBase(BaseEstimator):
         """
         check_is_fitted(self, "model_")
         directory = Path(path)
-        save_model(self.model_, directory)
+        self._save_model(directory)
         fitted = {name: to_json(getattr(self, name)) for name in self._fitted_attributes}
         if hasattr(self, "feature_names_in_"):
             fitted["feature_names_in_"] = [str(name) for name in self.feature_names_in_]
@@ -378,8 +378,15 @@ class AutoencoderBase(BaseEstimator):
             setattr(estimator, name, value)
         if "feature_names_in_" in fitted:
             estimator.feature_names_in_ = np.asarray(fitted["feature_names_in_"], dtype=object)
-        estimator.model_ = load_model(directory, device=resolve_device(estimator.device))
+        estimator._load_model(directory)
         return estimator
+
+    def _save_model(self, directory: Path) -> None:
+        """The network's own files: ``model.safetensors`` + ``model.json``, the run folder's model files."""
+        save_model(self.model_, directory)
+
+    def _load_model(self, directory: Path) -> None:
+        self.model_ = load_model(directory, device=resolve_device(self.device))
 
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()

@@ -1,0 +1,116 @@
+"""Training a ladder network: paired labelled and unlabelled batches, Adam on the published schedule.
+
+Rasmus, Valpola, Honkala, Berglund & Raiko, NIPS 2015, section 4.1 (MNIST) and the authors' code:
+every step takes a batch of unlabelled rows and a batch of labelled rows; the labelled rows cycle (a
+new permutation each time they run out) while the unlabelled rows make the epoch, one pass over them;
+Adam at ``lr`` for the first two thirds of the epochs, then decaying linearly towards 0 over the last
+third (per epoch: lr * (E - e) / (E - E0) at epoch e >= E0). Every row of the data is an unlabelled
+row, labelled or not (the published 100-label runs use all 60,000 images as unlabelled data).
+
+Randomness: one seed; a numpy generator orders the batches and a torch generator draws the noise.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+
+from aekit.errors import TrainingDiverged
+from aekit.models.ladder import LadderNetwork
+from aekit.objectives.ladder import LadderCost
+
+
+@dataclass
+class LadderSchedule:
+    """How a ladder network trains (the estimator's parameters, resolved)."""
+
+    epochs: int = 150  # passes over the unlabelled rows
+    batch_size: int = 100  # unlabelled rows and labelled rows per step (each)
+    lr: float = 0.002
+    noise_std: float = 0.3
+    weights: Sequence[float] = (1000.0, 10.0, 0.1, 0.1, 0.1, 0.1, 0.1)  # lambda_0 (input) .. lambda_L (top)
+
+    @property
+    def decay_start(self) -> int:
+        """The first epoch (0-based) of the linear decay: the last third of the epochs decays."""
+        return self.epochs - self.epochs // 3
+
+    def lr_at(self, epoch: int) -> float:
+        """The learning rate of epoch ``epoch`` (0-based)."""
+        start = self.decay_start
+        return self.lr if epoch < start else self.lr * (self.epochs - epoch) / (self.epochs - start)
+
+
+def batches(n: int, size: int, rng: np.random.Generator) -> list[np.ndarray]:
+    """A permutation of range(n) in ceil(n / size) batches of near-equal sizes (none smaller than size - 1
+    unless n < size: every row once, and no tiny last batch for batch normalisation)."""
+    return np.array_split(rng.permutation(n), max(1, math.ceil(n / size)))
+
+
+def fit_ladder(model: LadderNetwork, x_labelled: np.ndarray, y_labelled: np.ndarray, x_unlabelled: np.ndarray,
+               schedule: LadderSchedule, *, seed: int, history: list[dict[str, Any]] | None = None,
+               on_epoch: Callable[[dict[str, Any]], None] | None = None) -> list[dict[str, Any]]:
+    """Train ``model`` in place; returns the history, one record per epoch: ``{"epoch", "lr", "train": {term:
+    mean over the epoch's steps}, "seconds"}``. ``x_labelled`` (n_l, d) with class indices ``y_labelled``
+    (n_l,); ``x_unlabelled`` (n_u, d) is every row. Records are appended to ``history`` when given, so a
+    caller that catches a KeyboardInterrupt keeps the epochs done."""
+    device = next(model.parameters()).device
+    cost = LadderCost(schedule.weights)
+    decode = any(w > 0 for w in schedule.weights)  # no denoising cost: a supervised MLP step
+    rng = np.random.default_rng(seed)
+    generator = torch.Generator(device=device).manual_seed(seed)
+    x_l = torch.as_tensor(x_labelled, dtype=torch.float32, device=device)
+    y_l = torch.as_tensor(y_labelled, dtype=torch.long, device=device)
+    x_u = torch.as_tensor(x_unlabelled, dtype=torch.float32, device=device)
+    optimizer = torch.optim.Adam(model.parameters(), lr=schedule.lr)
+    labelled: list[np.ndarray] = []  # the labelled batches left in the current cycle
+    history = [] if history is None else history
+    model.train()
+    for epoch in range(schedule.epochs):
+        start, lr = time.perf_counter(), schedule.lr_at(epoch)
+        for group in optimizer.param_groups:
+            group["lr"] = lr
+        sums: dict[str, torch.Tensor] = {}
+        steps = batches(len(x_u), schedule.batch_size, rng)
+        for rows in steps:
+            if not labelled:
+                labelled = batches(len(x_l), schedule.batch_size, rng)
+            take = torch.from_numpy(labelled.pop()).to(device)
+            out = model.ladder(x_l[take], x_u[torch.from_numpy(rows).to(device)], noise_std=schedule.noise_std,
+                               generator=generator, decode=decode)
+            terms = cost({"y": y_l[take]}, out, model)
+            loss = sum(terms.values())
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            for name, value in terms.items():
+                sums[name] = sums.get(name, 0) + value.detach()
+        means = {name: float(total) / len(steps) for name, total in sums.items()}
+        if not all(math.isfinite(v) for v in means.values()):
+            raise TrainingDiverged(f"The ladder network's cost became {means} at epoch {epoch + 1}. Likely causes: a "
+                                   f"learning rate too high (lr={schedule.lr:g}; try 10x smaller) or inputs on a "
+                                   f"large scale (standardise X, e.g. with sklearn's StandardScaler).")
+        record = {"epoch": epoch + 1, "lr": lr, "train": means, "seconds": time.perf_counter() - start}
+        history.append(record)
+        if on_epoch is not None:
+            on_epoch(record)
+    return history
+
+
+def still_falling(history: list[dict[str, Any]], decay_start: int, window: int) -> float | None:
+    """The relative fall of the mean total training cost between the ``window`` epochs before the decay
+    began and the ``window`` epochs before those; None when there are not that many epochs."""
+    if decay_start < 2 * window:
+        return None
+    total = [sum(record["train"].values()) for record in history[:decay_start]]
+    before, last = np.mean(total[-2 * window : -window]), np.mean(total[-window:])
+    return float((before - last) / abs(before)) if before else 0.0
+
+
+__all__ = ["LadderSchedule", "batches", "fit_ladder", "still_falling"]
