@@ -175,7 +175,7 @@ def finetune_run(run_dir: str | Path, config: FinetuneConfig | None = None, out:
     from sklearn.metrics import confusion_matrix
 
     from aekit import config as cfg
-    from aekit.io import atomic_write_text
+    from aekit.io import atomic_write_text, inside
     from aekit.models.classifier import save_classifier
     from aekit.training.run_folder import load_run, write_metrics
 
@@ -194,7 +194,7 @@ def finetune_run(run_dir: str | Path, config: FinetuneConfig | None = None, out:
                       n_classes=n_classes, on_epoch=on_epoch)
     predicted = predict_proba(result.classifier, x_test).argmax(1)
     accuracy = float((predicted == y_test).mean()) if len(y_test) else float("nan")
-    out = Path(out) if out is not None else Path(run_dir) / f"finetune-{config.labels or 'all'}-{config.head}"
+    out = Path(out) if out is not None else inside(run_dir, f"finetune-{config.labels or 'all'}-{config.head}")
     out.mkdir(parents=True, exist_ok=True)
     cfg.write_yaml(cfg.to_dict(config), out / "finetune.yaml")
     save_classifier(result.classifier, run.model.describe(), out)
