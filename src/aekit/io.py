@@ -91,7 +91,8 @@ def storage_error(error: BaseException, path: str | Path | None, doing: str = "w
         return error if isinstance(error, StorageError) else None
     text = str(error).strip()
     code = error.errno if isinstance(error, OSError) else None
-    where = "a file" if path is None else repr(str(path) if len(str(path)) <= 120 else f"{str(path)[:40]}...{str(path)[-60:]}")
+    shown = "" if path is None else str(path) if len(str(path)) <= 120 else f"{str(path)[:40]}...{str(path)[-60:]}"
+    where = repr(shown) if path is not None else "a file"
     if code is None and any(words in text for words in _NO_SPACE_WORDS):
         code = errno.ENOSPC
     if code is None:

@@ -105,7 +105,7 @@ class Where:
             return found
         try:
             ok = bool(self.test(value))
-        except (TypeError, ValueError, OverflowError):
+        except (TypeError, ValueError, OverflowError, RecursionError):
             ok = False
         return None if ok else (at, self, value)
 

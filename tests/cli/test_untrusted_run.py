@@ -21,7 +21,8 @@ from aekit.cli import main
 def run_folder(tmp_path_factory):
     """A tiny trained run with a preprocessing.json (data.rescale: minmax), never written by the tests."""
     out = tmp_path_factory.mktemp("runs")
-    assert main(["train", *SMALL, "--set", "data.rescale=minmax", "--no-report", "--out", str(out), "--name", "ok"]) == 0
+    argv = ["train", *SMALL, "--set", "data.rescale=minmax", "--no-report", "--out", str(out), "--name", "ok"]
+    assert main(argv) == 0
     return out / "ok"
 
 

@@ -161,6 +161,8 @@ def _summary_rows(data: RunData) -> list[tuple[str, str]]:
     epochs = summary.get("epochs", len(data.history))
     best = summary.get("best_epoch")
     stopped = STOP_REASONS.get(summary.get("stop_reason"), "")
+    lr = data.history[0]["lr"] if data.history else config.train.lr
+    lr = lr if isinstance(lr, str) else f"{lr:g}"  # 'auto' until an epoch has run
     return [
         ("data", f"{config.data.name}: {data.n_train} train, {summary.get('n_val', '?')} validation, "
                  f"{len(data.x_test)} test rows (split seed {config.data.split_seed})"),
@@ -168,7 +170,7 @@ def _summary_rows(data: RunData) -> list[tuple[str, str]]:
         ("loss", f"reconstruction {config.loss.reconstruction}; penalties {penalties}"),
         ("corruption", corruption_text(config.corruption) if config.corruption else "none"),
         ("training", f"{epochs} epoch(s){f', best validation epoch {best}' if best else ''}, batch "
-                     f"{config.train.batch_size}, {config.train.optimizer} lr {data.history[0]['lr'] if data.history else config.train.lr:g}, seed {config.seed}"
+                     f"{config.train.batch_size}, {config.train.optimizer} lr {lr}, seed {config.seed}"
                      f"{'; stopped: ' + stopped if stopped else ''}"),
     ]
 

@@ -32,7 +32,7 @@ from aekit.models.autoencoder import Autoencoder
 from aekit.models.batched import map_batches
 from aekit.models.serialization import load_model
 from aekit.params import AnyOf, InstanceOf, Interval
-from aekit.schema import Items, Real, Record, check
+from aekit.schema import Items, Real, Record, Where, check
 from aekit.training.run_config import RunConfig, make_config
 
 logger = logging.getLogger(__name__)
@@ -49,6 +49,16 @@ SUMMARY = Record(optional={"epochs": COUNT, "best_epoch": AnyOf(None, COUNT), "s
                            "stop_reason": AnyOf(None, InstanceOf(str)), "max_epochs": COUNT,
                            "test": Record(other=Real()), "n_train": COUNT, "n_val": COUNT, "n_test": COUNT,
                            "train_seconds": Interval(float, 0, None), "processes": Interval(int, 1, None)})
+
+
+def _text_keys(value: Any) -> bool:
+    if isinstance(value, dict):
+        return all(isinstance(k, str) and _text_keys(v) for k, v in value.items())
+    return all(_text_keys(v) for v in value) if isinstance(value, list) else True
+
+
+# config.yaml of a run: sections and keys are checked by RunConfig; YAML also allows keys that are no text
+CONFIG_YAML = Where(None, _text_keys, "a mapping of sections whose keys, at every level, are text")
 # summary.json of a classifier fine-tuned from the run (aekit finetune: RUN/finetune-<labels>-<head>/)
 FINETUNE_SUMMARY = Record(required={"labels": COUNT, "accuracy": Real(), "error": Real(),
                                     "confusion_matrix": Items(Items(COUNT))},
@@ -194,7 +204,8 @@ def read_config_data(run_dir: str | Path) -> dict[str, Any]:
     from aekit.models.config import drop_other_kinds
 
     path = Path(run_dir) / "config.yaml"
-    data = cfg.read_yaml(path)
+    data = check(cfg.read_yaml(path), CONFIG_YAML, repr(str(path)), "Restore the config.yaml that 'aekit train' "
+                 "wrote for the run.")
     if isinstance(data.get("model"), dict):
         data["model"] = drop_other_kinds(data["model"], str(path))
     return data
@@ -223,5 +234,6 @@ def load(run_dir: str | Path) -> Autoencoder:
     return load_model(Path(run_dir))
 
 
-__all__ = ["Run", "load_run", "load", "read_config", "read_config_data", "read_metrics", "read_metrics_file", "read_summary", "read_finetuned", "write_metrics",
+__all__ = ["Run", "load_run", "load", "read_config", "read_config_data", "read_metrics", "read_metrics_file", "read_summary",
+           "read_finetuned", "write_metrics",
            "check_new_run_folder", "remove_stale_writes"]
