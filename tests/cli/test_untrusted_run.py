@@ -162,6 +162,13 @@ CORRUPT = {  # case -> (how to spoil the run, the command that reads it, the err
                               r"preprocessing\.json' must hold .* whose 'low' and 'scale' hold one value per element"),
     "model.json a list": (lambda run: (run / "model.json").write_text("[1, 2]"), "encode",
                           r"model\.json' holds a JSON list where a model description .* should be"),
+    # found by the fuzz test
+    "yaml key None": (lambda run: (run / "config.yaml").write_text("?"), "encode",
+                      r"config\.yaml' must hold a mapping of sections whose keys, at every level, are text, not "
+                      r"\{None: None\}"),
+    "layerwise stage": (lambda run: (run / "config.yaml").write_text((run / "config.yaml").read_text().replace(
+        "  corruption: null", "  corruption: [true]")), "encode",
+        r"The 'layerwise\.corruption' parameter must be None or a list of None or an instance of 'dict'\. Got \[True\]"),
 }
 
 
@@ -171,6 +178,12 @@ def test_a_corrupt_run_file_is_one_line(case, run, tmp_path, capsys):
     spoil(run)
     argv = {"report": ["report", str(run)], "encode": ["encode", str(run), "--out", str(tmp_path / "c.npy")]}[command]
     assert_one_line_error(main(argv), capsys.readouterr().err, pattern)
+
+
+def test_a_run_with_no_epoch_logged_gets_its_report(run, capsys):
+    (run / "metrics.jsonl").write_text("")  # found by the fuzz test: lr 'auto' was formatted as a number
+    assert main(["report", str(run)]) == 0, capsys.readouterr().err
+    assert ", adam lr auto, seed 0" in (run / "report.html").read_text()
 
 
 FINETUNED = {  # what is in RUN/ft/ -> the warning
