@@ -3,18 +3,19 @@
 A run or estimator folder may come from someone else, so what aekit reads from it is data to check,
 never trusted: each file has a schema, declared beside the code that writes it, built from the
 parameter constraints of :mod:`aekit.params` (``Interval``, ``Options``, ``InstanceOf``, ``AnyOf``)
-and the three shapes below. :func:`check` raises one line naming the file, the field, what it must
+and the four below. :func:`check` raises one line naming the file, the field, what it must
 hold and the value found (shown short), instead of a KeyError or TypeError deep inside a reader::
 
     SUMMARY = Record(optional={"epochs": Interval(int, 0, None), "test": Record(other=Real())})
     check(document, SUMMARY, "'runs/a/summary.json'", "Resume the run to write it again.")
-    # 'runs/a/summary.json': 'test' must be a JSON object, not [1, 2]; Resume the run to write it again.
+    # 'runs/a/summary.json': 'test' must be a JSON object, not [1, 2]. Resume the run to write it again.
 
 Unknown fields are allowed unless ``other`` says otherwise: a newer aekit may add some.
 """
 
 from __future__ import annotations
 
+import math
 import numbers
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -121,8 +122,6 @@ MAX_SAMPLE_VALUES = 2**31 - 1  # values in one sample: beyond, sizes overflow to
 
 def sample_shape(max_dims: int = 3) -> Where:
     """The shape of one sample: 1 to ``max_dims`` positive ints of at most ``MAX_SAMPLE_VALUES`` values in all."""
-    import math
-
     return Where(Items(Interval(int, 1, None), 1, max_dims), lambda s: math.prod(s) <= MAX_SAMPLE_VALUES,
                  f"of at most {MAX_SAMPLE_VALUES:,} values in all")
 
@@ -144,7 +143,10 @@ def problem(constraint: Any, value: Any, at: str = "") -> Problem | None:
 
 def short(value: Any, limit: int = 60) -> str:
     """``repr(value)``, cut to ``limit`` characters (a file may hold a value of any size)."""
-    text = repr(value)
+    try:
+        text = repr(value)
+    except ValueError:  # an int of more digits than Python prints
+        text = f"<{type(value).__name__}>"
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
