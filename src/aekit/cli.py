@@ -163,13 +163,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except AekitError as error:
         print(f"aekit {args.command}: error: {error}", file=sys.stderr)
         return 2
-    except OSError as error:  # a fault of the machine (disk full, read-only) met outside aekit.io's writes
+    except OSError as error:  # a fault of the machine or of a path (disk full, no permission) outside aekit.io's writes
         from aekit.io import storage_error
 
-        told = storage_error(error, error.filename if error.filename is not None else "a file")
-        if told is None:
-            raise
-        print(f"aekit {args.command}: error: {told}", file=sys.stderr)
+        print(f"aekit {args.command}: error: {storage_error(error, error.filename, doing='use')}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("aekit: interrupted", file=sys.stderr)
@@ -298,10 +295,13 @@ def cmd_report(args: argparse.Namespace) -> int:
 
     from aekit.report import build_report, compare_runs
 
+    if args.out is not None:
+        _file_path(args.out, "report.html")  # before any work: a bad --out is known at once
     if len(args.runs) == 1:
         report = build_report(args.runs[0], args.out)
-        print(f"{len(report.figures)} figures ({', '.join(report.figures)}), also as PNG files in "
-              f"{Path(args.runs[0]) / 'figures'}; built in {report.seconds:.1f} s")
+        where = (f"also as PNG files in {Path(args.runs[0]) / 'figures'}" if args.out is None
+                 else "in the page only (--out leaves the run folder untouched)")
+        print(f"{len(report.figures)} figures ({', '.join(report.figures)}), {where}; built in {report.seconds:.1f} s")
         print(report.path)
         return 0
     print(compare_runs(args.runs, args.out))
@@ -316,7 +316,7 @@ def _apply(args: argparse.Namespace, method: str) -> int:
     from aekit.io import atomic_save_npy
     from aekit.training.run_folder import load_run
 
-    out = _npy_path(args.out)  # before any work: a bad --out is known at once
+    out = _file_path(args.out, "codes.npy")  # before any work: a bad --out is known at once
     loaded = load_run(args.run)
     data_name = args.data or loaded.config.data.name
     label_column = args.label_column if args.label_column is not None else (
@@ -337,16 +337,18 @@ def _apply(args: argparse.Namespace, method: str) -> int:
     return 0
 
 
-def _npy_path(out: str) -> str:
-    """``--out`` as the .npy file to write (``.npy`` appended when missing); a folder is refused."""
+def _file_path(out: str, example: str) -> str:
+    """``--out`` as the file to write (``.npy`` appended to a missing suffix when ``example`` is one); a folder,
+    or no name at all, is refused."""
     import os
 
     from aekit.errors import ConfigError
 
     if out.endswith(("/", os.sep)) or os.path.isdir(out) or os.path.basename(out) in ("", ".", ".."):
         raise ConfigError(f"--out {out!r} is a folder; give the file to write, e.g. "
-                          f"{os.path.join(out, 'codes.npy')!r}.")
-    return out if out.endswith(".npy") else f"{out}.npy"
+                          f"{os.path.join(out, example)!r}.")
+    suffix = os.path.splitext(example)[1]
+    return out if suffix != ".npy" or out.endswith(suffix) else f"{out}{suffix}"
 
 
 def cmd_encode(args: argparse.Namespace) -> int:
@@ -393,19 +395,19 @@ def cmd_labelcurve(args: argparse.Namespace) -> int:
     import json
     from pathlib import Path
 
+    from aekit.io import atomic_write_bytes, atomic_write_text, inside
     from aekit.training.labelcurve import label_curve, table, to_json
-    from aekit.io import atomic_write_text
+    from aekit.viz import png_bytes
     from aekit.viz.labelcurve import label_curve_figure
 
     config = _finetune_config(args)
+    out = Path(args.out) if args.out else inside(args.run, "labelcurve")  # before any work: never out of the run
     points = label_curve(args.run, budgets=args.budgets, draws=args.draws, config=config,
                          progress=lambda line: print(line, flush=True))
-    out = Path(args.out or Path(args.run) / "labelcurve")
-    out.mkdir(parents=True, exist_ok=True)
     markdown = f"Test accuracy (mean ± sd over {args.draws} label draws) for run `{args.run}`.\n\n{table(points)}\n"
     atomic_write_text(out / "labelcurve.md", markdown)
     atomic_write_text(out / "labelcurve.json", json.dumps(to_json(points), indent=2))
-    label_curve_figure(points).savefig(out / "labelcurve.png", dpi=120)
+    atomic_write_bytes(out / "labelcurve.png", png_bytes(label_curve_figure(points), dpi=120))
     print(table(points))
     print(out)
     return 0

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from aekit.errors import StorageError
+from aekit.errors import AekitError, StorageError
 
 
 def _umask() -> int:
@@ -41,6 +41,8 @@ def atomic_write(path: Path, write: Callable[[str], None]) -> None:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except FileExistsError:  # mkdir: a part of the path is a file
+        raise storage_error(OSError(errno.ENOTDIR, os.strerror(errno.ENOTDIR)), path) from None
     except OSError as error:
         raise storage_error(error, path) from None
     os.close(fd)
@@ -59,31 +61,69 @@ def atomic_write(path: Path, write: Callable[[str], None]) -> None:
         raise
 
 
-# errno -> what to do; these are faults of the machine, not of aekit, and are told in one line
+# errno -> what to do; these are faults of the machine or of a path, not of aekit, and are told in one line
 _ADVICE = {
     errno.ENOSPC: "free some space and run it again (a run keeps its last checkpoint: resume it with "
                   "'aekit train --resume RUN')",
     errno.EDQUOT: "free some of your disk quota and run it again",
+    errno.EFBIG: "the file is larger than this process may write (ulimit -f) or the file system allows; raise the "
+                 "limit, or write to another folder (--out)",
     errno.EROFS: "the file system is read-only; write to another folder (--out)",
-    errno.EACCES: "you may not write there; write to another folder (--out) or change its permissions",
-    errno.EPERM: "you may not write there; write to another folder (--out) or change its permissions",
+    errno.EACCES: "you lack the permission; write to another folder (--out) or change its permissions",
+    errno.EPERM: "you lack the permission; write to another folder (--out) or change its permissions",
     errno.ENOTDIR: "a part of that path is a file, not a folder; choose another path",
     errno.EISDIR: "that path is a folder; give a file name",
+    errno.ENAMETOOLONG: "a name in that path is too long for the file system; choose a shorter --name or --out",
+    errno.ELOOP: "a symbolic link is in the way; remove it or choose another path",
+    errno.EBUSY: "that path is in use by the system (the current folder, a mount point); give a file name",
+    errno.ENOENT: "it, or a folder on its path, does not exist; check the path",
 }
+_SOME_FAULT = "check the path and the disk, then run it again"
 # libraries that write through their own I/O (torch.save, safetensors) report a full disk in words only
 _NO_SPACE_WORDS = ("No space left on device", "unexpected pos", "file write failed")
 
 
-def storage_error(error: BaseException, path: str | Path) -> StorageError | None:
-    """``error`` from writing ``path`` as a one-line :class:`StorageError`, or None when it is no storage fault."""
-    if isinstance(error, StorageError):
-        return error
-    code = getattr(error, "errno", None) if isinstance(error, OSError) else None
-    if code is None and any(words in str(error) for words in _NO_SPACE_WORDS):
+def storage_error(error: BaseException, path: str | Path | None, doing: str = "write") -> StorageError | None:
+    """``error`` from writing ``path`` as a one-line :class:`StorageError`: any ``OSError`` (its errno names
+    the cause and what to do), and a library's words for a full disk; None for anything else (a bug keeps
+    its traceback). ``doing`` is the verb of the message ("write", or "use" where it may be a read)."""
+    if isinstance(error, AekitError):  # already one line of its own (a DownloadError is an OSError too)
+        return error if isinstance(error, StorageError) else None
+    text = str(error).strip()
+    code = error.errno if isinstance(error, OSError) else None
+    shown = "" if path is None else str(path) if len(str(path)) <= 120 else f"{str(path)[:40]}...{str(path)[-60:]}"
+    where = repr(shown) if path is not None else "a file"
+    if code is None and any(words in text for words in _NO_SPACE_WORDS):
         code = errno.ENOSPC
-    if code not in _ADVICE:
-        return None
-    return StorageError(code, f"Cannot write {str(path)!r}: {os.strerror(code)}; {_ADVICE[code]}.")
+    if code is None:
+        if not isinstance(error, OSError):
+            return None
+        if "requested and" in text and "written" in text:  # numpy's check of a short write
+            return StorageError(errno.EIO, f"Cannot {doing} {where}: the write was cut short ({text}); the disk "
+                                           f"is full or the file is larger than this process may write (ulimit -f): "
+                                           f"free some space or raise the limit, and run it again.")
+        cause = text.splitlines()[0] if text else type(error).__name__
+        return StorageError(errno.EIO, f"Cannot {doing} {where}: {cause}; {_SOME_FAULT}.")
+    return StorageError(code, f"Cannot {doing} {where}: {os.strerror(code)}; {_ADVICE.get(code, _SOME_FAULT)}.")
+
+
+def inside(folder: str | Path, name: str) -> Path:
+    """``folder / name``, a folder that aekit writes below ``folder`` (a run's ``figures/``, ``labelcurve/``,
+    ``finetune-*/``), refused in one line when it is, or goes through, a symbolic link out of ``folder``.
+
+    A file written straight into ``folder`` replaces a link of its name (``os.replace``), never writes
+    through it; a folder below it is where a link planted by someone else could send a write elsewhere.
+    """
+    from aekit.errors import ConfigError
+
+    folder = Path(folder)
+    target = folder / name
+    root, real = os.path.realpath(folder), os.path.realpath(target)
+    if os.path.commonpath([root, real]) != root:
+        raise ConfigError(f"{str(target)!r} is a symbolic link to {real!r}, outside {str(folder)!r}; aekit never "
+                          f"writes through a link out of the folder it writes. Remove the link, or give another "
+                          f"folder (--out).")
+    return target
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
@@ -152,10 +192,13 @@ def folder_lock(folder: Path) -> Iterator[None]:
         yield
         return
     path = Path(folder) / LOCK_NAME
-    try:
-        handle = open(path, "a+")
+    if path.is_symlink():  # opening it would create or truncate whatever it points to
+        raise ConfigError(f"{str(path)!r} is a symbolic link; aekit never writes through a link in a run folder. "
+                          f"Delete it (it only ever holds the PID of the process writing the run).")
+    try:  # O_NOFOLLOW: a link put there after the check is refused too
+        handle = os.fdopen(os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o666), "r+")
     except OSError as error:
-        raise (storage_error(error, path) or error) from None
+        raise storage_error(error, path) from None
     try:
         try:
             fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -173,45 +216,56 @@ def folder_lock(folder: Path) -> Iterator[None]:
         handle.close()  # releases the lock
 
 
-def read_json(path: str | Path, what: str, fix: str, kind: type = dict) -> Any:
-    """The JSON document in ``path``, which must be a ``kind`` (a dict by default); anything else is one
-    line (:class:`aekit.errors.ConfigError`) naming the file, what it should hold and ``fix``."""
+def _parse_json(text: str, source: str, what: str, fix: str, error: type) -> Any:
+    """``json.loads(text)``, or ``error`` of one line: not JSON, nested too deep, an int of thousands of digits."""
     import json
 
-    from aekit.errors import ConfigError
-
-    path = Path(path)
     try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise ConfigError(f"{str(path)!r} is not valid JSON ({error}); it should hold {what}. {fix}") from None
-    if not isinstance(document, kind):
-        raise ConfigError(f"{str(path)!r} holds a JSON {type(document).__name__} where {what} should be. {fix}")
-    return document
+        return json.loads(text)
+    except (ValueError, RecursionError) as reason:  # JSONDecodeError is a ValueError
+        detail = reason.msg if isinstance(reason, json.JSONDecodeError) else (
+            "nested too deep" if isinstance(reason, RecursionError) else str(reason).splitlines()[0])
+        raise error(f"{source} is not valid JSON ({detail}); it should hold {what}. {fix}") from None
 
 
-def read_json_lines(path: str | Path, what: str, fix: str) -> list[dict[str, Any]]:
-    """Each non-blank line of ``path`` as a JSON object; a bad line is one line of error naming it."""
-    import json
-
-    from aekit.errors import ConfigError
-
-    path = Path(path)
+def _read_text(path: Path, what: str, fix: str, error: type) -> str:
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        return path.read_text(encoding="utf-8")
     except UnicodeDecodeError:
-        raise ConfigError(f"{str(path)!r} is not UTF-8 text; it should hold {what}. {fix}") from None
+        raise error(f"{str(path)!r} is not UTF-8 text; it should hold {what}. {fix}") from None
+
+
+def read_json(path: str | Path, what: str, fix: str, kind: type = dict, schema: Any = None,
+              error: type | None = None) -> Any:
+    """The JSON document in ``path``, which must be a ``kind`` (a dict by default) and satisfy ``schema``
+    (:mod:`aekit.schema`) when given; anything else is one line of ``error`` (default
+    :class:`aekit.errors.ConfigError`) naming the file, the field, what it should hold and ``fix``."""
+    from aekit.errors import ConfigError
+    from aekit.schema import check
+
+    error = error or ConfigError
+    path = Path(path)
+    document = _parse_json(_read_text(path, what, fix, error), repr(str(path)), what, fix, error)
+    if not isinstance(document, kind):
+        raise error(f"{str(path)!r} holds a JSON {type(document).__name__} where {what} should be. {fix}")
+    return document if schema is None else check(document, schema, repr(str(path)), fix, error)
+
+
+def read_json_lines(path: str | Path, what: str, fix: str, schema: Any = None) -> list[dict[str, Any]]:
+    """Each non-blank line of ``path`` as a JSON object satisfying ``schema`` (when given); a bad line is
+    one line of error naming it."""
+    from aekit.errors import ConfigError
+    from aekit.schema import check
+
+    path = Path(path)
     records = []
-    for number, line in enumerate(lines, 1):
+    for number, line in enumerate(_read_text(path, what, fix, ConfigError).splitlines(), 1):
         if not line.strip():
             continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as error:
-            raise ConfigError(f"{str(path)!r} line {number} is not valid JSON ({error.msg}); it should hold "
-                              f"{what}. {fix}") from None
+        source = f"{str(path)!r} line {number}"
+        record = _parse_json(line, source, what, fix, ConfigError)
         if not isinstance(record, dict):
-            raise ConfigError(f"{str(path)!r} line {number} is a JSON {type(record).__name__}, not an object; "
-                              f"it should hold {what}. {fix}")
-        records.append(record)
+            raise ConfigError(f"{source} is a JSON {type(record).__name__}, not an object; it should hold "
+                              f"{what}. {fix}")
+        records.append(record if schema is None else check(record, schema, source, fix))
     return records

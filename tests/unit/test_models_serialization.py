@@ -127,7 +127,7 @@ def test_missing_and_unexpected_keys_are_named(saved):
 
 
 @pytest.mark.parametrize("text, pattern", [
-    ("{not json", r"model\.json is not valid JSON"),
+    ("{not json", r"model\.json' is not valid JSON"),
     ('{"format": "pythae/1"}', r"is not an aekit model description: expected format 'aekit\.model/2', found "
                                r"'pythae/1'\."),
     ('{"format": "aekit.model/9", "config": {}, "sample_shape": [4]}',

@@ -30,6 +30,7 @@ import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
@@ -117,12 +118,16 @@ def stream_from_disk(nbytes: int) -> bool:
     return memory is not None and nbytes > memory / 4
 
 
+def _objects(source: str) -> DataError:
+    return DataError(
+        f"{source} holds an array of Python objects (dtype object), which aekit never unpickles; save "
+        f"numbers instead, e.g. numpy.save(path, x.astype(numpy.float32))."
+    )
+
+
 def _corrupt(source: str, kind: str, error: BaseException, fix: str) -> DataError:
-    if "allow_pickle" in str(error):  # numpy's refusal of an object array: the file is fine, its dtype is not
-        return DataError(
-            f"{source} holds an array of Python objects (dtype object), which aekit never unpickles; save "
-            f"numbers instead, e.g. numpy.save(path, x.astype(numpy.float32))."
-        )
+    if "allow_pickle" in str(error):  # numpy's refusal of an object array (.npz): the file is fine, its dtype is not
+        return _objects(source)
     reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
     return DataError(
         f"Cannot read {source} as {kind} ({reason}). The file may be truncated or corrupt; {fix}."
@@ -167,11 +172,55 @@ def _from_array(
     return Dataset(x, y, name, classes)
 
 
+def _size(nbytes: float) -> str:
+    """``35.5 PiB``: a number of bytes for a person."""
+    for unit in ("bytes", "KiB", "MiB", "GiB", "TiB", "PiB"):
+        if nbytes < 1024 or unit == "PiB":
+            return f"{nbytes:.0f} bytes" if unit == "bytes" else f"{nbytes:.1f} {unit}"
+        nbytes /= 1024
+    return ""  # unreachable
+
+
+def _check_npy_header(handle: BinaryIO, size: int, source: str, mmap: bool = False) -> None:
+    """Read the header of the .npy content in ``handle`` (``size`` bytes in all) and refuse, in one line, what
+    ``np.load`` would fail on late or obscurely: no .npy at all, an array of Python objects, or a shape that
+    claims more bytes than there are, or than memory holds (numpy would try to allocate them first)."""
+    from numpy.lib import format as npy
+
+    fix = "write it again with numpy.save"
+    readers = {(1, 0): npy.read_array_header_1_0, (2, 0): npy.read_array_header_2_0}
+    try:
+        version = npy.read_magic(handle)
+        if version not in readers:  # a newer layout: np.load judges it
+            return
+        shape, _, dtype = readers[version](handle)
+        data_bytes = size - handle.tell()
+    except (ValueError, OSError, EOFError, SyntaxError, TypeError) as error:
+        raise _corrupt(source, "a NumPy .npy file", error, fix) from error
+    if dtype.hasobject:
+        raise _objects(source)
+    claimed = math.prod(shape) * dtype.itemsize
+    memory = available_memory()
+    if claimed > data_bytes:
+        beyond = f"; {_size(memory)} of memory is available" if memory is not None and claimed > memory else ""
+        raise DataError(f"{source} claims to hold an array of shape {shape} ({dtype}, {_size(claimed)}) but holds "
+                        f"{_size(data_bytes)} of data{beyond}: its header is wrong or the file is truncated; {fix}.")
+    if not mmap and memory is not None and math.prod(shape) * 4 > memory:
+        raise DataError(f"{source} holds an array of shape {shape} ({_size(math.prod(shape) * 4)} as float32), more "
+                        f"than the {_size(memory)} of memory available; leave AEKIT_MMAP unset (or set it to 1) so "
+                        f"that aekit streams it from disk.")
+
+
 def read_npy(path: Path, label_column: int | None = None) -> Dataset:
     source = f"'{path}'"
     mmap = stream_from_disk(path.stat().st_size)
+    with open(path, "rb") as handle:
+        _check_npy_header(handle, path.stat().st_size, source, mmap)
     try:
         x = np.load(path, mmap_mode="r" if mmap else None, allow_pickle=False)
+    except MemoryError:
+        raise DataError(f"{source} does not fit in the {_size(available_memory() or 0)} of memory available; set "
+                        f"AEKIT_MMAP=1 to stream it from disk.") from None
     except (ValueError, OSError, EOFError) as error:
         raise _corrupt(source, "a NumPy .npy file", error, "write it again with numpy.save") from error
     if mmap:
@@ -192,6 +241,10 @@ def read_npz(path: Path, label_column: int | None = None) -> Dataset:
                     "save the samples under 'x' (and labels under 'y')."
                 )
             y_key = next((k for k in Y_KEYS if k in keys), None)
+            for key in (x_key, y_key) if y_key is not None else (x_key,):  # each header, before numpy allocates
+                name = f"{key}.npy" if f"{key}.npy" in archive.zip.namelist() else key
+                with archive.zip.open(name) as member:
+                    _check_npy_header(member, archive.zip.getinfo(name).file_size, f"{source} (array {key!r})")
             x = archive[x_key]
             y_raw = None if y_key is None else archive[y_key]
     except DataError:

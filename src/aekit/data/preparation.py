@@ -21,6 +21,7 @@ from aekit.data.dataset import Dataset, Splits, split_dataset
 from aekit.data.files import load_dataset
 from aekit.errors import ConfigError
 from aekit.params import SEED, AnyOf, InstanceOf, Interval, Options
+from aekit.schema import Items, Record, Where, sample_shape
 
 
 @dataclass
@@ -41,6 +42,13 @@ class DataConfig:
                 f"data.val_fraction + data.test_fraction must be below 1 to leave training data. "
                 f"Got {self.val_fraction} + {self.test_fraction}."
             )
+
+
+# preprocessing.json, as MinMax.to_json writes it
+MINMAX_JSON = Where(Record(required={"kind": Options(("minmax",)), "shape": sample_shape(),
+                                     "low": Items(Interval(float)), "scale": Items(Interval(float, 0, None))}),
+                    lambda d: len(d["low"]) == len(d["scale"]) == int(np.prod(d["shape"])),
+                    "whose 'low' and 'scale' hold one value per element of 'shape'")
 
 
 @dataclass
@@ -65,6 +73,7 @@ class MinMax:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> MinMax:
+        """The rescaling of a document that satisfies ``MINMAX_JSON``."""
         shape = tuple(data["shape"])
         return cls(np.asarray(data["low"], np.float32).reshape(shape), np.asarray(data["scale"], np.float32).reshape(shape))
 
@@ -114,4 +123,4 @@ def prepare_data(config: DataConfig) -> PreparedData:
     return PreparedData(splits, train_x, val_x, test_x, pre)
 
 
-__all__ = ["DataConfig", "MinMax", "PreparedData", "prepare_data"]
+__all__ = ["DataConfig", "MinMax", "MINMAX_JSON", "PreparedData", "prepare_data"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import numbers
 import re
 import warnings
@@ -26,14 +27,17 @@ from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from aekit.data.corruption import Compose, build_corruption
 from aekit.errors import ConfigError, DataError, WeightsError
-from aekit.estimator.document import ESTIMATOR_JSON, FORMAT, FORMATS, from_json, penalties_from_v1, to_json
-from aekit.io import atomic_write_text
+from aekit.estimator.document import (ESTIMATOR_JSON, FITTED, FORMAT, FORMATS, V1_PENALTIES, from_json,
+                                      penalties_from_v1, to_json)
+from aekit.io import atomic_write_text, read_json
 from aekit.models import ModelConfig, build_model
 from aekit.models.batched import map_batches
 from aekit.models.serialization import load_model, save_model
 from aekit.objectives import build_objectives
 from aekit.params import SEED, SIZE, AnyOf, InstanceOf, Interval, Options, Registered, SequenceOf, check
 from aekit.registry import available, get
+from aekit.schema import Record, short
+from aekit.schema import check as check_schema
 from aekit.training.precision import DEVICES, resolve_device
 from aekit.training.trainer import TrainConfig, Trainer
 
@@ -345,40 +349,53 @@ class AutoencoderBase(BaseEstimator):
         if not json_path.is_file():
             raise WeightsError(f"{str(directory)!r} holds no {ESTIMATOR_JSON}; {cls.__name__}.save(path) writes "
                                f"it (a run folder of 'aekit train' loads with aekit.load(path) instead).")
-        try:
-            document = json.loads(json_path.read_text())
-        except (json.JSONDecodeError, UnicodeDecodeError) as error:
-            raise WeightsError(f"{json_path} is not valid JSON ({error}).") from None
-        if not isinstance(document, dict) or document.get("format") not in FORMATS:
+        fix = f"Restore the file that {cls.__name__}.save wrote, or fit and save the estimator again."
+        document = read_json(json_path, "an estimator's parameters and fitted attributes", fix, error=WeightsError)
+        if document.get("format") not in FORMATS:
             raise WeightsError(f"{json_path} is not an aekit estimator: expected format {FORMAT!r} (or the older "
                                f"{FORMATS[0]!r}).")
-        if document.get("class") != cls.__name__:
-            raise WeightsError(f"{json_path} holds a {document.get('class')}; load it with "
-                               f"{document.get('class')}.load(path).")
-        fix = f"restore the file that {cls.__name__}.save wrote, or fit and save the estimator again"
+        found = document.get("class")
+        if found != cls.__name__:
+            if isinstance(found, str) and found.isidentifier() and len(found) < 60:
+                raise WeightsError(f"{json_path} holds a {found}; load it with {found}.load(path).")
+            raise WeightsError(f"{json_path}: 'class' must name the estimator's class ({cls.__name__!r}), not "
+                               f"{short(found)}. {fix}")
         params, fitted = document.get("params"), document.get("fitted")
         if not isinstance(params, dict) or not isinstance(fitted, dict):
-            raise WeightsError(f"{json_path} needs the mappings 'params' and 'fitted' that save() writes; {fix}.")
+            raise WeightsError(f"{json_path} needs the mappings 'params' and 'fitted' that save() writes. {fix}")
         if document["format"] == FORMATS[0]:
-            params = penalties_from_v1(params)
+            params = penalties_from_v1(check_schema(params, V1_PENALTIES, f"{json_path} 'params'", fix, WeightsError))
         known = cls._get_param_names()
         unknown = sorted(set(params) - set(known))
         if unknown:
-            raise WeightsError(f"{json_path} sets {unknown[0]!r}, which is not a parameter of {cls.__name__} "
-                               f"(parameters: {', '.join(known)}); {fix}.")
+            raise WeightsError(f"{json_path} sets {short(unknown[0])}, which is not a parameter of {cls.__name__} "
+                               f"(parameters: {', '.join(known)}). {fix}")
         # only the declared fitted attributes: any other key would overwrite a method or a parameter
         allowed = (*cls._fitted_attributes, "feature_names_in_")
         stray = sorted(set(fitted) - set(allowed))
         if stray:
-            raise WeightsError(f"{json_path} has {stray[0]!r} under 'fitted', which is not a fitted attribute of "
-                               f"{cls.__name__} (those are {', '.join(allowed)}); {fix}.")
-        estimator = cls(**from_json(params))
-        estimator._check_params()
-        for name, value in from_json(fitted).items():
+            raise WeightsError(f"{json_path} has {short(stray[0])} under 'fitted', which is not a fitted attribute of "
+                               f"{cls.__name__} (those are {', '.join(allowed)}). {fix}")
+        fitted = from_json(fitted, str(json_path), "fitted")
+        check_schema(fitted, Record(required={name: FITTED[name] for name in cls._fitted_attributes},
+                                    optional={"feature_names_in_": FITTED["feature_names_in_"]}),
+                     f"{json_path} 'fitted'", fix, WeightsError)
+        estimator = cls(**from_json(params, str(json_path), "params"))
+        try:
+            estimator._check_params()
+        except ConfigError as error:
+            raise WeightsError(f"{json_path}: {error} {fix}") from None
+        for name, value in fitted.items():
             setattr(estimator, name, value)
         if "feature_names_in_" in fitted:
             estimator.feature_names_in_ = np.asarray(fitted["feature_names_in_"], dtype=object)
         estimator._load_model(directory)
+        shape, names = model_shape(estimator.input_shape_), fitted.get("feature_names_in_")
+        if (math.prod(shape) != estimator.n_features_in_ or shape != tuple(estimator.model_.sample_shape)
+                or (names is not None and len(names) != estimator.n_features_in_)):
+            raise WeightsError(f"{json_path}: the fitted 'input_shape_' {estimator.input_shape_}, "
+                               f"'n_features_in_' {estimator.n_features_in_}, the feature names and the model's "
+                               f"sample shape {tuple(estimator.model_.sample_shape)} disagree. {fix}")
         return estimator
 
     def _save_model(self, directory: Path) -> None:

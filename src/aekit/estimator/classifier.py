@@ -192,10 +192,15 @@ class AutoencoderClassifier(ClassifierMixin, AutoencoderBase):
 
     @classmethod
     def load(cls, path: str | Path) -> AutoencoderClassifier:
+        from aekit.errors import WeightsError
         from aekit.models.classifier import load_classifier
 
         estimator = super().load(path)
         estimator.classifier_ = load_classifier(path)
+        if estimator.classifier_.n_classes != len(estimator.classes_):
+            raise WeightsError(f"{Path(path) / 'estimator.json'} has {len(estimator.classes_)} classes in 'classes_' "
+                               f"but classifier.json {estimator.classifier_.n_classes}; restore the files that save() "
+                               f"wrote, or fit and save the estimator again.")
         return estimator
 
     def __sklearn_tags__(self) -> Any:

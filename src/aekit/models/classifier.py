@@ -21,7 +21,10 @@ from pathlib import Path
 import torch
 from torch import Tensor, nn
 
+from aekit.models.serialization import MODEL_JSON
+from aekit.params import InstanceOf, Interval, Options, Registered
 from aekit.registry import get
+from aekit.schema import Record, check
 
 
 FEATURES = ("codes", "input", "both")  # what the head reads: h, the flattened x, or [h, x]
@@ -79,6 +82,11 @@ class Classifier(nn.Module):
 
 
 CLASSIFIER_FORMAT = "aekit.classifier/1"
+# classifier.json, as save_classifier writes it; the head's sizes are checked against its weights before building
+CLASSIFIER_JSON = Record(required={"format": InstanceOf(str), "autoencoder": MODEL_JSON,
+                                   "n_classes": Interval(int, 1, 2**24), "head": Options(("softmax", "mlp")),
+                                   "head_hidden": Interval(int, 1, 2**24), "activation": Registered("activation")},
+                         optional={"features": Options(FEATURES), "standardize": InstanceOf(bool)})
 
 
 def save_classifier(classifier: Classifier, autoencoder_description: dict, directory: str | Path) -> Path:
@@ -102,25 +110,25 @@ def save_classifier(classifier: Classifier, autoencoder_description: dict, direc
 
 def load_classifier(directory: str | Path) -> Classifier:
     """The classifier saved by :func:`save_classifier`, in eval mode (no pickle)."""
-    from aekit.models.serialization import build_described, load_weights, read_description
+    from aekit.errors import WeightsError
+    from aekit.models.serialization import FIX, build_checked, build_described, load_weights, read_description
 
     directory = Path(directory)
     json_path = directory / "classifier.json"
     if not json_path.is_file():
-        from aekit.errors import WeightsError
-
         raise WeightsError(f"{str(directory)!r} holds no classifier.json; save_classifier writes it.")
-    description = read_description(json_path, CLASSIFIER_FORMAT)
-    if description.get("features", "codes") not in FEATURES:
-        from aekit.errors import WeightsError
+    description = check(read_description(json_path, CLASSIFIER_FORMAT), CLASSIFIER_JSON, str(json_path), FIX,
+                        WeightsError)
 
-        raise WeightsError(f"{json_path}: 'features' must be one of {FEATURES}, found {description['features']!r}; "
-                           f"the file was edited or is damaged: save the classifier again.")
-    autoencoder = build_described(description["autoencoder"], json_path)
-    classifier = Classifier.from_autoencoder(autoencoder, description["n_classes"], head=description["head"],
-                                             head_hidden=description["head_hidden"],
-                                             activation=description["activation"],
-                                             features=description.get("features", "codes"),
-                                             standardize=bool(description.get("standardize", False)))
-    load_weights(classifier, directory / "classifier.safetensors", "classifier.json")
+    def build() -> Classifier:
+        autoencoder = build_described(description["autoencoder"], json_path)
+        return Classifier.from_autoencoder(autoencoder, description["n_classes"], head=description["head"],
+                                           head_hidden=description["head_hidden"],
+                                           activation=description["activation"],
+                                           features=description.get("features", "codes"),
+                                           standardize=description.get("standardize", False))
+
+    weights = directory / "classifier.safetensors"
+    classifier = build_checked(build, weights, "classifier.json")
+    load_weights(classifier, weights, "classifier.json")
     return classifier.eval()

@@ -13,6 +13,7 @@ take dropped and logged (:func:`aekit.models.config.drop_other_kinds`). Any othe
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
@@ -21,9 +22,11 @@ from safetensors.torch import load_file, save_file
 
 from aekit.config import from_dict
 from aekit.errors import ConfigError, WeightsError
-from aekit.io import atomic_write, atomic_write_text
+from aekit.io import atomic_write, atomic_write_text, read_json
 from aekit.models.autoencoder import FORMAT, Autoencoder, build_model
 from aekit.models.config import FLAT_FORMAT, ModelConfig, drop_other_kinds
+from aekit.params import InstanceOf, Interval
+from aekit.schema import Record, check, sample_shape, short
 
 WEIGHTS = "model.safetensors"
 ARCHITECTURE = "model.json"
@@ -54,11 +57,18 @@ def load_model(directory: str | Path, device: str | torch.device = "cpu") -> Aut
                 f"{ARCHITECTURE} and {WEIGHTS} there."
             )
     description = read_description(json_path, FORMAT, older=(FLAT_FORMAT,))
-    with torch.device("meta"):  # shapes only: model.json and the weights' header agree before any allocation
-        _check_fits(_header(weights_path), build_described(description, json_path), WEIGHTS, ARCHITECTURE)
-    model = build_described(description, json_path)
+    model = build_checked(lambda: build_described(description, json_path), weights_path, ARCHITECTURE)
     load_weights(model, weights_path, ARCHITECTURE)
     return model.to(device).eval()
+
+
+def build_checked(build: Callable[[], torch.nn.Module], weights_path: Path, architecture: str) -> torch.nn.Module:
+    """``build()``, once the same architecture built on the meta device (shapes only, no memory) fits the
+    header of ``weights_path``: a description that asks for more than its weights hold is refused before
+    anything is allocated."""
+    with torch.device("meta"):
+        _check_fits(_header(weights_path), build(), weights_path.name, architecture)
+    return build()
 
 
 def load_weights(model: torch.nn.Module, weights_path: Path, architecture: str) -> None:
@@ -88,14 +98,19 @@ def _header(weights_path: Path) -> dict[str, torch.Tensor]:
         ) from None
 
 
+FIX = "Restore the file that save_model wrote, or train the model again."
+# model.json (and the 'autoencoder' of classifier.json): Autoencoder.describe(); 'config' is checked field by field
+# by ModelConfig itself when the model is built
+MODEL_JSON = Record(required={"format": InstanceOf(str), "config": Record(), "sample_shape": sample_shape()},
+                    optional={"output": InstanceOf(str), "parameters": Interval(int, 0, None),
+                              "aekit_version": InstanceOf(str)})
+
+
 def read_description(json_path: Path, expected_format: str, older: tuple[str, ...] = ()) -> dict:
     """The JSON description of a saved model, checked for its format tag (``expected_format``, or one of
     the ``older`` layouts this aekit still reads)."""
-    try:
-        description = json.loads(json_path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise WeightsError(f"{json_path} is not valid JSON ({error}).") from None
-    found = description.get("format") if isinstance(description, dict) else None
+    description = read_json(json_path, f"a model description (format {expected_format!r})", FIX, error=WeightsError)
+    found = description.get("format")
     if found == expected_format or (found in older and isinstance(found, str)):
         return description
     family = expected_format.rpartition("/")[0]
@@ -106,19 +121,14 @@ def read_description(json_path: Path, expected_format: str, older: tuple[str, ..
             f"written by another aekit version; load it with that version, or upgrade aekit."
         )
     raise WeightsError(
-        f"{json_path} is not an aekit model description: expected format {expected_format!r}, found {found!r}."
+        f"{json_path} is not an aekit model description: expected format {expected_format!r}, found {short(found)}."
     )
 
 
 def build_described(description: dict, json_path: Path) -> Autoencoder:
     """The autoencoder an ``Autoencoder.describe()`` dict describes (weights not loaded)."""
-    config, shape = description.get("config"), description.get("sample_shape") or ()
-    if not isinstance(config, dict):
-        raise WeightsError(f"{json_path}: 'config' must be a mapping of model settings, not {type(config).__name__} "
-                           f"{config!r}; restore the file that save_model wrote, or train the model again.")
-    if not isinstance(shape, (list, tuple)) or not all(isinstance(n, int) and not isinstance(n, bool) and n > 0 for n in shape):
-        raise WeightsError(f"{json_path}: 'sample_shape' must be a list of positive ints, not {shape!r}; restore the "
-                           f"file that save_model wrote, or train the model again.")
+    check(description, MODEL_JSON, str(json_path), FIX, WeightsError)
+    config, shape = description["config"], description["sample_shape"]
     if description.get("format") == FLAT_FORMAT:
         config = drop_other_kinds(config, f"{json_path} (format {FLAT_FORMAT})")
     try:

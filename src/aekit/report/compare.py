@@ -91,7 +91,7 @@ def compare_runs(run_dirs: Sequence[str | Path], out: str | Path | None = None) 
                     for data, label in zip(runs, labels))
     body = "\n".join([
         f"<h1>Comparison of {len(runs)} runs</h1>",
-        f'<p class="subtitle">Metrics on each run\'s test split, and the same test inputs through each model.</p>',
+        '<p class="subtitle">Metrics on each run\'s test split, and the same test inputs through each model.</p>',
         f"<ul>{links}</ul>",
         "<h2>Metrics</h2>",
         table(["", *labels], table_rows, numeric=tuple(range(1, len(labels) + 1))),

@@ -18,7 +18,6 @@ points; Jacobians: 100; importance-sampled NLL: 500 points, 200 samples; PCA and
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from dataclasses import dataclass, field
@@ -31,9 +30,10 @@ from aekit.analysis.pca import is_linear
 from aekit.analysis.run_data import SEED, RunData, load_run_data
 from aekit.analysis.run_metrics import Metrics, compute_metrics
 from aekit.errors import AekitError
-from aekit.io import atomic_write_bytes, atomic_write_text
+from aekit.io import atomic_write_bytes, atomic_write_text, inside
 from aekit.models.config import own_fields
 from aekit.report.html import FigureEntry, escape, figure, page, table
+from aekit.training.run_folder import read_finetuned
 from aekit.training.trainer import STOP_REASONS
 from aekit.viz import png_bytes, report_figures
 from aekit.viz.pipeline import corruption_text
@@ -80,7 +80,7 @@ class Report:
     its parts: loading the run and its data, the metrics table, each figure)."""
 
     path: Path
-    figures: dict[str, Path]
+    figures: dict[str, Path | None]  # key -> its PNG file in the run's figures/ (None: in the page only, --out)
     skipped: dict[str, str]
     metrics: Metrics
     seconds: float
@@ -115,16 +115,22 @@ def make_figures(data: RunData, keys: list[str], timings: dict[str, float] | Non
 
 
 def _finetune_rows(run_dir: Path) -> list[list[str]]:
-    """One row per fine-tuned classifier found in the run folder (``aekit finetune`` writes them there)."""
+    """One row per fine-tuned classifier found in the run folder (``aekit finetune`` writes them there); a
+    folder whose files cannot be read is left out, with why (one line) in the log."""
     rows = []
     for path in sorted(run_dir.glob("*/summary.json")):
-        summary = json.loads(path.read_text())
-        if "confusion_matrix" not in summary:
+        if path.parent.is_symlink():  # never read out of the run folder
             continue
-        head = (path.parent / "classifier.json")
-        head_kind = json.loads(head.read_text()).get("head", "?") if head.is_file() else "?"
-        rows.append([path.parent.name, str(summary["labels"]), head_kind, f"{summary['accuracy']:.4f}",
-                     f"{summary['error']:.4f}"])
+        try:
+            found = read_finetuned(path.parent)
+        except AekitError as error:
+            logger.warning("report of %s: %s is left out of the fine-tuned classifiers: %s", run_dir, path.parent.name,
+                           error)
+            continue
+        if found is not None:
+            summary, head_kind = found
+            rows.append([path.parent.name, str(summary["labels"]), head_kind, f"{summary['accuracy']:.4f}",
+                         f"{summary['error']:.4f}"])
     return rows
 
 
@@ -155,6 +161,8 @@ def _summary_rows(data: RunData) -> list[tuple[str, str]]:
     epochs = summary.get("epochs", len(data.history))
     best = summary.get("best_epoch")
     stopped = STOP_REASONS.get(summary.get("stop_reason"), "")
+    lr = data.history[0]["lr"] if data.history else config.train.lr
+    lr = lr if isinstance(lr, str) else f"{lr:g}"  # 'auto' until an epoch has run
     return [
         ("data", f"{config.data.name}: {data.n_train} train, {summary.get('n_val', '?')} validation, "
                  f"{len(data.x_test)} test rows (split seed {config.data.split_seed})"),
@@ -162,7 +170,7 @@ def _summary_rows(data: RunData) -> list[tuple[str, str]]:
         ("loss", f"reconstruction {config.loss.reconstruction}; penalties {penalties}"),
         ("corruption", corruption_text(config.corruption) if config.corruption else "none"),
         ("training", f"{epochs} epoch(s){f', best validation epoch {best}' if best else ''}, batch "
-                     f"{config.train.batch_size}, {config.train.optimizer} lr {data.history[0]['lr'] if data.history else config.train.lr:g}, seed {config.seed}"
+                     f"{config.train.batch_size}, {config.train.optimizer} lr {lr}, seed {config.seed}"
                      f"{'; stopped: ' + stopped if stopped else ''}"),
     ]
 
@@ -216,7 +224,8 @@ def verdict(data: RunData, metrics: Metrics, n_components: int) -> list[str]:
 
 def build_report(run_dir: str | Path, out: str | Path | None = None, *, tsne_backend: str = DEFAULT_BACKEND,
                  n_jobs: int = 1) -> Report:
-    """Write ``report.html`` (or ``out``) for the run in ``run_dir`` and each figure to ``figures/<key>.png``.
+    """Write ``report.html`` for the run in ``run_dir`` and each figure to ``figures/<key>.png``; with ``out``,
+    write that one self-contained HTML file only (figures embedded), leaving the run folder untouched.
 
     ``n_jobs`` caps the threads of the numerical libraries (BLAS, OpenMP: scikit-learn, SciPy, openTSNE)
     while the report is built, restored afterwards. One is the default: on a small shared machine,
@@ -235,6 +244,9 @@ def _build_report(run_dir: str | Path, out: str | Path | None, *, tsne_backend: 
     data = load_run_data(run_dir, tsne_backend=tsne_backend, n_jobs=n_jobs)
     timings["load run and data"] = time.perf_counter() - start
     run_dir = data.run_dir
+    # the run's own report also writes each figure as figures/<key>.png; a report sent elsewhere (--out) is that
+    # one self-contained file, and the run folder is left as it is (it may be read-only, or someone else's)
+    figures_dir = inside(run_dir, "figures") if out is None else None
     out = Path(out) if out is not None else run_dir / "report.html"
     failed: dict[str, str] = {}
     reasons = applicable(data, failed)
@@ -242,18 +254,19 @@ def _build_report(run_dir: str | Path, out: str | Path | None, *, tsne_backend: 
     metrics = compute_metrics(data)  # the codes and the PCA baseline are computed here, once
     timings["codes, PCA, metrics"] = time.perf_counter() - start - timings["load run and data"]
     entries = make_figures(data, keys, timings, failed)
-    paths = {}
+    paths: dict[str, Path | None] = {}
     for entry in entries:
-        paths[entry.key] = run_dir / "figures" / f"{entry.key}.png"
-        atomic_write_bytes(paths[entry.key], entry.png)
+        paths[entry.key] = None if figures_dir is None else figures_dir / f"{entry.key}.png"
+        if figures_dir is not None:
+            atomic_write_bytes(figures_dir / f"{entry.key}.png", entry.png)
     seconds = time.perf_counter() - start
     skipped = {key: reason for key, reason in reasons.items() if reason is not None}
-    atomic_write_text(out, render(data, entries, metrics, skipped, seconds, data.n_components, failed))
+    atomic_write_text(out, render(data, entries, metrics, skipped, seconds, data.n_components, failed, figures_dir))
     return Report(out, paths, skipped, metrics, time.perf_counter() - start, timings, failed)
 
 
 def render(data: RunData, entries: list[FigureEntry], metrics: Metrics, skipped: dict[str, str], seconds: float,
-           n_components: int, failed: dict[str, str] | None = None) -> str:
+           n_components: int, failed: dict[str, str] | None = None, figures_dir: Path | None = None) -> str:
     """The HTML of a run's report."""
     name = data.run_dir.name
     titles = figure_titles()
@@ -289,8 +302,8 @@ def render(data: RunData, entries: list[FigureEntry], metrics: Metrics, skipped:
     config_yaml = _yaml(cfg.to_dict(data.config))
     parts.append(f"<h2>Configuration</h2><details><summary>config.yaml of this run</summary>"
                  f"<pre>{escape(config_yaml)}</pre></details>")
-    parts.append(f'<p class="note">Built by aekit in {seconds:.1f} s. Figures are also in '
-                 f"<code>{escape(data.run_dir / 'figures')}</code>.</p>")
+    also = f" Figures are also in <code>{escape(figures_dir)}</code>." if figures_dir is not None else ""
+    parts.append(f'<p class="note">Built by aekit in {seconds:.1f} s.{also}</p>')
     return page(f"aekit report: {name}", "\n".join(parts))
 
 

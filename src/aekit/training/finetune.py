@@ -191,7 +191,7 @@ def finetune_run(run_dir: str | Path, config: FinetuneConfig | None = None, out:
     from sklearn.metrics import confusion_matrix
 
     from aekit import config as cfg
-    from aekit.io import LOCK_NAME, atomic_write_text, folder_lock
+    from aekit.io import LOCK_NAME, atomic_write_text, folder_lock, inside
     from aekit.models.classifier import save_classifier
     from aekit.training.run_folder import load_run, write_metrics
 
@@ -200,7 +200,7 @@ def finetune_run(run_dir: str | Path, config: FinetuneConfig | None = None, out:
     (x, x_val, x_test), (y, y_val, y_test), data = run.labelled_arrays("Fine-tuning")
     splits = data.splits
     check_budget(config.labels, len(y), where=f"the training split of {str(run_dir)!r}")
-    out = Path(out) if out is not None else Path(run_dir) / f"finetune-{config.labels or 'all'}-{config.head}"
+    out = Path(out) if out is not None else inside(run_dir, f"finetune-{config.labels or 'all'}-{config.head}")
     group = distributed.setup()
     with ExitStack() as stack:
         def claim() -> None:

@@ -30,7 +30,8 @@ from typing import Any
 import numpy as np
 
 from aekit.models.batched import map_batches
-from aekit.params import Interval, check
+from aekit.params import InstanceOf, Interval, check
+from aekit.schema import Items, Real, Record
 from aekit.training.finetune import FinetuneConfig, check_budget, draw_labelled, finetune, predict_proba, split_budget
 
 logger = logging.getLogger(__name__)
@@ -136,3 +137,19 @@ def table(points: Sequence[Point]) -> str:
 def to_json(points: Sequence[Point]) -> list[dict[str, Any]]:
     return [{"method": p.method, "labels": p.labels, "mean": p.mean, "sd": p.sd, "accuracies": p.accuracies}
             for p in points if not math.isnan(p.mean)]
+
+
+# labelcurve.json, as to_json writes it: one object per method and budget
+LABEL_CURVE_JSON = Items(Record(required={"method": InstanceOf(str), "labels": Interval(int, 1, None),
+                                          "accuracies": Items(Interval(float, 0, 1), 1)},
+                                optional={"mean": Real(), "sd": Real()}), 1)
+
+
+def read_label_curve(path: str | Path) -> list[Point]:
+    """The points of a ``labelcurve.json`` that ``aekit labelcurve`` wrote, checked before use."""
+    from aekit.io import read_json
+
+    rows = read_json(path, "the points of a label curve", "Measure it again with 'aekit labelcurve RUN', or delete "
+                     "it.", kind=list, schema=LABEL_CURVE_JSON)
+    return [Point(r["method"], r["labels"], r["accuracies"]) for r in rows]
+

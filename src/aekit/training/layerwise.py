@@ -32,7 +32,7 @@ from aekit.models.autoencoder import Autoencoder, build_model
 from aekit.models.config import ModelConfig
 from aekit.models.encoders.mlp import MLPConfig
 from aekit.models.batched import map_batches
-from aekit.params import AnyOf, InstanceOf, Interval, Options
+from aekit.params import AnyOf, InstanceOf, Interval, Options, SequenceOf
 from aekit.registry import get
 from aekit.training.trainer import TrainConfig, Trainer
 
@@ -46,8 +46,10 @@ class LayerwiseConfig:
     enabled: bool = param(False, InstanceOf(bool), "greedy layer-wise pretraining before end-to-end training")
     epochs: Any = param(None, AnyOf(None, Options(("auto",)), Interval(int, 1, None)),
                         "epochs per stage (None = train.epochs; auto = until it converges)")
-    corruption: Any = param(None, AnyOf(None, InstanceOf(list)), "per-stage corruption, e.g. [{masking: 0.3}, {masking: 0.1}]")
-    penalties: Any = param(None, AnyOf(None, InstanceOf(list)), "per-stage penalties, e.g. [{contractive: 0.1}, {}]")
+    corruption: Any = param(None, AnyOf(None, SequenceOf(AnyOf(None, InstanceOf(dict)))),
+                            "per-stage corruption, e.g. [{masking: 0.3}, {masking: 0.1}]")
+    penalties: Any = param(None, AnyOf(None, SequenceOf(AnyOf(None, InstanceOf(dict)))),
+                           "per-stage penalties, e.g. [{contractive: 0.1}, {}]")
 
 
 def linear_layers(model: Autoencoder) -> tuple[list[nn.Linear], list[nn.Linear]]:

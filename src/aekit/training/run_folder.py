@@ -26,15 +26,45 @@ from typing import Any
 
 import numpy as np
 
-from aekit.data.preparation import MinMax, PreparedData, prepare_data
+from aekit.data.preparation import MINMAX_JSON, MinMax, PreparedData, prepare_data
 from aekit.errors import ConfigError
 from aekit.io import LOCK_NAME, atomic_write_text, read_json, read_json_lines
 from aekit.models.autoencoder import Autoencoder
 from aekit.models.batched import map_batches
 from aekit.models.serialization import load_model
+from aekit.params import AnyOf, InstanceOf, Interval
+from aekit.schema import Items, Real, Record, Where, check
 from aekit.training.run_config import RunConfig, make_config
 
 logger = logging.getLogger(__name__)
+
+COUNT = Interval(int, 0, None)
+# one line of metrics.jsonl (and of layerwise/stage_<i>.jsonl), as write_metrics writes it: every loss term
+# under 'train/<term>' and 'val/<term>'
+METRICS_RECORD = Record(required={"epoch": Interval(int, 1, None), "lr": Interval(float, 0, None),
+                                  "seconds": Interval(float, 0, None), "best_epoch": AnyOf(None, COUNT),
+                                  "train/loss": Real()},
+                        optional={"phase": InstanceOf(str)}, other=AnyOf(None, Real()))
+# summary.json of a run, as run.train writes it (every field optional: older runs hold fewer)
+SUMMARY = Record(optional={"epochs": COUNT, "best_epoch": AnyOf(None, COUNT), "stopped_early": InstanceOf(bool),
+                           "stop_reason": AnyOf(None, InstanceOf(str)), "max_epochs": COUNT,
+                           "test": Record(other=Real()), "n_train": COUNT, "n_val": COUNT, "n_test": COUNT,
+                           "train_seconds": Interval(float, 0, None), "processes": Interval(int, 1, None)})
+
+
+def _text_keys(value: Any) -> bool:
+    if isinstance(value, dict):
+        return all(isinstance(k, str) and _text_keys(v) for k, v in value.items())
+    return all(_text_keys(v) for v in value) if isinstance(value, list) else True
+
+
+# config.yaml of a run: sections and keys are checked by RunConfig; YAML also allows keys that are no text
+CONFIG_YAML = Where(None, _text_keys, "a mapping of sections whose keys, at every level, are text")
+# summary.json of a classifier fine-tuned from the run (aekit finetune: RUN/finetune-<labels>-<head>/)
+FINETUNE_SUMMARY = Record(required={"labels": COUNT, "accuracy": Real(), "error": Real(),
+                                    "confusion_matrix": Items(Items(COUNT))},
+                          optional={"run": InstanceOf(str), "train_labels": COUNT, "val_labels": COUNT,
+                                    "test_size": COUNT, "classes": AnyOf(None, Items(InstanceOf(str)))})
 
 
 def check_new_run_folder(run_dir: Path) -> None:
@@ -72,7 +102,8 @@ def new_default_folder(run_dir: Path, tries: int = 1000) -> Path:
 
 def remove_stale_writes(run_dir: Path) -> None:
     """Delete the temporary files of writes cut short by kill -9 (only the lock holder writes here)."""
-    for stale in [*run_dir.glob(".*.tmp"), *run_dir.glob("layerwise/.*.tmp")]:
+    folders = [run_dir, *([] if (run_dir / "layerwise").is_symlink() else [run_dir / "layerwise"])]  # never out of it
+    for stale in [path for folder in folders for path in folder.glob(".*.tmp")]:
         logger.info("removing %s, left by a write that was cut short", stale)
         stale.unlink(missing_ok=True)
 
@@ -103,7 +134,7 @@ def read_metrics_file(path: str | Path) -> list[dict[str, Any]]:
     if not path.exists():
         return []
     return read_json_lines(path, "one JSON object per epoch", "Rebuild it by resuming the run ('aekit train "
-                           "--resume RUN': metrics.jsonl mirrors the checkpoint), or delete it.")
+                           "--resume RUN': metrics.jsonl mirrors the checkpoint), or delete it.", METRICS_RECORD)
 
 
 def read_summary(run_dir: Path) -> dict[str, Any]:
@@ -112,7 +143,23 @@ def read_summary(run_dir: Path) -> dict[str, Any]:
     if not path.is_file():
         return {}
     return read_json(path, "the test metrics of the run", "Resume the run ('aekit train --resume RUN') to write it "
-                     "again, or delete it.")
+                     "again, or delete it.", schema=SUMMARY)
+
+
+def read_finetuned(folder: Path) -> tuple[dict[str, Any], str] | None:
+    """The summary and head kind of the classifier fine-tuned into ``folder`` (a subfolder of a run), or None
+    when ``folder/summary.json`` is another kind of summary (it has no confusion matrix)."""
+    from aekit.models.classifier import CLASSIFIER_JSON
+
+    fix = "Fine-tune the run again ('aekit finetune RUN'), or delete that folder."
+    summary = read_json(folder / "summary.json", "the test metrics of a fine-tuned classifier", fix)
+    if "confusion_matrix" not in summary:
+        return None
+    summary = check(summary, FINETUNE_SUMMARY, repr(str(folder / "summary.json")), fix)
+    head = folder / "classifier.json"
+    if not head.is_file():
+        return summary, "?"
+    return summary, read_json(head, "the fine-tuned classifier's description", fix, schema=CLASSIFIER_JSON)["head"]
 
 
 @dataclass
@@ -175,7 +222,8 @@ def read_config_data(run_dir: str | Path) -> dict[str, Any]:
     from aekit.models.config import drop_other_kinds
 
     path = Path(run_dir) / "config.yaml"
-    data = cfg.read_yaml(path)
+    data = check(cfg.read_yaml(path), CONFIG_YAML, repr(str(path)), "Restore the config.yaml that 'aekit train' "
+                 "wrote for the run.")
     if isinstance(data.get("model"), dict):
         data["model"] = drop_other_kinds(data["model"], str(path))
     return data
@@ -191,13 +239,11 @@ def load_run(run_dir: str | Path) -> Run:
     pre = None
     if pre_path.exists():
         fix = "It is written by 'aekit train' (data.rescale: minmax); train the run again to get it back."
-        try:
-            pre = MinMax.from_json(read_json(pre_path, "the rescaling fitted on the training split", fix))
-        except (KeyError, TypeError, ValueError) as error:
-            if isinstance(error, ConfigError):
-                raise
-            raise ConfigError(f"{str(pre_path)!r} is not a valid rescaling (the 'kind', 'shape', 'low' and 'scale' "
-                              f"of MinMax: {type(error).__name__} {error}). {fix}") from None
+        pre = MinMax.from_json(read_json(pre_path, "the rescaling fitted on the training split", fix,
+                                         schema=MINMAX_JSON))
+        if pre.low.shape != tuple(model.sample_shape):
+            raise ConfigError(f"{str(pre_path)!r} rescales samples of shape {pre.low.shape}, but the model of the run "
+                              f"takes samples of shape {tuple(model.sample_shape)}. {fix}")
     return Run(run_dir, config, model, pre)
 
 
@@ -206,5 +252,5 @@ def load(run_dir: str | Path) -> Autoencoder:
     return load_model(Path(run_dir))
 
 
-__all__ = ["Run", "load_run", "load", "read_config", "read_config_data", "read_metrics", "read_metrics_file", "read_summary", "write_metrics",
-           "check_new_run_folder", "new_default_folder", "remove_stale_writes"]
+__all__ = ["Run", "load_run", "load", "read_config", "read_config_data", "read_metrics", "read_metrics_file", "read_summary",
+           "read_finetuned", "write_metrics", "check_new_run_folder", "new_default_folder", "remove_stale_writes"]

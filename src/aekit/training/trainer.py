@@ -630,12 +630,21 @@ class Trainer:
                               f"delete it to train the run again from the beginning.") from None
 
     def _read_checkpoint(self, path: str | Path) -> dict[str, Any]:
+        import pickle
+        import warnings
+
         try:
-            state = torch.load(path, map_location="cpu", weights_only=True)  # generator states stay CPU tensors
+            with warnings.catch_warnings():  # torch's note on a foreign file's pickle protocol: the error says it
+                warnings.filterwarnings("ignore", message="Detected pickle protocol", category=UserWarning)
+                state = torch.load(path, map_location="cpu", weights_only=True)  # generator states stay CPU tensors
         except FileNotFoundError:
             raise ConfigError(f"No checkpoint at {str(path)!r} to resume from.") from None
         except Exception as error:  # a corrupt or foreign file
             first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+            if isinstance(error, pickle.UnpicklingError):  # not torch's advice to load it with weights_only=False
+                found = str(error).partition("WeightsUnpickler error:")[2].strip().splitlines()
+                first = ("it holds Python objects beyond tensors and plain data, which aekit never unpickles"
+                         + (f": {found[0]}" if found else ""))
             raise ConfigError(f"Cannot read checkpoint {str(path)!r} ({first}); restore the run's own "
                               f"checkpoint.pt, or delete it to train the run again from the beginning.") from None
         self.check_belongs(state, path)

@@ -5,7 +5,6 @@ In the report it applies once ``aekit labelcurve RUN`` has measured the curve (`
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -14,7 +13,7 @@ from matplotlib.ticker import NullFormatter, ScalarFormatter
 
 from aekit.analysis.run_data import RunData
 from aekit.registry import register
-from aekit.training.labelcurve import Point
+from aekit.training.labelcurve import Point, read_label_curve
 from aekit.viz.figure import ReportFigure
 
 LABELS = {"raw": "logistic regression, raw inputs", "pca": "logistic regression, PCA codes",
@@ -54,8 +53,7 @@ class LabelCurveFigure(ReportFigure):
         return f"no label curve was measured for it (aekit labelcurve {run.run_dir})."
 
     def draw(self, run: RunData) -> tuple[Figure, dict[str, Any]]:
-        rows = json.loads((run.run_dir / "labelcurve" / "labelcurve.json").read_text())
-        points = [Point(r["method"], r["labels"], r["accuracies"]) for r in rows]
+        points = read_label_curve(run.run_dir / "labelcurve" / "labelcurve.json")
         return label_curve_figure(points), {"budgets": sorted({p.labels for p in points})}
 
     def caption(self, run: RunData, facts: Mapping[str, Any]) -> str:
