@@ -1,4 +1,4 @@
-"""The ``aekit`` command line: train, resume, report, encode and reconstruct, list data sets.
+"""The ``aekit`` command line: train, resume, report, encode and reconstruct, ladder (few labels), list data sets.
 
 The only module that imports everything — lazily, inside each command, so ``aekit --help`` answers
 without importing torch. A user mistake (an :class:`aekit.errors.AekitError`) is printed as one line
@@ -22,6 +22,7 @@ examples:
   aekit report RUN                              rebuild RUN/report.html (figures of every step)
   aekit report RUN_A RUN_B --out compare.html   compare runs side by side
   aekit encode RUN --data mnist5k --out codes.npy
+  aekit ladder --labels 100                     a ladder network on 100 labels of MNIST-5k (the rest unlabelled)
   aekit datasets
 """
 
@@ -103,6 +104,27 @@ def _parser() -> argparse.ArgumentParser:
                     help="fine-tuning settings for the network methods")
     lc.add_argument("--out", help="output folder (default RUN/labelcurve)")
     _plugin_option(lc)
+
+    ladder = sub.add_parser("ladder", help="train a ladder network on few labels (a strict budget) into a run folder",
+                            description="Semi-supervised classification with a ladder network (Rasmus et al., NIPS "
+                                        "2015): --labels rows of the training split are labelled, drawn stratified; "
+                                        "every training row is unlabelled data; the validation split is not read; "
+                                        "accuracy on the test split, read once.")
+    ladder.add_argument("--data", help="shorthand for --set data.name=DATA (a labelled data set from 'aekit datasets' "
+                                       "or a path; default mnist5k)")
+    ladder.add_argument("--labels", type=_labels, default=argparse.SUPPRESS,
+                        help="labelled training rows in all, drawn stratified (or 'all'; default 100)")
+    ladder.add_argument("--variant", help="shorthand for --set ladder.variant=VARIANT: full (a denoising cost at "
+                                          "every layer, default) or gamma (at the top layer only)")
+    ladder.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                        help="any setting, e.g. --set ladder.epochs=50 --set ladder.hidden=[500,250] (see "
+                             "--help-config; repeatable)")
+    ladder.add_argument("--out", help="folder for run folders (default: runs)")
+    ladder.add_argument("--name", help="run folder name (default: data-ladder-variant-labels-time)")
+    ladder.add_argument("--dry-run", action="store_true",
+                        help="tiny run (512 training rows, 1 epoch) to check a config")
+    ladder.add_argument("--quiet", action="store_true", help="no per-epoch lines")
+    ladder.add_argument("--help-config", action="store_true", help="list every setting with its default")
 
     tour = sub.add_parser("tour", help="re-measure every claim of the lecture; one HTML page with computed verdicts")
     tour.add_argument("--quick", action="store_true", help="tiny versions of every experiment (minutes; not evidence)")
@@ -277,15 +299,20 @@ def _train_command() -> str:
     return f"{launch} -m aekit train"
 
 
-def _report_after_training(run_dir) -> None:
+def _report_after_training(run_dir, command: str = "train") -> None:
     """Build the run's report; a user-level failure (e.g. data gone) is a warning, the run is kept."""
     from aekit.errors import AekitError
     from aekit.report import build_report
 
     try:
+        if command == "ladder":
+            from aekit.report.ladder import ladder_report
+
+            print(f"report: {ladder_report(run_dir)}")
+            return
         report = build_report(run_dir)
     except AekitError as error:
-        print(f"aekit train: the run is complete but its report could not be built: {error}", file=sys.stderr)
+        print(f"aekit {command}: the run is complete but its report could not be built: {error}", file=sys.stderr)
         return
     print(f"report: {report.path} ({len(report.figures)} figures, {report.seconds:.1f} s)")
 
@@ -298,6 +325,13 @@ def cmd_report(args: argparse.Namespace) -> int:
     if args.out is not None:
         _file_path(args.out, "report.html")  # before any work: a bad --out is known at once
     if len(args.runs) == 1:
+        from aekit.estimator.ladder_run import is_ladder_run
+
+        if is_ladder_run(args.runs[0]):  # a ladder run's page: what was trained, on how many labels, its costs
+            from aekit.report.ladder import ladder_report
+
+            print(ladder_report(args.runs[0], args.out))
+            return 0
         report = build_report(args.runs[0], args.out)
         where = (f"also as PNG files in {Path(args.runs[0]) / 'figures'}" if args.out is None
                  else "in the page only (--out leaves the run folder untouched)")
@@ -413,6 +447,40 @@ def cmd_labelcurve(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_ladder(args: argparse.Namespace) -> int:
+    import json
+
+    from aekit.estimator.ladder_run import LadderRunConfig, make_ladder_config, run_ladder
+
+    if args.help_config:
+        from aekit.training.run_config import config_keys
+
+        for key, default, doc in config_keys(LadderRunConfig()):
+            print(f"{key:<26} {default!r:<28} {doc}")
+        return 0
+    overrides = list(args.overrides)
+    # quoted: a data set or folder called '123', 'true' or '' is that string, not a YAML number, boolean or null
+    for key, value in (("data.name", args.data), ("ladder.variant", args.variant), ("out", args.out),
+                       ("name", args.name)):
+        if value is not None:
+            overrides.append(f"{key}={json.dumps(value)}")
+    if hasattr(args, "labels"):
+        overrides.append(f"labels={json.dumps(args.labels)}")  # 'all' is null
+    if args.dry_run:
+        overrides += ["data.limit=512", "ladder.epochs=1"]
+    result = run_ladder(make_ladder_config(overrides), verbose=not args.quiet)
+    summary = result.summary
+    epochs = f"{summary['epochs']} epoch{'s' * (summary['epochs'] != 1)}"
+    print(f"test accuracy {summary['accuracy']:.4f} (error {summary['error']:.4f}) with {summary['labels']} labels "
+          f"on {summary['test_size']} test rows ({epochs}, {summary['stop_reason']}, {summary['seconds']:.1f} s)")
+    _report_after_training(result.run_dir, "ladder")
+    print(result.run_dir)  # the last line is the run folder, for scripts
+    if summary["stop_reason"] == "interrupted":
+        print(f"Interrupted after {epochs}: the weights of then are saved, and tested above.", file=sys.stderr)
+        return 130
+    return 0
+
+
 def cmd_tour(args: argparse.Namespace) -> int:
     import sys
 
@@ -456,7 +524,8 @@ def cmd_datasets(args: argparse.Namespace) -> int:
 
 
 COMMANDS = {"train": cmd_train, "report": cmd_report, "encode": cmd_encode, "reconstruct": cmd_reconstruct,
-            "finetune": cmd_finetune, "labelcurve": cmd_labelcurve, "tour": cmd_tour, "datasets": cmd_datasets}
+            "finetune": cmd_finetune, "labelcurve": cmd_labelcurve, "ladder": cmd_ladder, "tour": cmd_tour,
+            "datasets": cmd_datasets}
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ network's files are its own.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import warnings
 from pathlib import Path
@@ -26,12 +27,12 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.validation import check_consistent_length, check_is_fitted, column_or_1d
 
 from aekit.errors import ConfigError
-from aekit.estimator.base import EVAL_BATCH, PARAMETERS, POSITIVE_INT, AutoencoderBase, store
+from aekit.estimator.base import EVAL_BATCH, PARAMETERS, AutoencoderBase, store
 from aekit.estimator.classifier import _unlabelled
 from aekit.models.batched import map_batches
-from aekit.models.ladder import VARIANTS, LadderNetwork, load_ladder, save_ladder
-from aekit.params import AnyOf, Interval, Options, SequenceOf, message
-from aekit.training.ladder import LadderSchedule, batches, fit_ladder, still_falling
+from aekit.models.ladder import LadderNetwork, load_ladder, save_ladder
+from aekit.params import message
+from aekit.training.ladder import LadderConfig, LadderSchedule, batches, fit_ladder, still_falling
 from aekit.training.precision import resolve_device
 
 logger = logging.getLogger(__name__)
@@ -116,20 +117,9 @@ class LadderClassifier(ClassifierMixin, BaseEstimator):
     "interrupted". seed_, n_features_in_, input_shape_.
     """
 
-    _parameters = {
-        "hidden": PARAMETERS["hidden"],
-        "variant": Options(VARIANTS),
-        "noise_std": Interval(float, 0, None),
-        "denoising_weights": AnyOf(Options(("auto",)), SequenceOf(Interval(float, 0, None))),
-        "epochs": POSITIVE_INT,
-        "batch_size": POSITIVE_INT,
-        "lr": Interval(float, 0, None, closed="neither"),
-        "tol": Interval(float, 0, None),
-        "n_iter_no_change": POSITIVE_INT,
-        "random_state": PARAMETERS["random_state"],
-        "verbose": PARAMETERS["verbose"],
-        "device": PARAMETERS["device"],
-    }
+    # the one table of the ladder's settings (the ``ladder`` section of ``aekit ladder``), plus the seed and verbosity
+    _parameters = {**{f.name: f.metadata["constraint"] for f in dataclasses.fields(LadderConfig)},
+                   "random_state": PARAMETERS["random_state"], "verbose": PARAMETERS["verbose"]}
     _fitted_attributes = ("n_features_in_", "input_shape_", "classes_", "denoising_weights_", "seed_", "n_epochs_",
                           "n_iter_", "stop_reason_", "history_")
 

@@ -8,6 +8,10 @@ third (per epoch: lr * (E - e) / (E - E0) at epoch e >= E0). Every row of the da
 row, labelled or not (the published 100-label runs use all 60,000 images as unlabelled data).
 
 Randomness: one seed; a numpy generator orders the batches and a torch generator draws the noise.
+
+:class:`LadderConfig` is the one table of the ladder's settings and their constraints: the ``ladder``
+section of ``aekit ladder``'s run config, from which :class:`aekit.LadderClassifier` takes its parameter
+check.
 """
 
 from __future__ import annotations
@@ -21,9 +25,35 @@ from typing import Any
 import numpy as np
 import torch
 
+from aekit.config import param
 from aekit.errors import TrainingDiverged
-from aekit.models.ladder import LadderNetwork
+from aekit.models.ladder import VARIANTS, LadderNetwork
 from aekit.objectives.ladder import LadderCost
+from aekit.params import SIZE, AnyOf, Interval, Options, SequenceOf
+from aekit.training.precision import DEVICES
+
+POSITIVE_INT = Interval(int, 1, None)
+
+
+@dataclass
+class LadderConfig:
+    """A ladder network and how it trains: the published defaults for MNIST with 100 labels (Rasmus et al.)."""
+
+    hidden: tuple = param((1000, 500, 250, 250, 250), SequenceOf(SIZE),
+                          "widths of the hidden layers; the top layer has one unit per class")
+    variant: str = param("full", Options(VARIANTS), "full: a denoising cost at every layer; gamma: at the top only")
+    noise_std: float = param(0.3, Interval(float, 0, None), "std of the Gaussian noise at the input and every layer")
+    denoising_weights: Any = param("auto", AnyOf(Options(("auto",)), SequenceOf(Interval(float, 0, None))),
+                                   "lambda_0 (input) .. lambda_L (top), len(hidden) + 2 values; auto: the published "
+                                   "1000, 10, 0.1, ... (gamma: 0.5 at the top)")
+    epochs: int = param(150, POSITIVE_INT, "passes over the unlabelled rows (the budget; no early stopping)")
+    batch_size: int = param(100, POSITIVE_INT, "unlabelled rows per step, and labelled rows per step")
+    lr: float = param(0.002, Interval(float, 0, None, closed="neither"),
+                      "Adam's learning rate, decaying linearly to 0 over the last third of the epochs")
+    tol: float = param(0.05, Interval(float, 0, None),
+                       "a ConvergenceWarning when the cost still fell by more than this before the decay")
+    n_iter_no_change: int = param(10, POSITIVE_INT, "epochs per window of that convergence check")
+    device: str = param("cpu", Options(DEVICES), "where to train: cpu, cuda, mps or auto")
 
 
 @dataclass
@@ -113,4 +143,4 @@ def still_falling(history: list[dict[str, Any]], decay_start: int, window: int) 
     return float((before - last) / abs(before)) if before else 0.0
 
 
-__all__ = ["LadderSchedule", "batches", "fit_ladder", "still_falling"]
+__all__ = ["LadderConfig", "LadderSchedule", "batches", "fit_ladder", "still_falling"]

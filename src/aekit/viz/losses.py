@@ -20,7 +20,8 @@ from aekit.viz._common import new_figure
 from aekit.viz.figure import ReportFigure
 
 TERM_TITLES = {"loss": "total loss", "recon": "reconstruction", "kl": "KL(q(h|x) || p(h))", "l1": "L1 sparsity",
-               "kl_sparsity": "KL sparsity", "contractive": "contractive ||J_f||²_F"}
+               "kl_sparsity": "KL sparsity", "contractive": "contractive ||J_f||²_F",
+               "xent": "cross-entropy (labelled rows)"}
 
 
 def terms_of(history: Sequence[Mapping[str, Any]]) -> list[str]:

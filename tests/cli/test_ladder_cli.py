@@ -1,0 +1,190 @@
+"""``aekit ladder``: a ladder network on few labels into a run folder (issue 20's command line).
+
+A dry run on digits end to end (its folder, read back through the run folder's readers; its summary
+against the saved estimator's score on the same split; the saved estimator predicting as at the end of
+the run), the label budget counted strictly, and one-line errors that name the parameter."""
+
+import dataclasses
+import json
+
+import numpy as np
+import pytest
+
+from aekit import LadderClassifier
+from aekit.cli import main
+from aekit.data.preparation import prepare_data
+from aekit.estimator.ladder_run import read_ladder_run
+from aekit.training.ladder import LadderConfig
+
+FILES = {"ladder.yaml", "estimator.json", "ladder.safetensors", "ladder.json", "metrics.jsonl", "summary.json",
+         "report.html"}
+
+
+def run_cli(capsys, *argv):
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture(scope="module")
+def dry(tmp_path_factory):
+    """``aekit ladder --data digits --dry-run``, with every fit's (X, y) and the fitted estimator recorded."""
+    out = tmp_path_factory.mktemp("runs")
+    seen, fit = [], LadderClassifier.fit
+
+    def spy(self, X, y):
+        seen.append((np.asarray(X).reshape(len(X), -1).copy(), np.asarray(y).copy(), self))
+        return fit(self, X, y)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(LadderClassifier, "fit", spy)
+        code = main(["ladder", "--data", "digits", "--dry-run", "--quiet", "--out", str(out), "--name", "dry"])
+    assert code == 0
+    return out / "dry", seen
+
+
+def _splits(run):
+    """The run's splits as it trained on them (its data section: name, split seed, limit), flattened."""
+    data = prepare_data(run.config.data)
+    return [(np.asarray(x).reshape(len(x), -1), y) for x, y in zip(data.arrays(), data.labels())]
+
+
+def test_dry_run_writes_a_ladder_run_folder_that_reads_back(dry):
+    run_dir, _ = dry
+    names = {p.name for p in run_dir.iterdir() if p.name != ".aekit.lock"}
+    assert names == FILES
+    run = read_ladder_run(run_dir)  # ladder.yaml, summary.json and metrics.jsonl through the run folder's readers
+    c, s = run.config, run.summary
+    assert (c.data.name, c.data.split_seed, c.data.limit) == ("digits", 0, 512)
+    assert (c.labels, c.label_seed, c.seed, c.ladder.epochs) == (100, 0, 0, 1)
+    assert (s["labels"], s["train_labels"], s["val_labels"], s["variant"]) == (100, 100, 0, "full")
+    assert s["sizes"] == [64, *LadderConfig().hidden, 10] and s["denoising_weights"][:2] == [1000.0, 10.0]
+    assert s["stop_reason"] == "completed" and s["epochs"] == 1 and s["seconds"] > 0
+    assert s["classes"] == [str(d) for d in range(10)]
+    [record] = run.history  # one epoch: each cost term, and their sum
+    terms = {f"train/{t}" for t in ["xent", *(f"denoise{l}" for l in range(7))]}
+    assert terms <= set(record)
+    assert record["train/loss"] == pytest.approx(sum(record[t] for t in terms))
+    page = (run_dir / "report.html").read_text()
+    assert 'data-figure="losses"' in page and "100 labels" in page and "64-1000-500-250-250-250-10" in page
+
+
+def test_summary_is_the_saved_estimator_on_the_runs_test_split(dry):
+    run_dir, _ = dry
+    run = read_ladder_run(run_dir)
+    _, _, (x_test, y_test) = _splits(run)
+    matrix = np.array(run.summary["confusion_matrix"])
+    assert run.summary["test_size"] == len(y_test) == matrix.sum()
+    saved = LadderClassifier.load(run_dir)
+    assert run.summary["accuracy"] == pytest.approx(saved.score(x_test, y_test))
+    assert run.summary["accuracy"] == pytest.approx(np.trace(matrix) / matrix.sum())
+    assert run.summary["error"] == pytest.approx(1 - run.summary["accuracy"])
+
+
+def test_the_saved_estimator_predicts_as_at_the_end_of_the_run(dry):
+    run_dir, seen = dry
+    [(_, _, fitted)] = seen
+    run = read_ladder_run(run_dir)
+    _, (x_val, _), (x_test, _) = _splits(run)
+    x = np.concatenate([x_val, x_test])
+    saved = LadderClassifier.load(run_dir)
+    np.testing.assert_array_equal(saved.predict_proba(x), fitted.predict_proba(x))
+    assert saved.get_params() == fitted.get_params()
+
+
+def test_the_estimator_sees_exactly_the_budget_of_training_labels(dry):
+    run_dir, seen = dry
+    [(x, y, _)] = seen
+    (x_train, y_train), (x_val, _), (x_test, _) = _splits(read_ladder_run(run_dir))
+    np.testing.assert_array_equal(x, x_train)  # every training row unlabelled, no other row at all
+    labelled = y != -1
+    assert labelled.sum() == 100
+    np.testing.assert_array_equal(y[labelled], y_train[labelled])
+    assert np.bincount(y[labelled], minlength=10).tolist() == [10] * 10  # stratified
+    others = {row.tobytes() for row in np.concatenate([x_val, x_test])}
+    assert not {row.tobytes() for row in x[labelled]} & others  # none from the validation or test split
+
+
+def test_settings_have_one_table_shared_with_the_estimator():
+    defaults = LadderClassifier().get_params()
+    for f in dataclasses.fields(LadderConfig):
+        assert defaults[f.name] == getattr(LadderConfig(), f.name), f.name
+        assert LadderClassifier._parameters[f.name] is f.metadata["constraint"]
+
+
+def test_report_rebuilds_a_ladder_runs_page(dry, tmp_path, capsys):
+    run_dir, _ = dry
+    code, out, err = run_cli(capsys, "report", str(run_dir), "--out", str(tmp_path / "r.html"))
+    assert code == 0, err
+    assert 'data-figure="losses"' in (tmp_path / "r.html").read_text()
+
+
+@pytest.fixture
+def unlabelled(tmp_path):
+    path = tmp_path / "x.npy"
+    np.save(path, np.random.default_rng(0).random((200, 5), dtype=np.float32))
+    return path
+
+
+@pytest.mark.parametrize("argv, words", [
+    (["--labels", "5000"], "'labels' parameter must be at most the 512 labelled rows of the training split"),
+    (["--labels", "3"], "'labels' parameter must be at least the number of classes (10)"),
+    (["--set", "ladder.epochs=1", "--set", "ladder.depth=3"],
+     "Unknown config key 'ladder.depth' in section 'ladder'. Valid keys: ladder.hidden, ladder.variant"),
+    (["--set", "epochs=3"], "Unknown config key 'epochs' at the top level. Valid keys: seed, labels, label_seed"),
+    (["--set", "ladder.noise_std=-1"], "'ladder.noise_std' parameter must be a float in the range [0, inf). Got -1"),
+    (["--variant", "beta"], "'ladder.variant' parameter must be a str among {'full', 'gamma'}. Got 'beta'"),
+    (["--set", "ladder.denoising_weights=[1,2]"], "'denoising_weights' parameter of LadderClassifier must be"),
+])
+def test_bad_input_is_one_line_naming_the_parameter(argv, words, tmp_path, capsys):
+    code, _, err = run_cli(capsys, "ladder", "--data", "digits", "--dry-run", "--out", str(tmp_path / "runs"), *argv)
+    assert code == 2
+    [line] = [line for line in err.splitlines() if line.startswith("aekit ladder: error:")]
+    assert words in line and "Traceback" not in err
+    assert not (tmp_path / "runs").exists()  # refused before any folder is made
+
+
+def test_a_data_set_without_labels_is_refused(unlabelled, tmp_path, capsys):
+    code, _, err = run_cli(capsys, "ladder", "--data", str(unlabelled), "--dry-run", "--out", str(tmp_path / "runs"))
+    assert code == 2 and "A ladder run needs class labels" in err and "data.label_column" in err
+    assert not (tmp_path / "runs").exists()
+
+
+def test_a_named_folder_that_holds_a_run_is_refused(dry, capsys):
+    run_dir, _ = dry
+    before = (run_dir / "summary.json").read_bytes()
+    code, _, err = run_cli(capsys, "ladder", "--data", "digits", "--dry-run", "--out", str(run_dir.parent),
+                           "--name", run_dir.name)
+    assert code == 2 and "already holds a ladder run" in err
+    assert (run_dir / "summary.json").read_bytes() == before
+
+
+def test_default_names_are_unique_and_the_last_line_is_the_folder(tmp_path, capsys):
+    argv = ["ladder", "--data", "digits", "--dry-run", "--quiet", "--labels", "20", "--variant", "gamma",
+            "--set", "ladder.hidden=[16]", "--out", str(tmp_path)]
+    folders = []
+    for _ in range(2):
+        code, out, err = run_cli(capsys, *argv)
+        assert code == 0, err
+        folders.append(out.strip().splitlines()[-1])
+    assert folders[0] != folders[1] and all(f.startswith(str(tmp_path / "digits-ladder-gamma-20-")) for f in folders)
+    summary = json.loads((tmp_path / folders[1] / "summary.json").read_text())
+    assert summary["labels"] == 20 and summary["variant"] == "gamma" and summary["sizes"] == [64, 16, 10]
+
+
+def test_ctrl_c_keeps_the_epochs_done_saved_and_tested(tmp_path, capsys, monkeypatch):
+    import aekit.estimator.ladder as estimator_module
+
+    fit_ladder = estimator_module.fit_ladder
+
+    def interrupted(*args, **kwargs):  # the epoch completes, then Ctrl-C
+        fit_ladder(*args, **kwargs)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(estimator_module, "fit_ladder", interrupted)
+    code, out, err = run_cli(capsys, "ladder", "--data", "digits", "--dry-run", "--quiet", "--labels", "20",
+                             "--set", "ladder.hidden=[16]", "--out", str(tmp_path), "--name", "cut")
+    assert code == 130 and "Interrupted after 1 epoch" in err
+    run = read_ladder_run(tmp_path / "cut")
+    assert run.summary["stop_reason"] == "interrupted" and len(run.history) == 1
+    assert {p.name for p in (tmp_path / "cut").iterdir()} >= FILES
