@@ -391,11 +391,12 @@ class AutoencoderBase(BaseEstimator):
             estimator.feature_names_in_ = np.asarray(fitted["feature_names_in_"], dtype=object)
         estimator._load_model(directory)
         shape, names = model_shape(estimator.input_shape_), fitted.get("feature_names_in_")
-        if (math.prod(shape) != estimator.n_features_in_ or shape != tuple(estimator.model_.sample_shape)
+        model_in = tuple(getattr(estimator.model_, "sample_shape", shape))  # a ladder network reads flat rows
+        if (math.prod(shape) != estimator.n_features_in_ or shape != model_in
                 or (names is not None and len(names) != estimator.n_features_in_)):
             raise WeightsError(f"{json_path}: the fitted 'input_shape_' {estimator.input_shape_}, "
                                f"'n_features_in_' {estimator.n_features_in_}, the feature names and the model's "
-                               f"sample shape {tuple(estimator.model_.sample_shape)} disagree. {fix}")
+                               f"sample shape {model_in} disagree. {fix}")
         return estimator
 
     def _save_model(self, directory: Path) -> None:

@@ -106,6 +106,7 @@ FITTED = {
     "C_": AnyOf(None, Interval(float, 0, None, closed="neither")),
     "cv_results_": Items(Record()),
     "finetune_history_": Items(EPOCH_RECORD),
+    "denoising_weights_": Items(Interval(float, 0, None), min_len=1),  # LadderClassifier: one per layer
     "feature_names_in_": Items(InstanceOf(str)),
 }
 # the penalty parameters of an aekit.estimator/1 file, checked before they are moved into 'penalties'
