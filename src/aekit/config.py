@@ -51,11 +51,11 @@ def from_dict(cls: type[C], data: Mapping[str, Any] | None, prefix: str = "") ->
     if callable(choose):
         cls = choose(data, prefix)
     fields = {f.name: f for f in dataclasses.fields(cls)}
-    unknown = sorted(set(data) - set(fields))
+    unknown = sorted((key for key in data if key not in fields), key=repr)  # YAML keys may be None, 1, true...
     if unknown:
         where = f"in section {prefix.rstrip('.')!r}" if prefix else "at the top level"
         raise ConfigError(
-            f"Unknown config key {prefix + unknown[0]!r} {where}. "
+            f"Unknown config key {_short(prefix + str(unknown[0]))} {where}. "
             f"Valid keys: {', '.join(prefix + name for name in fields)}."
         )
     kwargs = {}

@@ -126,6 +126,26 @@ def inside(folder: str | Path, name: str) -> Path:
     return target
 
 
+def refuse_links_out(folder: str | Path) -> None:
+    """Refuse, in one line, a folder that holds a symbolic link to somewhere outside it: a run or estimator
+    folder from someone else must not make aekit read (or later write) a file elsewhere, e.g. a
+    ``model.json -> /home/you/secret``. Links that stay inside the folder are fine."""
+    from aekit.errors import ConfigError
+
+    root = os.path.realpath(folder)
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return  # a missing or unreadable folder: the reader that follows says so
+    for entry in entries:
+        if entry.is_symlink():
+            real = os.path.realpath(entry.path)
+            if os.path.commonpath([root, real]) != root:
+                raise ConfigError(f"{entry.path!r} is a symbolic link to {real!r}, outside {str(folder)!r}; aekit "
+                                  f"never reads or writes through a link out of a folder it is given (the folder "
+                                  f"may come from someone else). Put the file itself there instead of the link.")
+
+
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     def write(tmp: str) -> None:
         with open(tmp, "wb") as handle:

@@ -17,6 +17,8 @@ from pathlib import Path
 import pytest
 import torch
 import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from aekit.cli import main
 from aekit.errors import ConfigError
@@ -166,3 +168,54 @@ def test_aekit_writes_configs_without_aliases(tmp_path):
     write_yaml({"model": {"hidden": shared}, "layerwise": {"hidden": shared}}, tmp_path / "c.yaml")
     assert "&" not in (tmp_path / "c.yaml").read_text()
     assert read_yaml(tmp_path / "c.yaml") == {"model": {"hidden": [8, 4]}, "layerwise": {"hidden": [8, 4]}}
+
+
+def test_a_link_out_of_a_received_run_is_never_read(gift, tmp_path, capsys):
+    """DESIGN: reading a folder never follows a symlink out of it (a model.json -> a file of yours)."""
+    import aekit as package
+
+    outside = tmp_path / "elsewhere.json"
+    outside.write_text((gift / "model.json").read_text())
+    (gift / "model.json").unlink()
+    (gift / "model.json").symlink_to(outside)
+    code, _, err = aekit(capsys, "encode", str(gift), "--out", "codes.npy")
+    assert_one_line_error(code, err, r"model\.json' is a symbolic link to .*elsewhere\.json', outside .*gift'; aekit "
+                                     r"never reads or writes through a link out of a folder")
+    with pytest.raises(ConfigError, match="is a symbolic link to"):
+        package.load(gift)
+    (gift / "model.json").unlink()
+    (gift / "model.json").symlink_to("config.yaml")  # a link inside the folder is no escape: read as usual
+    code, _, err = aekit(capsys, "encode", str(gift), "--out", "codes.npy")
+    assert code == 2 and "symbolic link" not in err
+
+
+@pytest.mark.parametrize("text", ["? null\n: 1\n", "1: 2\nseed: 0\n", "model: {true: 3}\n"])
+def test_a_config_key_that_is_not_text_is_one_line(tmp_path, capsys, text):
+    (tmp_path / "odd.yaml").write_text(text)
+    code, _, err = aekit(capsys, "train", str(tmp_path / "odd.yaml"), "--out", str(tmp_path / "runs"))
+    assert_one_line_error(code, err, r"Unknown config key '(model\.)?(None|1|True)'")
+
+
+ANCHORED = st.recursive(
+    st.sampled_from(["1", "0.5", "x", "[]", "{}", "null", "*a", "&a 1", "&a [1, 2]", "!!python/object:os.system x"]),
+    lambda inner: st.lists(inner, max_size=3).map(lambda items: "[" + ", ".join(items) + "]"), max_leaves=6)
+
+
+@settings(max_examples=40, deadline=None, derandomize=True, database=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(key=st.sampled_from(["seed", "model", "penalties", "corruption", "train", "plugins", "name"]),
+       value=ANCHORED, plugins=st.lists(st.sampled_from(["evil", "runs.gift.evil", "os", "", "../x", "antigravity"]),
+                                        max_size=2))
+def test_fuzz_config_yaml_with_aliases_tags_and_plugins(gift, key, value, plugins):
+    """Any config.yaml with anchors, aliases, tags and plugin names: read or one line, nothing imported."""
+    from aekit.training.run_folder import load_run
+
+    (gift / "config.yaml").write_text(yaml.safe_dump({"plugins": plugins}) + f"{key}: {value}\n"
+                                      if key != "plugins" else f"plugins: {value}\n")
+    start = time.perf_counter()
+    try:
+        load_run(gift)
+    except ConfigError as error:
+        assert "\n" not in str(error) and len(str(error)) < 2000
+    assert time.perf_counter() - start < 10
+    assert not (gift / "PWNED").exists() and "antigravity" not in sys.modules

@@ -44,7 +44,7 @@ def test_report_never_writes_through_a_figures_link_out_of_the_run(run, tmp_path
     (run / "figures").symlink_to("../victim")
     code = main(["report", str(run)])
     assert_one_line_error(code, capsys.readouterr().err, r"run/figures' is a symbolic link to '.*victim', outside "
-                                                         r"'.*run'; aekit never writes through a link")
+                                                         r"'.*run'; aekit never (reads or )?writes through a link")
     assert files(victim) == {victim / "losses.png": b"mine"}
 
 
@@ -69,7 +69,7 @@ def test_the_lock_file_is_never_written_through_a_link(run, tmp_path, capsys):
     (run / ".aekit.lock").unlink(missing_ok=True)
     (run / ".aekit.lock").symlink_to(victim)
     code = main(["train", "--resume", str(run), "--epochs", "2", "--quiet", "--no-report"])
-    assert_one_line_error(code, capsys.readouterr().err, r"\.aekit\.lock' is a symbolic link; .*Delete it")
+    assert_one_line_error(code, capsys.readouterr().err, r"\.aekit\.lock' is a symbolic link(; .*Delete it| to .*victim\.txt', outside)")
     assert victim.read_text() == "mine\n"
 
 

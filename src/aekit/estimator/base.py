@@ -29,7 +29,7 @@ from aekit.data.corruption import Compose, build_corruption
 from aekit.errors import ConfigError, DataError, WeightsError
 from aekit.estimator.document import (ESTIMATOR_JSON, FITTED, FORMAT, FORMATS, V1_PENALTIES, from_json,
                                       penalties_from_v1, to_json)
-from aekit.io import atomic_write_text, read_json
+from aekit.io import atomic_write_text, read_json, refuse_links_out
 from aekit.models import ModelConfig, build_model
 from aekit.models.batched import map_batches
 from aekit.models.serialization import load_model, save_model
@@ -350,6 +350,7 @@ class AutoencoderBase(BaseEstimator):
             raise WeightsError(f"{str(directory)!r} holds no {ESTIMATOR_JSON}; {cls.__name__}.save(path) writes "
                                f"it (a run folder of 'aekit train' loads with aekit.load(path) instead).")
         fix = f"Restore the file that {cls.__name__}.save wrote, or fit and save the estimator again."
+        refuse_links_out(directory)
         document = read_json(json_path, "an estimator's parameters and fitted attributes", fix, error=WeightsError)
         if document.get("format") not in FORMATS:
             raise WeightsError(f"{json_path} is not an aekit estimator: expected format {FORMAT!r} (or the older "

@@ -22,7 +22,7 @@ from safetensors.torch import load_file, save_file
 
 from aekit.config import from_dict
 from aekit.errors import ConfigError, WeightsError
-from aekit.io import atomic_write, atomic_write_text, read_json
+from aekit.io import atomic_write, atomic_write_text, read_json, refuse_links_out
 from aekit.models.autoencoder import FORMAT, Autoencoder, build_model
 from aekit.models.config import FLAT_FORMAT, ModelConfig, drop_other_kinds
 from aekit.params import InstanceOf, Interval
@@ -50,6 +50,7 @@ def load_model(directory: str | Path, device: str | torch.device = "cpu") -> Aut
     json_path, weights_path = directory / ARCHITECTURE, directory / WEIGHTS
     if not directory.is_dir():
         raise WeightsError(f"Model directory {str(directory)!r} does not exist.")
+    refuse_links_out(directory)
     for path in (json_path, weights_path):
         if not path.is_file():
             raise WeightsError(

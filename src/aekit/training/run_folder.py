@@ -28,7 +28,7 @@ import numpy as np
 
 from aekit.data.preparation import MINMAX_JSON, MinMax, PreparedData, prepare_data
 from aekit.errors import ConfigError
-from aekit.io import LOCK_NAME, atomic_write_text, read_json, read_json_lines
+from aekit.io import LOCK_NAME, atomic_write_text, read_json, read_json_lines, refuse_links_out
 from aekit.models.autoencoder import Autoencoder
 from aekit.models.batched import map_batches
 from aekit.models.serialization import load_model
@@ -221,6 +221,7 @@ def read_config_data(run_dir: str | Path) -> dict[str, Any]:
     from aekit import config as cfg
     from aekit.models.config import drop_other_kinds
 
+    refuse_links_out(run_dir)
     path = Path(run_dir) / "config.yaml"
     data = check(cfg.read_yaml(path), CONFIG_YAML, repr(str(path)), "Restore the config.yaml that 'aekit train' "
                  "wrote for the run.")
