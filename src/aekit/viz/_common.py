@@ -18,21 +18,25 @@ from matplotlib.figure import Figure
 from aekit.models.batched import map_batches
 
 DPI = 100
+PAD_INCHES = 0.1  # white margin around what a figure draws, in its PNG
 IMAGE_CMAP = "gray"  # data images: 0 black, 1 white (MNIST ink is white)
 SIGNED_CMAP = "RdBu_r"  # weights and directions: red positive, blue negative, white 0
 
 
-def new_figure(width: float, height: float) -> Figure:
-    """An empty figure of ``width`` x ``height`` inches on the Agg canvas."""
-    fig = Figure(figsize=(width, height), dpi=DPI)
+def new_figure(width: float, height: float, layout: str | None = None) -> Figure:
+    """An empty figure of ``width`` x ``height`` inches on the Agg canvas; ``layout="constrained"`` makes
+    room for every axes' labels and titles instead of fixed margins."""
+    fig = Figure(figsize=(width, height), dpi=DPI, layout=layout)
     FigureCanvasAgg(fig)
     return fig
 
 
 def png_bytes(fig: Figure, dpi: int = DPI) -> bytes:
-    """The figure as PNG bytes."""
+    """The figure as PNG bytes, cropped or grown to what it draws plus a 0.1-inch margin
+    (``bbox_inches="tight"``): a tick label or title that runs past the figure's edge is kept, not cut,
+    whatever margins the figure chose."""
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=dpi)
+    fig.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight", pad_inches=PAD_INCHES)
     return buffer.getvalue()
 
 
