@@ -46,3 +46,34 @@ def test_a_linear_model_is_measured_against_pca_as_its_optimum():
     notes = " ".join(verdict(run("converged", linear=True), metrics(10.5, 10.0), 2))
     assert "can at best match PCA with 2 components" in notes and "1.050× PCA's" in notes
     assert "worse than PCA" not in notes
+
+
+def test_every_stop_reason_reads_with_the_runs_own_settings():
+    from aekit.training.trainer import STOP_REASONS, TrainConfig, stop_reason_text
+
+    config = TrainConfig(tol=0.01, patience=4, max_epochs=50)
+    text = stop_reason_text("converged", config)
+    assert text == "the validation loss did not improve by more than tol = 0.01 (relative) for patience = 4 epochs"
+    assert stop_reason_text("converged", TrainConfig(), validation=False).startswith("the training loss")
+    assert "patience = 10 epochs" in stop_reason_text("converged", TrainConfig())  # epochs: auto's patience
+    assert "max_epochs = 50" in stop_reason_text("budget", config)
+    assert "(7)" in stop_reason_text("completed", TrainConfig(epochs=7))
+    for reason in STOP_REASONS:
+        assert "{" not in stop_reason_text(reason, config) and stop_reason_text(reason, config)
+    assert stop_reason_text(None, config) == "" and stop_reason_text("unheard-of", config) == ""
+
+
+def test_the_training_row_of_a_report_names_tol_and_patience(tmp_path):
+    from aekit.analysis.run_data import load_run_data
+    from aekit.report.run_report import _summary_rows
+    from aekit.training.run import train
+    from aekit.training.run_config import make_config
+
+    config = make_config(overrides=["data.name=digits", "data.limit=160", "model.hidden=[16]", "model.code_size=4",
+                                    "train.epochs=auto", "train.max_epochs=6", "train.tol=0.9", "train.patience=1",
+                                    f"out={tmp_path}", "name=r"])
+    result = train(config)
+    assert result.stop_reason == "converged"
+    row = dict(_summary_rows(load_run_data(result.run_dir)))["training"]
+    assert "stopped: the validation loss did not improve by more than tol = 0.9 (relative) for patience = 1 epochs" in row
+    assert "tol," not in row and "patience epochs" not in row

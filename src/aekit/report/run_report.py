@@ -34,8 +34,9 @@ from aekit.errors import AekitError
 from aekit.io import atomic_write_bytes, atomic_write_text
 from aekit.models.config import own_fields
 from aekit.report.html import FigureEntry, escape, figure, page, table
-from aekit.training.trainer import STOP_REASONS
+from aekit.training.trainer import stop_reason_text
 from aekit.viz import png_bytes, report_figures
+from aekit.viz.losses import splits_of
 from aekit.viz.pipeline import corruption_text
 
 logger = logging.getLogger(__name__)
@@ -154,7 +155,7 @@ def _summary_rows(data: RunData) -> list[tuple[str, str]]:
     summary = data.summary
     epochs = summary.get("epochs", len(data.history))
     best = summary.get("best_epoch")
-    stopped = STOP_REASONS.get(summary.get("stop_reason"), "")
+    stopped = stop_reason_text(summary.get("stop_reason"), config.train, validation="val" in splits_of(data.history))
     return [
         ("data", f"{config.data.name}: {data.n_train} train, {summary.get('n_val', '?')} validation, "
                  f"{len(data.x_test)} test rows (split seed {config.data.split_seed})"),
