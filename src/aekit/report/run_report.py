@@ -212,6 +212,16 @@ def verdict(data: RunData, metrics: Metrics, n_components: int) -> list[str]:
         else:
             notes.append(f"Its codes are at least as good features as PCA's for a linear probe ({ours:.3f} against "
                          f"{pca:.3f} accuracy).")
+    ours, pca = metrics.values.get("one_nn"), metrics.baselines.get("one_nn")
+    if ours is not None and pca is not None and not linear:
+        if ours < pca:
+            notes.append(f"Its codes <b>separate the classes less well than PCA's</b> for nearest neighbours: a test "
+                         f"image's nearest other test image in code space shares its label {ours:.3f} of the time, "
+                         f"against {pca:.3f} with PCA codes (1-NN accuracy, the code-space figure). Distances in "
+                         f"this code mix the classes: {first.lower()} denoising or a larger code.")
+        else:
+            notes.append(f"Its codes separate the classes at least as well as PCA's for nearest neighbours (1-NN "
+                         f"accuracy {ours:.3f} against {pca:.3f}).")
     return notes
 
 
