@@ -1,6 +1,7 @@
 """aekit: autoencoders as a graduate lecture teaches them, in one composable PyTorch API.
 
-The top-level names are imported lazily, so ``aekit --help`` never pays for importing torch.
+The top-level names are imported lazily, so ``aekit --help`` never pays for importing torch; ``dir(aekit)``
+(tab completion, ``help(aekit)``) lists them all the same.
 """
 
 from __future__ import annotations
@@ -43,3 +44,8 @@ def __getattr__(name: str) -> Any:
     value = getattr(import_module(module), attr)
     globals()[name] = value
     return value
+
+
+def __dir__() -> list[str]:
+    """The public names (those imported on first use and ``__version__``), without importing any of them."""
+    return list(__all__)

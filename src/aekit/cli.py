@@ -196,35 +196,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 # -- commands ------------------------------------------------------------------------------------
-def _fmt_terms(terms: dict[str, float] | None) -> str:
-    """``loss 95.1 (recon 94.8, l1 0.3)``: the total first, then each term."""
-    if not terms:
-        return "-"
-    parts = ", ".join(f"{k} {v:.4g}" for k, v in terms.items() if k != "loss")
-    return f"loss {terms['loss']:.4g} ({parts})"
-
-
-def _epoch_line(train: object) -> object:
-    """Per-epoch lines: ``epoch  7/50`` for a fixed count, ``epoch  7 (<= 200)`` until convergence."""
-    total = train.total_epochs
-    of = f" (<= {total})" if train.auto else f"/{total}"
-
-    def show(record: dict) -> None:
-        width = len(str(total))
-        line = (f"epoch {record['epoch']:>{width}}{of}  train: {_fmt_terms(record['train'])}"
-                f"  |  val: {_fmt_terms(record['val'])}  |  {record['seconds']:.1f}s")
-        if record["best_epoch"] == record["epoch"] and record["val"]:
-            line += "  *"
-        print(line, flush=True)
-
-    return show
-
-
 def cmd_train(args: argparse.Namespace) -> int:
     import json
 
     from aekit.errors import ConfigError
     from aekit.training import run, run_config, run_folder
+    from aekit.training.progress import epoch_printer, terms_text
 
     if args.help_config:
         for key, default, doc in run_config.config_keys():
@@ -240,7 +217,7 @@ def cmd_train(args: argparse.Namespace) -> int:
             key = "max_epochs" if config.train.auto else "epochs"
             setattr(config.train, key, args.epochs)
         result = run.resume(args.resume, epochs=args.epochs, overrides=args.overrides, progress=not args.quiet,
-                            on_epoch=None if args.quiet else _epoch_line(config.train))
+                            on_epoch=None if args.quiet else epoch_printer(config.train))
     else:
         overrides = list(args.overrides)
         if args.data:
@@ -254,7 +231,7 @@ def cmd_train(args: argparse.Namespace) -> int:
             overrides += ["data.limit=512", "train.epochs=1"]
         config = run_config.make_config(args.config, overrides, preset=args.preset, plugins=args.plugin)
         result = run.train(config, progress=not args.quiet,
-                           on_epoch=None if args.quiet else _epoch_line(config.train))
+                           on_epoch=None if args.quiet else epoch_printer(config.train))
     from aekit.training import distributed
 
     main_process = distributed.is_main_process()
@@ -268,7 +245,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     if result.stop_reason is not None and not args.quiet:
         print(_stop_line(result), file=sys.stderr if result.stop_reason == "budget" else sys.stdout)
     if result.test:
-        print(f"test: {_fmt_terms(result.test)}")
+        print(f"test: {terms_text(result.test)}")
     if not args.no_report:
         _report_after_training(result.run_dir)
     print(result.run_dir)  # the last line is the run folder, for scripts
@@ -412,8 +389,9 @@ def cmd_finetune(args: argparse.Namespace) -> int:
             print(f"{key:<16} {default!r:<10} {doc}")
         return 0
     config = _finetune_config(args, labels=args.labels, head=args.head, freeze_epochs=args.freeze_epochs)
-    line = None if args.quiet else (lambda r: print(f"{r['phase']:>8} epoch {r['epoch']:>3}  train: "
-                                                    f"{_fmt_terms(r['train'])}  |  val: {_fmt_terms(r['val'])}"))
+    from aekit.training.progress import phase_printer
+
+    line = None if args.quiet else phase_printer()
     summary = finetune_run(args.run, config, out=args.out, on_epoch=line)
     from aekit.training import distributed
 

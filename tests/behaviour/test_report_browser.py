@@ -13,6 +13,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from aekit.report import build_report, compare_runs, figure_titles
@@ -69,6 +70,30 @@ def test_report_loads_with_every_figure_and_nothing_broken(browser, reports, nam
         text = page.inner_text("body")
         for key, title in figure_titles().items():  # each figure left out is named, with the reason
             assert (f"{title}: not shown, because" in text) is (key not in RUNS[name][1])
+    finally:
+        page.close()
+
+
+@pytest.mark.parametrize("name", list(RUNS))
+def test_no_figure_on_the_page_is_cut_at_its_edge(browser, reports, name):
+    """Each figure as Chromium draws it has a white margin all round: a tick label, axis label or title
+    cut by the image's edge would leave ink in the outermost pixels (as the loss curves' y tick labels
+    did before the PNGs were saved with ``bbox_inches="tight"``)."""
+    import io
+
+    from PIL import Image
+
+    page, problems = load(browser, reports[name])
+    try:
+        cut = {}
+        for key in RUNS[name][1]:
+            shot = page.locator(f'figure[data-figure="{key}"] img').screenshot()
+            pixels = np.asarray(Image.open(io.BytesIO(shot)).convert("L"), dtype=np.int16)  # (H, W) grey
+            edges = {"top": pixels[:3], "bottom": pixels[-3:], "left": pixels[:, :3], "right": pixels[:, -3:]}
+            inked = [side for side, strip in edges.items() if strip.min() < 200]
+            if inked:
+                cut[key] = inked
+        assert cut == {}, f"figures with ink at their edges (text or drawing cut off): {cut}"
     finally:
         page.close()
 

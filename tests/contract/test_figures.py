@@ -6,18 +6,27 @@ later is tested without editing this file. Each family is one small run on the b
 (8x8 images, ``data.limit``: 160 training rows, 40 test rows), trained for one epoch, gathered
 once per module with :func:`aekit.analysis.run_data.load_run_data`.
 
+Every figure also keeps its text readable: each visible tick label, axis label, title, legend entry
+and annotation lies inside the saved PNG, and no two of them overlap.
+
 The last test registers a made-up objective with a made-up capability and a figure that reads it,
 here in the test, and finds the figure in a report built by the unchanged ``build_report``.
 """
 
 from __future__ import annotations
 
+import itertools
+import struct
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import matplotlib
 import numpy as np
 import pytest
+from matplotlib.figure import Figure
+from matplotlib.text import Text
+from matplotlib.transforms import Bbox
 
 from aekit.analysis.run_data import RunData, load_run_data
 from aekit.config import param
@@ -93,6 +102,100 @@ def test_every_figure_draws_on_every_family_or_says_why_not(runs, family, key):
     assert png[:8] == PNG and len(png) > 1000
     caption = figure.caption(run, facts)
     assert isinstance(caption, str) and len(caption) > 100
+
+
+# -- text inside the image, and not on top of other text ------------------------------------------
+def visible_texts(fig: Figure) -> list[tuple[str, Text]]:
+    """Every text the saved figure shows, with its kind: "title", "label" (axis labels, the suptitle),
+    "tick" (tick labels as drawn: only ticks inside the view), "legend" and "text" (annotations)."""
+    found: list[tuple[str, Text]] = []
+    for ax in fig.axes:
+        if not ax.get_visible():
+            continue
+        found += [("title", t) for t in (ax.title, ax._left_title, ax._right_title)]
+        for axis in (ax.xaxis, ax.yaxis):
+            found.append(("label", axis.label))
+            for tick in axis._update_ticks():  # the ticks that are drawn (matplotlib's own choice)
+                found += [("tick", tick.label1), ("tick", tick.label2)]
+        found += [("text", t) for t in ax.texts]
+        if ax.get_legend() is not None:
+            found += [("legend", t) for t in (*ax.get_legend().get_texts(), ax.get_legend().get_title())]
+    found += [("label", t) for t in fig.texts]  # the suptitle is one of them
+    for legend in fig.legends:
+        found += [("legend", t) for t in legend.get_texts()]
+    return [(kind, t) for kind, t in found if t.get_visible() and t.get_text().strip()
+            and (t.axes is None or t.axes.get_visible())]
+
+
+def png_size(png: bytes) -> tuple[int, int]:
+    """(width, height) in pixels, from the PNG's IHDR chunk."""
+    return struct.unpack(">II", png[16:24])
+
+
+def text_defects(fig: Figure, png: bytes) -> list[str]:
+    """What is wrong with the text of ``fig`` as ``png`` (its saved image): a text outside the saved
+    area (cut by the image's edge), or two texts on top of each other (labels, titles, crowded ticks)."""
+    fig.draw_without_rendering()  # where things are in the figure's own frame (savefig drew it shifted)
+    renderer = fig._get_renderer()  # the canvas's (Agg) renderer, as savefig and get_tightbbox use it
+    dpi = fig.dpi
+    width, height = png_size(png)
+    whole = Bbox.from_bounds(0, 0, fig.bbox.width, fig.bbox.height)  # what savefig keeps without bbox_inches
+    pad = matplotlib.rcParams["savefig.pad_inches"]
+    tight = Bbox.from_extents(*(fig.get_tightbbox(renderer).padded(pad).extents * dpi))  # bbox_inches="tight"
+    for saved in (whole, tight):
+        if abs(saved.width - width) <= 2 and abs(saved.height - height) <= 2:
+            break
+    else:
+        return [f"the PNG is {width}x{height} px, neither the figure ({whole.width:.0f}x{whole.height:.0f}) nor its "
+                f"tight box ({tight.width:.0f}x{tight.height:.0f}): where its edges are is unknown"]
+    defects = []
+    texts = [(kind, t, t.get_window_extent(renderer)) for kind, t in visible_texts(fig)]
+    for kind, t, box in texts:
+        if box.x0 < saved.x0 - 1 or box.y0 < saved.y0 - 1 or box.x1 > saved.x1 + 1 or box.y1 > saved.y1 + 1:
+            defects.append(f"{kind} {t.get_text()!r} is cut by the image's edge ({box.extents.round()} "
+                           f"outside {saved.extents.round()})")
+    for (kind_a, a, box_a), (kind_b, b, box_b) in itertools.combinations(texts, 2):
+        overlap = Bbox.intersection(box_a, box_b)
+        if overlap is not None and overlap.width > 1 and overlap.height > 1:
+            defects.append(f"{kind_a} {a.get_text()!r} overlaps {kind_b} {b.get_text()!r}")
+    return defects
+
+
+@pytest.mark.parametrize("family", list(FAMILIES))
+@pytest.mark.parametrize("key", available("figure"))
+def test_every_figure_keeps_its_text_inside_the_image_and_apart(runs, family, key):
+    run = runs(family)
+    figure = get("figure", key)()
+    if figure.applies(run) is not None:
+        return
+    drawn, _ = figure.draw(run)
+    png = png_bytes(drawn)
+    assert text_defects(drawn, png) == []
+
+
+def test_the_text_check_sees_a_clipped_label_and_an_overlap():
+    from aekit.viz._common import new_figure
+
+    fig = new_figure(3, 2)
+    ax = fig.add_axes((0.0, 0.2, 1.0, 0.7))  # no room on the left for the y tick labels
+    ax.plot([0, 1], [1000, 2000])
+    ax.set_ylabel("loss per sample")
+    defects = text_defects(fig, _plain_png(fig))
+    assert any("is cut by the image's edge" in d for d in defects) and any("'loss per sample'" in d for d in defects)
+    fig = new_figure(3, 2)
+    ax = fig.add_axes((0.2, 0.2, 0.7, 0.7))
+    ax.set_title("a title")
+    ax.set_xlabel("a label")
+    ax.xaxis.set_label_coords(0.5, 1.05)  # the x label moved onto the title
+    assert any("overlaps" in d for d in text_defects(fig, png_bytes(fig)))
+
+
+def _plain_png(fig: Figure) -> bytes:
+    import io
+
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=fig.dpi)
+    return buffer.getvalue()
 
 
 def test_the_sparsity_figure_draws_the_target_an_objective_declares(runs):

@@ -157,3 +157,21 @@ def test_fit_is_reproducible_and_leaves_torch_rng_alone(digits):
     b = AutoencoderClassifier(**FAST).fit(x, semi(y)).predict_proba(x)
     np.testing.assert_array_equal(a, b)
     assert torch.equal(state, torch.get_rng_state())
+
+
+@pytest.mark.parametrize("features", ["auto", "finetune"])
+def test_verbose_shows_every_stage_of_the_fit(digits, capsys, features):
+    x, y = digits
+    AutoencoderClassifier(**{**FAST, "features": features}, verbose=1).fit(x[:120], y[:120])
+    out = capsys.readouterr().out
+    assert out.startswith("AutoencoderClassifier: training the autoencoder on 108 rows, 12 held out")
+    assert out.count("\nepoch ") == 3 and "AutoencoderClassifier: trained 3 epochs in " in out
+    if features == "auto":
+        assert ("AutoencoderClassifier: choosing the logistic regression's features (codes, input, both) and C "
+                "(among 4) by cross-validation on the 120 labelled rows") in out
+        assert "AutoencoderClassifier: chose features=" in out and "cross-validated accuracy" in out
+    else:
+        assert "AutoencoderClassifier: fine-tuning on " in out
+        lines = out.splitlines()
+        assert sum(line.startswith("  frozen epoch") for line in lines) == 3
+        assert sum(line.startswith("finetune epoch") for line in lines) == 3

@@ -335,13 +335,27 @@ def test_the_budget_warns_that_the_fit_has_not_converged_and_verbose_prints_each
         est = Autoencoder(code_size=3, max_epochs=3, verbose=1, **auto).fit(x)
     assert est.stop_reason_ == "budget" and est.n_epochs_ == est.n_iter_ == 3
     lines = capsys.readouterr().out.strip().splitlines()
-    assert len(lines) == 3 and lines[0].startswith("epoch 1(<= 3)  train recon=")
+    assert lines[0] == ("Autoencoder: training the autoencoder on 54 rows, 6 held out for validation, until it "
+                        "converges, at most 3 epochs")
+    assert [line.split("  ")[0] for line in lines[1:4]] == ["epoch 1 (<= 3)", "epoch 2 (<= 3)", "epoch 3 (<= 3)"]
+    assert "train: loss" in lines[1] and "|  val: loss" in lines[1]  # aekit train's epoch line
+    assert lines[4].startswith("Autoencoder: trained 3 epochs in ") and len(lines) == 5
+    assert "stopped because the epoch budget (max_epochs = 3) ran out" in lines[4]
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # converging is silent; a fixed number of epochs never warns
         stopped = Autoencoder(code_size=3, n_iter_no_change=2, lr=1.0, max_epochs=60, **auto).fit(x)
         fixed = Autoencoder(code_size=3, **FAST).fit(x)
     assert stopped.stop_reason_ == "converged" and stopped.n_epochs_ < 60
     assert fixed.stop_reason_ == "completed" and fixed.n_epochs_ == 3
+    assert capsys.readouterr().out == ""  # verbose=0 prints nothing
+
+
+def test_verbose_says_why_a_converged_fit_stopped(digits, capsys):
+    Autoencoder(code_size=3, n_iter_no_change=2, lr=1.0, max_epochs=60, verbose=1,
+                **{**FAST, "epochs": "auto"}).fit(digits[0][:60])
+    last = capsys.readouterr().out.strip().splitlines()[-1]
+    assert "stopped because the validation loss did not improve by more than tol = 0.001 (relative) for " \
+           "patience = 2 epochs; the model keeps epoch" in last
 
 
 def test_epochs_auto_stops_once_the_loss_stops_improving_by_tol(digits):

@@ -33,6 +33,9 @@ def test_scores_panel_puts_codes_beside_pca_for_each_score():
     assert heights == [0.9, 0.95, 0.8, 0.97]  # autoencoder bars, then PCA bars
     assert [t.get_text() for t in ax_scores.get_legend().get_texts()] == ["autoencoder codes (8-D)", "PCA codes (8-D)"]
     assert ax_scores.get_ylabel() == "score (1 = best)"
+    assert ax_scores.get_ylim() == (0, 1)  # both scores lie in [0, 1]: the axis ends at the best score
+    values = [t.get_text() for t in ax_scores.texts]
+    assert values == ["0.900", "0.950", "0.800", "0.970"]  # each bar's value, inside its top
 
 
 def test_a_2d_code_is_labelled_as_the_code():

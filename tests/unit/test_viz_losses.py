@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from aekit.viz import loss_curves_figure
-from aekit.viz.losses import terms_of
+from aekit.viz.losses import splits_of, splits_text, terms_of
 
 
 def history(terms=("recon", "l1"), epochs=4, best=3):
@@ -30,9 +30,12 @@ def test_one_panel_per_term_with_the_total_first():
     axes = visible(fig)
     assert [ax.get_title() for ax in axes] == ["total loss", "reconstruction", "L1 sparsity"]
     for ax in axes:
-        assert ax.get_xlabel() == "epoch" and ax.get_ylabel() == "per sample"
+        assert ax.get_xlabel() == "epoch" and ax.get_ylabel() == "loss per sample"
         train, val = ax.get_lines()[:2]
         assert train.get_linestyle() == "-" and val.get_linestyle() == "--"
+        # the marker tells them apart too, where no line is drawn (one epoch) or dashes hide (many)
+        assert train.get_marker() == val.get_marker() == "o" and val.get_markerfacecolor() == "white"
+        assert train.get_markerfacecolor() != "white"
     recon_train, recon_val = axes[1].get_lines()[:2]
     np.testing.assert_allclose(recon_train.get_ydata(), [r["train/recon"] for r in h])
     np.testing.assert_allclose(recon_val.get_ydata(), [r["val/recon"] for r in h])
@@ -55,8 +58,39 @@ def test_a_run_without_validation_draws_training_lines_only():
     h = [{k: v for k, v in r.items() if not k.startswith("val/")} for r in history(("recon", "kl"))]
     fig = loss_curves_figure(h)
     assert [ax.get_title() for ax in visible(fig)] == ["total loss", "reconstruction", "KL(q(h|x) || p(h))"]
-    assert all([line.get_label() for line in ax.get_lines()][0] == "train" for ax in visible(fig))
-    assert all("val" not in [line.get_label() for line in ax.get_lines()] for ax in visible(fig))
+    assert all([line.get_label() for line in ax.get_lines()][0] == "training" for ax in visible(fig))
+    assert all("validation" not in [line.get_label() for line in ax.get_lines()] for ax in visible(fig))
+
+
+def test_one_epoch_is_a_tick_at_1_and_a_dot_per_split():
+    fig = loss_curves_figure(history(("recon",), epochs=1, best=1))
+    ax = visible(fig)[0]
+    low, high = ax.get_xlim()
+    assert [t for t in ax.get_xticks() if low <= t <= high] == [1]  # not 0.95, 0.96, ... 1.05
+    train, val = ax.get_lines()[:2]
+    assert len(train.get_xdata()) == 1 and train.get_marker() == "o" and val.get_markerfacecolor() == "white"
+
+
+def test_many_epochs_thin_the_markers_so_the_dashes_show():
+    ax = visible(loss_curves_figure(history(("recon",), epochs=100, best=90)))[0]
+    assert ax.get_lines()[1].get_markevery() == 9  # at most 12 markers on 100 points
+
+
+@pytest.mark.parametrize("epochs, validation, expected", [
+    (1, True, "One epoch: each curve is a single point, a filled dot the training set and an open dot the validation set."),
+    (5, True, "The solid line with filled dots is the training set; the dashed line with open dots the validation set."),
+    (5, False, "The solid line with filled dots is the training set (the run has no validation split)."),
+])
+def test_the_caption_names_the_styles_the_figure_draws(epochs, validation, expected):
+    h = history(("recon",), epochs=epochs, best=1)
+    if not validation:
+        h = [{k: v for k, v in r.items() if not k.startswith("val/")} for r in h]
+    assert splits_of(h) == (["train", "val"] if validation else ["train"])
+    assert splits_text(splits_of(h), epochs) == expected
+    lines = visible(loss_curves_figure(h))[0].get_lines()
+    styles = {line.get_label(): (line.get_linestyle(), line.get_markerfacecolor() == "white") for line in lines}
+    assert styles["training"] == ("-", False)
+    assert ("validation" in styles) is validation and styles.get("validation", ("--", True)) == ("--", True)
 
 
 def test_empty_history_is_an_error_that_says_why():

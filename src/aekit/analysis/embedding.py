@@ -31,6 +31,14 @@ logger = logging.getLogger(__name__)
 BACKENDS = ("opentsne", "sklearn")
 DEFAULT_BACKEND = "opentsne"  # measured: benchmarks/tsne.py
 N_NEIGHBORS = 5  # trustworthiness: sklearn's default neighbourhood size
+MAX_POINTS = 1000  # test points for the map and its scores: a seeded subsample beyond that
+
+
+def subsample(n_total: int, max_points: int = MAX_POINTS, random_state: int = 0) -> np.ndarray:
+    """Sorted indices of at most ``max_points`` of ``n_total`` rows: all of them, or a seeded draw."""
+    if n_total <= max_points:
+        return np.arange(n_total)
+    return np.sort(np.random.default_rng(random_state).choice(n_total, max_points, replace=False))
 
 
 def tsne(h: np.ndarray, *, backend: str = DEFAULT_BACKEND, perplexity: float = 30.0, random_state: int = 0,
@@ -124,7 +132,7 @@ class EmbeddingComparison:
 
 
 def compare_embeddings(h_test: np.ndarray, x_test: np.ndarray, labels: np.ndarray | None, x_train: np.ndarray, *,
-                       max_points: int = 1000, backend: str = DEFAULT_BACKEND, random_state: int = 0,
+                       max_points: int = MAX_POINTS, backend: str = DEFAULT_BACKEND, random_state: int = 0,
                        n_jobs: int = 1, pca_test: np.ndarray | None = None) -> EmbeddingComparison:
     """t-SNE of the test codes (the code itself when it is 2-D) and the scores of both kinds of codes.
 
@@ -134,9 +142,7 @@ def compare_embeddings(h_test: np.ndarray, x_test: np.ndarray, labels: np.ndarra
     """
     h_test, x_test = as_rows(h_test, "h_test"), as_rows(x_test, "x_test")
     n_total = len(h_test)
-    rows = np.arange(n_total)
-    if n_total > max_points:
-        rows = np.sort(np.random.default_rng(random_state).choice(n_total, max_points, replace=False))
+    rows = subsample(n_total, max_points, random_state)
     h, x = h_test[rows], x_test[rows]
     y = None if labels is None else np.asarray(labels)[rows]
     code_size = h.shape[1]
@@ -151,5 +157,5 @@ def compare_embeddings(h_test: np.ndarray, x_test: np.ndarray, labels: np.ndarra
                                len(rows), n_total, seconds, used)
 
 
-__all__ = ["tsne", "one_nn_accuracy", "trustworthiness", "pca_codes", "scores", "Scores", "compare_embeddings",
+__all__ = ["tsne", "subsample", "MAX_POINTS", "one_nn_accuracy", "trustworthiness", "pca_codes", "scores", "Scores", "compare_embeddings",
            "EmbeddingComparison", "BACKENDS", "DEFAULT_BACKEND"]

@@ -1,6 +1,6 @@
 """The metrics table of a run's report: reconstruction error, PSNR and the test loss terms beside PCA
 with as many components, the ELBO and importance-sampled NLL of a variational model, and the accuracy
-of a linear probe on the codes (when the data have labels).
+of a linear probe on the codes and their 1-NN accuracy (when the data have labels).
 
 Every number is measured on the test split the run never trained on; the expensive ones on seeded
 subsamples (importance-sampled NLL: ``NLL_POINTS`` points, ``NLL_SAMPLES`` samples; probes: the
@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from aekit.analysis.embedding import MAX_POINTS, one_nn_accuracy, subsample
 from aekit.analysis.metrics import psnr, reconstruction_error
 from aekit.analysis.run_data import SEED, RunData
 from aekit.models.batched import map_batches
@@ -122,6 +123,12 @@ def compute_metrics(data: RunData, h_train: np.ndarray | None = None, h_test: np
                     _probe_accuracy(z_train, data.y_train, z_test, data.y_test),
                     f"fitted on the codes of {len(h_train)} training images, accuracy on {n} test images",
                     fmt="{:.3f}")
+        if n >= 2:  # the test points of the code-space figure: the same seeded subsample, the same numbers
+            rows = subsample(n, MAX_POINTS, SEED)
+            metrics.add("one_nn", "1-NN accuracy of codes", one_nn_accuracy(h_test[rows], data.y_test[rows]),
+                        one_nn_accuracy(z_test[rows], data.y_test[rows]),
+                        f"each of {len(rows)} test images labelled as its nearest other test image in code space "
+                        f"(leave-one-out); no training", fmt="{:.3f}")
     return metrics
 
 

@@ -7,6 +7,7 @@ import logging
 import math
 import numbers
 import re
+import time
 import warnings
 from pathlib import Path
 from typing import Any
@@ -39,7 +40,8 @@ from aekit.registry import available, get
 from aekit.schema import Record, short
 from aekit.schema import check as check_schema
 from aekit.training.precision import DEVICES, resolve_device
-from aekit.training.trainer import TrainConfig, Trainer
+from aekit.training.progress import epoch_printer
+from aekit.training.trainer import TrainConfig, Trainer, stop_reason_text
 
 logger = logging.getLogger(__name__)
 
@@ -227,7 +229,14 @@ class AutoencoderBase(BaseEstimator):
             except ConfigError as error:
                 raise ConfigError(f"{error} (building the model of {type(self).__name__})") from None
             trainer = Trainer(model, objectives, train_config, corruption=corruption, seed=seed,
-                              on_epoch=self._print_epoch if self.verbose else None, progress=self.verbose >= 2)
+                              on_epoch=epoch_printer(train_config) if self.verbose else None,
+                              progress=self.verbose >= 2)
+            if self.verbose:
+                held = f", {n_val} held out for validation" if n_val else " (none held out for validation)"
+                length = (f"until it converges, at most {train_config.max_epochs} epochs" if train_config.auto
+                          else f"for {train_config.total_epochs} epochs")
+                self._say(f"training the autoencoder on {len(x_train)} rows{held}, {length}")
+            start = time.perf_counter()
             try:
                 history = trainer.fit(x_train, x_val)
             except KeyboardInterrupt:  # Ctrl-C: keep what was learned (the trainer restored the best epoch)
@@ -244,6 +253,10 @@ class AutoencoderBase(BaseEstimator):
                 f"within n_iter_no_change={self.n_iter_no_change} epochs: it has not converged. Increase "
                 f"max_epochs (or lr).", ConvergenceWarning, stacklevel=2,
             )
+        if self.verbose and trainer.stop_reason != "interrupted":
+            why = stop_reason_text(trainer.stop_reason, train_config, validation=bool(n_val))
+            self._say(f"trained {trainer.epoch} epochs in {time.perf_counter() - start:.1f} s, stopped because {why}; "
+                      f"the model keeps epoch {trainer.best_epoch}")
         self.model_ = model.eval()
         self.history_ = history
         self.n_epochs_ = self.n_iter_ = trainer.epoch
@@ -254,12 +267,9 @@ class AutoencoderBase(BaseEstimator):
         self.seed_ = seed
         return self
 
-    def _print_epoch(self, record: dict[str, Any]) -> None:
-        """verbose: one line per epoch, every loss term (scikit-learn's estimators print theirs)."""
-        terms = "  ".join(f"{split} {name}={value:.5g}" for split in ("train", "val")
-                          for name, value in (record[split] or {}).items())
-        of = f"(<= {self.max_epochs})" if self.epochs == "auto" else f"/{self.epochs}"
-        print(f"epoch {record['epoch']}{of}  {terms}  ({record['seconds']:.2f} s)")
+    def _say(self, message: str) -> None:
+        """verbose: one line about the fit, named by the estimator (a grid search runs many)."""
+        print(f"{type(self).__name__}: {message}", flush=True)
 
     # -- data -------------------------------------------------------------------------------------
     def _validate_X(self, X: Any, reset: bool) -> np.ndarray:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from aekit.estimator.base import EVAL_BATCH, PARAMETERS, POSITIVE_INT, AutoencoderBase, model_shape, store
 from aekit.models.batched import map_batches
 from aekit.params import SIZE, AnyOf, Interval, Options, SequenceOf
+from aekit.training.progress import phase_printer
 
 
 class AutoencoderClassifier(ClassifierMixin, AutoencoderBase):
@@ -31,7 +33,9 @@ class AutoencoderClassifier(ClassifierMixin, AutoencoderBase):
     :mod:`aekit.training.finetune`), early-stopped on ``validation_fraction`` of the labelled rows.
 
     Parameters are those of :class:`Autoencoder` (the autoencoder's own training: ``epochs``, ``lr``,
-    ``noise``, penalties...) plus the ones below.
+    ``noise``, penalties...) plus the ones below. ``verbose=1`` prints the autoencoder's epochs as
+    :class:`Autoencoder` does, then which features and C the cross-validation chose (with its accuracy
+    and time) or, with ``features="finetune"``, one line per fine-tuning epoch of each phase.
 
     features : {"auto", "codes", "input", "both", "finetune"}, default="auto"
         What the classifier reads; "auto" chooses among codes, input and both by cross-validation.
@@ -127,8 +131,16 @@ class AutoencoderClassifier(ClassifierMixin, AutoencoderBase):
                    "both": lambda rows: np.hstack([h[rows], flat[rows]])}
         names = ("codes", "input", "both") if self.features == "auto" else (self.features,)
         candidates = {name: (columns[name](labelled) - stats[name][0]) / stats[name][1] for name in names}
+        if self.verbose:
+            self._say(f"choosing the logistic regression's features ({', '.join(names)}) and C (among "
+                      f"{len(self.Cs)}) by cross-validation on the {int(labelled.sum())} labelled rows")
+        start = time.perf_counter()
         choice = select_probe(candidates, y_index, [float(c) for c in self.Cs], cv=int(self.cv),
                               seed=self.seed_ % 2**32)
+        if self.verbose:
+            score = "" if choice.accuracy is None else f", cross-validated accuracy {choice.accuracy:.3f}"
+            self._say(f"chose features={choice.features!r}, C={choice.C:g}{score} "
+                      f"({time.perf_counter() - start:.1f} s)")
         weight, bias = fit_logistic(candidates[choice.features], y_index, choice.C, len(self.classes_))
         with torch.random.fork_rng(devices=[]):  # the head's random start is overwritten: leave torch's RNG alone
             classifier = Classifier.from_autoencoder(self.model_, len(self.classes_), features=choice.features,
@@ -163,8 +175,11 @@ class AutoencoderClassifier(ClassifierMixin, AutoencoderBase):
                                 batch_size=int(self.batch_size_) if self.batch_size != "auto" else 32,
                                 patience=None if self.finetune_patience is None else int(self.finetune_patience),
                                 seed=self.seed_ % 2**31)
+        if self.verbose:
+            self._say(f"fine-tuning on {len(train_rows)} labelled rows ({len(val_rows)} held out): the head alone "
+                      f"for up to {config.freeze_epochs} epochs, then end to end for up to {config.epochs}")
         result = finetune(self.model_, x[train_rows], y_index[train_rows], x[val_rows], y_index[val_rows], config,
-                          n_classes=len(self.classes_))
+                          n_classes=len(self.classes_), on_epoch=phase_printer() if self.verbose else None)
         self.classifier_ = result.classifier.eval()
         self.features_, self.C_, self.cv_results_ = "finetune", None, []
         self.finetune_history_ = result.history

@@ -80,7 +80,17 @@ class Autoencoder(TransformerMixin, AutoencoderBase):
     random_state : int, RandomState or None, default=None
         Seeds initialisation, validation split, batch order and noise; an int makes fit reproducible.
     verbose : int, default=0
-        1 prints one line per epoch, 2 also a progress bar.
+        0 prints nothing. 1 prints a line when training starts (rows, held-out rows, epochs), one line
+        per epoch with every loss term on the training and validation rows (``*`` marks a new best
+        epoch; the format of ``aekit train``), and a line at the end saying how long it took and why it
+        stopped. 2 also shows a progress bar over each epoch's batches (on a terminal). Fits of more
+        than a few seconds, and each fit of a grid search, are then never silent::
+
+            >>> Autoencoder(verbose=1).fit(X)  # doctest: +SKIP
+            Autoencoder: training the autoencoder on 1617 rows, 180 held out for validation, until it ...
+            epoch  1 (<= 200)  train: loss 30.12 (recon 30.12)  |  val: loss 25.4 (recon 25.4)  |  0.1s  *
+            ...
+            Autoencoder: trained 57 epochs in 6.3 s, stopped because the validation loss did not ...
     device : {"cpu", "cuda", "mps", "auto"}, default="cpu"
 
     Attributes

@@ -34,8 +34,9 @@ from aekit.io import atomic_write_bytes, atomic_write_text, inside
 from aekit.models.config import own_fields
 from aekit.report.html import FigureEntry, escape, figure, page, table
 from aekit.training.run_folder import read_finetuned
-from aekit.training.trainer import STOP_REASONS
+from aekit.training.trainer import stop_reason_text
 from aekit.viz import png_bytes, report_figures
+from aekit.viz.losses import splits_of
 from aekit.viz.pipeline import corruption_text
 
 logger = logging.getLogger(__name__)
@@ -160,7 +161,7 @@ def _summary_rows(data: RunData) -> list[tuple[str, str]]:
     summary = data.summary
     epochs = summary.get("epochs", len(data.history))
     best = summary.get("best_epoch")
-    stopped = STOP_REASONS.get(summary.get("stop_reason"), "")
+    stopped = stop_reason_text(summary.get("stop_reason"), config.train, validation="val" in splits_of(data.history))
     lr = data.history[0]["lr"] if data.history else config.train.lr
     lr = lr if isinstance(lr, str) else f"{lr:g}"  # 'auto' until an epoch has run
     return [
@@ -219,6 +220,16 @@ def verdict(data: RunData, metrics: Metrics, n_components: int) -> list[str]:
         else:
             notes.append(f"Its codes are at least as good features as PCA's for a linear probe ({ours:.3f} against "
                          f"{pca:.3f} accuracy).")
+    ours, pca = metrics.values.get("one_nn"), metrics.baselines.get("one_nn")
+    if ours is not None and pca is not None and not linear:
+        if ours < pca:
+            notes.append(f"Its codes <b>separate the classes less well than PCA's</b> for nearest neighbours: a test "
+                         f"image's nearest other test image in code space shares its label {ours:.3f} of the time, "
+                         f"against {pca:.3f} with PCA codes (1-NN accuracy, the code-space figure). Distances in "
+                         f"this code mix the classes: {first.lower()} denoising or a larger code.")
+        else:
+            notes.append(f"Its codes separate the classes at least as well as PCA's for nearest neighbours (1-NN "
+                         f"accuracy {ours:.3f} against {pca:.3f}).")
     return notes
 
 

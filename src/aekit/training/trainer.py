@@ -60,11 +60,13 @@ DEFAULT_LR = 1e-3  # lr: auto, for every model but an affine one
 AFFINE_LR = 1e-2
 AUTO_PATIENCE = 10  # epochs without improvement that end an ``epochs: auto`` run when patience is None
 
-# Why a fit ended (``Trainer.stop_reason``, ``summary.json``, the report, the estimators' ``stop_reason_``)
+# Why a fit ended (``Trainer.stop_reason``, ``summary.json``, the report, the estimators' ``stop_reason_``),
+# in words with the run's own settings filled in by ``stop_reason_text``
 STOP_REASONS = {
-    "converged": "the validation loss stopped improving (by more than tol, for patience epochs)",
-    "budget": "the epoch budget ran out while the loss was still improving",
-    "completed": "the fixed number of epochs ran",
+    "converged": "the {monitored} loss did not improve by more than tol = {tol:g} (relative) for patience = "
+                 "{patience} epochs",
+    "budget": "the epoch budget (max_epochs = {max_epochs}) ran out while the loss was still improving",
+    "completed": "the fixed number of epochs ({epochs}) ran",
     "interrupted": "interrupted by the user",
 }
 
@@ -123,6 +125,17 @@ class TrainConfig:
     @property
     def lr_schedule(self) -> str:
         return ("plateau" if self.auto else "constant") if self.schedule == "auto" else self.schedule
+
+
+def stop_reason_text(reason: str | None, config: TrainConfig, validation: bool = True) -> str:
+    """Why a fit ended, in words, with the tol, patience and budget of ``config`` (a run's ``train``
+    section); ``validation``: whether a validation loss was monitored (else the training loss). An
+    unknown or missing reason is ''."""
+    if reason not in STOP_REASONS:
+        return ""
+    return STOP_REASONS[reason].format(monitored="validation" if validation else "training", tol=config.tol,
+                                       patience=config.stop_patience, max_epochs=config.max_epochs,
+                                       epochs=config.total_epochs)
 
 
 Batches = Callable[[Tensor], Sequence[Tensor]]

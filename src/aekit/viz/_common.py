@@ -18,21 +18,28 @@ from matplotlib.figure import Figure
 from aekit.models.batched import map_batches
 
 DPI = 100
+PAD_INCHES = 0.1  # white margin around what a figure draws, in its PNG
 IMAGE_CMAP = "gray"  # data images: 0 black, 1 white (MNIST ink is white)
 SIGNED_CMAP = "RdBu_r"  # weights and directions: red positive, blue negative, white 0
+# between the tiles of a mosaic of data images: a colour no grey pixel has, so that a white stroke at
+# a tile's edge (8x8 digits have no margin) does not merge with the gap and look cut in two
+SEPARATOR = "#6a9fd4"
 
 
-def new_figure(width: float, height: float) -> Figure:
-    """An empty figure of ``width`` x ``height`` inches on the Agg canvas."""
-    fig = Figure(figsize=(width, height), dpi=DPI)
+def new_figure(width: float, height: float, layout: str | None = None) -> Figure:
+    """An empty figure of ``width`` x ``height`` inches on the Agg canvas; ``layout="constrained"`` makes
+    room for every axes' labels and titles instead of fixed margins."""
+    fig = Figure(figsize=(width, height), dpi=DPI, layout=layout)
     FigureCanvasAgg(fig)
     return fig
 
 
 def png_bytes(fig: Figure, dpi: int = DPI) -> bytes:
-    """The figure as PNG bytes."""
+    """The figure as PNG bytes, cropped or grown to what it draws plus a 0.1-inch margin
+    (``bbox_inches="tight"``): a tick label or title that runs past the figure's edge is kept, not cut,
+    whatever margins the figure chose."""
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=dpi)
+    fig.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight", pad_inches=PAD_INCHES)
     return buffer.getvalue()
 
 
@@ -122,7 +129,7 @@ def labelled_rows(ax, rows: Sequence[np.ndarray], labels: Sequence[str], limits:
     images = np.concatenate(rows)
     mosaic = tile(np.clip(images, *limits), len(rows), len(rows[0]), pad=1)
     ax.imshow(mosaic, cmap="gray", vmin=limits[0], vmax=limits[1], interpolation="nearest")
-    ax.set_facecolor("white")
+    ax.set_facecolor(SEPARATOR)
     height = images.shape[1]
     ax.set_yticks(np.arange(len(rows)) * (height + 1) + (height - 1) / 2, labels, fontsize=8)
     ax.set_xticks([])

@@ -12,7 +12,7 @@ import numpy as np
 from matplotlib import colormaps
 from matplotlib.figure import Figure
 
-from aekit.analysis.embedding import N_NEIGHBORS, EmbeddingComparison, compare_embeddings
+from aekit.analysis.embedding import MAX_POINTS, N_NEIGHBORS, EmbeddingComparison, compare_embeddings
 from aekit.analysis.run_data import SEED, RunData
 from aekit.registry import register
 from aekit.viz._common import new_figure
@@ -53,9 +53,8 @@ def maps_figure(maps: Mapping[str, np.ndarray], labels: np.ndarray | None, legen
 
 def embedding_figure(result: EmbeddingComparison, class_names: Sequence[str] | None = None) -> Figure:
     """Left: the map, one colour per class; right: 1-NN accuracy and trustworthiness, codes vs PCA."""
-    fig = new_figure(11.0, 4.6)
+    fig = new_figure(11.0, 4.6, layout="constrained")
     ax_map, ax_scores = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1.5, 1]})
-    fig.subplots_adjust(left=0.06, right=0.98, top=0.88, bottom=0.12, wspace=0.35)
     _scatter_classes(ax_map, result.points, result.labels, class_names)
     if result.labels is not None:
         ax_map.legend(fontsize=7, markerscale=3, loc="center left", bbox_to_anchor=(1.0, 0.5), frameon=False)
@@ -81,14 +80,16 @@ def embedding_figure(result: EmbeddingComparison, class_names: Sequence[str] | N
     for offset, values, label, colour in ((-0.2, ours, f"autoencoder codes ({result.code_size}-D)", "tab:blue"),
                                           (0.2, theirs, f"PCA codes ({result.pca_size}-D)", "tab:orange")):
         bars = ax_scores.bar(where + offset, values, width=0.38, label=label, color=colour)
-        for bar, value in zip(bars, values):
+        for bar, value in zip(bars, values):  # inside the bar's top: the axis ends at 1, the best score
+            inside = value > 0.15
             ax_scores.annotate(f"{value:.3f}", (bar.get_x() + bar.get_width() / 2, value), ha="center",
-                               va="bottom", fontsize=8, xytext=(0, 2), textcoords="offset points")
+                               va="top" if inside else "bottom", fontsize=8, color="white" if inside else "black",
+                               xytext=(0, -3 if inside else 2), textcoords="offset points")
     ax_scores.set_xticks(where, names)
-    ax_scores.set_ylim(0, 1.3)
+    ax_scores.set_ylim(0, 1)  # both scores lie in [0, 1]
     ax_scores.set_ylabel("score (1 = best)")
     ax_scores.set_title("neighbourhoods kept: codes vs PCA", fontsize=10)
-    ax_scores.legend(fontsize=8, loc="upper center", ncol=2)  # above the bars, which reach 1 at most
+    ax_scores.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.1), ncol=2, frameon=False)
     return fig
 
 
@@ -96,7 +97,7 @@ def embedding_figure(result: EmbeddingComparison, class_names: Sequence[str] | N
 class EmbeddingFigure(ReportFigure):
     title = "The code space: t-SNE of test codes"
     order = 30
-    max_points = 1000  # test points in the map and its scores (a seeded subsample beyond that)
+    max_points = MAX_POINTS  # test points in the map and its scores (a seeded subsample beyond that)
 
     def applies(self, run: RunData) -> str | None:
         n_test = len(run.x_test)

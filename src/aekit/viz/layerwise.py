@@ -10,29 +10,29 @@ from pathlib import Path
 from typing import Any
 
 from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator
 
 from aekit.analysis.run_data import RunData
 from aekit.registry import register
 from aekit.training.run_folder import read_metrics_file
+from aekit.viz._common import new_figure
 from aekit.viz.figure import ReportFigure
+from aekit.viz.losses import epoch_axis, plot_split, splits_of, splits_text
 
 
 def stage_curves_figure(stages: Sequence[Sequence[dict[str, Any]]]) -> Figure:
-    """One panel per stage: its total training loss (solid) and validation loss (dashed) per epoch.
+    """One panel per stage: its total training loss (solid, filled dots) and validation loss (dashed, open
+    dots) per epoch, styled as the loss curves (:data:`aekit.viz.losses.SPLIT_STYLES`).
 
     ``stages`` holds each stage's records as ``metrics.jsonl`` lines (``train/loss``, ``val/loss``).
     """
-    fig = Figure(figsize=(3.2 * max(1, len(stages)), 3.0), layout="constrained")
+    fig = new_figure(3.2 * max(1, len(stages)), 3.0, layout="constrained")
     axes = fig.subplots(1, max(1, len(stages)), squeeze=False)[0]
     for i, (ax, records) in enumerate(zip(axes, stages)):
         epochs = [r["epoch"] for r in records]
-        ax.plot(epochs, [r["train/loss"] for r in records], label="train")
-        if records and "val/loss" in records[0]:
-            ax.plot(epochs, [r["val/loss"] for r in records], linestyle="--", label="validation")
+        for split in ("train", "val"):
+            plot_split(ax, split, epochs, [r.get(f"{split}/loss") for r in records])
         ax.set_title(f"stage {i + 1}")
-        ax.set_xlabel("epoch")
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        epoch_axis(ax)
         if i == 0:
             ax.set_ylabel("loss per sample")
             ax.legend(fontsize=8)
@@ -55,15 +55,16 @@ class LayerwiseFigure(ReportFigure):
 
     def draw(self, run: RunData) -> tuple[Figure, dict[str, Any]]:
         stages = [read_metrics_file(path) for path in stage_files(run.run_dir)]
-        return stage_curves_figure(stages), {"stages": len(stages)}
+        return stage_curves_figure(stages), {"stages": len(stages), "splits": splits_of(stages[0]),
+                                             "epochs": max(len(stage) for stage in stages)}
 
     def caption(self, run: RunData, facts: Mapping[str, Any]) -> str:
         return (f"Before training end to end, this deep autoencoder was built greedily (Bengio et al., 2007): stage 1 is "
                 f"a shallow autoencoder on the images, each later stage a shallow autoencoder on the codes of the stage "
                 f"below, {facts['stages']} stages in all, then the stages were stacked into the deep network whose "
-                f"loss curves are shown above. One panel per stage: training loss (solid) and validation loss "
-                f"(dashed) per epoch. Later stages reconstruct codes, not pixels, so their losses are on another "
-                f"scale. Look for each stage's curve falling and flattening: a stage that learned nothing passes "
+                f"loss curves are shown above. One panel per stage, its loss per epoch. "
+                f"{splits_text(facts['splits'], facts['epochs'])} Later stages reconstruct codes, not pixels, so their "
+                f"losses are on another scale. Look for each stage's curve falling and flattening: a stage that learned nothing passes "
                 f"noise up the stack.")
 
 

@@ -14,6 +14,7 @@ so each dimension is swept between the 2nd and 98th percentiles of the test code
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -23,15 +24,38 @@ from matplotlib.figure import Figure
 
 from aekit.analysis.run_data import SEED, RunData
 from aekit.registry import register
-from aekit.viz._common import as_images, data_limits, decode, encode, new_figure, numpy, tile
+from aekit.viz._common import SEPARATOR, as_images, data_limits, decode, encode, new_figure, numpy, tile
 from aekit.viz.figure import ReportFigure
 
 PAD = 1  # pixels between tiles
+MIN_TILE = 16  # pixels a tile has at least in a mosaic (smaller images are enlarged by a whole factor)
+FLAT = 0.02  # a decoder whose most effective dimension moves the pixels by less (mean, of their range) is flat
 
 
 def dimensions_by_spread(h: np.ndarray, n: int) -> list[int]:
     """The ``n`` code dimensions with the largest variance over the codes ``h`` (n_points, k), largest first."""
     order = np.argsort(-np.var(numpy(h), axis=0), kind="stable")
+    return [int(j) for j in order[:n]]
+
+
+def decoded_change(model: torch.nn.Module, h: np.ndarray) -> np.ndarray:
+    """How much each code dimension changes the decoding, (k,): the dimension set to the two ends of its
+    :func:`sweep_values` range, every other held at :func:`typical_code`, and the mean absolute pixel
+    difference of the two decodings. A dimension the decoder ignores scores 0 however widely the codes
+    spread along it."""
+    h = numpy(h)
+    k = h.shape[1]
+    ends = np.tile(typical_code(model, h), (2 * k, 1)).astype(np.float32)  # (2k, k): rows 2j, 2j+1 sweep dim j
+    for dim in range(k):
+        ends[2 * dim, dim], ends[2 * dim + 1, dim] = sweep_values(model, h, dim, 2)
+    x = decode(model, ends).reshape(k, 2, -1)  # (k, 2, d)
+    return np.abs(x[:, 1] - x[:, 0]).mean(axis=1)
+
+
+def dimensions_by_effect(model: torch.nn.Module, h: np.ndarray, n: int) -> list[int]:
+    """The ``n`` code dimensions whose sweep changes the decoding most (:func:`decoded_change`), largest
+    first: a grid over a dimension the decoder ignores would repeat one image."""
+    order = np.argsort(-decoded_change(model, h), kind="stable")
     return [int(j) for j in order[:n]]
 
 
@@ -55,19 +79,26 @@ def _cell_centres(count: int, size: int) -> np.ndarray:
     return np.arange(count) * (size + PAD) + (size - 1) / 2
 
 
-def _draw_tiles(ax, images: np.ndarray, rows: int, cols: int, limits: tuple[float, float]) -> None:
+def _draw_tiles(ax, images: np.ndarray, rows: int, cols: int, limits: tuple[float, float]) -> tuple[int, int]:
+    """``images`` (n, H, W[, 3]) as a rows x cols mosaic on ``ax``; returns the (height, width) of a tile
+    in the mosaic's pixels. Images under ``MIN_TILE`` pixels are enlarged by a whole factor first, so the
+    one-pixel gap stays thin beside them (an 8x8 digit is drawn 16x16)."""
+    factor = max(1, math.ceil(MIN_TILE / max(images.shape[1:3])))
+    images = images.repeat(factor, axis=1).repeat(factor, axis=2)
     mosaic = tile(images, rows, cols, pad=PAD)
     ax.imshow(mosaic, cmap="gray", vmin=limits[0], vmax=limits[1], interpolation="nearest")
-    ax.set_facecolor("white")
+    ax.set_facecolor(SEPARATOR)  # the padding is NaN: drawn in a colour no grey pixel has
+    return images.shape[1], images.shape[2]
 
 
 def manifold_figure(model: torch.nn.Module, h: np.ndarray, dims: Sequence[int] | None = None,
-                    steps: int = 15) -> Figure:
-    """Decodings over a grid of two code dimensions (``dims``, default: the two with most spread in
-    ``h``); every other dimension is held at :func:`typical_code`. A 1-D code gives a single row."""
+                    steps: int = 9, cell: float = 0.42) -> Figure:
+    """Decodings over a ``steps`` x ``steps`` grid of two code dimensions (``dims``, default: the two whose
+    sweep changes the decoding most, :func:`dimensions_by_effect`), ``cell`` inches each; every other
+    dimension is held at :func:`typical_code`. A 1-D code gives a single row."""
     h = numpy(h)
     k = h.shape[1]
-    dims = list(dims) if dims is not None else dimensions_by_spread(h, min(2, k))
+    dims = list(dims) if dims is not None else dimensions_by_effect(model, h, min(2, k))
     base = typical_code(model, h)
     xs = sweep_values(model, h, dims[0], steps)
     ys = sweep_values(model, h, dims[1], steps)[::-1] if len(dims) > 1 else np.array([base[dims[0]]])
@@ -78,12 +109,11 @@ def manifold_figure(model: torch.nn.Module, h: np.ndarray, dims: Sequence[int] |
             if len(dims) > 1:
                 codes[r * len(xs) + c, dims[1]] = y
     images = as_images(decode(model, codes), model.sample_shape)
-    size = 0.55 * steps
+    size = cell * steps
     fig = new_figure(size + 1.2, size * len(ys) / steps + 1.2)
     ax = fig.add_axes((0.14, 0.12, 0.82, 0.78))
-    _draw_tiles(ax, images, len(ys), len(xs), data_limits(images))
-    height, width = images.shape[1:3]
-    every = max(1, steps // 5)
+    height, width = _draw_tiles(ax, images, len(ys), len(xs), data_limits(images))
+    every = max(1, (steps - 1) // 4)  # about five ticks, the first and the last included when they fall so
     ax.set_xticks(_cell_centres(len(xs), width)[::every], [f"{v:.2g}" for v in xs[::every]], fontsize=8)
     ax.set_xlabel(f"h{dims[0] + 1}")
     if len(dims) > 1:
@@ -113,8 +143,7 @@ def traversal_figure(model: torch.nn.Module, h: np.ndarray, start: np.ndarray, d
     images = as_images(decode(model, np.concatenate(rows)), model.sample_shape)
     fig = new_figure(0.55 * steps + 1.6, 0.55 * len(dims) + 1.2)
     ax = fig.add_axes((0.16, 0.14, 0.8, 0.76))
-    _draw_tiles(ax, images, len(dims), steps, data_limits(images))
-    height, width = images.shape[1:3]
+    height, width = _draw_tiles(ax, images, len(dims), steps, data_limits(images))
     ax.set_yticks(_cell_centres(len(dims), height), [f"h{d + 1}" for d in dims], fontsize=8)
     ax.set_xticks(_cell_centres(steps, width)[[0, steps // 2, steps - 1]],
                   ["low", "middle", "high"] if not getattr(model, "variational", False) else ["5 %", "50 %", "95 %"],
@@ -143,8 +172,7 @@ def interpolation_figure(model: torch.nn.Module, x_a: np.ndarray, x_b: np.ndarra
     n_rows = 2 * len(x_a)
     fig = new_figure(0.6 * steps + 2.0, 0.6 * n_rows + 1.0)
     ax = fig.add_axes((0.2, 0.12, 0.76, 0.78))
-    _draw_tiles(ax, rows, n_rows, steps, data_limits(np.concatenate([x_a.ravel(), x_b.ravel()])))
-    height, width = rows.shape[1:3]
+    height, width = _draw_tiles(ax, rows, n_rows, steps, data_limits(np.concatenate([x_a.ravel(), x_b.ravel()])))
     ax.set_yticks(_cell_centres(n_rows, height),
                   [f"pair {i // 2 + 1}: {'codes' if i % 2 == 0 else 'pixels'}" for i in range(n_rows)], fontsize=8)
     ax.set_xticks(_cell_centres(steps, width)[[0, steps - 1]], ["t = 0", "t = 1"], fontsize=8)
@@ -179,11 +207,14 @@ def prior_samples_figure(model: torch.nn.Module, n: int = 64, seed: int = 0) -> 
 class ManifoldFigure(ReportFigure):
     title = "The decoder's manifold"
     order = 40
-    steps = 15  # cells along each code dimension
+    steps = 9  # cells along each code dimension (odd: the middle one is the typical code)
 
     def draw(self, run: RunData) -> tuple[Figure, dict[str, Any]]:
-        dims = dimensions_by_spread(run.h_test, min(2, run.model.config.code_size))
-        return manifold_figure(run.model, run.h_test, dims=dims, steps=self.steps), {"dims": dims}
+        change = decoded_change(run.model, run.h_test)  # (k,)
+        dims = [int(j) for j in np.argsort(-change, kind="stable")[:min(2, len(change))]]
+        low, high = data_limits(run.x_test)
+        facts = {"dims": dims, "change": float(change[dims[0]]) / (high - low)}  # as a fraction of the data's range
+        return manifold_figure(run.model, run.h_test, dims=dims, steps=self.steps), facts
 
     def caption(self, run: RunData, facts: Mapping[str, Any]) -> str:
         dims, steps, k = facts["dims"], self.steps, run.model.config.code_size
@@ -194,13 +225,19 @@ class ManifoldFigure(ReportFigure):
         else:
             held = "the prior mean 0" if run.variational else "the median test code"
             which = (f"a {steps}×{steps} grid over code dimensions h{dims[0] + 1} (across) and h{dims[1] + 1} (down), "
-                     f"the two with the largest spread over the test codes; the other {k - 2} stay at {held}")
+                     f"the two of the {k} whose sweep changes the decoded image most; the other {k - 2} stay at "
+                     f"{held}")
         span = ("each dimension runs over the 5 %–95 % quantiles of the prior N(0, 1)" if run.variational else
                 "each dimension runs from the 2nd to the 98th percentile of its values over the test codes")
+        still = ""
+        if facts["change"] < FLAT:
+            still = (f" Here even the dimension that matters most changes the pixels by {100 * facts['change']:.1f} % "
+                     f"of their range on average from one end of its sweep to the other: this decoder hardly uses its "
+                     f"code, so the cells look alike (the model has not trained long enough, or ignores its code).")
         return (f"Instead of encoding images, this figure chooses codes and decodes them: {which}; {span}. A decoder "
                 f"that has learned the data's manifold draws plausible images in every cell, changing smoothly from "
                 f"cell to cell; blank or smeared cells are codes the decoder never learned to use — the gaps between "
-                f"classes that a code without a prior tends to leave.")
+                f"classes that a code without a prior tends to leave.{still}")
 
 
 @register("figure", "traversals")
@@ -286,5 +323,6 @@ class PriorSamplesFigure(ReportFigure):
 
 
 __all__ = ["manifold_figure", "traversal_figure", "interpolation_figure", "prior_samples_figure",
-           "dimensions_by_spread", "sweep_values", "typical_code", "image_pairs", "ManifoldFigure", "TraversalsFigure",
+           "dimensions_by_spread", "dimensions_by_effect", "decoded_change", "sweep_values", "typical_code",
+           "image_pairs", "ManifoldFigure", "TraversalsFigure",
            "InterpolationsFigure", "PriorSamplesFigure"]
