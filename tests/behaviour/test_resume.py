@@ -13,10 +13,16 @@ ARGS = ["--data", "digits", "--quiet", "--set", "train.epochs=12", "--set", "mod
         "--set", "train.batch_size=16", "--set", "model.code_size=8", "--set", "train.schedule=cosine"]
 
 
+def _default_sigint():
+    """The child takes Ctrl-C as a terminal would deliver it, even when pytest itself was started in the
+    background by a shell (``cmd &`` sets SIGINT to ignored, which every child inherits)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def aekit(*argv, **kwargs):
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
     return subprocess.Popen([sys.executable, "-m", "aekit.cli", *argv], env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, **kwargs)
+                            stderr=subprocess.PIPE, text=True, preexec_fn=_default_sigint, **kwargs)
 
 
 def epochs_done(run_dir):
@@ -58,6 +64,7 @@ def test_ctrl_c_saves_and_says_how_to_resume(tmp_path):
     deadline = time.time() + 300
     while epochs_done(run_dir) < 2 and time.time() < deadline and proc.poll() is None:
         time.sleep(0.02)
+    assert proc.poll() is None, "training finished before it could be interrupted; make it longer"
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=120)
     assert proc.returncode == 130, err
