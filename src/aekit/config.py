@@ -254,15 +254,3 @@ def read_yaml(path: str | Path) -> dict[str, Any]:
         raise ConfigError(f"Config file {str(path)!r} must hold a mapping of sections. Got {type(data).__name__}.")
     return data
 
-
-def write_yaml(data: Mapping[str, Any], path: str | Path) -> None:
-    """Write ``data`` as YAML atomically (temporary file, then rename)."""
-    import yaml
-
-    from aekit.io import atomic_write_text
-
-    class NoAliases(yaml.SafeDumper):  # a value used twice is written twice: read_yaml refuses aliases
-        def ignore_aliases(self, data: Any) -> bool:
-            return True
-
-    atomic_write_text(Path(path), yaml.dump(dict(data), Dumper=NoAliases, sort_keys=False))

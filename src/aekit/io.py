@@ -9,7 +9,7 @@ import contextlib
 import errno
 import os
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -144,6 +144,18 @@ def refuse_links_out(folder: str | Path) -> None:
                 raise ConfigError(f"{entry.path!r} is a symbolic link to {real!r}, outside {str(folder)!r}; aekit "
                                   f"never reads or writes through a link out of a folder it is given (the folder "
                                   f"may come from someone else). Put the file itself there instead of the link.")
+
+
+def write_yaml(data: Mapping[str, Any], path: str | Path) -> None:
+    """Write ``data`` as YAML atomically (temporary file, then rename); a value used twice is written twice,
+    since :func:`aekit.config.read_yaml` refuses aliases."""
+    import yaml
+
+    class NoAliases(yaml.SafeDumper):
+        def ignore_aliases(self, data: Any) -> bool:
+            return True
+
+    atomic_write_text(Path(path), yaml.dump(dict(data), Dumper=NoAliases, sort_keys=False))
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:

@@ -162,7 +162,8 @@ def test_a_yaml_alias_in_a_set_value_is_refused(tmp_path, capsys):
 
 def test_aekit_writes_configs_without_aliases(tmp_path):
     """A value used twice is written twice, so every config.yaml aekit writes reads back."""
-    from aekit.config import read_yaml, write_yaml
+    from aekit.config import read_yaml
+    from aekit.io import write_yaml
 
     shared = [8, 4]
     write_yaml({"model": {"hidden": shared}, "layerwise": {"hidden": shared}}, tmp_path / "c.yaml")

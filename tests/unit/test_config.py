@@ -4,6 +4,7 @@ import pytest
 
 from aekit import config as cfg
 from aekit.errors import ConfigError
+from aekit.io import write_yaml
 from aekit.params import AnyOf, InstanceOf, Interval, Options, SequenceOf, check
 from aekit.training.run_config import RunConfig, make_config
 
@@ -12,7 +13,7 @@ def test_defaults_resolve_and_round_trip(tmp_path):
     config = make_config()
     assert config.model.code_size == "auto" and config.train.epochs == "auto" and config.data.name == "mnist5k"
     path = tmp_path / "c.yaml"
-    cfg.write_yaml(cfg.to_dict(config), path)
+    write_yaml(cfg.to_dict(config), path)
     assert make_config(path) == config
 
 

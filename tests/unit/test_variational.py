@@ -186,7 +186,8 @@ def test_the_registered_kl_is_built_from_a_bare_beta_or_a_mapping():
 
 def test_a_variational_run_config_lists_its_kl_term(tmp_path):
     # the resolved config (what config.yaml holds) names the KL term the run trains with
-    from aekit.config import to_dict, write_yaml
+    from aekit.config import to_dict
+    from aekit.io import write_yaml
     from aekit.training.run_config import make_config
 
     config = make_config(None, ["model.variational=true", "penalties.l1=0.001"])

@@ -42,7 +42,7 @@ from aekit.data.dataset import Dataset
 from aekit.data.preparation import DataConfig, prepare_data
 from aekit.errors import ConfigError, DataError
 from aekit.estimator.ladder import LadderClassifier
-from aekit.io import atomic_write_text, folder_lock
+from aekit.io import atomic_write_text, folder_lock, write_yaml
 from aekit.params import SEED, AnyOf, InstanceOf, Interval
 from aekit.training.finetune import check_budget, draw_labelled
 from aekit.training.ladder import LadderConfig
@@ -140,7 +140,7 @@ def run_ladder(config: LadderRunConfig, *, verbose: bool = False) -> LadderRun:
             run_dir = new_default_folder(run_dir)
         stack.enter_context(folder_lock(run_dir))
         check_new_run_folder(run_dir)  # again, now that it is ours: another process may have filled it
-        cfg.write_yaml(cfg.to_dict(config), run_dir / CONFIG)
+        write_yaml(cfg.to_dict(config), run_dir / CONFIG)
         start = time.perf_counter()
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", ConvergenceWarning)

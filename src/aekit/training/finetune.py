@@ -191,7 +191,7 @@ def finetune_run(run_dir: str | Path, config: FinetuneConfig | None = None, out:
     from sklearn.metrics import confusion_matrix
 
     from aekit import config as cfg
-    from aekit.io import LOCK_NAME, atomic_write_text, folder_lock, inside
+    from aekit.io import LOCK_NAME, atomic_write_text, folder_lock, inside, write_yaml
     from aekit.models.classifier import save_classifier
     from aekit.training.run_folder import load_run, write_metrics
 
@@ -230,7 +230,7 @@ def finetune_run(run_dir: str | Path, config: FinetuneConfig | None = None, out:
                    "confusion_matrix": confusion_matrix(y_test, predicted, labels=range(n_classes)).tolist(),
                    "classes": splits.train.classes}
         if group.is_main:
-            cfg.write_yaml(cfg.to_dict(config), out / "finetune.yaml")
+            write_yaml(cfg.to_dict(config), out / "finetune.yaml")
             save_classifier(result.classifier, run.model.describe(), out)
             write_metrics(out, result.history)
             atomic_write_text(out / "summary.json", json.dumps(summary, indent=2))

@@ -34,7 +34,7 @@ from aekit.data import Dataset, Splits
 from aekit.data.corruption import Compose
 from aekit.data.preparation import MinMax, prepare_data
 from aekit.errors import ConfigError, DataError
-from aekit.io import atomic_write_text, folder_lock
+from aekit.io import atomic_write_text, folder_lock, write_yaml
 from aekit.models.autoencoder import Autoencoder, build_model
 from aekit.models.config import resolve_config
 from aekit.models.serialization import save_model
@@ -173,7 +173,7 @@ def _write_config(run_dir: Path, config: RunConfig, group: Distributed) -> None:
     data = cfg.to_dict(config)
     if group.enabled:  # read back by run_folder.read_config_data, which sets it aside
         data["distributed"] = distributed_section(group, config)
-    cfg.write_yaml(data, run_dir / "config.yaml")
+    write_yaml(data, run_dir / "config.yaml")
 
 
 def train(config: RunConfig, *, on_epoch: Callable | None = None, progress: bool = False,
