@@ -37,7 +37,14 @@ class Real:
         return "a number"
 
 
-class Items:
+class _Nested:
+    """A constraint that finds the first problem inside a value (``problem``); it accepts a value with none."""
+
+    def accepts(self, value: Any) -> bool:
+        return self.problem(value, "") is None
+
+
+class Items(_Nested):
     """A list (or tuple) of ``min_len`` to ``max_len`` items, each satisfying ``item``."""
 
     def __init__(self, item: Any, min_len: int = 0, max_len: int | None = None) -> None:
@@ -53,9 +60,6 @@ class Items:
                 return found
         return None
 
-    def accepts(self, value: Any) -> bool:
-        return self.problem(value, "") is None
-
     def __str__(self) -> str:
         if self.max_len is None:
             count = f"at least {self.min_len} " if self.min_len else ""
@@ -64,7 +68,7 @@ class Items:
         return f"a list of {count}items, each {self.item}"
 
 
-class Record:
+class Record(_Nested):
     """A JSON object with ``required`` and ``optional`` fields, each checked by its constraint; every other
     field is checked by ``other`` (None: anything)."""
 
@@ -85,15 +89,12 @@ class Record:
                 return found
         return None
 
-    def accepts(self, value: Any) -> bool:
-        return self.problem(value, "") is None
-
     def __str__(self) -> str:
         names = ", ".join(repr(name) for name in self.required)
         return f"a JSON object with the fields {names}" if names else "a JSON object"
 
 
-class Where:
+class Where(_Nested):
     """``base`` (when given), and ``test(value)`` true; ``what`` says what the test asks, e.g. "of at most
     2**31 values" (or, without a base, all that is asked: "a 1-D array of labels")."""
 
@@ -109,9 +110,6 @@ class Where:
         except (TypeError, ValueError, OverflowError, RecursionError):
             ok = False
         return None if ok else (at, self, value)
-
-    def accepts(self, value: Any) -> bool:
-        return self.problem(value, "") is None
 
     def __str__(self) -> str:
         return f"{self.base}, {self.what}" if self.base is not None else self.what
