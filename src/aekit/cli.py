@@ -181,7 +181,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             from aekit.registry import load_plugins
 
             args.plugin = load_plugins(args.plugin)
-        return COMMANDS[args.command](args)
+        code = COMMANDS[args.command](args)
+        _leave_process_group()
+        return code
     except AekitError as error:
         print(f"aekit {args.command}: error: {error}", file=sys.stderr)
         return 2
@@ -193,6 +195,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("aekit: interrupted", file=sys.stderr)
         return 130
+
+
+def _leave_process_group() -> None:
+    """Under torchrun, every command that ends well meets the other processes before leaving the group:
+    a process that tears gloo down while another still talks to it is aborted ("terminate called without
+    an active exception"), which `finetune` under two processes met in CI. No group joined, nothing to do."""
+    if "aekit.training.distributed" in sys.modules:
+        from aekit.training import distributed
+
+        distributed.shutdown(wait=True)
 
 
 # -- commands ------------------------------------------------------------------------------------

@@ -86,6 +86,9 @@ def main(out: Path) -> None:
             save_file({k: v.contiguous() for k, v in trainer.model.state_dict().items()}, out / f"{name}.safetensors")
     if dist.get_rank() == 0:
         (out / "results.json").write_text(json.dumps(results))
+    from aekit.training import distributed
+
+    distributed.shutdown(wait=True)  # meet before leaving: gloo aborts a process whose peer tore down first
 
 
 if __name__ == "__main__":

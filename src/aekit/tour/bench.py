@@ -101,19 +101,48 @@ def train_config(setting: Setting, name: str, overrides: list[str], *, seed: int
                  init_seed: int | None = None) -> Any:
     """Train ``overrides`` (``--set`` syntax) on the split of ``seed`` into ``<workdir>/runs/<name>`` with the
     library's own ``train``; the run's seed is ``seed`` (``init_seed`` when given: a selection run on this
-    seed's rows with another initialisation). Returns its :class:`~aekit.training.run.RunResult`. A run
-    already there (a re-run of the tour) is trained again from scratch."""
+    seed's rows with another initialisation). Returns its :class:`~aekit.training.run.RunResult`.
+
+    A run already there with the same settings (an earlier attempt of the tour, killed or finished) is
+    resumed from its checkpoint, which returns at once when it had finished: a claim of an hour at full
+    scale that was interrupted redoes only the run it was in. Its earlier epochs' time is added to
+    ``setting.earlier_seconds``. A run there with other settings is trained again from scratch."""
     import shutil
 
-    from aekit.training.run import train
+    from aekit.training.run import resume, train
     from aekit.training.run_config import make_config
 
     runs = setting.folder("runs")
-    shutil.rmtree(runs / name, ignore_errors=True)
     run_seed = seed if init_seed is None else init_seed
     config = make_config(overrides=[*data_overrides(setting, seed), f"seed={run_seed}", *overrides, f"out={runs}",
                                     f"name={name}"], preset=preset)
+    if _same_run(runs / name, config):
+        from aekit.training.run_folder import read_metrics
+
+        earlier = sum(float(r.get("seconds", 0.0)) for r in read_metrics(runs / name))
+        setting.earlier_seconds += earlier
+        setting.log(f"{name}: resuming the run already in {runs / name} ({earlier:.0f} s trained earlier)")
+        return resume(runs / name)
+    shutil.rmtree(runs / name, ignore_errors=True)
     return train(config)
+
+
+def _same_run(run_dir: Any, config: Any) -> bool:
+    """True when ``run_dir`` holds a checkpoint of a run with exactly ``config``'s settings (its own
+    config.yaml, read as data), so that resuming it is the run ``config`` asks for."""
+    from aekit.config import to_dict
+    from aekit.errors import AekitError
+    from aekit.training.run_config import make_config
+    from aekit.training.run_folder import read_config_data
+
+    if not (run_dir / "checkpoint.pt").is_file():
+        return False
+    try:
+        data = read_config_data(run_dir)
+        data.pop("distributed", None)
+        return to_dict(make_config(data)) == to_dict(config)
+    except (AekitError, OSError):  # unreadable or from another version: train again
+        return False
 
 
 def probe_accuracy(h_train: np.ndarray, y_train: np.ndarray, h_test: np.ndarray, y_test: np.ndarray,

@@ -49,6 +49,9 @@ class Setting:
     workdir: Path
     log: Callable[[str], None] = print
     data: str = "mnist5k"  # the data set every claim splits and trains on (tour.bench.split)
+    # compute time of work an interrupted earlier attempt left (runs resumed, fits remembered), which the
+    # claim reuses: the runner adds it to the claim's time, so the time stated is what the claim cost
+    earlier_seconds: float = 0.0
 
     def folder(self, *parts: str) -> Path:
         path = self.workdir.joinpath(*parts)

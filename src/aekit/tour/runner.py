@@ -127,14 +127,16 @@ def run_tour(out: str | Path, *, quick: bool = False, only: Sequence[str] | None
             for name in names:
                 claim = get("claim", name)()
                 log(f"tour: {name} ({claim.title})")
-                begin = time.perf_counter()
+                begin, setting.earlier_seconds = time.perf_counter(), 0.0
                 try:
                     evidence, error = claim.run(setting), None
                 except Exception as exc:  # a claim that crashes is reported as unmeasured, the tour goes on
                     logger.error("claim %s failed:\n%s", name, traceback.format_exc())
                     evidence, error = None, f"{type(exc).__name__}: {exc}"
-                sections.append(Section(name, claim.title, time.perf_counter() - begin, evidence, error))
-                log(f"tour: {name}: {sections[-1].verdict} in {sections[-1].seconds:.0f} s")
+                spent = time.perf_counter() - begin + setting.earlier_seconds  # an interrupted attempt's work counts
+                sections.append(Section(name, claim.title, spent, evidence, error))
+                resumed = f" ({setting.earlier_seconds:.0f} s of it in an earlier attempt)" if setting.earlier_seconds else ""
+                log(f"tour: {name}: {sections[-1].verdict} in {sections[-1].seconds:.0f} s{resumed}")
     finally:
         torch.set_num_threads(previous_threads)
     seconds = time.perf_counter() - start

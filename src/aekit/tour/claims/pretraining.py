@@ -214,6 +214,49 @@ def fit_network(autoencoder: torch.nn.Module, pretrained: bool, schedules: Seque
     return Fitted(_describe(schedule, t, pretrained), scores[choice][0], error, {k: v[0] for k, v in scores.items()})
 
 
+def digest_of(model: torch.nn.Module) -> str:
+    """SHA-256 of a model's weights: the fits remembered for it are the fits of these weights."""
+    import hashlib
+
+    h = hashlib.sha256()
+    for key, value in model.state_dict().items():
+        h.update(key.encode())
+        h.update(value.detach().cpu().contiguous().numpy().tobytes())
+    return h.hexdigest()
+
+
+def remembered(setting: Setting, name: str, key: Sequence[object], fit_all: Callable[[], dict[str, Fitted]]
+               ) -> dict[str, Fitted]:
+    """``fit_all()``, or what it returned in an earlier attempt of this claim with the same ``key`` (the plan,
+    seed, budget and autoencoder weights), kept in ``<workdir>/pretraining/<name>.json``: at full scale a seed
+    takes most of an hour, and an attempt that was interrupted then redoes only the budget it was in. The
+    file is data (numbers and strings, checked on reading); one from other settings is fitted again."""
+    import hashlib
+    import json
+    import time
+    from dataclasses import asdict
+
+    from aekit.io import atomic_write_text
+
+    path = setting.folder("pretraining") / f"{name}.json"
+    digest = hashlib.sha256(repr([setting.data, setting.quick, *key]).encode()).hexdigest()
+    try:
+        saved = json.loads(path.read_text(encoding="utf-8"))
+        if saved["key"] == digest:
+            fitted = {m: Fitted(str(f["choice"]), float(f["cv_accuracy"]), float(f["test_error"]),
+                                {str(c): float(a) for c, a in f["cv"].items()}) for m, f in saved["fitted"].items()}
+            setting.earlier_seconds += float(saved["seconds"])
+            setting.log(f"pretraining: {name}: the fits of an earlier attempt ({float(saved['seconds']):.0f} s)")
+            return fitted
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):  # none yet, or not one this code wrote
+        pass
+    begin = time.perf_counter()
+    fitted = fit_all()
+    atomic_write_text(path, json.dumps({"key": digest, "seconds": time.perf_counter() - begin,
+                                        "fitted": {m: asdict(f) for m, f in fitted.items()}}))
+    return fitted
+
+
 def _describe(schedule: Schedule, epochs: int, pretrained: bool) -> str:
     if not pretrained:
         return f"lr {schedule.lr:g}, {epochs} epochs"
@@ -242,6 +285,7 @@ class PretrainingWithFewLabels(Claim):
             # unsupervised: the autoencoder and PCA see the training images, never a label
             overrides = [*AUTOENCODER, *plan["autoencoder"]]
             autoencoder = train_config(setting, f"pretraining-ae-seed{seed}", overrides, seed=seed).model
+            weights = digest_of(autoencoder)  # what every fit of this seed starts from
             codes, codes_test = standardise(*(map_batches(autoencoder.encode, a, autoencoder)
                                               for a in (images, images_test)))
             pca = PCA(n_components=autoencoder.config.code_size, svd_solver="full").fit(data.x_train)
@@ -253,15 +297,18 @@ class PretrainingWithFewLabels(Claim):
                 n_classes = int(y.max()) + 1
                 k = min(plan["folds"], int(np.unique(y, return_counts=True)[1].min()))
                 folds = list(StratifiedKFold(n_splits=k, shuffle=True, random_state=seed).split(rows, y))
-                fitted = {
-                    "raw": fit_regression(pixels[rows], pixels_test, y, data.y_test, folds, n_classes),
-                    "pca": fit_regression(pcs[rows], pcs_test, y, data.y_test, folds, n_classes),
-                    "codes": fit_regression(codes[rows], codes_test, y, data.y_test, folds, n_classes),
-                    "scratch": fit_network(autoencoder, False, plan["scratch"], images[rows], y, images_test,
-                                           data.y_test, folds, n_classes, seed),
-                    "finetune": fit_network(autoencoder, True, plan["finetune"], images[rows], y, images_test,
-                                            data.y_test, folds, n_classes, seed),
-                }
+                def fit_all() -> dict[str, Fitted]:
+                    return {
+                        "raw": fit_regression(pixels[rows], pixels_test, y, data.y_test, folds, n_classes),
+                        "pca": fit_regression(pcs[rows], pcs_test, y, data.y_test, folds, n_classes),
+                        "codes": fit_regression(codes[rows], codes_test, y, data.y_test, folds, n_classes),
+                        "scratch": fit_network(autoencoder, False, plan["scratch"], images[rows], y, images_test,
+                                               data.y_test, folds, n_classes, seed),
+                        "finetune": fit_network(autoencoder, True, plan["finetune"], images[rows], y, images_test,
+                                                data.y_test, folds, n_classes, seed),
+                    }
+
+                fitted = remembered(setting, f"seed{seed}-n{n}", [plan, seed, n, weights], fit_all)
                 for method, found in fitted.items():
                     results.setdefault((n, method), []).append(found)
                     setting.log(f"pretraining: seed {seed}, {n} labels, {method}: CV accuracy "
