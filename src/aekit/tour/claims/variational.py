@@ -19,7 +19,7 @@ from aekit.models import ModelConfig, build_model
 from aekit.objectives import CrossEntropy
 from aekit.objectives.variational import KLDivergence, gaussian_kl
 from aekit.registry import register
-from aekit.tour.bench import QUICK_LIMIT, entry, split_of, split_protocol
+from aekit.tour.bench import NAMES, QUICK_LIMIT, entry, split_of, split_protocol
 from aekit.tour.claim import Check, Claim, Evidence, Published, Setting, decide, mean, mean_sd, one_out
 from aekit.training.trainer import TrainConfig, Trainer
 
@@ -172,7 +172,7 @@ class VariationalLikelihood(Claim):
                 ours=f"{vae_nll:.2f} (VAE, β = 1)",
                 differs=f"they train on 60,000 MNIST images, stochastically binarized afresh at every pass, for "
                         f"3,280 passes with a decaying learning rate; their network has two tanh layers of 200 units "
-                        f"and 50 stochastic units, and their NLL uses k = 5,000. Ours: {n_train} images of MNIST-5k, "
+                        f"and 50 stochastic units, and their NLL uses k = 5,000. Ours: {n_train:,} images of {NAMES.get(setting.data, setting.data)}, "
                         f"binarized once with a fixed threshold, {arch.split(',')[0]}, at most {scale.max_epochs} "
                         f"epochs, k = {scale.k}. Fewer images and epochs mean a worse test likelihood; a fixed threshold "
                         f"removes the pixel noise that stochastic binarisation adds (fewer nats to pay) but also the "
