@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 
 from aekit.errors import ConfigError
 from aekit.params import check
+from aekit.registry import get
 
 C = TypeVar("C")
 
@@ -73,9 +74,30 @@ def from_dict(cls: type[C], data: Mapping[str, Any] | None, prefix: str = "") ->
             kwargs[name] = from_dict(nested, value, prefix=f"{prefix}{name}.")
         else:
             kwargs[name] = _coerce(data[name], field)
+            # checked here, with the key the config writes, before the class's own check in __post_init__
+            check(prefix + name, kwargs[name], field.metadata.get("constraint"))
     obj = cls(**kwargs)
     validate(obj, prefix)
     return obj
+
+
+def build(kind: str, name: str, spec: Any = None, *, section: str | None = None) -> Any:
+    """The registered ``kind`` called ``name``, configured by ``spec``: a mapping of its fields, or a
+    bare value for its first field (an objective's weight, a corruption's level); None for its defaults.
+
+    Every value is checked against the field's declared constraint, and an error names the key as a
+    config would write it (``section.name.field``, ``section`` defaulting to ``kind``)."""
+    cls = get(kind, name)
+    prefix = f"{section or kind}.{name}."
+    if spec is None:
+        spec = {}
+    if not isinstance(spec, Mapping):
+        fields = dataclasses.fields(cls) if dataclasses.is_dataclass(cls) else ()
+        if not fields:
+            raise ConfigError(f"{kind} {name!r} has no settings, so {prefix.rstrip('.')!r} takes none; give {{}} "
+                              f"instead of {spec!r}.")
+        spec = {fields[0].name: spec}
+    return from_dict(cls, spec, prefix=prefix)
 
 
 def _coerce(value: Any, field: dataclasses.Field) -> Any:
@@ -104,15 +126,21 @@ def _values(obj: Any) -> str:
     return repr([getattr(obj, field.name) for field in dataclasses.fields(obj)])
 
 
-def validate(obj: Any, prefix: str = "") -> None:
+def validate(obj: Any, prefix: str | None = None) -> None:
     """Check every field of a config dataclass (recursively) against its declared constraint, then its
-    cross-field ``check()``.
+    cross-field ``check()``. Errors name each field under ``prefix``; without one, under the name the
+    class is registered as (``l1.weight`` for ``L1(weight=-1)``), so a component that calls
+    ``validate(self)`` in its ``__post_init__`` need not repeat its own name. Built from a config
+    (:func:`build`, :func:`from_dict`), every value was checked already with the key the config writes.
 
     Once: an object that passed with the values it holds now is not checked again, so a component
     checked where it was built (``from_dict``, its ``__post_init__``) costs nothing when the model or the
     trainer that receives it asks again; an object edited since is checked afresh."""
     if getattr(obj, _CHECKED, None) == _values(obj):
         return
+    if prefix is None:
+        name = getattr(type(obj), "registered_name", None)
+        prefix = f"{name}." if isinstance(name, str) else ""
     for field in dataclasses.fields(obj):
         value = getattr(obj, field.name)
         if dataclasses.is_dataclass(value):

@@ -8,7 +8,7 @@ contract test picks it up (torchvision's ``register_model`` / ``get_model`` / ``
 
     get("objective", "contractive")      # the class
     available("objective")               # ['bce', 'contractive', 'mse', ...]
-    build("objective", "l1", 1e-3)       # L1(weight=0.001), checked against its declared fields
+    config.build("objective", "l1", 1e-3)  # L1(weight=0.001), checked against its declared fields
 
 Components outside aekit register the same way: a module of your own, named by you on the command line
 (``aekit train --plugin my_penalty``, or ``--plugin ./my_penalty.py``) or imported before use from Python,
@@ -50,6 +50,8 @@ def register(kind: str, name: str) -> Callable[[T], T]:
         if name in entries and entries[name] is not obj:
             raise ValueError(f"{kind} {name!r} is registered twice")
         entries[name] = obj
+        if isinstance(obj, type) and "registered_name" not in vars(obj):
+            obj.registered_name = name  # the key its errors name when it is built in Python (config.validate)
         return obj
 
     return decorator
@@ -79,29 +81,6 @@ def get(kind: str, name: str) -> Any:
         names = ", ".join(sorted(entries)) or "none"
         raise ConfigError(f"Unknown {kind} {name!r}. Available: {names}.")
     return entries[name]
-
-
-def build(kind: str, name: str, spec: Any = None, *, section: str | None = None) -> Any:
-    """The registered ``kind`` called ``name``, configured by ``spec``: a mapping of its fields, or a
-    bare value for its first field (an objective's weight, a corruption's level); None for its defaults.
-
-    Every value is checked against the field's declared constraint, and an error names the key as a
-    config would write it (``section.name.field``, ``section`` defaulting to ``kind``)."""
-    import dataclasses
-
-    from aekit.config import from_dict
-
-    cls = get(kind, name)
-    prefix = f"{section or kind}.{name}."
-    if spec is None:
-        spec = {}
-    if not isinstance(spec, Mapping):
-        fields = dataclasses.fields(cls) if dataclasses.is_dataclass(cls) else ()
-        if not fields:
-            raise ConfigError(f"{kind} {name!r} has no settings, so {prefix.rstrip('.')!r} takes none; give {{}} "
-                              f"instead of {spec!r}.")
-        spec = {fields[0].name: spec}
-    return from_dict(cls, spec, prefix=prefix)
 
 
 def is_module_name(name: object) -> bool:

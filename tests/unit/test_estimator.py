@@ -71,7 +71,7 @@ def same_weights(a, b):
         (dict(noise="masking"), "The 'noise' parameter of Autoencoder must be None, a (name, level) pair such as ('masking', 0.25), or a dict {name: level or {field: value}}. Got 'masking' instead."),
         (dict(noise=("masking",)), "The 'noise' parameter of Autoencoder must be None, a (name, level) pair such as ('masking', 0.25), or a dict {name: level or {field: value}}. Got ('masking',) instead."),
         (dict(noise=("blur", 0.1)), "Unknown corruption 'blur'. Available: gaussian, masking, salt_and_pepper"),
-        (dict(noise=("masking", 1.5)), "The 'corruption.masking.fraction' parameter must be a float in the range [0, 1]. Got 1.5 instead. (parameter 'noise' of Autoencoder)"),
+        (dict(noise=("masking", 1.5)), "The 'noise.masking.fraction' parameter must be a float in the range [0, 1]. Got 1.5 instead. (parameter 'noise' of Autoencoder)"),
         (dict(activation="swish2"), "The 'activation' parameter of Autoencoder must be a str among {"),
     ],
 )

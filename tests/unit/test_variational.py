@@ -175,7 +175,7 @@ def test_warm_up_rises_linearly_from_zero_to_beta():
 
 
 def test_the_registered_kl_is_built_from_a_bare_beta_or_a_mapping():
-    from aekit.registry import build
+    from aekit.config import build
 
     assert get("objective", "kl") is KLDivergence
     assert build("objective", "kl", section="penalties", spec=4) == KLDivergence(weight=4)

@@ -26,10 +26,10 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from aekit.config import param, validate
+from aekit.config import build, param, validate
 from aekit.errors import DataError
 from aekit.params import MAX_SIZE, InstanceOf, Interval
-from aekit.registry import build, register
+from aekit.registry import register
 
 _FRACTION = Interval(float, 0.0, 1.0)  # nu, a probability per element
 _STD = Interval(float, 0.0, None)  # sigma >= 0 (0 leaves x unchanged)

@@ -29,7 +29,7 @@ from torch import Tensor, nn
 from aekit.objectives.reconstruction import RECONSTRUCTIONS, CrossEntropy, SquaredError, x_hat_of
 from aekit.errors import ConfigError
 from aekit.params import Registered
-from aekit.registry import build
+from aekit.config import build
 
 
 class Objective(Protocol):

@@ -26,7 +26,7 @@ class Classification:
     weight: float = param(1.0, Interval(float, 0, None), "weight of the classification term")
 
     def __post_init__(self) -> None:
-        validate(self, prefix="penalties.classification.")
+        validate(self)
 
     def bind(self, model: nn.Module) -> None:
         if not hasattr(model, "head") or not hasattr(model, "n_classes"):

@@ -415,7 +415,7 @@ class Contractive:
     seed: int = param(0, SEED, "seed of the projections' generator (projections only)")
 
     def __post_init__(self) -> None:
-        validate(self, prefix="penalties.contractive.")
+        validate(self)
         self.path: str | None = None  # "closed form", "layer-wise", "generic" or "stochastic ..."
         self._model: nn.Module | None = None
         self._layers: Layers | None = None

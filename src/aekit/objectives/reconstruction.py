@@ -41,7 +41,7 @@ class SquaredError:
     output = "identity"  # the decoder output this loss expects when the config says "auto"
 
     def __post_init__(self) -> None:
-        validate(self, prefix="loss.mse.")
+        validate(self)
 
     def __call__(self, batch: dict[str, Tensor], out: dict[str, Tensor], model: nn.Module) -> dict[str, Tensor]:
         x = batch["x"]
@@ -62,7 +62,7 @@ class CrossEntropy:
     output = "sigmoid"
 
     def __post_init__(self) -> None:
-        validate(self, prefix="loss.bce.")
+        validate(self)
 
     def __call__(self, batch: dict[str, Tensor], out: dict[str, Tensor], model: nn.Module) -> dict[str, Tensor]:
         x = batch["x"]

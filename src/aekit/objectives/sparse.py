@@ -57,7 +57,7 @@ class L1:
     weight: float = param(0.03, Interval(float, 0.0, None), "lambda, the weight of sum_j |h_j| per sample")
 
     def __post_init__(self) -> None:
-        validate(self, prefix="penalties.l1.")
+        validate(self)
 
     def __call__(self, batch: dict[str, Tensor], out: dict[str, Tensor], model: nn.Module) -> dict[str, Tensor]:
         h = out["h"]  # (B, k)
@@ -109,7 +109,7 @@ class KLSparsity:
     )
 
     def __post_init__(self) -> None:
-        validate(self, prefix="penalties.kl_sparsity.")
+        validate(self)
 
     def bind(self, model: nn.Module) -> None:
         """Refuse a model whose code is not in (0, 1): rho_hat_j must be a mean of Bernoulli probabilities."""

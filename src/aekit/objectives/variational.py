@@ -47,7 +47,7 @@ class KLDivergence:
     warmup_epochs: int = param(0, Interval(int, 0, None), "epochs over which the weight rises linearly from 0 to beta")
 
     def __post_init__(self) -> None:
-        validate(self, prefix="penalties.kl.")
+        validate(self)
         self.scale = 0.0 if self.warmup_epochs else 1.0  # the warm-up factor at epoch 0
 
     @property
