@@ -43,7 +43,8 @@ import torch
 from aekit.data import load_dataset
 from aekit.models import ModelConfig, build_model
 from aekit.objectives import CrossEntropy
-from aekit.objectives.contractive import Contractive, generic
+from aekit.objectives.contractive import Contractive
+from aekit.objectives.jacobian_norm import generic
 
 HIDDEN, CODE, BATCH, LAMBDA = [512, 128], 32, 128, 0.1
 WIDE = 1000  # the one-layer sigmoid encoder of the closed form

@@ -13,8 +13,8 @@ from aekit.analysis.jacobian import jacobian_singular_values, jacobian_tangents,
 from aekit.errors import ConfigError
 from aekit.models import ModelConfig, build_model
 from aekit.objectives import CrossEntropy, SquaredError
-from aekit.objectives.contractive import (
-    Contractive,
+from aekit.objectives.contractive import Contractive
+from aekit.objectives.jacobian_norm import (
     _GramBatchSum,
     _SquaredNormThroughW1,
     column_gram,

@@ -24,7 +24,7 @@ import torch
 from torch import Tensor, nn
 
 from aekit.errors import ConfigError
-from aekit.objectives.contractive import jacobian_mode
+from aekit.objectives.jacobian_norm import jacobian_mode
 
 
 def _as_tensor(model: nn.Module, x: np.ndarray | Tensor) -> Tensor:
