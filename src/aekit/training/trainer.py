@@ -27,13 +27,10 @@ An objective may define ``bind(model)`` (called once, here), ``start_epoch(epoch
 from __future__ import annotations
 
 import copy
-import hashlib
-import json
 import logging
 import math
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -41,134 +38,16 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from aekit.config import param
 from aekit.errors import ConfigError, TrainingDiverged
-from aekit.params import SIZE, AnyOf, InstanceOf, Interval, Options, shown
 from aekit.training import distributed
+from aekit.training.checkpoint import CHECKPOINT_FORMAT, Checkpoints, config_digest
 from aekit.training.distributed import rank_seed
-from aekit.training.precision import DEVICES, PRECISIONS, Precision, best_device, resolve_device
+from aekit.training.optimisation import apply_settings, make_optimizer, make_scheduler, resolve_lr
+from aekit.training.train_config import STOP_REASONS, TrainConfig, placement, stop_reason_text
 
 logger = logging.getLogger(__name__)
 
-CHECKPOINT_FORMAT = "aekit.checkpoint/1"
-
-
-DEFAULT_LR = 1e-3  # lr: auto, for every model but an affine one
-# lr: auto for a linear autoencoder: Adam at 1e-3 needs ~800 epochs to come within 1 % of PCA on
-# scikit-learn's digits; 1e-2 with the plateau schedule gets there in 40-90 (chosen on validation
-# splits of digits and MNIST-5k, no test split; docs/provenance.md)
-AFFINE_LR = 1e-2
-AUTO_PATIENCE = 10  # epochs without improvement that end an ``epochs: auto`` run when patience is None
-
-# Why a fit ended (``Trainer.stop_reason``, ``summary.json``, the report, the estimators' ``stop_reason_``),
-# in words with the run's own settings filled in by ``stop_reason_text``
-STOP_REASONS = {
-    "converged": "the {monitored} loss did not improve by more than tol = {tol:g} (relative) for patience = "
-                 "{patience} epochs",
-    "budget": "the epoch budget (max_epochs = {max_epochs}) ran out while the loss was still improving",
-    "completed": "the fixed number of epochs ({epochs}) ran",
-    "interrupted": "interrupted by the user",
-}
-
-
-@dataclass
-class TrainConfig:
-    """How to optimise; every field can be set as ``train.<field>`` in a config or with ``--set``.
-
-    ``epochs: auto`` (the default) trains until the monitored loss (validation, else training) has not
-    improved by a relative ``tol`` for ``patience`` epochs, within ``max_epochs``, halving the learning
-    rate on plateaus; a whole number trains exactly that many epochs (unless ``patience`` is set).
-    """
-
-    epochs: Any = param("auto", AnyOf(Options(("auto",)), Interval(int, 1, None)),
-                        "passes over the training data; auto: until the validation loss converges")
-    max_epochs: int = param(200, Interval(int, 1, None), "the budget of epochs: auto (a warning says when it ends first)")
-    tol: float = param(1e-3, Interval(float, 0, 1, closed="left"),
-                       "an epoch improves when the loss falls below (1 - tol) x the best so far")
-    batch_size: int = param(128, SIZE, "samples per optimiser step")
-    optimizer: str = param("adam", Options(("adam", "sgd")), "adam (fused when the device allows) or sgd")
-    lr: Any = param("auto", AnyOf(Options(("auto",)), Interval(float, 0, None, closed="neither")),
-                    f"learning rate; auto: {AFFINE_LR:g} for a linear (affine) autoencoder, else {DEFAULT_LR:g}")
-    momentum: float = param(0.9, Interval(float, 0, 1, closed="left"), "momentum (sgd only)")
-    weight_decay: float = param(0.0, Interval(float, 0, None), "L2 weight decay")
-    schedule: str = param("auto", Options(("auto", "constant", "plateau", "cosine", "step")),
-                          "learning-rate schedule; auto: plateau with epochs: auto, else constant")
-    plateau_factor: float = param(0.5, Interval(float, 0, 1, closed="neither"),
-                                  "lr factor when the loss plateaus for patience/2 epochs (schedule: plateau)")
-    step_epochs: int = param(10, Interval(int, 1, None), "epochs between lr drops (schedule: step)")
-    gamma: float = param(0.1, Interval(float, 0, 1, closed="right"), "lr factor at each drop (schedule: step)")
-    patience: Any = param(
-        None, AnyOf(None, Interval(int, 1, None)),
-        f"stop after this many epochs without improvement (None: {AUTO_PATIENCE} with epochs: auto, off otherwise)",
-    )
-    restore_best: bool = param(True, InstanceOf(bool), "end with the weights of the best validation epoch")
-    clip_grad: Any = param(None, AnyOf(None, Interval(float, 0, None, closed="neither")), "max gradient norm")
-    device: str = param("auto", Options(DEVICES), "where to train; auto: a CUDA GPU, else MPS, else the CPU")
-    precision: Any = param("32", Options((*PRECISIONS, 32)),
-                           "32 (float32), bf16 (autocast to bfloat16) or 16-mixed (float16 with loss scaling, GPUs)")
-    eval_batch_size: int = param(1024, SIZE, "samples per batch when evaluating")
-
-    @property
-    def auto(self) -> bool:
-        return self.epochs == "auto"
-
-    @property
-    def total_epochs(self) -> int:
-        """The most epochs this config trains: the fixed count, or the budget of ``epochs: auto``."""
-        return self.max_epochs if self.auto else int(self.epochs)
-
-    @property
-    def stop_patience(self) -> int | None:
-        """Epochs without improvement that stop training (None: never)."""
-        return self.patience if self.patience is not None else (AUTO_PATIENCE if self.auto else None)
-
-    @property
-    def lr_schedule(self) -> str:
-        return ("plateau" if self.auto else "constant") if self.schedule == "auto" else self.schedule
-
-
-def stop_reason_text(reason: str | None, config: TrainConfig, validation: bool = True) -> str:
-    """Why a fit ended, in words, with the tol, patience and budget of ``config`` (a run's ``train``
-    section); ``validation``: whether a validation loss was monitored (else the training loss). An
-    unknown or missing reason is ''."""
-    if reason not in STOP_REASONS:
-        return ""
-    return STOP_REASONS[reason].format(monitored="validation" if validation else "training", tol=config.tol,
-                                       patience=config.stop_patience, max_epochs=config.max_epochs,
-                                       epochs=config.total_epochs)
-
-
 Batches = Callable[[Tensor], Sequence[Tensor]]
-
-
-def config_digest(config: Mapping[str, Any]) -> str:
-    """SHA-256 of ``config`` as canonical JSON (keys sorted, no spaces): what a checkpoint records of the
-    run that wrote it."""
-    text = json.dumps(config, sort_keys=True, separators=(",", ":"), allow_nan=True, default=repr)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
-def _settings(tree: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
-    """A nested config as ``{dotted key: value}`` (an empty section has no keys)."""
-    flat: dict[str, Any] = {}
-    for key, value in tree.items():
-        if isinstance(value, Mapping):
-            flat.update(_settings(value, f"{prefix}{key}."))
-        else:
-            flat[f"{prefix}{key}"] = value
-    return flat
-
-
-def placement(config: TrainConfig, dist: distributed.Distributed, quiet: bool = False) -> tuple[torch.device, Precision]:
-    """Where ``config`` trains and in which precision; an error when this machine has neither (a run
-    checks it before its folder is made, so that a refused run leaves nothing behind)."""
-    device = config.device
-    if dist.enabled and device == "auto" and best_device() == "mps":  # no backend for MPS
-        if not quiet:
-            logger.info("train.device=auto: cpu (distributed training has no backend for MPS)")
-        device = "cpu"
-    resolved = resolve_device(device, dist.local_rank if dist.enabled else None)
-    return resolved, Precision(config.precision, resolved)
 
 
 def _total(terms: dict[str, Tensor]) -> Tensor:
@@ -227,7 +106,7 @@ class _Source:
         return zip(xs, ys) if ys is not None else ((xb, None) for xb in xs)
 
 
-class Trainer:
+class Trainer(Checkpoints):
     """Fit an autoencoder with named objectives; checkpoint, resume, stop early, survive Ctrl-C.
 
     Parameters
@@ -287,9 +166,9 @@ class Trainer:
         if self.dist.enabled and self.dist.is_main:
             logger.info("%d processes x train.batch_size %d = global batch %d (precision %s)", self.dist.world_size,
                         self.config.batch_size, self.global_batch_size, self.precision.name)
-        self.lr = self._resolve_lr()
-        self.optimizer = self._make_optimizer()
-        self.scheduler = self._make_scheduler()
+        self.lr = resolve_lr(self.config, self.model)
+        self.optimizer = make_optimizer(self.config, self.model, self.lr)
+        self.scheduler = make_scheduler(self.config, self.optimizer)
         self.history: list[dict[str, Any]] = []
         self.epoch = 0  # epochs completed
         self.best_score = math.inf
@@ -313,33 +192,6 @@ class Trainer:
         rank = self.dist.rank
         self.noise_generator = torch.Generator().manual_seed(rank_seed(self.seed, rank, 2 * epoch))
         torch.manual_seed(rank_seed(self.seed, rank, 2 * epoch + 1))
-
-    def _resolve_lr(self) -> float:
-        if self.config.lr != "auto":
-            return float(self.config.lr)
-        affine = bool(getattr(getattr(self.model, "config", None), "affine", False))
-        lr = AFFINE_LR if affine else DEFAULT_LR
-        logger.info("train.lr=auto: %g (%s)", lr, "a linear autoencoder" if affine else "the default")
-        return lr
-
-    def _make_optimizer(self) -> torch.optim.Optimizer:
-        c, params = self.config, self.model.parameters()
-        if c.optimizer == "sgd":
-            return torch.optim.SGD(params, lr=self.lr, momentum=c.momentum, weight_decay=c.weight_decay)
-        # Fused Adam: one kernel over all parameters, +17-23 % throughput on this CPU for a 784-512-128-32 MLP.
-        return torch.optim.Adam(params, lr=self.lr, weight_decay=c.weight_decay, fused=True)
-
-    def _make_scheduler(self) -> Any:
-        c, schedule = self.config, self.config.lr_schedule
-        if schedule == "cosine":
-            return torch.optim.lr_scheduler.CosineAnnealingLR(self.optimizer, T_max=c.total_epochs)
-        if schedule == "plateau":  # halve after half the patience, so the lower rate gets the other half
-            half = max(1, (c.stop_patience or AUTO_PATIENCE) // 2)
-            return torch.optim.lr_scheduler.ReduceLROnPlateau(
-                self.optimizer, factor=c.plateau_factor, patience=half - 1, threshold=c.tol, threshold_mode="rel")
-        if schedule == "step":
-            return torch.optim.lr_scheduler.StepLR(self.optimizer, step_size=c.step_epochs, gamma=c.gamma)
-        return None
 
     # -- one step and one pass ----------------------------------------------------------------
     def _terms(self, x: Tensor, x_tilde: Tensor, y: Tensor | None = None) -> dict[str, Tensor]:
@@ -530,198 +382,12 @@ class Trainer:
             self.model.load_state_dict(self.best_state)
             logger.info("Restored the weights of epoch %d (best validation loss %.6g)", self.best_epoch, self.best_score)
 
-    # -- checkpoints --------------------------------------------------------------------------
-    def state_dict(self) -> dict[str, Any]:
-        return {
-            "format": CHECKPOINT_FORMAT,
-            "epoch": self.epoch,
-            "model": self.model.state_dict(),
-            "optimizer": self.optimizer.state_dict(),
-            "scheduler": self.scheduler.state_dict() if self.scheduler is not None else None,
-            "generator": self.generator.get_state(),
-            "torch_rng": torch.get_rng_state(),  # model-internal sampling (a VAE's reparameterisation)
-            "history": copy.deepcopy(self.history),
-            "best_score": self.best_score,
-            "best_epoch": self.best_epoch,
-            "best_state": self.best_state,
-            "reference": self.reference,
-            "bad_epochs": self.bad_epochs,
-            "stopped_early": self.stopped_early,
-            "seed": self.seed,
-            # objectives with state of their own (a random-projection generator) save it here
-            "objectives": [o.state_dict() if hasattr(o, "state_dict") else None for o in self.objectives],
-            "precision": self.precision.name,
-            "scaler": self.precision.state_dict(),  # 16-mixed: the loss scale and its growth tracker
-            "world_size": self.dist.world_size,
-            "global_batch_size": self.global_batch_size,
-            # the run that wrote it (check_belongs compares them before anything is loaded)
-            "run_config": self.run_config,
-            "run_config_digest": None if self.run_config is None else config_digest(self.run_config),
-        }
-
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        if state.get("format") != CHECKPOINT_FORMAT:
-            raise ConfigError(f"Not an aekit checkpoint (format {state.get('format')!r}, expected {CHECKPOINT_FORMAT!r}).")
-        self.model.load_state_dict(state["model"])
-        self.optimizer.load_state_dict(state["optimizer"])
-        if self.scheduler is not None and state["scheduler"] is not None:
-            self.scheduler.load_state_dict(state["scheduler"])
-        self.generator.set_state(state["generator"])
-        torch.set_rng_state(state["torch_rng"])
-        self.epoch = state["epoch"]
-        self.history = list(state["history"])
-        self.best_score = state["best_score"]
-        self.best_epoch = state["best_epoch"]
-        self.best_state = state["best_state"]
-        self.reference = state.get("reference", state["best_score"])  # checkpoints before tol: the best
-        self.bad_epochs = state["bad_epochs"]
-        self.stopped_early = state["stopped_early"]
-        self.seed = state["seed"]
-        for objective, objective_state in zip(self.objectives, state.get("objectives", [])):
-            if objective_state is not None and hasattr(objective, "load_state_dict"):
-                objective.load_state_dict(objective_state)
-        if state.get("precision", "32") == self.precision.name:
-            self.precision.load_state_dict(state.get("scaler"))
-        self._restore_processes(state)
-
-    def _restore_processes(self, state: dict[str, Any]) -> None:
-        """Each process's own noise generators, when the checkpoint was written by as many processes;
-        with another number, say what changes."""
-        world = int(state.get("world_size", 1))
-        ranks = state.get("ranks")
-        if world == self.dist.world_size:
-            if self.dist.enabled and ranks is not None:
-                mine = ranks[self.dist.rank]
-                self.noise_generator.set_state(mine["noise"])
-                torch.set_rng_state(mine["torch_rng"])
-            return
-        was = int(state.get("global_batch_size", self.config.batch_size * world))
-        if self.dist.is_main:
-            logger.warning(
-                "The checkpoint was written by %d process%s (global batch %d); this run has %d (global batch %d = "
-                "%d x train.batch_size %d). The epochs left take steps of the new global batch and draw new noise "
-                "per process (seeded by the run's seed, the rank and the epoch), so the run goes on as a different "
-                "one: not bitwise, nor within float error, what an uninterrupted run would give. Resume with %d "
-                "process%s to continue it exactly.", world, "es" * (world > 1), was, self.dist.world_size,
-                self.global_batch_size, self.dist.world_size, self.config.batch_size, world, "es" * (world > 1))
-        if self.dist.enabled:
-            self._seed_rank(epoch=self.epoch)
-
-    def save_checkpoint(self, path: str | Path) -> None:
-        """Write the full training state atomically (a SIGKILL leaves the previous checkpoint intact)."""
-        from aekit.io import atomic_write
-
-        state = self.state_dict()
-        if self.dist.enabled:  # collective: every process's generators, written by rank 0
-            ranks = self.dist.gather({"noise": self.noise_generator.get_state(), "torch_rng": torch.get_rng_state()})
-            if not self.dist.is_main:
-                return
-            state["ranks"] = ranks
-        atomic_write(Path(path), lambda tmp: torch.save(state, tmp))
-
-    def load_checkpoint(self, path: str | Path) -> None:
-        """Continue from a checkpoint (loaded with ``weights_only=True``: tensors and plain data only).
-
-        Under torchrun rank 0 reads the file and sends it to the others (the run folder need not be on
-        every machine)."""
-        if self.dist.enabled:
-            state, error = None, None
-            if self.dist.is_main:
-                try:
-                    state = self._read_checkpoint(path)
-                except ConfigError as found:
-                    error = found
-            self.dist.raise_together(error)
-            state = self.dist.broadcast(state)
-        else:
-            state = self._read_checkpoint(path)
-        try:
-            self.load_state_dict(state)
-        except (KeyError, TypeError, ValueError, RuntimeError, AttributeError, IndexError) as error:
-            raise ConfigError(f"Checkpoint {str(path)!r} is not a complete aekit checkpoint of this run "
-                              f"({type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}); "
-                              f"delete it to train the run again from the beginning.") from None
-
-    def _read_checkpoint(self, path: str | Path) -> dict[str, Any]:
-        import pickle
-        import warnings
-
-        try:
-            with warnings.catch_warnings():  # torch's note on a foreign file's pickle protocol: the error says it
-                warnings.filterwarnings("ignore", message="Detected pickle protocol", category=UserWarning)
-                state = torch.load(path, map_location="cpu", weights_only=True)  # generator states stay CPU tensors
-        except FileNotFoundError:
-            raise ConfigError(f"No checkpoint at {str(path)!r} to resume from.") from None
-        except Exception as error:  # a corrupt or foreign file
-            first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-            if isinstance(error, pickle.UnpicklingError):  # not torch's advice to load it with weights_only=False
-                found = str(error).partition("WeightsUnpickler error:")[2].strip().splitlines()
-                first = ("it holds Python objects beyond tensors and plain data, which aekit never unpickles"
-                         + (f": {found[0]}" if found else ""))
-            raise ConfigError(f"Cannot read checkpoint {str(path)!r} ({first}); restore the run's own "
-                              f"checkpoint.pt, or delete it to train the run again from the beginning.") from None
-        self.check_belongs(state, path)
-        return state
-
     def apply_optimiser_settings(self) -> None:
         """Give the optimiser this config's lr, weight decay and momentum, over those a checkpoint restored
-        (a resume that changes them, e.g. a smaller lr after the loss became NaN); the schedule restarts
-        from the new rate."""
-        self.lr = self._resolve_lr()
-        for group in self.optimizer.param_groups:
-            group["lr"] = group["initial_lr"] = self.lr
-            group["weight_decay"] = self.config.weight_decay
-            if "momentum" in group:
-                group["momentum"] = self.config.momentum
-        if self.scheduler is not None and hasattr(self.scheduler, "base_lrs"):
-            self.scheduler.base_lrs = [self.lr for _ in self.optimizer.param_groups]
-        if self.scheduler is not None and hasattr(self.scheduler, "_last_lr"):
-            self.scheduler._last_lr = [self.lr for _ in self.optimizer.param_groups]
+        (a resume that changes them); the schedule restarts from the new rate."""
+        self.lr = resolve_lr(self.config, self.model)
+        apply_settings(self.config, self.optimizer, self.scheduler, self.lr)
 
-    def check_belongs(self, state: Any, path: str | Path) -> None:
-        """Refuse a checkpoint that is not this run's: not a checkpoint at all, or another model's weights
-        (names or shapes differ), before anything of it is loaded."""
-        fix = "restore the run's own checkpoint.pt, or delete it to train the run again from the beginning"
-        if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
-            what = f"format {state.get('format')!r}" if isinstance(state, dict) else f"a {type(state).__name__}"
-            raise ConfigError(f"{str(path)!r} is not an aekit checkpoint ({what}, expected format "
-                              f"{CHECKPOINT_FORMAT!r}); {fix}.")
-        weights = state.get("model")
-        if not isinstance(weights, dict) or not all(isinstance(v, torch.Tensor) for v in weights.values()):
-            raise ConfigError(f"Checkpoint {str(path)!r} holds no model weights; {fix}.")
-        expected = {k: tuple(v.shape) for k, v in self.model.state_dict().items()}
-        found = {k: tuple(v.shape) for k, v in weights.items()}
-        if found != expected:
-            diff = sorted(set(expected) ^ set(found)) or [k for k in expected if expected[k] != found[k]]
-            key = diff[0]
-            raise ConfigError(f"Checkpoint {str(path)!r} does not belong to this run: its model differs at {key!r} "
-                              f"(checkpoint {found.get(key, 'none')}, run {expected.get(key, 'none')}); {fix}.")
-        if self.run_config is not None:
-            self._check_run(state, path, fix)
 
-    def _check_run(self, state: dict[str, Any], path: str | Path, fix: str) -> None:
-        """The checkpoint was written by this run: the same config (its digest), so the same data, objectives
-        and corruption; a checkpoint written before digests were recorded is taken on its seed, with a warning."""
-        digest = state.get("run_config_digest")
-        if digest is None:
-            if state.get("seed") != self.seed:
-                raise ConfigError(f"Checkpoint {str(path)!r} does not belong to this run: it was trained with seed "
-                                  f"{shown(state.get('seed'))}, this run's config.yaml says {self.seed!r}; {fix}.")
-            logger.warning("Checkpoint %s records no config (it was written before checkpoints did): it is resumed "
-                           "because its model and seed match this run's, but it may come from a run with other "
-                           "data, objectives or corruption; if so, delete it to train the run again.", path)
-            return
-        if digest == config_digest(self.run_config):
-            return
-        theirs = state.get("run_config")
-        ours, found = _settings(self.run_config), _settings(theirs) if isinstance(theirs, Mapping) else {}
-        differ = sorted(key for key in set(ours) | set(found) if ours.get(key, ...) != found.get(key, ...))
-        if not differ:  # the recorded config is missing, or is not the one its digest was taken of
-            raise ConfigError(f"Checkpoint {str(path)!r} does not belong to this run: its config digest "
-                              f"{shown(digest, 24)} is not this run's config.yaml's; {fix}.")
-        key = differ[0]
-        was = f"{key} {shown(found[key])}" if key in found else f"no {key}"
-        now = f"says {shown(ours[key])}" if key in ours else f"has no {key}"
-        more = f" (and {len(differ) - 1} more setting{'s' * (len(differ) > 2)})" if len(differ) > 1 else ""
-        raise ConfigError(f"Checkpoint {str(path)!r} does not belong to this run: it was trained with {was}, this "
-                          f"run's config.yaml {now}{more}; {fix}.")
+__all__ = ["Trainer", "TrainConfig", "STOP_REASONS", "stop_reason_text", "placement", "CHECKPOINT_FORMAT",
+           "config_digest"]

@@ -1,0 +1,116 @@
+"""How a fit is optimised and when it stops (``train:`` in a config): :class:`TrainConfig`, the learning
+rates ``lr: auto`` picks, the reasons a fit ends in words, and where it trains (:func:`placement`)."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+from aekit.config import param
+from aekit.params import SIZE, AnyOf, InstanceOf, Interval, Options
+from aekit.training import distributed
+from aekit.training.precision import DEVICES, PRECISIONS, Precision, best_device, resolve_device
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_LR = 1e-3  # lr: auto, for every model but an affine one
+# lr: auto for a linear autoencoder: Adam at 1e-3 needs ~800 epochs to come within 1 % of PCA on
+# scikit-learn's digits; 1e-2 with the plateau schedule gets there in 40-90 (chosen on validation
+# splits of digits and MNIST-5k, no test split; docs/provenance.md)
+AFFINE_LR = 1e-2
+AUTO_PATIENCE = 10  # epochs without improvement that end an ``epochs: auto`` run when patience is None
+
+# Why a fit ended (``Trainer.stop_reason``, ``summary.json``, the report, the estimators' ``stop_reason_``),
+# in words with the run's own settings filled in by ``stop_reason_text``
+STOP_REASONS = {
+    "converged": "the {monitored} loss did not improve by more than tol = {tol:g} (relative) for patience = "
+                 "{patience} epochs",
+    "budget": "the epoch budget (max_epochs = {max_epochs}) ran out while the loss was still improving",
+    "completed": "the fixed number of epochs ({epochs}) ran",
+    "interrupted": "interrupted by the user",
+}
+
+
+@dataclass
+class TrainConfig:
+    """How to optimise; every field can be set as ``train.<field>`` in a config or with ``--set``.
+
+    ``epochs: auto`` (the default) trains until the monitored loss (validation, else training) has not
+    improved by a relative ``tol`` for ``patience`` epochs, within ``max_epochs``, halving the learning
+    rate on plateaus; a whole number trains exactly that many epochs (unless ``patience`` is set).
+    """
+
+    epochs: Any = param("auto", AnyOf(Options(("auto",)), Interval(int, 1, None)),
+                        "passes over the training data; auto: until the validation loss converges")
+    max_epochs: int = param(200, Interval(int, 1, None), "the budget of epochs: auto (a warning says when it ends first)")
+    tol: float = param(1e-3, Interval(float, 0, 1, closed="left"),
+                       "an epoch improves when the loss falls below (1 - tol) x the best so far")
+    batch_size: int = param(128, SIZE, "samples per optimiser step")
+    optimizer: str = param("adam", Options(("adam", "sgd")), "adam (fused when the device allows) or sgd")
+    lr: Any = param("auto", AnyOf(Options(("auto",)), Interval(float, 0, None, closed="neither")),
+                    f"learning rate; auto: {AFFINE_LR:g} for a linear (affine) autoencoder, else {DEFAULT_LR:g}")
+    momentum: float = param(0.9, Interval(float, 0, 1, closed="left"), "momentum (sgd only)")
+    weight_decay: float = param(0.0, Interval(float, 0, None), "L2 weight decay")
+    schedule: str = param("auto", Options(("auto", "constant", "plateau", "cosine", "step")),
+                          "learning-rate schedule; auto: plateau with epochs: auto, else constant")
+    plateau_factor: float = param(0.5, Interval(float, 0, 1, closed="neither"),
+                                  "lr factor when the loss plateaus for patience/2 epochs (schedule: plateau)")
+    step_epochs: int = param(10, Interval(int, 1, None), "epochs between lr drops (schedule: step)")
+    gamma: float = param(0.1, Interval(float, 0, 1, closed="right"), "lr factor at each drop (schedule: step)")
+    patience: Any = param(
+        None, AnyOf(None, Interval(int, 1, None)),
+        f"stop after this many epochs without improvement (None: {AUTO_PATIENCE} with epochs: auto, off otherwise)",
+    )
+    restore_best: bool = param(True, InstanceOf(bool), "end with the weights of the best validation epoch")
+    clip_grad: Any = param(None, AnyOf(None, Interval(float, 0, None, closed="neither")), "max gradient norm")
+    device: str = param("auto", Options(DEVICES), "where to train; auto: a CUDA GPU, else MPS, else the CPU")
+    precision: Any = param("32", Options((*PRECISIONS, 32)),
+                           "32 (float32), bf16 (autocast to bfloat16) or 16-mixed (float16 with loss scaling, GPUs)")
+    eval_batch_size: int = param(1024, SIZE, "samples per batch when evaluating")
+
+    @property
+    def auto(self) -> bool:
+        return self.epochs == "auto"
+
+    @property
+    def total_epochs(self) -> int:
+        """The most epochs this config trains: the fixed count, or the budget of ``epochs: auto``."""
+        return self.max_epochs if self.auto else int(self.epochs)
+
+    @property
+    def stop_patience(self) -> int | None:
+        """Epochs without improvement that stop training (None: never)."""
+        return self.patience if self.patience is not None else (AUTO_PATIENCE if self.auto else None)
+
+    @property
+    def lr_schedule(self) -> str:
+        return ("plateau" if self.auto else "constant") if self.schedule == "auto" else self.schedule
+
+
+def stop_reason_text(reason: str | None, config: TrainConfig, validation: bool = True) -> str:
+    """Why a fit ended, in words, with the tol, patience and budget of ``config`` (a run's ``train``
+    section); ``validation``: whether a validation loss was monitored (else the training loss). An
+    unknown or missing reason is ''."""
+    if reason not in STOP_REASONS:
+        return ""
+    return STOP_REASONS[reason].format(monitored="validation" if validation else "training", tol=config.tol,
+                                       patience=config.stop_patience, max_epochs=config.max_epochs,
+                                       epochs=config.total_epochs)
+
+
+def placement(config: TrainConfig, dist: distributed.Distributed, quiet: bool = False) -> tuple[torch.device, Precision]:
+    """Where ``config`` trains and in which precision; an error when this machine has neither (a run
+    checks it before its folder is made, so that a refused run leaves nothing behind)."""
+    device = config.device
+    if dist.enabled and device == "auto" and best_device() == "mps":  # no backend for MPS
+        if not quiet:
+            logger.info("train.device=auto: cpu (distributed training has no backend for MPS)")
+        device = "cpu"
+    resolved = resolve_device(device, dist.local_rank if dist.enabled else None)
+    return resolved, Precision(config.precision, resolved)
+
+
+__all__ = ["TrainConfig", "stop_reason_text", "placement", "STOP_REASONS", "DEFAULT_LR", "AFFINE_LR", "AUTO_PATIENCE"]
