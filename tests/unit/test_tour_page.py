@@ -92,3 +92,10 @@ def test_a_quick_tour_says_what_its_budgets_are_for(tmp_path):
         unregister("claim", "zz_quick_probe")
     assert "stop on these small budgets before converging" in said[0]
     assert not any("max_epochs" in line for line in said)
+
+
+def test_a_tour_measured_in_parts_names_every_part():
+    first, second = sections()
+    first.measured, second.measured = {"command": "aekit tour --only first"}, {"command": "aekit tour --only second"}
+    brief = markdown([first, second], FACTS, brief="tables.md")
+    assert brief.startswith("<!-- written by: aekit tour in 2 parts: aekit tour --only first; aekit tour --only second (")

@@ -6,13 +6,12 @@ import math
 import numpy as np
 import pytest
 import torch
+from _interrupt import fit_until_interrupted
 
 from aekit.errors import TrainingDiverged
 from aekit.models import ModelConfig, build_model
 from aekit.objectives import CrossEntropy, SquaredError
 from aekit.training.trainer import TrainConfig, Trainer
-
-from _interrupt import fit_until_interrupted
 
 
 def tiny_data(n=96, d=12, seed=0):

@@ -17,7 +17,6 @@ from aekit.registry import register
 from aekit.viz._common import new_figure
 from aekit.viz.figure import ReportFigure
 
-
 ANGLE_ORDER = "smallest first"  # the bars of the angles, as the axis and every caption say
 
 
