@@ -10,15 +10,14 @@ from __future__ import annotations
 import json
 
 import pytest
+from _browser import image_widths, launch, load  # noqa: E402  (tests/behaviour/_browser.py)
 
 from aekit.errors import ConfigError
+from aekit.io import readme_markers, write_readme_block
 from aekit.registry import available
 from aekit.tour.claim import HOLDS, RULE, VERDICTS, combine
-from aekit.io import readme_markers, write_readme_block
 from aekit.tour.runner import README_KEY, claims, run_tour
 from aekit.viz.linear import ANGLE_ORDER
-
-from _browser import image_widths, launch, load  # noqa: E402  (tests/behaviour/_browser.py)
 
 
 @pytest.fixture(scope="module")

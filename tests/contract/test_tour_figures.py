@@ -12,7 +12,7 @@ from aekit.analysis.pca import LinearVsPCA
 from aekit.tour.claims.contractive import _spectra_figure
 from aekit.tour.claims.denoising import FACTORS, NOISES, _levels_figure
 from aekit.viz import png_bytes
-from aekit.viz.linear import pca_figure; ANGLE_ORDER = "smallest first"
+from aekit.viz.linear import ANGLE_ORDER, pca_figure
 
 
 def test_the_linear_figure_labels_its_bars_inside_the_frame_in_the_order_it_names():

@@ -106,7 +106,10 @@ def markdown(sections: Sequence[Section], facts: dict[str, Any], brief: str | No
     the summary alone, each claim's title a link to its section there, where its tables, checks, protocol
     and published numbers are."""
     target = brief or ""
-    lines = [f"<!-- written by: {facts['command']} ({facts['date']}, {facts['machine']}) -->", "",
+    # a tour measured in parts (--only) names every part's command, not only the last one's
+    parts = list(dict.fromkeys(s.measured["command"] for s in sections if (s.measured or {}).get("command")))
+    by = f"aekit tour in {len(parts)} parts: {'; '.join(parts)}" if len(parts) > 1 else facts["command"]
+    lines = [f"<!-- written by: {by} ({facts['date']}, {facts['machine']}) -->", "",
              f"Seeds {', '.join(map(str, facts['seeds']))}; {facts['threads']} thread(s); "
              f"{facts['seconds'] / 60:.0f} min of claim time; {facts['date']}."
              + (f" Each claim's numbers, checks and protocol: [{target}]({target})." if brief else ""), "",

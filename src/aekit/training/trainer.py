@@ -245,6 +245,8 @@ class Trainer:
         resume may change); recorded in every checkpoint with its :func:`config_digest`, and a checkpoint
         written with another one (or another seed) is refused on load. None: checkpoints are not tied to a run.
 
+    Notes
+    -----
     Under torchrun (``WORLD_SIZE > 1``) ``fit``, ``evaluate`` and ``save_checkpoint`` are collective:
     every process calls them.
     """
