@@ -26,8 +26,8 @@ from pathlib import Path
 
 import torch
 
-from aekit.training.labelcurve import label_curve, table
 from aekit.training.finetune import FinetuneConfig, draw_labelled
+from aekit.training.labelcurve import label_curve, table
 from aekit.training.run import prepare, train
 from aekit.training.run_config import make_config
 

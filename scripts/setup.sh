@@ -2,7 +2,7 @@
 # Set up aekit on a fresh machine: a virtual environment in .venv with torch==2.13.0 (CPU) installed
 # FIRST, so that nothing can make pip resolve another (multi-GB CUDA) build, then aekit itself.
 # Idempotent: a second run only checks what is there.
-# --test also installs Debian's chromium (when /usr/bin/chromium is missing) for the browser test of
+# --test also installs the docs extra (mkdocs, for CI's site build) and Debian's chromium (when /usr/bin/chromium is missing) for the browser test of
 # the HTML report (tests/behaviour/test_report_browser.py), and fails when it cannot.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,7 +22,11 @@ pip() { .venv/bin/python -m pip --disable-pip-version-check -q "$@" 2>&1 | { gre
 if ! .venv/bin/python -c "import torch, sys; sys.exit(torch.__version__.split('+')[0] != '2.13.0')" 2>/dev/null; then
   pip install "torch==2.13.0"
 fi
-pip install -e ".[test]"
+if [ "$WITH_TEST" = 1 ]; then
+  pip install -e ".[test,docs]"  # docs: mkdocs, its theme and mkdocstrings, for CI's mkdocs build --strict
+else
+  pip install -e ".[test]"
+fi
 if [ "$WITH_TEST" = 1 ]; then
   bash scripts/install_browser.sh  # fails loudly when chromium cannot be installed
   .venv/bin/python -c "import playwright.sync_api" || { echo "error: playwright is missing from .venv;" \

@@ -11,7 +11,6 @@ from _experiments import load_experiment
 from aekit.training.trainer import Trainer
 
 
-
 @pytest.fixture(scope="module")
 def spied():
     """The quick run, with every autoencoder's training rows and every PCA's fitting rows recorded."""

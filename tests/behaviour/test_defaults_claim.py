@@ -5,14 +5,13 @@ import warnings
 
 import numpy as np
 import pytest
+from _experiments import load_experiment
 from sklearn.datasets import load_digits
 from sklearn.decomposition import PCA
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 
 from aekit import Autoencoder, AutoencoderClassifier
-
-from _experiments import load_experiment
 
 
 def test_the_default_autoencoder_beats_pca_on_held_out_digits():

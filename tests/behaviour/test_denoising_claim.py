@@ -6,7 +6,6 @@ import pytest
 from _experiments import load_experiment
 
 
-
 @pytest.fixture(scope="module")
 def results(tmp_path_factory):
     experiment = load_experiment("denoising")

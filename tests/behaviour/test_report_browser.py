@@ -15,12 +15,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from _browser import image_widths, launch, load  # noqa: E402  (tests/behaviour/_browser.py)
 
 from aekit.report import build_report, compare_runs, figure_titles
 from aekit.training.run import train
 from aekit.training.run_config import make_config
-
-from _browser import image_widths, launch, load  # noqa: E402  (tests/behaviour/_browser.py)
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 COMMON = ["data.name=digits", "data.limit=400", "train.epochs=2", "model.hidden=[32]"]

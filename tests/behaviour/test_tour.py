@@ -10,14 +10,14 @@ from __future__ import annotations
 import json
 
 import pytest
+from _browser import image_widths, launch, load  # noqa: E402  (tests/behaviour/_browser.py)
 
 from aekit.errors import ConfigError
+from aekit.io import readme_markers, write_readme_block
 from aekit.registry import available
 from aekit.tour.claim import HOLDS, RULE, VERDICTS, combine
-from aekit.io import readme_markers, write_readme_block
 from aekit.tour.runner import README_KEY, claims, run_tour
-
-from _browser import image_widths, launch, load  # noqa: E402  (tests/behaviour/_browser.py)
+from aekit.viz.linear import ANGLE_ORDER
 
 
 @pytest.fixture(scope="module")
@@ -52,6 +52,8 @@ def test_every_claim_runs_and_gets_a_computed_verdict(tour):
     tables = (tour.out / "tables.md").read_text()
     assert all(f"#### {s.title}: {s.verdict}" in tables for s in tour.sections)
     assert f"Rule: {RULE.text()}" in tables and tables.count("\nStability: ") == len(tour.sections)
+    (pca,) = [f for f in tour.evidence("linear_pca").figures if f.key == "pca"]
+    assert pca.caption.endswith(f"subspace, {ANGLE_ORDER}.")  # as the figure's axis says it
 
 
 def test_the_tour_page_loads_in_a_browser_with_every_claim(browser, tour):

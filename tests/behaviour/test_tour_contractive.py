@@ -13,8 +13,7 @@ import torch
 
 from aekit.analysis.jacobian import jacobian_singular_values
 from aekit.models import build_model
-from aekit.tour.claims.contractive import (ARCHS, TOLERANCE, _select, reconstruction_jacobian_norm,
-                                           singular_values)
+from aekit.tour.claims.contractive import ARCHS, TOLERANCE, _select, reconstruction_jacobian_norm, singular_values
 
 
 @pytest.fixture(scope="module")

@@ -9,9 +9,9 @@ import time
 
 import numpy as np
 import pytest
+from test_hardening import SMALL, assert_one_line_error, contents, train
 
 from aekit.cli import main
-from test_hardening import SMALL, assert_one_line_error, contents, train
 
 HUGE = 10**20  # past int64: torch said "Overflow when unpacking long long", or allocated nothing sensible
 

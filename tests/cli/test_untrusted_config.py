@@ -19,10 +19,10 @@ import torch
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from test_hardening import SMALL, assert_one_line_error
 
 from aekit.cli import main
 from aekit.errors import ConfigError
-from test_hardening import SMALL, assert_one_line_error
 
 EVIL = """\
 import pathlib

@@ -1,6 +1,6 @@
 """A regulariser and its figure are two new files and nothing else.
 
-The two files (the README's own listings, section "Add a regulariser") are written into a temporary
+The two files (the listings of docs/plugins.md, "Plugins: add a regulariser and its figure") are written into a temporary
 folder, as a researcher would write them next to their config, and used from every entry point
 without any other edit: a YAML config (``plugins:``, once the user has imported them), the command
 line in a fresh process (``--plugin`` for train, then report), the scikit-learn estimator
@@ -23,15 +23,15 @@ import yaml
 from aekit import registry
 from aekit.errors import ConfigError
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+PAGE = Path(__file__).resolve().parents[2] / "docs" / "plugins.md"
 PENALTY = "code_energy"
 FIGURE = "code_energy_figure"
 
 
 def _readme_file(name: str) -> str:
-    """The README's listing of ``name``.py (its ```py block starting with ``# name.py``): the test runs
-    exactly what the README shows."""
-    blocks = re.findall(r"```py\n(# (\w+)\.py.*?)```", README.read_text(), flags=re.DOTALL)
+    """The plugins page's listing of ``name``.py (its ```py block starting with ``# name.py``): the test
+    runs exactly what the page shows."""
+    blocks = re.findall(r"```py\n(# (\w+)\.py.*?)```", PAGE.read_text(), flags=re.DOTALL)
     return next(text for text, stem in blocks if stem == name)
 
 

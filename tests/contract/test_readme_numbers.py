@@ -72,3 +72,14 @@ def test_the_check_finds_a_typed_number_and_ignores_code_and_blocks():
     text = f"intro\nerrs 17.0 % on test\n```bash\naekit x  # 0.41x\n```\n{begin}\n18.9 dB\n{end}\nend\n"
     found = [line for _, line in prose(text) if MEASURED.search(line)]
     assert found == ["errs 17.0 % on test"]
+
+
+def test_the_guides_quote_no_measurement_either():
+    """The pages of docs/ point at the README's blocks and the results files instead of copying their numbers
+    (provenance.md is the record of where each default came from, with the validation numbers of each choice;
+    docs/tour*/ is written by the tour)."""
+    guides = [p for p in sorted((ROOT / "docs").glob("*.md")) if p.name != "provenance.md"]
+    assert len(guides) >= 9
+    typed = [f"{p.name}:{n}: {MEASURED.search(line).group(0)!r}" for p in guides
+             for n, line in prose(p.read_text(encoding="utf-8")) if MEASURED.search(line)]
+    assert not typed, "numbers typed by hand in the guides:\n" + "\n".join(typed)

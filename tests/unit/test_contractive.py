@@ -7,6 +7,7 @@ import logging
 import numpy as np
 import pytest
 import torch
+from _interrupt import fit_until_interrupted
 from torch.func import jacrev, vmap
 
 from aekit.analysis.jacobian import jacobian_singular_values, jacobian_tangents, spectrum_summary
@@ -25,8 +26,6 @@ from aekit.objectives.jacobian_norm import (
 from aekit.registry import available, get
 from aekit.training.run_config import make_config
 from aekit.training.trainer import TrainConfig, Trainer
-
-from _interrupt import fit_until_interrupted
 
 ACTIVATIONS = available("activation")
 

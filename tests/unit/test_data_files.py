@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from aekit.data import files, load_dataset, split_dataset
+from aekit.data import files, load_dataset
 from aekit.data.files import ImageFiles
 from aekit.errors import ConfigError, DataError, DataFileNotFoundError
 

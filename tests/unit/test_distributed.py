@@ -34,7 +34,7 @@ from safetensors.torch import load_file
 from aekit.training import distributed
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _ddp_worker import B, cases, train  # noqa: E402
+from _ddp_worker import B, train  # noqa: E402
 
 pytestmark = pytest.mark.slow
 HERE = Path(__file__).parent
@@ -171,9 +171,8 @@ def test_torchrun_cli_killed_and_resumed_ends_bitwise_like_an_uninterrupted_run(
 
 
 def test_resume_with_another_number_of_processes_says_what_changes(killed_and_resumed, monkeypatch, caplog, request):
-    from aekit.training.run import resume
-
     from aekit.registry import load_plugins, unregister
+    from aekit.training.run import resume
 
     runs, _, _ = killed_and_resumed
     monkeypatch.chdir(runs.parent)  # the plugin module lives there

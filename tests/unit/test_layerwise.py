@@ -7,7 +7,6 @@ import torch
 
 from aekit.errors import ConfigError
 from aekit.models import ModelConfig
-from aekit.objectives import CrossEntropy, SquaredError
 from aekit.registry import get
 from aekit.training.layerwise import LayerwiseConfig, linear_layers, pretrain, stage_configs
 from aekit.training.run_config import make_config

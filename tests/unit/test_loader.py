@@ -9,8 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from aekit.data import load_dataset
-from aekit.data import loader
+from aekit.data import load_dataset, loader
 from aekit.data.loader import StreamedBatches, _Rows
 from aekit.models import ModelConfig, build_model
 from aekit.objectives import build_objectives

@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from _interrupt import fit_until_interrupted
 
 from aekit import Autoencoder
 from aekit.errors import ConfigError
@@ -16,8 +17,6 @@ from aekit.training import precision
 from aekit.training.precision import Precision, resolve_device
 from aekit.training.run_config import make_config
 from aekit.training.trainer import TrainConfig, Trainer
-
-from _interrupt import fit_until_interrupted
 
 
 @pytest.fixture

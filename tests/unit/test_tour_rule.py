@@ -12,8 +12,7 @@ from dataclasses import asdict
 import numpy as np
 import pytest
 
-from aekit.tour.claim import (CLOSE, FAILS, HOLDS, MIXED, RULE, Check, Decision, accuracy_out, combine, decide,
-                              one_out)
+from aekit.tour.claim import CLOSE, FAILS, HOLDS, MIXED, RULE, Check, Decision, accuracy_out, combine, decide, one_out
 
 RUNS = 4000  # simulated claims per rate: a binomial standard error of at most 0.008
 

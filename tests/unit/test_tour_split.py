@@ -4,7 +4,7 @@ an official test set keeps its file's split for every seed."""
 
 import numpy as np
 
-from aekit.tour.bench import QUICK_LIMIT, data_overrides, split, split_of, split_seed, split_is_fixed
+from aekit.tour.bench import QUICK_LIMIT, data_overrides, split, split_is_fixed, split_of, split_seed
 from aekit.tour.claim import Setting
 
 

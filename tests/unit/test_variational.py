@@ -9,6 +9,7 @@ import math
 import numpy as np
 import pytest
 import torch
+from _interrupt import fit_until_interrupted
 
 from aekit.analysis.likelihood import binarize, elbo, importance_sampled_nll, log_likelihood
 from aekit.errors import ConfigError
@@ -18,8 +19,6 @@ from aekit.objectives import CrossEntropy
 from aekit.objectives.variational import KLDivergence, gaussian_kl
 from aekit.registry import get
 from aekit.training.trainer import TrainConfig, Trainer
-
-from _interrupt import fit_until_interrupted
 
 SHAPE = (1, 6, 5)
 KINDS = {

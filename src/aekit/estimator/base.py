@@ -28,8 +28,16 @@ from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from aekit.data.corruption import Compose, build_corruption
 from aekit.errors import ConfigError, DataError, WeightsError
-from aekit.estimator.document import (ESTIMATOR_JSON, FITTED, FORMAT, FORMATS, V1_PENALTIES, from_json,
-                                      penalties_from_v1, to_json)
+from aekit.estimator.document import (
+    ESTIMATOR_JSON,
+    FITTED,
+    FORMAT,
+    FORMATS,
+    V1_PENALTIES,
+    from_json,
+    penalties_from_v1,
+    to_json,
+)
 from aekit.io import atomic_write_text, read_json, refuse_links_out
 from aekit.models import ModelConfig, build_model
 from aekit.models.batched import map_batches

@@ -47,8 +47,13 @@ from aekit.params import SEED, AnyOf, InstanceOf, Interval
 from aekit.training.finetune import check_budget, draw_labelled
 from aekit.training.ladder import LadderConfig
 from aekit.training.run_config import check_run_name
-from aekit.training.run_folder import (check_new_run_folder, new_default_folder, read_metrics, read_summary,
-                                      write_metrics)
+from aekit.training.run_folder import (
+    check_new_run_folder,
+    new_default_folder,
+    read_metrics,
+    read_summary,
+    write_metrics,
+)
 
 logger = logging.getLogger(__name__)
 

@@ -26,7 +26,6 @@ from aekit.params import InstanceOf, Interval, Options, Registered
 from aekit.registry import get
 from aekit.schema import Record, check
 
-
 FEATURES = ("codes", "input", "both")  # what the head reads: h, the flattened x, or [h, x]
 
 

@@ -26,8 +26,8 @@ from typing import Any, Protocol
 
 from torch import Tensor, nn
 
-from aekit.objectives.reconstruction import RECONSTRUCTIONS, CrossEntropy, SquaredError, x_hat_of
 from aekit.errors import ConfigError
+from aekit.objectives.reconstruction import RECONSTRUCTIONS, CrossEntropy, SquaredError, x_hat_of
 from aekit.params import Registered
 from aekit.config import build
 

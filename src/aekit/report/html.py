@@ -36,12 +36,17 @@ class FigureEntry:
     png: bytes
 
 
+class Markup(str):
+    """Text that is already HTML: :func:`escape` and :func:`table` put it in as it is."""
+
+
 def escape(text: object) -> str:
-    return html.escape(str(text), quote=True)
+    return text if isinstance(text, Markup) else html.escape(str(text), quote=True)
 
 
 def table(header: Sequence[str] | None, rows: Sequence[Sequence[object]], numeric: Sequence[int] = ()) -> str:
-    """An HTML table (no header row when ``header`` is None); columns in ``numeric`` are right-aligned."""
+    """An HTML table (no header row when ``header`` is None); columns in ``numeric`` are right-aligned; a
+    :class:`Markup` cell goes in as HTML, any other is escaped."""
     head = "" if header is None else "<thead><tr>" + "".join(f"<th>{escape(h)}</th>" for h in header) + "</tr></thead>"
     body = []
     for row in rows:
@@ -73,4 +78,4 @@ def page(title: str, body: str) -> str:
     )
 
 
-__all__ = ["FigureEntry", "escape", "table", "figure", "page"]
+__all__ = ["FigureEntry", "Markup", "escape", "table", "figure", "page"]

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from aekit.report.html import escape, figure, page, table
+from aekit.report.html import Markup, escape, figure, page, table
 from aekit.tour.claim import CLOSE, FAILS, HOLDS, MIXED, RULE, Evidence
 
 _COLOURS = {HOLDS: "#1a7f37", FAILS: "#b42318", MIXED: "#9a6700", CLOSE: "#9a6700", "error": "#b42318"}
@@ -39,6 +40,15 @@ def _badge(verdict: str) -> str:
     return f'<b data-verdict="{escape(verdict)}" style="color:{colour}">{escape(verdict)}</b>'
 
 
+def _inline(text: object) -> Markup:
+    """A claim's cell as HTML: escaped, its Markdown bold (``**best**``, which ``tables.md`` shows as bold) in <b>."""
+    return Markup(re.sub(r"\*\*(.+?)\*\*", r"<b>\1</b>", escape(text)))
+
+
+def _rows(rows: Sequence[Sequence[object]]) -> list[list[Markup]]:
+    return [[_inline(cell) for cell in row] for row in rows]
+
+
 def _section(section: Section) -> str:
     parts = [f'<section id="claim-{escape(section.key)}" data-claim="{escape(section.key)}">',
              f"<h2>{escape(section.title)} — {_badge(section.verdict)}</h2>"]
@@ -49,14 +59,14 @@ def _section(section: Section) -> str:
     parts += [f"<p><b>Claim.</b> {escape(e.statement)}</p>",
               f"<p><b>Scale.</b> {escape(e.scale or 'not stated')}</p>",
               f"<p><b>Protocol.</b> {escape(e.protocol)}</p>",
-              table(e.header, e.rows, numeric=range(1, len(e.header))),
+              table(e.header, _rows(e.rows), numeric=range(1, len(e.header))),
               f"<p><b>Verdict: {_badge(e.verdict)}.</b> Checks: {escape(e.rule)}</p>"]
     if e.decision is not None:
         parts += [table(RULE.header(), e.decision.rows(), numeric=range(1, 6)),
                   f'<p class="stability"><b>Stability.</b> {escape(e.decision.stability())}</p>']
     if e.published:
         parts.append(table(["source", "quantity", "published", "ours", "how our protocol differs"],
-                           [[p.source, p.quantity, p.value, p.ours, p.differs] for p in e.published]))
+                           _rows([[p.source, p.quantity, p.value, p.ours, p.differs] for p in e.published])))
     parts += [figure(entry) for entry in e.figures]
     if e.notes:
         parts.append("<ul>" + "".join(f'<li class="note">{escape(n)}</li>' for n in e.notes) + "</ul>")
@@ -71,7 +81,9 @@ SUMMARY = ["claim", "verdict", "stable without any one seed", "stable without an
 
 def render(sections: Sequence[Section], facts: dict[str, Any]) -> str:
     """The tour's HTML: how it was made, a summary of verdicts, then one section per claim."""
-    summary = [[s.title, s.verdict, *s.stable, f"{s.seconds:.0f} s"] for s in sections]
+    # each claim's title leads to its section: the page is long (a screen or more per claim)
+    summary = [[Markup(f'<a href="#claim-{escape(s.key)}">{escape(s.title)}</a>'), s.verdict, *s.stable,
+                f"{s.seconds:.0f} s"] for s in sections]
     head = [f"<h1>The aekit tour{' (quick)' if facts.get('quick') else ''}</h1>",
             '<p class="subtitle">Every claim of the lecture on autoencoders, re-measured on the bundled data; each '
             "verdict is computed from the numbers by the rule printed beside it.</p>",
@@ -87,14 +99,24 @@ def render(sections: Sequence[Section], facts: dict[str, Any]) -> str:
     return page("aekit tour", "\n".join(head + [_section(s) for s in sections]))
 
 
-def markdown(sections: Sequence[Section], facts: dict[str, Any], brief: bool = False) -> str:
-    """Markdown: the summary of verdicts, then each claim's table with its rule; ``brief`` (the README's
-    result tables) leaves out the protocols and published numbers, which ``tables.md`` holds."""
-    lines = [f"<!-- written by: {facts['command']} ({facts['date']}, {facts['machine']}) -->", "",
+def markdown(sections: Sequence[Section], facts: dict[str, Any], brief: str | None = None) -> str:
+    """Markdown: the summary of verdicts, then each claim's table with its rule (``tables.md``).
+
+    ``brief`` (the README's block) is the path of that ``tables.md`` as the README links to it: the block is
+    the summary alone, each claim's title a link to its section there, where its tables, checks, protocol
+    and published numbers are."""
+    target = brief or ""
+    # a tour measured in parts (--only) names every part's command, not only the last one's
+    parts = list(dict.fromkeys(s.measured["command"] for s in sections if (s.measured or {}).get("command")))
+    by = f"aekit tour in {len(parts)} parts: {'; '.join(parts)}" if len(parts) > 1 else facts["command"]
+    lines = [f"<!-- written by: {by} ({facts['date']}, {facts['machine']}) -->", "",
              f"Seeds {', '.join(map(str, facts['seeds']))}; {facts['threads']} thread(s); "
-             f"{facts['seconds'] / 60:.0f} min of claim time; {facts['date']}.", "",
+             f"{facts['seconds'] / 60:.0f} min of claim time; {facts['date']}."
+             + (f" Each claim's numbers, checks and protocol: [{target}]({target})." if brief else ""), "",
              "| " + " | ".join(SUMMARY) + " |", "|---|---|---|---|"]
-    lines += [f"| [{s.title}](#{s.key}) | {s.verdict} | {' | '.join(s.stable)} |" for s in sections]
+    lines += [f"| [{s.title}]({target}#{s.key}) | {s.verdict} | {' | '.join(s.stable)} |" for s in sections]
+    if brief:
+        return "\n".join(lines) + "\n"
     lines += ["", f"Rule: {RULE.text()}"]
     for s in sections:
         lines += ["", f'<a id="{s.key}"></a>', f"#### {s.title}: {s.verdict}", ""]
@@ -110,8 +132,6 @@ def markdown(sections: Sequence[Section], facts: dict[str, Any], brief: bool = F
             lines += ["", "| " + " | ".join(RULE.header()) + " |", "|" + "---|" * len(RULE.header())]
             lines += ["| " + " | ".join(row) + " |" for row in e.decision.rows()]
             lines += ["", f"Stability: {e.decision.stability()}"]
-        if brief:
-            continue
         lines += ["", f"Protocol: {e.protocol}"]
         if s.measured and s.measured.get("command") != facts["command"]:
             lines += ["", f"Measured by `{s.measured['command']}` on {s.measured['date']}."]

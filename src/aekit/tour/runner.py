@@ -118,6 +118,9 @@ def run_tour(out: str | Path, *, quick: bool = False, only: Sequence[str] | None
     out = Path(out)
     names = claims(only)
     seeds = tuple(seeds) if seeds else (QUICK_SEEDS if quick else FULL_SEEDS)
+    if quick:  # what a quick tour's models do is by design: nothing for its user to raise or change
+        log("tour --quick: tiny versions of every claim (a few hundred images, a few epochs, one seed); their "
+            "models stop on these small budgets before converging, and the verdicts check the code, not the claims.")
     setting = Setting(quick=quick, seeds=seeds, workdir=out / "work", log=log, data=data)
     previous_threads = torch.get_num_threads()
     torch.set_num_threads(threads)
@@ -151,8 +154,36 @@ def run_tour(out: str | Path, *, quick: bool = False, only: Sequence[str] | None
         facts["seconds"] = sum(s.seconds for s in sections)
     _write(out, sections, facts)
     if readme is not None:
-        write_readme_block(Path(readme), readme_key(data), markdown(sections, facts, brief=True))
+        write_readme_block(Path(readme), readme_key(data), markdown(sections, facts, brief=_tables_link(out, readme)))
     return Tour(out, sections, seconds)
+
+
+def rewrite_tour(out: str | Path, readme: str | Path | None = None) -> Tour:
+    """Write ``tour.html``, ``tables.md`` (and with ``readme`` the README's block) again from the tour's
+    ``results.json`` in ``out``, measuring nothing: a newer aekit's page applies to numbers measured before.
+    The figures are the PNGs the claims drew when they were measured."""
+    path = Path(out) / "results.json"
+    try:
+        facts = {k: v for k, v in json.loads(path.read_text(encoding="utf-8")).items() if k != "claims"}
+    except (OSError, ValueError) as error:
+        raise ConfigError(f"--rewrite needs the results.json of a tour in {str(out)!r}; reading {str(path)!r} "
+                          f"failed ({getattr(error, 'strerror', None) or type(error).__name__}).") from None
+    data = facts.get("data", "mnist5k")
+    if readme is not None:
+        check_arguments(None, None, 1, readme, data)
+    sections = earlier_sections(Path(out), quick=facts.get("quick", False), seeds=facts.get("seeds", []), data=data)
+    if not sections:
+        raise ConfigError(f"The tour in {str(out)!r} was decided by another rule than this aekit's; measure it again "
+                          f"(aekit tour) instead of rewriting it.")
+    _write(Path(out), sections, facts)
+    if readme is not None:
+        write_readme_block(Path(readme), readme_key(data), markdown(sections, facts, brief=_tables_link(out, readme)))
+    return Tour(Path(out), sections, facts["seconds"])
+
+
+def _tables_link(out: str | Path, readme: str | Path) -> str:
+    """The tour's ``tables.md`` as the README links to it (a path relative to the README's folder)."""
+    return Path(os.path.relpath(Path(out).resolve() / "tables.md", Path(readme).resolve().parent)).as_posix()
 
 
 def _write(out: Path, sections: list[Section], facts: dict) -> None:
@@ -199,4 +230,4 @@ def earlier_sections(out: Path, *, quick: bool, seeds: Sequence[int], data: str 
     return sections
 
 
-__all__ = ["run_tour", "check_arguments", "Tour", "claims", "FULL_SEEDS", "QUICK_SEEDS"]
+__all__ = ["run_tour", "rewrite_tour", "check_arguments", "Tour", "claims", "FULL_SEEDS", "QUICK_SEEDS"]

@@ -29,9 +29,9 @@ from torch import nn
 from aekit.config import param
 from aekit.errors import ConfigError
 from aekit.models.autoencoder import Autoencoder, build_model
+from aekit.models.batched import map_batches
 from aekit.models.config import ModelConfig
 from aekit.models.encoders.mlp import MLPConfig
-from aekit.models.batched import map_batches
 from aekit.params import AnyOf, InstanceOf, Interval, Options, SequenceOf
 from aekit.registry import get
 from aekit.training.trainer import TrainConfig, Trainer

@@ -42,8 +42,13 @@ from aekit.training import distributed
 from aekit.training.distributed import Distributed
 from aekit.training.layerwise import pretrain, stage_configs
 from aekit.training.run_config import RunConfig, make_config
-from aekit.training.run_folder import (check_new_run_folder, new_default_folder, read_config_data, remove_stale_writes,
-                                      write_metrics)
+from aekit.training.run_folder import (
+    check_new_run_folder,
+    new_default_folder,
+    read_config_data,
+    remove_stale_writes,
+    write_metrics,
+)
 from aekit.training.trainer import Trainer, placement
 
 logger = logging.getLogger(__name__)

@@ -124,6 +124,8 @@ class Trainer(Checkpoints):
         resume may change); recorded in every checkpoint with its :func:`config_digest`, and a checkpoint
         written with another one (or another seed) is refused on load. None: checkpoints are not tied to a run.
 
+    Notes
+    -----
     Under torchrun (``WORLD_SIZE > 1``) ``fit``, ``evaluate`` and ``save_checkpoint`` are collective:
     every process calls them.
     """
@@ -354,11 +356,11 @@ class Trainer(Checkpoints):
                         "(best epoch %d).", self.epoch, c.tol, self.bad_epochs, self.best_epoch)
             return "converged"
         if c.auto:
-            # info, not warning: the CLI and the estimators say it their own way (a line with the resume
-            # command, a ConvergenceWarning); the caller reads stop_reason
+            # info, not warning, and no advice: what to do depends on the caller, which reads stop_reason and
+            # says it in its own terms (the CLI: a line with the resume command; the estimators: a
+            # ConvergenceWarning naming max_epochs; the tour: its claims' budgets are their protocol)
             logger.info("Stopped on the budget of max_epochs=%d with the loss still improving (best epoch %d): "
-                           "the model has not converged. Raise train.max_epochs (or the learning rate).",
-                           c.max_epochs, self.best_epoch)
+                        "the model has not converged.", c.max_epochs, self.best_epoch)
             return "budget"
         return "completed"
 

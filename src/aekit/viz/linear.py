@@ -17,6 +17,8 @@ from aekit.registry import register
 from aekit.viz._common import new_figure
 from aekit.viz.figure import ReportFigure
 
+ANGLE_ORDER = "smallest first"  # the bars of the angles, as the axis and every caption say
+
 
 def pca_figure(result: LinearVsPCA) -> Figure:
     """Left: test reconstruction error per image, linear autoencoder vs PCA with as many components;
@@ -27,6 +29,7 @@ def pca_figure(result: LinearVsPCA) -> Figure:
     names = ["linear autoencoder", "PCA"]
     values = [result.autoencoder_per_image, result.pca_per_image]
     bars = ax_err.bar(names, values, color=["tab:blue", "tab:orange"], width=0.6)
+    ax_err.set_ylim(0, 1.15 * max(max(values), 1e-12))  # room above the bars for their labels, off the frame
     for bar, value in zip(bars, values):
         ax_err.annotate(f"{value:.4g}", (bar.get_x() + bar.get_width() / 2, value), ha="center", va="bottom",
                         fontsize=8, xytext=(0, 2), textcoords="offset points")
@@ -36,7 +39,7 @@ def pca_figure(result: LinearVsPCA) -> Figure:
     index = np.arange(1, len(angles) + 1)
     ax_angles.bar(index, angles, color="tab:purple", width=0.8)
     ax_angles.set_ylim(0, 90)
-    ax_angles.set_xlabel("principal angle index (smallest first)")
+    ax_angles.set_xlabel(f"principal angle index ({ANGLE_ORDER})")
     ax_angles.set_ylabel("angle (degrees)")
     ax_angles.set_title(f"decoder column space vs PCA subspace: largest angle {angles.max():.1f}°", fontsize=10)
     ax_angles.grid(alpha=0.3, axis="y")
@@ -69,4 +72,4 @@ class PCAFigure(ReportFigure):
                 f"small).")
 
 
-__all__ = ["pca_figure", "PCAFigure"]
+__all__ = ["ANGLE_ORDER", "pca_figure", "PCAFigure"]

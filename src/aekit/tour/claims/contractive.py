@@ -249,6 +249,6 @@ def _spectra_figure(spectra: dict[str, dict[str, np.ndarray]]):
         ax.set_xlabel("singular value index i")
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
-    axes[0].set_ylabel("σ_i of J_f(x), median over test points")
+    axes[0].set_ylabel("median σ_i of J_f(x)")  # short enough for the axes' height; the caption says over what
     fig.tight_layout()
     return fig

@@ -203,6 +203,8 @@ def _levels_figure(found: dict):
         ax.set_xlabel(field)
         ax.grid(alpha=0.3)
     np.atleast_1d(axes)[0].set_ylabel("PSNR against clean x (dB)")
-    np.atleast_1d(axes)[0].legend(fontsize=8)
-    fig.tight_layout()
+    # one legend for the three panels, below them: inside a panel it covers a line wherever it goes
+    handles, labels = np.atleast_1d(axes)[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=len(labels), fontsize=8, frameon=False)
+    fig.tight_layout(rect=(0, 0.08, 1, 1))
     return fig

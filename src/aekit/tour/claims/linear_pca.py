@@ -103,12 +103,12 @@ class LinearIsPCA(Claim):
         decision = decide(checks, setting.seeds)
         figures = []
         if last is not None:
-            from aekit.viz.linear import pca_figure
+            from aekit.viz.linear import ANGLE_ORDER, pca_figure
 
             figures.append(entry("pca", "The last trained linear autoencoder against PCA",
                                  f"Left: test error per image of the linear autoencoder (k = {last.code_size}, seed "
                                  f"{setting.seeds[-1]}) and of PCA with as many components. Right: the principal "
-                                 f"angles between the decoder's column space and PCA's subspace, largest first.",
+                                 f"angles between the decoder's column space and PCA's subspace, {ANGLE_ORDER}.",
                                  pca_figure(last)))
         n = f"{len(data.x_train):,} training images" + (" (quick)" if setting.quick else "")
         return Evidence(

@@ -32,7 +32,7 @@ from aekit.registry import register
 from aekit.tour.bench import QUICK_LIMIT, entry, split_of, split_protocol, train_config
 from aekit.tour.claim import Check, Claim, Evidence, Published, Setting, accuracy_out, decide, mean, mean_sd, signed
 from aekit.training.finetune import draw_labelled
-from aekit.training.trainer import Trainer, TrainConfig
+from aekit.training.trainer import TrainConfig, Trainer
 
 # Fixed before this claim ran, but not blind: the recipe came from an exploration that looked at labelled
 # validation images outside any budget and, early on, at test error (the protocol text; docs/provenance.md)
