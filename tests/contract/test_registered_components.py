@@ -22,11 +22,10 @@ import numpy as np
 import pytest
 import torch
 
-from aekit.config import from_dict, to_dict
+from aekit.config import build, from_dict, to_dict
 from aekit.errors import ConfigError
 from aekit.models import ModelConfig, build_model, load_model, save_model
 from aekit.objectives import CrossEntropy
-from aekit.config import build
 from aekit.registry import available, get
 from aekit.training.trainer import TrainConfig, Trainer
 

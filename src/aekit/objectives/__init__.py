@@ -26,10 +26,10 @@ from typing import Any, Protocol
 
 from torch import Tensor, nn
 
+from aekit.config import build
 from aekit.errors import ConfigError
 from aekit.objectives.reconstruction import RECONSTRUCTIONS, CrossEntropy, SquaredError, x_hat_of
 from aekit.params import Registered
-from aekit.config import build
 
 
 class Objective(Protocol):

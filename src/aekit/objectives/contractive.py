@@ -30,8 +30,16 @@ from torch import Tensor, nn
 
 from aekit.config import param, validate
 from aekit.errors import ConfigError
-from aekit.objectives.jacobian_norm import (Layers, generic, jacobian_mode, layerwise, pre_activations,
-                                            projected_generic, projected_layerwise, projection_seed)
+from aekit.objectives.jacobian_norm import (
+    Layers,
+    generic,
+    jacobian_mode,
+    layerwise,
+    pre_activations,
+    projected_generic,
+    projected_layerwise,
+    projection_seed,
+)
 from aekit.objectives.reconstruction import weighted
 from aekit.params import SEED, SIZE, AnyOf, Interval
 from aekit.registry import register
