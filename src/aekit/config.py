@@ -36,7 +36,7 @@ def param(default: Any, constraint: Any = None, doc: str = "") -> Any:
     return dataclasses.field(default=default, metadata={"constraint": constraint, "doc": doc})
 
 
-def _nested_type(field: dataclasses.Field, owner: type) -> type | None:
+def _nested_type(field: dataclasses.Field) -> type | None:
     """The dataclass type of a field that holds a nested config, else None."""
     default = field.default_factory() if field.default_factory is not dataclasses.MISSING else field.default
     return type(default) if dataclasses.is_dataclass(default) else None
@@ -63,7 +63,7 @@ def from_dict(cls: type[C], data: Mapping[str, Any] | None, prefix: str = "") ->
     for name, field in fields.items():
         if name not in data:
             continue
-        nested = _nested_type(field, cls)
+        nested = _nested_type(field)
         if nested is not None:
             value = data[name]
             if value is not None and not isinstance(value, Mapping):

@@ -22,18 +22,12 @@ from __future__ import annotations
 import importlib
 import pkgutil
 from collections.abc import Mapping
-from typing import Any, Protocol
-
-from torch import Tensor, nn
+from typing import Any
 
 from aekit.config import build
 from aekit.errors import ConfigError
-from aekit.objectives.reconstruction import RECONSTRUCTIONS, CrossEntropy, SquaredError, x_hat_of
+from aekit.objectives.reconstruction import CrossEntropy, SquaredError, x_hat_of
 from aekit.params import Registered
-
-
-class Objective(Protocol):
-    def __call__(self, batch: dict[str, Tensor], out: dict[str, Tensor], model: nn.Module) -> dict[str, Tensor]: ...
 
 
 for _module in pkgutil.iter_modules(__path__):
@@ -64,5 +58,5 @@ def build_objectives(reconstruction: str, penalties: Mapping[str, Any] | None = 
     return [recon, *(build("objective", name, spec, section=section) for name, spec in terms.items())]
 
 
-__all__ = ["Objective", "CrossEntropy", "SquaredError", "RECONSTRUCTIONS", "x_hat_of", "build_objectives",
+__all__ = ["CrossEntropy", "SquaredError", "x_hat_of", "build_objectives",
            "resolve_penalties", "VARIATIONAL_KL"]

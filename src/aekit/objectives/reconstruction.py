@@ -78,4 +78,3 @@ class CrossEntropy:
         return {"recon": weighted(self.weight, total) / x.shape[0]}
 
 
-RECONSTRUCTIONS = ("bce", "mse")  # the built-in ones; any registered objective with an ``output`` is one
