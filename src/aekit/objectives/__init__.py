@@ -29,7 +29,6 @@ from aekit.errors import ConfigError
 from aekit.objectives.reconstruction import CrossEntropy, SquaredError, x_hat_of
 from aekit.params import Registered
 
-
 for _module in pkgutil.iter_modules(__path__):
     importlib.import_module(f"{__name__}.{_module.name}")
 
