@@ -9,9 +9,10 @@ import numpy as np
 import pytest
 
 from aekit.registry import get
+from aekit.tour import label_budget
 from aekit.tour.claim import CLOSE, Setting
 from aekit.tour.claims import pretraining
-from aekit.tour.claims.pretraining import Schedule, train_network
+from aekit.tour.label_budget import Schedule, train_network
 
 
 def _setting(path):
@@ -59,7 +60,7 @@ def test_a_pretrained_encoder_learns_faster_than_random_weights(evidence, workdi
         for pretrained in (True, False):
             network = train_network(autoencoder, pretrained, schedule, schedule.epochs, images[rows],
                                     data.y_train[rows], 10, seed)
-            errors[pretrained].append(pretraining._error(pretraining._proba(network, images_test), data.y_test))
+            errors[pretrained].append(label_budget._error(label_budget._proba(network, images_test), data.y_test))
     assert np.mean(errors[True]) < np.mean(errors[False]) - 0.05, errors
 
 

@@ -9,7 +9,7 @@ import torch
 
 from aekit.tour.bench import train_config
 from aekit.tour.claim import Setting
-from aekit.tour.claims.pretraining import Fitted, digest_of, remembered
+from aekit.tour.label_budget import Fitted, digest_of, remembered
 
 TINY = ["model.hidden=[8]", "model.code_size=2", "train.epochs=2", "train.batch_size=64"]
 
