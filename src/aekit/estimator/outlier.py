@@ -34,7 +34,8 @@ class AutoencoderOutlierDetector(OutlierMixin, AutoencoderBase):
     def __init__(
         self, code_size: Any = "auto", *, contamination: Any = "auto", hidden: tuple = (512,), kind: str = "mlp",
         channels: tuple = (16, 32), kernel_size: int = 3, activation: str = "relu", code_activation: str = "linear",
-        tied: bool = False, variational: bool = False, loss: str = "auto", noise: Any = None,
+        tied: bool = False, variational: bool = False, loss: str = "auto", rescale: str = "auto",
+        noise: Any = None,
         penalties: dict | None = None, epochs: Any = "auto", max_epochs: int = 200,
         tol: float = 1e-3, n_iter_no_change: int = 10, early_stopping: bool = True, batch_size: Any = "auto",
         lr: Any = "auto", optimizer: str = "adam", weight_decay: float = 0.0, validation_fraction: float = 0.1,

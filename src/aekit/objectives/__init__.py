@@ -26,7 +26,8 @@ from typing import Any, Protocol
 
 from torch import Tensor, nn
 
-from aekit.objectives.reconstruction import RECONSTRUCTIONS, CrossEntropy, SquaredError, x_hat_of
+from aekit.objectives.reconstruction import (RECONSTRUCTIONS, CrossEntropy, SquaredError, choose_reconstruction,
+                                             x_hat_of)
 from aekit.errors import ConfigError
 from aekit.params import Registered
 from aekit.registry import build
@@ -64,5 +65,5 @@ def build_objectives(reconstruction: str, penalties: Mapping[str, Any] | None = 
     return [recon, *(build("objective", name, spec, section=section) for name, spec in terms.items())]
 
 
-__all__ = ["Objective", "CrossEntropy", "SquaredError", "RECONSTRUCTIONS", "x_hat_of", "build_objectives",
+__all__ = ["Objective", "CrossEntropy", "SquaredError", "RECONSTRUCTIONS", "x_hat_of", "choose_reconstruction", "build_objectives",
            "resolve_penalties", "VARIATIONAL_KL"]
