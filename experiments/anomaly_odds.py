@@ -11,7 +11,11 @@ labels on the training rows, outliers included (the contaminated data a user has
 outlier score on the test rows (0.5 chance, 1 a perfect ranking). Nothing is tuned per data set.
 
 - ``AutoencoderOutlierDetector(random_state=seed)``: every other parameter its default; score: minus
-  ``score_samples`` (the squared reconstruction error of the standardised row).
+  ``score_samples`` (the squared reconstruction error of the standardised row). Its default
+  ``noise=("masking", 0.2)`` was chosen here: a first run compared the detector without noise (the
+  default then), with ``hidden=(64,)``, with ``weight_decay=1e-3`` and with masking noise 0.2 by the
+  ROC-AUC of their scores on the training rows (mean over sets and seeds: 0.657, 0.686, 0.658, 0.714),
+  and masking won; the others stay in the table as variants.
 - PCA with k components, k = min(32, d // 4) at least 2 (the rule of ``code_size="auto"`` before this
   experiment; fixed, whatever the detector's defaults), fitted on the training rows; score: squared
   reconstruction error.
@@ -64,13 +68,18 @@ class Setup:
     sets: tuple[str, ...] = SETS
     seeds: tuple[int, ...] = (0, 1, 2)
     # detector variants beside the defaults: name -> parameters (judged on the training rows only)
-    variants: dict = field(default_factory=dict)
+    variants: dict = field(default_factory=lambda: dict(VARIANTS))
     pyod: bool = True
     max_epochs: int | None = None  # a cap for the quick version
     folder: Path = ODDS
 
 
-QUICK = Setup(sets=("glass", "vertebral"), seeds=(0,), max_epochs=5)
+# What choosing the default looked at: the detector without noise (the default before this experiment), and
+# two other ways to keep it from learning its training outliers, each without noise. masking 0.2 ranked the
+# training rows' outliers best (mean training-row ROC-AUC over sets and seeds) and became the default.
+VARIANTS = {"no noise (before)": {"noise": None}, "hidden (64,), no noise": {"hidden": (64,), "noise": None},
+            "weight decay 1e-3, no noise": {"weight_decay": 1e-3, "noise": None}}
+QUICK = Setup(sets=("glass", "vertebral"), seeds=(0,), max_epochs=5, variants={})
 
 
 def load_odds(name: str, folder: Path = ODDS) -> tuple[np.ndarray, np.ndarray]:
