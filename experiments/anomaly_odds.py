@@ -238,7 +238,7 @@ def readme(rows: list[dict], setup: Setup, seconds: float, command: str) -> str:
     wins = {m: sum(a > b for a, b in zip(per_set(rows, "test", "detector").values(),
                                          per_set(rows, "test", m).values())) for m in methods if m != "detector"}
     n_sets = len(per_set(rows, "test", "detector"))
-    rows_md = [f"| {NAMES.get(m, m)} | {means[m]:.3f} |" + ("" if m == "detector" else
+    rows_md = [f"| {NAMES.get(m, m)} | {means[m]:.3f} |" + (" – |" if m == "detector" else
                f" {wins[m]} of {n_sets} |") for m in methods if m in NAMES]
     target = [f"at least PCA's: {'met' if ours >= means['pca'] else '**not met**'}"]
     if "pyod_ae" in means:
