@@ -24,7 +24,10 @@ import torch
 
 
 def script_main(script: str, doc: str, argv: list[str] | None, *, run: Callable, report: Callable, full: Any,
-                quick: Any, results: Path, readme: Callable | None = None) -> Any:
+                quick: Any, results: Path, readme: Callable | None = None,
+                parts: dict[str, tuple[Any, Path]] | None = None) -> Any:
+    """``parts``: named parts of the experiment, ``--part NAME`` runs one (its setup) into its own results file;
+    a part writes no README block (the block is the whole experiment's)."""
     parser = argparse.ArgumentParser(description=doc.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="tiny version (seconds); prints, writes only with --out")
     parser.add_argument("--threads", type=int, default=1)
@@ -33,10 +36,17 @@ def script_main(script: str, doc: str, argv: list[str] | None, *, run: Callable,
     if readme is not None:
         parser.add_argument("--readme", type=Path, default=None,
                             help=f"also write the README's <!-- {key}:begin/end --> block from this run")
+    if parts:
+        parser.add_argument("--part", choices=sorted(parts), default=None,
+                            help="run one part of the experiment, into its own results file")
     argv = argv if argv is not None else sys.argv[1:]
     args = parser.parse_args(argv)
+    part = getattr(args, "part", None)
+    if part is not None and getattr(args, "readme", None) is not None:
+        parser.error("--part writes no README block: the block is the whole experiment's")
     torch.set_num_threads(args.threads)
-    setup = quick if args.quick else full
+    setup = quick if args.quick else (parts[part][0] if part else full)
+    results = parts[part][1] if part else results
     start = time.perf_counter()
     outcome = run(setup, log=lambda msg: print(msg, file=sys.stderr))
     seconds = time.perf_counter() - start

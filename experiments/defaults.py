@@ -9,9 +9,13 @@ number). Seeds 0, 1, 2 (mean ± sd).
    validation, 20 % test), numbers from the run's own report: squared reconstruction error per test
    sample against PCA fitted on the training split with as many components as the code, and the
    accuracy of a logistic-regression probe on the codes (trained on the training split's labels)
-   against the same probe on PCA's codes. A tabular set (scikit-learn's breast cancer, 569 x 30,
-   standardised on the training rows, so ``loss="auto"`` picks squared error) goes through
-   ``aekit.Autoencoder`` with its defaults, same split sizes.
+   against the same probe on PCA's codes. scikit-learn's four bundled tables (breast cancer 569 x 30,
+   wine 178 x 13, diabetes 442 x 10, iris 150 x 4) are written as CSV files with their header (and
+   the class label as the last column; diabetes has none) and go through the README's CSV line with
+   nothing added, ``aekit train --data <table>.csv --set data.label_column=-1`` (diabetes without the
+   label column): ``data.rescale: auto`` standardises them on the training rows and
+   ``loss.reconstruction: auto`` picks squared error, so the errors (the run's report's numbers) are in
+   standardised units, PCA fitted on the same standardised training rows.
 2. A linear autoencoder (``Autoencoder(code_size=k, hidden=(), activation="linear", loss="mse")``,
    default optimiser settings) against PCA-k: digits (75 % train, test on the rest) k = 10; MNIST-5k
    k = 2, 10, 30.
@@ -30,6 +34,7 @@ number). Seeds 0, 1, 2 (mean ± sd).
     .venv/bin/python experiments/defaults.py            # writes experiments/results/defaults.md
     .venv/bin/python experiments/defaults.py --readme README.md   # and the README's table (<!-- defaults:begin/end -->)
     .venv/bin/python experiments/defaults.py --quick    # a tiny version (under a minute), prints its table
+    .venv/bin/python experiments/defaults.py --part tables   # the tables only: experiments/results/defaults_tables.md
 """
 
 from __future__ import annotations
@@ -65,6 +70,7 @@ from aekit.training.run import train
 from aekit.training.run_config import make_config
 
 RESULTS = Path(__file__).parent / "results" / "defaults.md"
+TABLE_NAMES = ("breast cancer", "wine", "diabetes", "iris")
 
 
 @dataclass
@@ -72,15 +78,16 @@ class Setup:
     seeds: tuple[int, ...] = (0, 1, 2)
     runs: tuple[str, ...] = ("mnist5k", "digits")  # data sets of section 1 (aekit train defaults)
     overrides: tuple[str, ...] = ()  # extra overrides for every aekit train run (the quick version's budget)
-    tabular: bool = True
+    tables: tuple[str, ...] = ("breast_cancer", "wine", "diabetes", "iris")  # scikit-learn's, through the CSV line
     linear: tuple[tuple[str, int], ...] = (("digits", 10), ("mnist5k", 2), ("mnist5k", 10), ("mnist5k", 30))
     deep: tuple[str, ...] = ("deep", "hinton2006")  # presets of section 3
     semi: tuple[tuple[str, int], ...] = (("digits", 50), ("mnist5k", 100))
     max_epochs: int | None = None  # a cap for the estimators (quick version only)
 
 
-QUICK = Setup(seeds=(0,), runs=("digits",), overrides=("data.limit=300", "train.max_epochs=3"), tabular=True,
+QUICK = Setup(seeds=(0,), runs=("digits",), overrides=("data.limit=300", "train.max_epochs=3"), tables=("iris",),
               linear=(("digits", 10),), deep=("deep",), semi=(("digits", 50),), max_epochs=3)
+TABLES = Setup(runs=(), linear=(), deep=(), semi=())  # --part tables: section 1's tables only
 
 
 def _cap(setup: Setup) -> dict:
@@ -128,31 +135,30 @@ def _architecture(model, n_inputs: int, code: int) -> str:
     return "-".join(map(str, [n_inputs, *model.hidden, code]))
 
 
-def tabular_runs(setup: Setup, log) -> list[dict]:
-    from sklearn.datasets import load_breast_cancer
+def write_table(name: str, folder: Path) -> tuple[Path, bool]:
+    """scikit-learn's bundled table ``name`` as ``<folder>/<name>.csv``: a header of feature names, the class
+    label as the last column when it has classes; returns the path and whether it has a label column."""
+    from sklearn import datasets
 
-    x, y = load_breast_cancer(return_X_y=True)
-    rows = []
-    for seed in setup.seeds:
-        x_rest, x_test, y_rest, y_test = train_test_split(x, y, test_size=0.2, stratify=y, random_state=0)
-        scaler = StandardScaler().fit(x_rest)
-        x_rest, x_test = scaler.transform(x_rest), scaler.transform(x_test)
-        start = time.perf_counter()
-        with _quiet():
-            ae = Autoencoder(random_state=seed, **_cap(setup)).fit(x_rest)  # 10 % of x_rest validates inside fit
-        seconds = time.perf_counter() - start
-        k = ae.model_.config.code_size
-        pca = PCA(n_components=k).fit(x_rest)
-        error = float(((ae.inverse_transform(ae.transform(x_test)) - x_test) ** 2).sum(1).mean())
-        pca_error = float(((pca.inverse_transform(pca.transform(x_test)) - x_test) ** 2).sum(1).mean())
-        probe = _probe(ae.transform(x_rest), y_rest, ae.transform(x_test), y_test)
-        pca_probe = _probe(pca.transform(x_rest), y_rest, pca.transform(x_test), y_test)
-        model = "-".join(map(str, [x.shape[1], *ae.model_.config.hidden, k]))
-        rows.append({"data": "breast cancer", "seed": seed, "code": k, "model": model, "epochs": ae.n_epochs_,
-                     "stop": ae.stop_reason_, "error": error, "pca_error": pca_error, "probe": probe,
-                     "pca_probe": pca_probe, "seconds": seconds})
-        log(f"tabular seed {seed}: {rows[-1]}")
-    return rows
+    data = getattr(datasets, f"load_{name}")()
+    labelled = name != "diabetes"  # diabetes' target is a measurement, not a class
+    names = [str(n).replace(",", " ") for n in data.feature_names] + (["label"] if labelled else [])
+    lines = [",".join(names)]
+    for i, row in enumerate(data.data):
+        lines.append(",".join(repr(float(v)) for v in row) + (f",{int(data.target[i])}" if labelled else ""))
+    path = folder / f"{name}.csv"
+    path.write_text("\n".join(lines) + "\n")
+    return path, labelled
+
+
+def table_runs(setup: Setup, out: Path, log) -> list[dict]:
+    """The README's CSV line on each bundled table, nothing added: ``aekit train --data <name>.csv --set
+    data.label_column=-1``, as ``cli_runs`` runs a command."""
+    cases = []
+    for name in setup.tables:
+        path, labelled = write_table(name, out)
+        cases.append((name.replace("_", " "), None, [f"data.name={path}", *(["data.label_column=-1"] if labelled else [])]))
+    return cli_runs(cases, setup, out, log)
 
 
 def _probe(h_train, y_train, h_test, y_test) -> float:
@@ -244,7 +250,7 @@ def run(setup: Setup, log) -> dict:
         out = Path(tmp)
         defaults = [(name, None, [f"data.name={name}"]) for name in setup.runs]
         deep = [(f"mnist5k, `--preset {preset}`", preset, []) for preset in setup.deep]
-        return {"runs": cli_runs(defaults, setup, out, log), "tabular": tabular_runs(setup, log) if setup.tabular else [],
+        return {"runs": cli_runs(defaults, setup, out, log), "tables": table_runs(setup, out, log),
                 "linear": linear_runs(setup, log), "deep": cli_runs(deep, setup, out, log), "semi": semi_runs(setup, log)}
 
 
@@ -319,11 +325,11 @@ def report(results: dict, setup: Setup, seconds: float, command: str) -> str:
              f"{platform.machine()} ({platform.processor() or 'cpu'}); seeds {', '.join(map(str, setup.seeds))} "
              f"(mean ± sd); {seconds:.0f} s in all. Protocol: see the docstring of `experiments/defaults.py`; "
              f"nothing was chosen on a test split.", "",
-             "## 1. `aekit train` with its defaults (and `Autoencoder()` on a standardised table)", "",
+             "## 1. `aekit train` with its defaults (images, and tables through the README's CSV line)", "",
              "Error: squared error per test sample, summed over features. Probe: logistic regression on the codes "
              "of the training split, accuracy on the test split. Target: ≤ 0.6× PCA on MNIST-5k, < 1× elsewhere, "
              "probe ≥ PCA's.", ""]
-    for rows in (results["runs"], results["tabular"]):
+    for rows in (results["runs"], results["tables"]):
         if rows:
             mnist = [r for r in rows if r["data"] == "mnist5k"]
             other = [r for r in rows if r["data"] != "mnist5k"]
@@ -331,13 +337,19 @@ def report(results: dict, setup: Setup, seconds: float, command: str) -> str:
                 lines += reconstruction_table(mnist, 0.6, "data") + [""]
             if other:
                 lines += reconstruction_table(other, 1.0, "data") + [""]
-    lines += ["## 2. A linear autoencoder with default optimiser settings against PCA", ""]
-    lines += linear_table(results["linear"]) + [""]
+    if results["tables"]:
+        lines += ["Tables: errors in standardised units (the run's own rescaling, fitted on its training rows); "
+                  "diabetes has no class label, so no probe.", ""]
+    if results["linear"]:
+        lines += ["## 2. A linear autoencoder with default optimiser settings against PCA", ""]
+        lines += linear_table(results["linear"]) + [""]
     if results["deep"]:
         lines += ["## 3. The deep recipe (`aekit train --preset deep`) and the lecture's MLP against PCA-30", "",
                   "Hinton & Salakhutdinov (Science 2006), 784-1000-500-250-30 with RBM pretraining on 60,000 "
                   "images: 3.00 against PCA's 13.87 per image, 0.216×. Here: 3,500 training images.", ""]
         lines += reconstruction_table(results["deep"], 0.5, "data") + [""]
+    if not results["semi"]:
+        return "\n".join(lines)
     lines += ["## 4. `AutoencoderClassifier()` against logistic regression on the same labels", ""]
     lines += semi_table(results["semi"]) + [""]
     lines += ["The baseline is tuned as the classifier is: its C is chosen by the classifier's own cross-validation "
@@ -369,7 +381,7 @@ def _run_row(rows: list[dict], command: str, target: float, threads: int) -> str
     stops = {row["stop"] for row in rows}
     how = f"converges in about {epochs:.0f} epochs" if stops == {"converged"} else f"{epochs:.0f} epochs ({', '.join(sorted(stops))})"
     goal, ok = (f"≤ {target:g}×", max(ratios) <= target) if target < 1 else ("< 1×", max(ratios) < 1)
-    unit = "row" if r["data"] == "breast cancer" else "image"
+    unit = "row" if r["data"] in TABLE_NAMES else "image"
     return (f"| {command}: {r['model']}, {how}, {seconds:.0f} s on {threads} thread{'s' * (threads > 1)} | "
             f"{_mean(rows, 'error'):.2f} squared error per test {unit} | PCA-{k}: {_mean(rows, 'pca_error'):.2f} "
             f"(**{statistics.mean(ratios):.2f}×**) | {goal}: {_met(ok)} |")
@@ -436,8 +448,8 @@ def readme(results: dict, setup: Setup, seconds: float, command: str) -> str:
     for (data,), rows in runs.items():
         if data != "mnist5k":
             lines.append(_run_row(rows, f"`aekit train --data {data}`", 1.0, threads))
-    if results["tabular"]:
-        lines.append(_run_row(results["tabular"], "`Autoencoder()` on breast cancer, standardised", 1.0, threads))
+    for (data,), rows in _groups(results["tables"], "data").items():
+        lines.append(_run_row(rows, f"`aekit train --data {data.replace(' ', '_')}.csv`, its CSV line", 1.0, threads))
     if results["linear"]:
         lines.append(_linear_row(results["linear"]))
     for preset in setup.deep:
@@ -450,7 +462,7 @@ def readme(results: dict, setup: Setup, seconds: float, command: str) -> str:
 
 def main(argv: list[str] | None = None) -> dict:
     return script_main(__file__, __doc__, argv, run=run, report=report, full=Setup(), quick=QUICK, results=RESULTS,
-                       readme=readme)
+                       readme=readme, parts={"tables": (TABLES, RESULTS.with_name("defaults_tables.md"))})
 
 
 if __name__ == "__main__":

@@ -76,8 +76,9 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("run", metavar="RUN", help="run folder")
         p.add_argument("--data", help="data set name or path (default: the run's training data)")
         p.add_argument("--label-column", type=int, help="CSV/npy column that holds labels (dropped)")
-        p.add_argument("--split", choices=("all", "train", "val", "test"), default="all",
-                       help="which split of the data (split as in the run; default: all rows)")
+        p.add_argument("--split", choices=("all", "train", "val", "test"), default=None,
+                       help="which split of the data, split as in the run (default: the test split of the run's own "
+                            "data; all rows of data given with --data)")
         p.add_argument("--out", required=True, help="output .npy file")
         _plugin_option(p)
 
@@ -271,7 +272,7 @@ def _stop_line(result: object) -> str:
     """Why training stopped, and what to do when it stopped on the budget."""
     epochs, best = len(result.history), result.best_epoch
     if result.stop_reason == "converged":
-        return f"converged after {epochs} epochs (best epoch {best})"
+        return f"converged after {epochs} epochs: {result.stop_text or f'best epoch {best}'}"
     if result.stop_reason == "budget":
         return (f"warning: stopped on the budget of {epochs} epochs while the loss was still improving "
                 f"(best epoch {best}): the model has not converged. Continue it with "
@@ -348,10 +349,11 @@ def _apply(args: argparse.Namespace, method: str) -> int:
     label_column = args.label_column if args.label_column is not None else (
         loaded.config.data.label_column if args.data is None else None)
     ds = load_dataset(data_name, label_column=label_column)
-    if args.split != "all":
+    split = args.split or ("all" if args.data else "test")
+    if split != "all":
         c = loaded.config.data
         splits = split_dataset(ds, val_fraction=c.val_fraction, test_fraction=c.test_fraction, seed=c.split_seed)
-        ds = getattr(splits, args.split)
+        ds = getattr(splits, split)
     expected = tuple(loaded.model.sample_shape)
     if ds.sample_shape != expected and int(np.prod(ds.sample_shape)) != int(np.prod(expected)):
         raise DataError(f"{data_name!r} has samples of shape {ds.sample_shape} but the model of {args.run} "
@@ -359,7 +361,11 @@ def _apply(args: argparse.Namespace, method: str) -> int:
     x = ds.array().reshape((len(ds), *expected))
     result = getattr(loaded, method)(x)
     atomic_save_npy(out, result)
-    print(f"wrote {out}: {result.shape[0]} rows of shape {tuple(result.shape[1:])}")
+    units = (f", in the data's own units ({loaded.preprocessing.kind} rescaling inverted)"
+             if method == "reconstruct" and loaded.preprocessing is not None else "")
+    rows = {"all": f"every row of {data_name!r}", "test": "the run's test split"}.get(split, f"the run's {split} split")
+    chosen = "" if args.split else "; --split all, train, val or test chooses the rows"
+    print(f"wrote {out}: {result.shape[0]} rows of shape {tuple(result.shape[1:])} ({rows}{chosen}){units}")
     return 0
 
 

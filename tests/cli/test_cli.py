@@ -77,7 +77,7 @@ def test_encode_matches_the_python_api(trained, tmp_path, capsys):
     import aekit
     from aekit.data import load_dataset
 
-    run_cli(capsys, "encode", str(trained), "--out", str(tmp_path / "all.npy"))
+    run_cli(capsys, "encode", str(trained), "--split", "all", "--out", str(tmp_path / "all.npy"))  # every row
     x = torch.from_numpy(load_dataset("mnist5k").array()[:50])
     with torch.no_grad():
         expected = aekit.load(trained).encode(x).numpy()

@@ -43,8 +43,8 @@ def bad_data(tmp_path, kind):
         return write(tmp_path / "e.csv", "a,b,c\n"), []
     if kind == "out-of-range":
         x = np.random.default_rng(0).random((60, 4)) * 5
-        np.savetxt(tmp_path / "big.csv", x, delimiter=",")
-        return tmp_path / "big.csv", []
+        np.savetxt(tmp_path / "big.csv", x, delimiter=",")  # cross-entropy asked for, on data left as they are
+        return tmp_path / "big.csv", ["--set", "loss.reconstruction=bce", "--set", "data.rescale=none"]
     raise AssertionError(kind)
 
 
@@ -56,7 +56,8 @@ CASES = {
     "mixed-sizes": r"(a|b)\.png.*(size|sizes)",
     "nan": r"(NaN|non-finite).*row 7",
     "empty": r"e\.csv.*(empty|no rows|no data)",
-    "out-of-range": r"values in \[0\.\d+, 4\.\d+\] but cross-entropy .*needs data in \[0, 1\].*data\.rescale: minmax",
+    "out-of-range": r"values in \[0\.\d+, 4\.\d+\] but cross-entropy \(loss.reconstruction: bce\) needs data in "
+                    r"\[0, 1\].*data\.rescale: minmax",
 }
 
 

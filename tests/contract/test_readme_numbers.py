@@ -19,6 +19,7 @@ BLOCKS = {
     "defaults": "experiments/defaults.py",
     "tour": "aekit tour",
     "anomaly": "experiments/anomaly.py",
+    "anomaly_odds": "experiments/anomaly_odds.py",
     "performance": "benchmarks/trainer_throughput.py",
 }
 

@@ -93,6 +93,8 @@ def test_detector_contamination_is_checked_with_its_own_name(digits):
 def test_the_detector_takes_every_transformer_parameter_with_the_same_default():
     ae, det = Autoencoder().get_params(), AutoencoderOutlierDetector().get_params()
     assert det.pop("contamination") == "auto"
+    # but one: the detector trains denoising, chosen on the ODDS tables (experiments/anomaly_odds.py)
+    assert (det.pop("noise"), ae.pop("noise")) == (("masking", 0.2), None)
     assert det == ae
 
 
@@ -105,19 +107,33 @@ def test_top_level_autoencoder_is_the_estimator_and_the_module_keeps_its_own_nam
 # -- automatic choices, logged -------------------------------------------------------------------
 def test_loss_auto_is_cross_entropy_in_the_unit_interval_and_squared_error_outside(digits, caplog):
     x = digits[0][:60]
-    with caplog.at_level(logging.INFO, logger="aekit.estimator"):
-        assert Autoencoder(code_size=2, **FAST).fit(x).reconstruction_ == "bce"
-        assert Autoencoder(code_size=2, **FAST).fit(x * 4 - 2).reconstruction_ == "mse"
-    assert "loss='auto': X is in [0, 1], so the reconstruction loss is 'bce'" in caplog.text
-    assert "X has values in [-2, 2], outside [0, 1], so the reconstruction loss is 'mse'" in caplog.text
+    with caplog.at_level(logging.INFO, logger="aekit"):
+        images = Autoencoder(code_size=2, **FAST).fit(x)
+        table = Autoencoder(code_size=2, **FAST).fit(x * 4 - 2)
+    assert (images.rescaling_, images.reconstruction_) == (None, "bce")
+    assert (table.rescaling_["kind"], table.reconstruction_) == ("standard", "mse")
+    assert "loss: auto: the training data are in [0, 1], so the reconstruction loss is 'bce'" in caplog.text
+    assert "rescale: auto: the training rows are in [-2, 2], outside [0, 1], so each feature is standardised" in caplog.text
+
+
+def test_a_table_is_standardised_on_its_training_rows_and_reconstructed_in_its_own_units():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(200, 6)) @ rng.normal(size=(6, 6)) * 100 + 1000  # far from unit scale
+    x[:, 5] = 7.0  # a constant column: 0 for the model, given back as 7
+    ae = Autoencoder(code_size=3, **{**FAST, "epochs": 40}).fit(x)
+    shift, scale = np.asarray(ae.rescaling_["shift"]), np.asarray(ae.rescaling_["scale"])
+    assert np.allclose(shift[:5], x[:, :5].mean(0), rtol=0.05) and scale[5] == 0
+    x_hat = ae.inverse_transform(ae.transform(x))
+    assert np.allclose(x_hat[:, 5], 7.0)
+    assert np.abs(x_hat - x).mean() < np.abs(x - x.mean(0)).mean()  # in x's units, and closer than the mean
 
 
 def test_cross_entropy_on_data_outside_the_unit_interval_says_what_to_do(digits):
     with pytest.raises(DataError, match=re.escape(
-        "X has values in [0, 16] but loss='bce' (cross-entropy) needs data in [0, 1]. Put "
-        "sklearn.preprocessing.MinMaxScaler before Autoencoder in a Pipeline, or set loss='mse' (or 'auto')."
+        "The training data have values in [0, 16] but cross-entropy (loss='bce') needs data in [0, 1]. Set "
+        "rescale='minmax' to rescale them, or loss='mse' (or loss='auto', the default, which chooses it)."
     )):
-        Autoencoder(loss="bce", **FAST).fit(digits[0][:20] * 16)
+        Autoencoder(loss="bce", rescale="none", **FAST).fit(digits[0][:20] * 16)
 
 
 def test_batch_size_auto_and_a_validation_set_too_small_to_exist(digits, caplog):
@@ -170,12 +186,18 @@ def test_score_samples_is_the_negative_per_sample_reconstruction_loss(digits):
     assert bce.score(x) == pytest.approx(expected.mean(), rel=1e-5)
 
     y = x * 3 - 1
-    mse = Autoencoder(code_size=4, **FAST).fit(y)
+    mse = Autoencoder(code_size=4, rescale="none", **FAST).fit(y)
     ty = torch.from_numpy(y.astype(np.float32))
     with torch.no_grad():
         expected = -(mse.model_(ty)["x_hat"] - ty).pow(2).sum(1).numpy()
     np.testing.assert_allclose(mse.score_samples(y), expected, rtol=1e-5)
     assert mse.score_samples(y).dtype == np.float64
+
+    standard = Autoencoder(code_size=4, **FAST).fit(y)  # rescale="auto": scored in the standardised units
+    tz = torch.from_numpy(standard._rescaling.apply(y))
+    with torch.no_grad():
+        expected = -(standard.model_(tz)["x_hat"] - tz).pow(2).sum(1).numpy()
+    np.testing.assert_allclose(standard.score_samples(y), expected, rtol=1e-5)
 
 
 def test_a_variational_score_is_the_elbo_and_its_code_is_the_posterior_mean(digits):

@@ -3,6 +3,7 @@
 from pathlib import Path
 from types import SimpleNamespace
 
+import numpy as np
 import pytest
 import torch
 
@@ -15,7 +16,8 @@ def run(stop_reason, epochs=20, best=20, linear=False):
                          output="identity")
     torch.manual_seed(0)
     return SimpleNamespace(summary={"stop_reason": stop_reason, "epochs": epochs, "best_epoch": best}, history=[],
-                           run_dir=Path("runs/r"), model=build_model(config, (6,)))
+                           run_dir=Path("runs/r"), model=build_model(config, (6,)), rescaling=None,
+                           x_train=np.zeros((4, 1, 2, 3)), images=True, sample_word="image", feature_word="pixel")
 
 
 def metrics(recon, recon_pca, probe=None, probe_pca=None, one_nn=None, one_nn_pca=None):

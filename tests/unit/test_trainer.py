@@ -162,6 +162,16 @@ def test_epochs_auto_trains_until_the_loss_stops_improving_by_tol_and_says_so(ca
     assert trainer.evaluate(x[80:])["loss"] == pytest.approx(min(val), rel=1e-5)  # the best epoch is kept
 
 
+def test_convergence_names_the_last_real_gain_so_a_best_last_epoch_reads_as_no_contradiction():
+    trainer = make(epochs="auto", patience=10, tol=1e-3)
+    trainer.epoch, trainer.bad_epochs, trainer.best_epoch = 183, 10, 183  # epoch 183 gained less than tol
+    text = trainer.convergence_text()
+    assert text.startswith("no epoch after epoch 173 improved the loss by more than tol = 0.001 (relative), for 10 ")
+    assert "epoch 183 has the lowest loss, by a smaller gain" in text
+    trainer.best_epoch = 173
+    assert trainer.convergence_text().endswith("the weights of epoch 173, the lowest loss, are kept")
+
+
 def test_the_budget_ending_first_is_logged_without_advice_only_its_caller_can_give(caplog):
     x = tiny_data()
     trainer = make(epochs="auto", max_epochs=3, lr=1e-3)

@@ -96,3 +96,15 @@ def test_the_caption_names_the_styles_the_figure_draws(epochs, validation, expec
 def test_empty_history_is_an_error_that_says_why():
     with pytest.raises(ValueError, match="no loss terms"):
         loss_curves_figure([])
+
+
+def test_a_loss_that_spans_decades_gets_a_log_axis_and_a_flat_one_does_not():
+    from aekit.viz.losses import spans_decades
+
+    assert spans_decades([900.0, 30.0, 2.9, None]) and not spans_decades([3.0, 2.5, 2.1])
+    assert not spans_decades([5.0, -1.0, 0.2])  # a term that can be negative stays linear
+    falling = [{"epoch": e, "lr": 1e-3, "seconds": 0.1, "best_epoch": e, "train/recon": 900.0 / e ** 2,
+                "val/recon": 950.0 / e ** 2} for e in range(1, 11)]
+    flat = [{**r, "train/recon": 3.0 - 0.1 * r["epoch"], "val/recon": 3.1 - 0.1 * r["epoch"]} for r in falling]
+    assert [ax.get_yscale() for ax in visible(loss_curves_figure(falling))] == ["log"]
+    assert [ax.get_yscale() for ax in visible(loss_curves_figure(flat))] == ["linear"]

@@ -48,6 +48,32 @@ class RunData:
     corruption: Any = None  # the training corruption, built (called (x, generator)); None when there is none
     tsne_backend: str = DEFAULT_BACKEND  # how the analysis computes t-SNE maps
     n_jobs: int = 1  # threads the analysis may use (t-SNE)
+    feature_names: list[str] | None = None  # a table's column names (its CSV header), one per feature
+
+    @property
+    def images(self) -> bool:
+        """The samples are images (C, H, W), not rows of a table (d,): which figures and words apply."""
+        return self.x_test.ndim > 2
+
+    @property
+    def sample_word(self) -> str:
+        """What one sample is called on the page: "image" or "row"."""
+        return "image" if self.images else "row"
+
+    @property
+    def feature_word(self) -> str:
+        """What one input dimension is called: "pixel" or "feature"."""
+        return "pixel" if self.images else "feature"
+
+    def feature_name(self, j: int) -> str:
+        """The name of feature ``j``: its CSV header, else ``feature j+1``."""
+        names = self.feature_names
+        return names[j] if names is not None and j < len(names) else f"{self.feature_word} {j + 1}"
+
+    @property
+    def rescaling(self) -> Any:
+        """The rescaling the run fitted on its training split (``preprocessing.json``), or None."""
+        return self.run.preprocessing
 
     @property
     def model(self) -> torch.nn.Module:
@@ -118,6 +144,7 @@ def load_run_data(run_dir: str | Path, *, tsne_backend: str = DEFAULT_BACKEND, n
         n_train=n_train, x_test=_rows(prepared.test_x, None), y_test=splits.test.labels,
         class_names=list(splits.test.classes) if getattr(splits.test, "classes", None) else None,
         objectives=list(objectives), corruption=corruption, tsne_backend=tsne_backend, n_jobs=n_jobs,
+        feature_names=splits.train.features,
     )
 
 

@@ -81,15 +81,19 @@ def compute_metrics(data: RunData, h_train: np.ndarray | None = None, h_test: np
     flat = x_test.reshape(n, -1).astype(np.float64)
     x_pca = pca.inverse_transform(pca.transform(flat))  # (n, d)
     pca_per_image = ((x_pca - flat) ** 2).sum(axis=1)  # (n,)
-    metrics.add("recon_per_image", "reconstruction error per image", float(ours.per_image.mean()),
-                float(pca_per_image.mean()), f"sum over the {d} pixels of (x̂ − x)², mean over {n} test images")
-    metrics.add("mse", "reconstruction error per pixel (MSE)", ours.mse, float(pca_per_image.mean() / d),
-                "mean of (x̂ − x)² over test images and pixels", fmt="{:.5f}")
-    data_range = _data_range(x_test)
-    x_hat = map_batches(model.reconstruct, x_test, model)
-    metrics.add("psnr", "PSNR", float(np.mean(psnr(x_hat, x_test, data_range))),
-                float(np.mean(psnr(x_pca.reshape(x_test.shape), x_test, data_range))),
-                f"10 log10(R² / MSE) dB per image, mean; R = {data_range:g}; higher is better", fmt="{:.2f} dB")
+    sample, feature = data.sample_word, data.feature_word
+    scaled = "" if data.rescaling is None else f", in the units the model trained in ({data.rescaling.kind} rescaling)"
+    metrics.add("recon_per_image", f"reconstruction error per {sample}", float(ours.per_image.mean()),
+                float(pca_per_image.mean()), f"sum over the {d} {feature}s of (x̂ − x)², mean over {n} test {sample}s"
+                f"{scaled}")
+    metrics.add("mse", f"reconstruction error per {feature} (MSE)", ours.mse, float(pca_per_image.mean() / d),
+                f"mean of (x̂ − x)² over test {sample}s and {feature}s", fmt="{:.5f}")
+    if data.images:  # a peak signal-to-noise ratio is an image's measure
+        data_range = _data_range(x_test)
+        x_hat = map_batches(model.reconstruct, x_test, model)
+        metrics.add("psnr", "PSNR", float(np.mean(psnr(x_hat, x_test, data_range))),
+                    float(np.mean(psnr(x_pca.reshape(x_test.shape), x_test, data_range))),
+                    f"10 log10(R² / MSE) dB per image, mean; R = {data_range:g}; higher is better", fmt="{:.2f} dB")
     test_terms = dict(data.summary.get("test") or {})
     if len(test_terms) == 2 and "loss" in test_terms:  # one term: the total is the same number
         test_terms.pop("loss")
@@ -103,7 +107,8 @@ def compute_metrics(data: RunData, h_train: np.ndarray | None = None, h_test: np
         x = torch.from_numpy(x_test)
         binary = model.output == "sigmoid"
         x = binarize(x) if binary else x
-        what = "binarized test images (x > 0.5)" if binary else "test images, Gaussian decoder with variance 1/2"
+        what = (f"binarized test {sample}s (x > 0.5)" if binary
+                else f"test {sample}s, Gaussian decoder with variance 1/2")
         was_training = model.training
         model.eval()
         try:
@@ -113,21 +118,21 @@ def compute_metrics(data: RunData, h_train: np.ndarray | None = None, h_test: np
                                          generator=torch.Generator().manual_seed(SEED)).mean().item()
         finally:
             model.train(was_training)
-        metrics.add("elbo", "ELBO", value, None, f"nats per image on {n} {what}; 10 posterior samples")
+        metrics.add("elbo", "ELBO", value, None, f"nats per {sample} on {n} {what}; 10 posterior samples")
         metrics.add("nll", "negative log-likelihood (importance-sampled)", nll, None,
-                    f"nats per image on the first {m} {what}; k = {NLL_SAMPLES} importance samples (Burda et al. 2016)")
+                    f"nats per {sample} on the first {m} {what}; k = {NLL_SAMPLES} importance samples (Burda et al. 2016)")
     if data.y_train is not None and data.y_test is not None and len(np.unique(data.y_train)) > 1:
         z_train, z_test = pca.transform(data.x_train.reshape(len(data.x_train), -1)), pca.transform(flat)
         metrics.add("probe", "probe accuracy (logistic regression on codes)",
                     _probe_accuracy(h_train, data.y_train, h_test, data.y_test),
                     _probe_accuracy(z_train, data.y_train, z_test, data.y_test),
-                    f"fitted on the codes of {len(h_train)} training images, accuracy on {n} test images",
+                    f"fitted on the codes of {len(h_train)} training {sample}s, accuracy on {n} test {sample}s",
                     fmt="{:.3f}")
         if n >= 2:  # the test points of the code-space figure: the same seeded subsample, the same numbers
             rows = subsample(n, MAX_POINTS, SEED)
             metrics.add("one_nn", "1-NN accuracy of codes", one_nn_accuracy(h_test[rows], data.y_test[rows]),
                         one_nn_accuracy(z_test[rows], data.y_test[rows]),
-                        f"each of {len(rows)} test images labelled as its nearest other test image in code space "
+                        f"each of {len(rows)} test {sample}s labelled as its nearest other test {sample} in code space "
                         f"(leave-one-out); no training", fmt="{:.3f}")
     return metrics
 

@@ -78,6 +78,7 @@ class Dataset:
     test_start: int | None = None  # rows [test_start:] are an official test set
     indices: np.ndarray | None = None  # storage rows of x in this data set; None = all rows
     val_start: int | None = None  # with test_start: rows [val_start:test_start] are an official validation set
+    features: list[str] | None = None  # names of the features of a table (a CSV's header), one per column
 
     def __post_init__(self) -> None:
         if not isinstance(self.x, (np.ndarray, LazyArray)) or self.x.ndim < 2:
@@ -167,9 +168,9 @@ class Dataset:
         """The subset of ``rows``; in-memory x is copied, streamed x is shared and ``indices`` composed."""
         storage = self._storage_rows(rows)
         if self.is_streamed:
-            return Dataset(self.x, self.y, self.name, self.classes, None, storage)
+            return Dataset(self.x, self.y, self.name, self.classes, None, storage, features=self.features)
         y = None if self.y is None else self.y[storage]
-        return Dataset(self.x[storage], y, self.name, self.classes)
+        return Dataset(self.x[storage], y, self.name, self.classes, features=self.features)
 
     def rows(self, rows: np.ndarray) -> np.ndarray:
         """float32 array ``(len(rows), *sample_shape)`` of the given rows, in the order given."""

@@ -293,8 +293,10 @@ def read_csv(path: Path, label_column: int | None = None) -> Dataset:
     if not features:
         raise DataError(f"{source} has a single column; with label_column={label_column} no features remain.")
     first, first_line = rows[0], lines[0]
+    names = None
     if any(not _is_number(first[j]) for j in features) or all(not _is_number(c) for c in first):
         logger.debug("Treating line %d of %s as a header: %s", lines[0], source, first)
+        names = [first[j] or f"column {j + 1}" for j in features]
         rows, lines = rows[1:], lines[1:]
         if not rows:
             raise DataError(f"Data set {source} is empty (0 rows): it holds only a header line.")
@@ -325,7 +327,7 @@ def read_csv(path: Path, label_column: int | None = None) -> Dataset:
         else:
             y_raw = np.array(labels, dtype=str)
     y, classes = (None, None) if y_raw is None else encode_labels(y_raw, source)
-    return Dataset(x.astype(np.float32), y, path.stem, classes)
+    return Dataset(x.astype(np.float32), y, path.stem, classes, features=names)
 
 
 # --- IDX (MNIST format) -------------------------------------------------------------------------------

@@ -27,7 +27,8 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from aekit.data.corruption import Compose, build_corruption
-from aekit.errors import ConfigError, DataError, WeightsError
+from aekit.data.preparation import RESCALES, Rescaling, choose_rescale
+from aekit.errors import ConfigError, WeightsError
 from aekit.estimator.document import (
     ESTIMATOR_JSON,
     FITTED,
@@ -42,7 +43,7 @@ from aekit.io import atomic_write_text, read_json, refuse_links_out
 from aekit.models import ModelConfig, build_model
 from aekit.models.batched import map_batches
 from aekit.models.serialization import load_model, save_model
-from aekit.objectives import build_objectives
+from aekit.objectives import build_objectives, choose_reconstruction
 from aekit.params import SEED, SIZE, AnyOf, InstanceOf, Interval, Options, Registered, SequenceOf, check
 from aekit.registry import available, get
 from aekit.schema import Record, short
@@ -106,6 +107,7 @@ PARAMETERS: dict[str, Any] = {
     "tied": InstanceOf(bool),
     "variational": InstanceOf(bool),
     "loss": Registered("objective", having="output", extra=("auto",)),
+    "rescale": Options(RESCALES),  # as data.rescale: auto, standard, minmax or none, fitted on the training rows
     "noise": _Noise(),  # names and levels are checked by the corruptions themselves
     "penalties": _Penalties(),  # and fields by the objectives
     "epochs": AnyOf(Options(("auto",)), POSITIVE_INT),
@@ -128,7 +130,7 @@ class AutoencoderBase(BaseEstimator):
 
     _parameters = PARAMETERS
     # fitted attributes written to estimator.json by save() (model_ goes to model.safetensors/json)
-    _fitted_attributes = ("n_features_in_", "input_shape_", "reconstruction_", "batch_size_", "seed_",
+    _fitted_attributes = ("n_features_in_", "input_shape_", "rescaling_", "reconstruction_", "batch_size_", "seed_",
                           "n_epochs_", "n_iter_", "best_epoch_", "stop_reason_", "history_")
 
     # -- fit --------------------------------------------------------------------------------------
@@ -151,22 +153,33 @@ class AutoencoderBase(BaseEstimator):
         except ConfigError as error:
             raise ConfigError(f"{error} (parameter 'noise' of {type(self).__name__})") from None
 
-    def _resolve_loss(self, x: np.ndarray) -> str:
-        """``loss`` with 'auto' resolved from the data: cross-entropy for X in [0, 1], else squared error."""
-        low, high = (float(x.min()), float(x.max())) if x.size else (0.0, 0.0)
-        inside = 0.0 <= low and high <= 1.0
-        if self.loss == "auto":
-            name = "bce" if inside else "mse"
-            why = "X is in [0, 1]" if inside else f"X has values in [{low:g}, {high:g}], outside [0, 1]"
-            logger.info("loss='auto': %s, so the reconstruction loss is %r", why, name)
-            return name
-        if get("objective", self.loss).output == "sigmoid" and not inside:
-            raise DataError(
-                f"X has values in [{low:g}, {high:g}] but loss={self.loss!r} (cross-entropy) needs data in [0, 1]. "
-                f"Put sklearn.preprocessing.MinMaxScaler before {type(self).__name__} in a Pipeline, or set "
-                f"loss='mse' (or 'auto')."
-            )
-        return self.loss
+    def _fit_rescaling(self, x_train: np.ndarray) -> Rescaling | None:
+        """``rescale`` resolved on the training rows and fitted on them (None: the data stay as they are), as
+        ``aekit train`` decides ``data.rescale`` (:func:`aekit.data.preparation.choose_rescale`)."""
+        kind = choose_rescale(self.rescale, x_train, where="rescale")
+        if kind == "none":
+            return None
+        names = getattr(self, "feature_names_in_", None)
+        return Rescaling.fit(kind, x_train, None if names is None else [str(n) for n in names])
+
+    @property
+    def _rescaling(self) -> Rescaling | None:
+        """The fitted ``rescaling_`` (a JSON-friendly record, as estimator.json holds it) as a Rescaling."""
+        record = getattr(self, "rescaling_", None)
+        if record is None:
+            return None
+        return Rescaling(record["kind"], np.asarray(record["shift"], np.float32), np.asarray(record["scale"], np.float32))
+
+    def _inputs(self, X: Any) -> np.ndarray:
+        """X validated against the fitted X and rescaled as the model saw its training rows: (n, d) float32."""
+        x = self._validate_X(X, reset=False)
+        rescaling = self._rescaling
+        return x if rescaling is None else rescaling.apply(x)
+
+    def _in_data_units(self, x: np.ndarray) -> np.ndarray:
+        """A reconstruction (n, d) in the units of X: the rescaling inverted."""
+        rescaling = self._rescaling
+        return x if rescaling is None else rescaling.invert(x)
 
     def _objectives(self, reconstruction: str) -> list[Any]:
         """The reconstruction term and ``penalties`` (with a variational model's KL term unless given),
@@ -191,12 +204,17 @@ class AutoencoderBase(BaseEstimator):
         """
         self._check_params()
         x = self._validate_X(X, reset=True)  # (n, d) float32
-        reconstruction = self._resolve_loss(x)
+        seed = self._resolve_seed()
+        train_rows, val_rows = fit_rows(len(x), self.validation_fraction, self.early_stopping, seed)
+        rescaling = self._fit_rescaling(x[train_rows])  # on the training rows only, as aekit train does
+        self.rescaling_ = None if rescaling is None else {
+            "kind": rescaling.kind, "shift": rescaling.shift.tolist(), "scale": rescaling.scale.tolist()}
+        if rescaling is not None:
+            x = rescaling.apply(x)
+        reconstruction = choose_reconstruction(self.loss, x[train_rows], python=True)
         objectives = self._objectives(reconstruction)
         corruption = self._corruption()
-        seed = self._resolve_seed()
 
-        train_rows, val_rows = fit_rows(len(x), self.validation_fraction, self.early_stopping, seed)
         n_val = len(val_rows)
         x_train, x_val = x[train_rows], (x[val_rows] if n_val else None)
         batch_size = _auto_batch_size(len(x_train)) if self.batch_size == "auto" else self.batch_size
@@ -307,7 +325,7 @@ class AutoencoderBase(BaseEstimator):
     # -- using the fitted model -------------------------------------------------------------------
     def _encode(self, X: Any) -> np.ndarray:
         check_is_fitted(self, "model_")
-        x = self._validate_X(X, reset=False)
+        x = self._inputs(X)
         return self._map(x, self.model_.encode)  # (n, k); a variational model's posterior mean mu
 
     def score_samples(self, X: Any) -> np.ndarray:
@@ -319,7 +337,7 @@ class AutoencoderBase(BaseEstimator):
         from a generator seeded by ``seed_`` (the same X always gets the same scores).
         """
         check_is_fitted(self, "model_")
-        x = self._validate_X(X, reset=False)
+        x = self._inputs(X)
         if self.model_.variational:
             from aekit.analysis.likelihood import elbo
 

@@ -85,7 +85,8 @@ class AutoencoderClassifier(ClassifierMixin, AutoencoderBase):
         head_lr: float = 1e-2, finetune_lr: float = 3e-4, finetune_patience: int | None = 15,
         hidden: tuple = (512,), kind: str = "mlp", channels: tuple = (16, 32), kernel_size: int = 3,
         activation: str = "relu", code_activation: str = "linear", tied: bool = False, variational: bool = False,
-        loss: str = "auto", noise: Any = None, penalties: dict | None = None, epochs: Any = "auto",
+        loss: str = "auto", rescale: str = "auto",
+        noise: Any = None, penalties: dict | None = None, epochs: Any = "auto",
         max_epochs: int = 200, tol: float = 1e-3, n_iter_no_change: int = 10, early_stopping: bool = True,
         batch_size: Any = "auto", lr: Any = "auto", optimizer: str = "adam", weight_decay: float = 0.0,
         validation_fraction: float = 0.1, random_state: Any = None, verbose: int = 0, device: str = "cpu",
@@ -106,7 +107,7 @@ class AutoencoderClassifier(ClassifierMixin, AutoencoderBase):
                              "at least one labelled row per class; to learn codes only, use aekit.Autoencoder.")
         self.classes_, y_index = np.unique(y[labelled], return_inverse=True)
         super().fit(X)  # the autoencoder sees every row, labelled or not, and never a label
-        x = self._validate_X(X, reset=False).reshape(len(y), *model_shape(self.input_shape_))
+        x = self._inputs(X).reshape(len(y), *model_shape(self.input_shape_))
         if self.features == "finetune":
             self._finetune(x[labelled], y_index)
         else:
@@ -187,7 +188,7 @@ class AutoencoderClassifier(ClassifierMixin, AutoencoderBase):
     def predict_proba(self, X: Any) -> np.ndarray:
         """Class probabilities, shape (n, n_classes), columns in the order of ``classes_``."""
         check_is_fitted(self, "classifier_")
-        x = self._validate_X(X, reset=False).reshape(-1, *model_shape(self.input_shape_))
+        x = self._inputs(X).reshape(-1, *model_shape(self.input_shape_))
         return map_batches(lambda xb: torch.softmax(self.classifier_(xb)["class_logits"], dim=-1), x,
                            self.classifier_, EVAL_BATCH).astype(np.float64)
 

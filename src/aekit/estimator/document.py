@@ -91,6 +91,10 @@ EPOCH_RECORD = Record(required={"epoch": Interval(int, 1, None)},
 FITTED = {
     "n_features_in_": Interval(int, 1, None),  # and as many as input_shape_ and the model's sample shape hold
     "input_shape_": sample_shape(),
+    "rescaling_": AnyOf(None, Where(Record(required={"kind": Options(("standard", "minmax")), "shift": Items(Real()),
+                                                     "scale": Items(Interval(float, 0, None))}),
+                                    lambda r: len(r["shift"]) == len(r["scale"]),
+                                    "whose 'shift' and 'scale' hold one value per feature")),
     "reconstruction_": Registered("objective", having="output"),
     "batch_size_": Interval(int, 1, None),
     "seed_": Interval(int, 0, 2**63 - 1),

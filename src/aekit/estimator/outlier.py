@@ -25,7 +25,15 @@ class AutoencoderOutlierDetector(OutlierMixin, AutoencoderBase):
       Analysis*, 1977), which assumes no outlier fraction.
 
     Parameters are those of :class:`Autoencoder` plus ``contamination`` ("auto" or a float in
-    (0, 0.5]). Attributes are those of :class:`Autoencoder` plus ``offset_``.
+    (0, 0.5]), with the same defaults but one: ``noise=("masking", 0.2)``. The detector trains on
+    contaminated data (the outliers it should find are among its training rows), and a plain
+    autoencoder learns to reconstruct them too; a denoising one, made to rebuild each row from a fifth
+    of its features hidden, must lean on what rows share. On the ten ODDS tables
+    (``experiments/anomaly_odds.py``) it ranked the training rows' own outliers best of the variants
+    tried (ROC-AUC on the training rows, mean over sets and seeds; the test rows chose nothing).
+    A table is standardised on its training rows (``rescale="auto"``), and the score is the squared
+    reconstruction error of the standardised row. Attributes are those of :class:`Autoencoder` plus
+    ``offset_``.
     """
 
     _parameters = {**PARAMETERS, "contamination": AnyOf(Options(("auto",)), Interval(float, 0, 0.5, closed="right"))}
@@ -34,7 +42,8 @@ class AutoencoderOutlierDetector(OutlierMixin, AutoencoderBase):
     def __init__(
         self, code_size: Any = "auto", *, contamination: Any = "auto", hidden: tuple = (512,), kind: str = "mlp",
         channels: tuple = (16, 32), kernel_size: int = 3, activation: str = "relu", code_activation: str = "linear",
-        tied: bool = False, variational: bool = False, loss: str = "auto", noise: Any = None,
+        tied: bool = False, variational: bool = False, loss: str = "auto", rescale: str = "auto",
+        noise: Any = ("masking", 0.2),
         penalties: dict | None = None, epochs: Any = "auto", max_epochs: int = 200,
         tol: float = 1e-3, n_iter_no_change: int = 10, early_stopping: bool = True, batch_size: Any = "auto",
         lr: Any = "auto", optimizer: str = "adam", weight_decay: float = 0.0, validation_fraction: float = 0.1,

@@ -45,7 +45,14 @@ class Autoencoder(TransformerMixin, AutoencoderBase):
         A Gaussian code head and a KL term (``kl: 1.0``, the ELBO, unless ``penalties`` sets it, e.g.
         ``{"kl": {"weight": 4, "warmup_epochs": 10}}``): a VAE. ``transform`` returns the posterior mean.
     loss : {"auto", "bce", "mse"} or a registered reconstruction, default="auto"
-        Reconstruction loss; "auto" is "bce" (cross-entropy) when X is in [0, 1], else "mse".
+        Reconstruction loss; "auto" is "bce" (cross-entropy) when the (rescaled) training rows are in [0, 1],
+        else "mse" — the rule of ``aekit train``'s ``loss.reconstruction: auto``.
+    rescale : {"auto", "standard", "minmax", "none"}, default="auto"
+        Per-feature rescaling fitted on the training rows (``data.rescale`` of ``aekit train``): "auto"
+        leaves X as it is when the training rows are in [0, 1] (images) and standardises it otherwise (a
+        table); "standard" is mean 0 and standard deviation 1, "minmax" [0, 1]. ``transform`` and
+        ``score_samples`` rescale X the same way, ``inverse_transform`` answers in X's units. A feature
+        constant on the training rows becomes 0 (and is given back as its constant).
     noise : None, (name, level) or dict, default=None
         Training-input corruption, e.g. ("masking", 0.25), ("gaussian", 0.3), ("salt_and_pepper", 0.1),
         or {"masking": 0.25, "gaussian": {"std": 0.1}} to apply several in turn.
@@ -105,6 +112,9 @@ class Autoencoder(TransformerMixin, AutoencoderBase):
         Column names of a DataFrame X seen in fit.
     input_shape_ : tuple of int
         Shape of one sample of X in fit: (d,), (H, W) or (C, H, W).
+    rescaling_ : dict or None
+        The fitted rescaling: ``{"kind": "standard" or "minmax", "shift": [...], "scale": [...]}`` per feature,
+        x' = (x - shift) * scale; None when X is used as it is.
     reconstruction_, batch_size_, seed_ : str, int, int
         The resolved loss, batch size and seed.
     n_epochs_, best_epoch_ : int
@@ -117,7 +127,8 @@ class Autoencoder(TransformerMixin, AutoencoderBase):
     def __init__(
         self, code_size: Any = "auto", *, hidden: tuple = (512,), kind: str = "mlp", channels: tuple = (16, 32),
         kernel_size: int = 3, activation: str = "relu", code_activation: str = "linear", tied: bool = False,
-        variational: bool = False, loss: str = "auto", noise: Any = None, penalties: dict | None = None,
+        variational: bool = False, loss: str = "auto", rescale: str = "auto",
+        noise: Any = None, penalties: dict | None = None,
         epochs: Any = "auto", max_epochs: int = 200, tol: float = 1e-3,
         n_iter_no_change: int = 10, early_stopping: bool = True, batch_size: Any = "auto", lr: Any = "auto",
         optimizer: str = "adam", weight_decay: float = 0.0, validation_fraction: float = 0.1,
@@ -130,7 +141,7 @@ class Autoencoder(TransformerMixin, AutoencoderBase):
         return self._encode(X)
 
     def inverse_transform(self, X: Any) -> np.ndarray:
-        """Reconstructions g(h) from codes X (n, code_size), in the layout of the fitted X: (n, *input_shape_)."""
+        """Reconstructions g(h) from codes X (n, code_size), in the layout and units of the fitted X: (n, *input_shape_)."""
         check_is_fitted(self, "model_")
         h = check_array(X, dtype=[np.float32, np.float64], input_name="X")
         k = self.model_.config.code_size
@@ -138,7 +149,7 @@ class Autoencoder(TransformerMixin, AutoencoderBase):
             raise ValueError(f"X has {h.shape[1]} features, but {type(self).__name__}.inverse_transform is "
                              f"expecting codes of {k} features (code_size={k}); pass the output of transform.")
         x_hat = self._map(np.ascontiguousarray(h, dtype=np.float32), self.model_.decode)  # (n, *sample_shape)
-        return x_hat.reshape(len(h), *self.input_shape_)
+        return self._in_data_units(x_hat.reshape(len(h), -1)).reshape(len(h), *self.input_shape_)  # X's units
 
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
         """``ae0 … ae{k-1}``, the names of the code units."""

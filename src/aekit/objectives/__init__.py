@@ -26,7 +26,7 @@ from typing import Any
 
 from aekit.config import build
 from aekit.errors import ConfigError
-from aekit.objectives.reconstruction import CrossEntropy, SquaredError, x_hat_of
+from aekit.objectives.reconstruction import CrossEntropy, SquaredError, choose_reconstruction, x_hat_of
 from aekit.params import Registered
 
 for _module in pkgutil.iter_modules(__path__):
@@ -57,5 +57,5 @@ def build_objectives(reconstruction: str, penalties: Mapping[str, Any] | None = 
     return [recon, *(build("objective", name, spec, section=section) for name, spec in terms.items())]
 
 
-__all__ = ["CrossEntropy", "SquaredError", "x_hat_of", "build_objectives",
+__all__ = ["CrossEntropy", "SquaredError", "x_hat_of", "choose_reconstruction", "build_objectives",
            "resolve_penalties", "VARIATIONAL_KL"]

@@ -7,18 +7,22 @@ size. The target is always the clean ``x``, even when the model was fed a corrup
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
 from aekit.config import param, validate
+from aekit.data.preparation import in_unit_interval
 from aekit.errors import ConfigError, DataError
 from aekit.params import Interval
-from aekit.registry import register
+from aekit.registry import get, register
 
 _WEIGHT = Interval(float, 0, None)
+logger = logging.getLogger(__name__)
 
 
 def weighted(weight: float, term: Tensor) -> Tensor:
@@ -78,3 +82,32 @@ class CrossEntropy:
         return {"recon": weighted(self.weight, total) / x.shape[0]}
 
 
+def choose_reconstruction(loss: str, x_train: np.ndarray | None, *, python: bool = False) -> str:
+    """The reconstruction term for ``loss`` on training rows ``x_train`` (as the model sees them, rescaled):
+    ``auto`` is cross-entropy (``bce``) when they lie in [0, 1] and squared error (``mse``) otherwise; a
+    term whose decoder output is a sigmoid (cross-entropy) on data outside [0, 1] is refused, saying what
+    to set. The one decision for ``aekit train`` (``loss.reconstruction``, ``data.rescale``) and the
+    estimators (``loss``, ``rescale``; ``python=True`` words the advice that way). ``x_train`` None: data
+    streamed from disk, not scanned (``auto`` is then ``bce``, for the images such data are). Logged."""
+    loss_name, rescale_name = ("loss", "rescale") if python else ("loss.reconstruction", "data.rescale")
+
+    def setting(name: str, value: str) -> str:
+        return f"{name}={value!r}" if python else f"{name}: {value}"
+
+    if x_train is None:
+        inside, low, high = True, 0.0, 1.0
+    else:
+        inside, low, high = in_unit_interval(x_train)
+    if loss == "auto":
+        name = "bce" if inside else "mse"
+        why = "the training data are in [0, 1]" if inside else (f"the training data are in [{low:.4g}, {high:.4g}], "
+                                                               f"outside [0, 1]")
+        logger.info("%s: auto: %s, so the reconstruction loss is %r", loss_name, why, name)
+        return name
+    if get("objective", loss).output == "sigmoid" and not inside:
+        raise DataError(
+            f"The training data have values in [{low:g}, {high:g}] but cross-entropy ({setting(loss_name, loss)}) "
+            f"needs data in [0, 1]. Set {setting(rescale_name, 'minmax')} to rescale them, or "
+            f"{setting(loss_name, 'mse')} (or {setting(loss_name, 'auto')}, the default, which chooses it)."
+        )
+    return loss

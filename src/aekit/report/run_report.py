@@ -24,6 +24,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from aekit import config as cfg
 from aekit.analysis.embedding import DEFAULT_BACKEND
 from aekit.analysis.pca import is_linear
@@ -176,6 +178,32 @@ def _summary_rows(data: RunData) -> list[tuple[str, str]]:
     ]
 
 
+def scaling_note(data: RunData) -> str | None:
+    """What the report says of the data's scale: how a rescaled run's features were scaled, or that features far
+    from unit scale went in as they are (their squared error then weighs the largest features only)."""
+    rescaling = data.rescaling
+    if rescaling is not None:
+        how = ("standardised on the training rows (data.rescale: standard): errors are in standard deviations of "
+               "each feature" if rescaling.kind == "standard" else
+               "rescaled to [0, 1] by their training range (data.rescale: minmax): errors are in fractions of it")
+        back = ("; <code>aekit reconstruct</code> gives values back in the table's own units" if not data.images
+                else "")
+        return f"The {data.feature_word}s were {how}{back}."
+    flat = data.x_train.reshape(len(data.x_train), -1)
+    sd = flat.std(axis=0)
+    spread = sd[sd > 0]
+    if not spread.size:
+        return None
+    far = float(spread.max()) > 10 or float(spread.max()) > 100 * float(spread.min()) or float(
+        np.abs(flat.mean(axis=0)).max()) > 100
+    if not far:
+        return None
+    return (f"The {data.feature_word}s are <b>far from unit scale</b> (standard deviations from {spread.min():.3g} to "
+            f"{spread.max():.3g}) and went in as they are (data.rescale: none): the squared error is dominated by the "
+            f"largest {data.feature_word}s. <code>data.rescale: standard</code> (what the default, auto, chooses for "
+            f"such data) weighs every {data.feature_word} alike.")
+
+
 def verdict(data: RunData, metrics: Metrics, n_components: int) -> list[str]:
     """The report's first words: did training converge, and does the model beat PCA? Each shortfall
     comes with what to try."""
@@ -194,6 +222,10 @@ def verdict(data: RunData, metrics: Metrics, n_components: int) -> list[str]:
     elif summary.get("stop_reason") == "converged":
         notes.append(f"Training converged after {epochs} epochs: the validation loss stopped improving, and the "
                      f"model keeps the weights of epoch {best}, its best.")
+    scale = scaling_note(data)
+    if scale is not None:
+        notes.append(scale)
+    sample = data.sample_word
     ours, pca = metrics.values.get("recon_per_image"), metrics.baselines.get("recon_per_image")
     linear = is_linear(data.model)
     if ours is not None and pca is not None:
@@ -215,8 +247,9 @@ def verdict(data: RunData, metrics: Metrics, n_components: int) -> list[str]:
     if ours is not None and pca is not None and not linear:
         if ours < pca:
             notes.append(f"Its codes are <b>worse features than PCA's</b> for a linear probe ({ours:.3f} against "
-                         f"{pca:.3f} accuracy): {first.lower()} denoising (<code>corruption.masking: 0.25</code>, "
-                         f"<code>corruption.shift: 2</code> for images) or a larger code.")
+                         f"{pca:.3f} accuracy): {first.lower()} denoising (<code>corruption.masking: 0.25</code>"
+                         + (", <code>corruption.shift: 2</code> for images" if data.images else "")
+                         + ") or a larger code.")
         else:
             notes.append(f"Its codes are at least as good features as PCA's for a linear probe ({ours:.3f} against "
                          f"{pca:.3f} accuracy).")
@@ -224,7 +257,7 @@ def verdict(data: RunData, metrics: Metrics, n_components: int) -> list[str]:
     if ours is not None and pca is not None and not linear:
         if ours < pca:
             notes.append(f"Its codes <b>separate the classes less well than PCA's</b> for nearest neighbours: a test "
-                         f"image's nearest other test image in code space shares its label {ours:.3f} of the time, "
+                         f"{sample}'s nearest other test {sample} in code space shares its label {ours:.3f} of the time, "
                          f"against {pca:.3f} with PCA codes (1-NN accuracy, the code-space figure). Distances in "
                          f"this code mix the classes: {first.lower()} denoising or a larger code.")
         else:
@@ -324,5 +357,5 @@ def _yaml(data: dict[str, Any]) -> str:
     return yaml.safe_dump(data, sort_keys=False)
 
 
-__all__ = ["build_report", "Report", "RunData", "load_run_data", "applicable", "expected_figures", "figure_titles",
+__all__ = ["build_report", "Report", "scaling_note", "RunData", "load_run_data", "applicable", "expected_figures", "figure_titles",
            "make_figures", "compute_metrics", "Metrics", "verdict", "render", "SEED"]

@@ -32,12 +32,13 @@ import torch
 from aekit import config as cfg
 from aekit.data import Dataset, Splits
 from aekit.data.corruption import Compose
-from aekit.data.preparation import MinMax, prepare_data
-from aekit.errors import ConfigError, DataError
+from aekit.data.preparation import PreparedData, Rescaling, prepare_data
+from aekit.errors import ConfigError
 from aekit.io import atomic_write_text, folder_lock, write_yaml
 from aekit.models.autoencoder import Autoencoder, build_model
 from aekit.models.config import resolve_config
 from aekit.models.serialization import save_model
+from aekit.objectives import choose_reconstruction
 from aekit.training import distributed
 from aekit.training.distributed import Distributed
 from aekit.training.layerwise import pretrain, stage_configs
@@ -46,23 +47,13 @@ from aekit.training.run_folder import (
     check_new_run_folder,
     new_default_folder,
     read_config_data,
+    read_preprocessing,
     remove_stale_writes,
     write_metrics,
 )
 from aekit.training.trainer import Trainer, placement
 
 logger = logging.getLogger(__name__)
-
-
-def check_range(x: np.ndarray | Dataset, what: str) -> None:
-    """Cross-entropy needs targets in [0, 1]: say so, with the range found and the two fixes."""
-    arr = x.array() if isinstance(x, Dataset) else x
-    low, high = float(arr.min()), float(arr.max())
-    if low < 0 or high > 1:
-        raise DataError(
-            f"{what} has values in [{low:g}, {high:g}] but cross-entropy (loss.reconstruction: bce) needs "
-            f"data in [0, 1]. Set data.rescale: minmax to rescale it, or use loss.reconstruction: mse."
-        )
 
 
 # -- building the pieces of a run ----------------------------------------------------------------
@@ -73,21 +64,35 @@ class Prepared:
     train_x: Any
     val_x: Any
     test_x: Any
-    preprocessing: MinMax | None
+    preprocessing: Rescaling | None
     model: Autoencoder
     objectives: list[Any]
     corruption: Compose | None
 
 
-def prepare(config: RunConfig) -> Prepared:
-    """Load and split the data, fit preprocessing, build the model (seeded) and take the config's
-    objectives and corruption."""
-    data = prepare_data(config.data)
+def resolve_data_choices(config: RunConfig, rescaling: Rescaling | None | str = "fit"
+                         ) -> tuple[RunConfig, PreparedData]:
+    """The data prepared (split, and rescaled as ``data.rescale`` says, or with the ``rescaling`` a run saved),
+    and the config with ``data.rescale`` and ``loss.reconstruction`` resolved from them (``auto``: standardised
+    squared error for a table, cross-entropy for data in [0, 1]): what config.yaml records."""
+    data = prepare_data(config.data, rescaling)
+    streamed = not isinstance(data.train_x, np.ndarray) and data.splits.train.is_streamed
+    x_train = None if streamed else (data.train_x if isinstance(data.train_x, np.ndarray) else data.train_x.array())
+    recon = choose_reconstruction(config.loss.reconstruction, x_train)
+    if (recon, data.rescale) != (config.loss.reconstruction, config.data.rescale):
+        config = dataclasses.replace(config, data=dataclasses.replace(config.data, rescale=data.rescale),
+                                     loss=dataclasses.replace(config.loss, reconstruction=recon))
+        cfg.validate(config)
+    return config, data
+
+
+def prepare(config: RunConfig, rescaling: Rescaling | None | str = "fit") -> Prepared:
+    """Load and split the data, fit preprocessing (or take the ``rescaling`` a run saved), resolve the automatic
+    choices, build the model (seeded) and take the config's objectives and corruption."""
+    config, data = resolve_data_choices(config, rescaling)
     splits = data.splits
     objectives = config.objectives()
     output = objectives[0].output  # the decoder output the reconstruction term expects
-    if output == "sigmoid" and not splits.train.is_streamed:
-        check_range(data.train_x, f"The training data ({config.data.name})")
     model_config = resolve_config(config.model, splits.train.sample_shape)
     if model_config.output == "auto":
         model_config = dataclasses.replace(model_config, output=output)
@@ -118,6 +123,7 @@ class RunResult:
     interrupted: bool = False
     stop_reason: str | None = None  # a key of aekit.training.trainer.STOP_REASONS
     best_epoch: int = 0
+    stop_text: str = ""  # why a converged run stopped, in words (Trainer.convergence_text)
 
 
 def _execute(run_dir: Path, prepared: Prepared, trainer: Trainer, on_epoch: Callable | None) -> RunResult:
@@ -138,9 +144,10 @@ def _execute(run_dir: Path, prepared: Prepared, trainer: Trainer, on_epoch: Call
     if main:
         save_model(trainer.model, run_dir)
     test = trainer.evaluate(prepared.test_x) if len(prepared.splits.test) else {}  # every process: collective
+    stop_text = trainer.convergence_text() if trainer.stop_reason == "converged" else ""
     if not main:
         return RunResult(run_dir, trainer.model, trainer.history, test, stop_reason=trainer.stop_reason,
-                         best_epoch=trainer.best_epoch)
+                         best_epoch=trainer.best_epoch, stop_text=stop_text)
     summary = {
         "epochs": trainer.epoch,
         "best_epoch": trainer.best_epoch,
@@ -157,7 +164,7 @@ def _execute(run_dir: Path, prepared: Prepared, trainer: Trainer, on_epoch: Call
         summary["processes"] = trainer.dist.world_size
     atomic_write_text(run_dir / "summary.json", json.dumps(summary, indent=2))
     return RunResult(run_dir, trainer.model, trainer.history, test, stop_reason=trainer.stop_reason,
-                     best_epoch=trainer.best_epoch)
+                     best_epoch=trainer.best_epoch, stop_text=stop_text)
 
 
 def _trainer(prepared: Prepared, run_dir: Path, progress: bool) -> Trainer:
@@ -187,6 +194,7 @@ def train(config: RunConfig, *, on_epoch: Callable | None = None, progress: bool
     group = distributed.setup(config.train.device)
     placement(config.train, group, quiet=True)  # a device or precision this machine lacks: refused before the folder exists
     prepared = prepare(config)
+    config = prepared.config  # data.rescale and loss.reconstruction resolved
     named = run_dir is not None or config.name is not None
     if run_dir is None:
         run_dir = Path(config.out) / (config.name or default_name(config, prepared.model.config.code_size))
@@ -283,7 +291,7 @@ def _resume(run_dir: Path, data: dict[str, Any], group: Distributed, epochs: int
         changes.append(f"train.{key}={epochs}")
     if changes:
         config = make_config(copy.deepcopy(data), changes, source=source)
-    prepared = prepare(config)
+    prepared = prepare(config, read_preprocessing(run_dir, config.data.rescale))  # the rescaling it trained with
 
     def look() -> bool:
         remove_stale_writes(run_dir)  # a write cut by kill -9: no one else writes here (we hold the lock)
@@ -311,5 +319,5 @@ def _resume(run_dir: Path, data: dict[str, Any], group: Distributed, epochs: int
     return _execute(run_dir, prepared, trainer, on_epoch)
 
 
-__all__ = ["train", "resume", "prepare", "Prepared", "RunResult", "default_name", "check_range", "RESUMABLE_KEYS",
+__all__ = ["train", "resume", "prepare", "Prepared", "RunResult", "default_name", "resolve_data_choices", "RESUMABLE_KEYS",
            "UNRECORDED_KEYS", "run_identity"]

@@ -36,8 +36,9 @@ param = cfg.param
 class LossConfig:
     """The reconstruction term of the loss (penalties are added by their own sections)."""
 
-    reconstruction: str = param("bce", Registered("objective", having="output"),
-                                "bce (cross-entropy, needs data in [0, 1]) or mse (or a registered reconstruction)")
+    reconstruction: str = param("auto", Registered("objective", having="output", extra=("auto",)),
+                                "auto (bce for data in [0, 1], else mse), bce (cross-entropy, needs data in [0, 1]) "
+                                "or mse (or a registered reconstruction)")
 
 
 @dataclass
@@ -63,10 +64,13 @@ class RunConfig:
         check_run_name(self.name)
         # resolved here, so that config.yaml lists the KL term (beta = 1) a variational run trains with
         self.penalties = resolve_penalties(self.penalties, variational=self.model.variational)
-        self.objectives()
+        # loss.reconstruction: auto is decided by the data (aekit.training.run.prepare); the penalties are
+        # checked here beside squared error, which any of them accepts
+        recon = "mse" if self.loss.reconstruction == "auto" else None
+        self.objectives(reconstruction=recon)
         self.corruptor()
         for i, stage in enumerate(self.layerwise.penalties or []):
-            self.objectives(stage, section=f"layerwise.penalties[{i}]")
+            self.objectives(stage, reconstruction=recon, section=f"layerwise.penalties[{i}]")
         for i, stage in enumerate(self.layerwise.corruption or []):
             self.corruptor(stage, section=f"layerwise.corruption[{i}]")
 
@@ -74,6 +78,9 @@ class RunConfig:
                    section: str = "penalties") -> list[Any]:
         """The reconstruction term and the penalties (``self.penalties`` unless given), built once per spec."""
         recon = reconstruction or self.loss.reconstruction
+        if recon == "auto":
+            raise ConfigError("loss.reconstruction: auto is decided from the training data; resolve it first "
+                              "(aekit.training.run.resolve_data_choices) before building the objectives.")
         spec = self.penalties if penalties is None else penalties
         return self._built(("objectives", recon, spec, self.model.variational), lambda: build_objectives(
             recon, spec, variational=self.model.variational, section=section))

@@ -4,7 +4,8 @@
       config.yaml         the resolved config (every default written out), seed included; under torchrun
                           also a ``distributed`` section (processes, batch per process, global batch)
       model.safetensors   weights (no pickle) + model.json, the architecture to rebuild them
-      preprocessing.json  the rescaling fitted on the training split, when one was asked for
+      preprocessing.json  the rescaling fitted on the training split (data.rescale standard or minmax; auto
+                          resolves to one of them, or to none for data in [0, 1], which writes no file)
       metrics.jsonl       one JSON line per epoch: every loss term, train and validation
       checkpoint.pt       the full training state after the last completed epoch (resume), with the config
                           that trained it and its digest: a resume refuses another run's checkpoint
@@ -26,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from aekit.data.preparation import MINMAX_JSON, MinMax, PreparedData, prepare_data
+from aekit.data.preparation import PREPROCESSING_JSON, PreparedData, Rescaling, prepare_data
 from aekit.errors import ConfigError
 from aekit.io import LOCK_NAME, atomic_write_text, read_json, read_json_lines, refuse_links_out
 from aekit.models.autoencoder import Autoencoder
@@ -169,12 +170,17 @@ class Run:
     run_dir: Path
     config: RunConfig
     model: Autoencoder
-    preprocessing: MinMax | None
+    preprocessing: Rescaling | None
 
     def prepare_input(self, x: np.ndarray) -> np.ndarray:
         """New data as the model saw its training data (same rescaling)."""
         x = np.asarray(x, dtype=np.float32)
         return self.preprocessing.apply(x) if self.preprocessing is not None else x
+
+    def in_data_units(self, x: np.ndarray) -> np.ndarray:
+        """What the model gives (a reconstruction, in the units it trained in) back in the data's own units."""
+        x = np.asarray(x, dtype=np.float32)
+        return self.preprocessing.invert(x) if self.preprocessing is not None else x
 
     def _map(self, x: np.ndarray, fn: Callable) -> np.ndarray:
         return map_batches(fn, self.prepare_input(x), self.model)
@@ -183,12 +189,13 @@ class Run:
         return self._map(x, self.model.encode)
 
     def reconstruct(self, x: np.ndarray) -> np.ndarray:
-        return self._map(x, self.model.reconstruct)
+        """Reconstructions of ``x`` (in the data's units), in the data's units: the rescaling inverted."""
+        return self.in_data_units(self._map(x, self.model.reconstruct))
 
     def data(self) -> PreparedData:
         """The run's train, validation and test splits as it trained on them: the same rows (the config's
-        split seed) and the same rescaling (fitted again on the same training rows)."""
-        return prepare_data(self.config.data)
+        split seed) and the same rescaling (read from preprocessing.json, never fitted again)."""
+        return prepare_data(self.config.data, self.preprocessing)
 
     def labelled_arrays(self, what: str) -> tuple[tuple[np.ndarray, ...], tuple[np.ndarray, ...], PreparedData]:
         """``(x_train, x_val, x_test), (y_train, y_val, y_test), data`` in memory, for work that needs labels
@@ -236,16 +243,31 @@ def load_run(run_dir: str | Path) -> Run:
         raise ConfigError(f"Run folder {str(run_dir)!r} does not exist.")
     config = read_config(run_dir)
     model = load_model(run_dir)
-    pre_path = run_dir / "preprocessing.json"
-    pre = None
-    if pre_path.exists():
-        fix = "It is written by 'aekit train' (data.rescale: minmax); train the run again to get it back."
-        pre = MinMax.from_json(read_json(pre_path, "the rescaling fitted on the training split", fix,
-                                         schema=MINMAX_JSON))
-        if pre.low.shape != tuple(model.sample_shape):
-            raise ConfigError(f"{str(pre_path)!r} rescales samples of shape {pre.low.shape}, but the model of the run "
-                              f"takes samples of shape {tuple(model.sample_shape)}. {fix}")
+    pre = read_preprocessing(run_dir, config.data.rescale)
+    if pre is not None and pre.shift.shape != tuple(model.sample_shape):
+        raise ConfigError(f"{str(run_dir / 'preprocessing.json')!r} rescales samples of shape {pre.shift.shape}, but "
+                          f"the model of the run takes samples of shape {tuple(model.sample_shape)}. {_PRE_FIX}")
     return Run(run_dir, config, model, pre)
+
+
+_PRE_FIX = "It is written by 'aekit train' (data.rescale: standard or minmax); train the run again to get it back."
+
+
+def read_preprocessing(run_dir: str | Path, rescale: str) -> Rescaling | None:
+    """The rescaling a run fitted on its training split (``preprocessing.json``), checked against its schema
+    and against the run's ``data.rescale`` (``rescale``); None for a run that rescaled nothing."""
+    path = Path(run_dir) / "preprocessing.json"
+    if not path.exists():
+        if rescale in ("standard", "minmax"):
+            raise ConfigError(f"{str(path)!r} is missing, but the run's config.yaml says data.rescale: {rescale}: the "
+                              f"model cannot be given data as it trained on them without it. {_PRE_FIX}")
+        return None
+    pre = Rescaling.from_json(read_json(path, "the rescaling fitted on the training split", _PRE_FIX,
+                                        schema=PREPROCESSING_JSON))
+    if pre.kind != rescale:
+        raise ConfigError(f"{str(path)!r} holds a {pre.kind} rescaling, but the run's config.yaml says data.rescale: "
+                          f"{rescale}. {_PRE_FIX}")
+    return pre
 
 
 def load(run_dir: str | Path) -> Autoencoder:
@@ -253,5 +275,5 @@ def load(run_dir: str | Path) -> Autoencoder:
     return load_model(Path(run_dir))
 
 
-__all__ = ["Run", "load_run", "load", "read_config", "read_config_data", "read_metrics", "read_metrics_file", "read_summary",
+__all__ = ["Run", "load_run", "load", "read_config", "read_preprocessing", "read_config_data", "read_metrics", "read_metrics_file", "read_summary",
            "read_finetuned", "write_metrics", "check_new_run_folder", "new_default_folder", "remove_stale_writes"]

@@ -352,8 +352,7 @@ class Trainer(Checkpoints):
     def _why_stopped(self) -> str:
         c = self.config
         if self.stopped_early:
-            logger.info("Converged at epoch %d: the loss has not improved by more than tol=%g for %d epochs "
-                        "(best epoch %d).", self.epoch, c.tol, self.bad_epochs, self.best_epoch)
+            logger.info("Converged at epoch %d: %s", self.epoch, self.convergence_text())
             return "converged"
         if c.auto:
             # info, not warning, and no advice: what to do depends on the caller, which reads stop_reason and
@@ -363,6 +362,16 @@ class Trainer(Checkpoints):
                         "the model has not converged.", c.max_epochs, self.best_epoch)
             return "budget"
         return "completed"
+
+    def convergence_text(self) -> str:
+        """Why a converged fit stopped, in words that hold when the best epoch is the last one too: the last
+        epoch that improved the loss by more than tol, and the best epoch (a smaller gain may come later)."""
+        gain = self.epoch - self.bad_epochs  # the last epoch that improved by more than tol
+        text = (f"no epoch after epoch {gain} improved the loss by more than tol = {self.config.tol:g} (relative), "
+                f"for {self.bad_epochs} epochs")
+        if self.best_epoch > gain:
+            return text + f"; epoch {self.best_epoch} has the lowest loss, by a smaller gain, and its weights are kept"
+        return text + f"; the weights of epoch {self.best_epoch}, the lowest loss, are kept"
 
     def _track_best(self, terms: dict[str, float]) -> None:
         """Keep the best weights (any improvement); count epochs since the last one by more than tol."""

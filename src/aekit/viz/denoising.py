@@ -27,7 +27,7 @@ from aekit.analysis.run_data import SEED, RunData
 from aekit.data.corruption import Compose, build_corruption
 from aekit.registry import get, register
 from aekit.viz._common import as_images, data_limits, labelled_rows, new_figure, numpy, reconstruct
-from aekit.viz.figure import ReportFigure
+from aekit.viz.figure import ReportFigure, not_images
 
 Corruption = Callable[[torch.Tensor, torch.Generator], torch.Tensor]
 
@@ -123,6 +123,8 @@ class DenoisingFigure(ReportFigure):
     order = 110
 
     def applies(self, run: RunData) -> str | None:
+        if not_images(run):
+            return not_images(run)
         if run.corruption is not None:
             return None
         return "the run was not trained on corrupted inputs (no corruption section)."

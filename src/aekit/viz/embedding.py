@@ -112,14 +112,15 @@ class EmbeddingFigure(ReportFigure):
 
     def caption(self, run: RunData, facts: Mapping[str, Any]) -> str:
         e = facts["embedding"]
+        samples, space = f"{run.sample_word}s", f"{run.feature_word} space" if run.images else "the input space"
         subsample = f" (a seeded subsample of the {e.n_total} in the test split)" if e.n_points < e.n_total else ""
         if e.method == "code":
-            left = (f"Left: the code itself — this model's code is 2-D, so each of {e.n_points} test images{subsample} "
+            left = (f"Left: the code itself — this model's code is 2-D, so each of {e.n_points} test {samples}{subsample} "
                     f"is drawn at its code (h1, h2), no t-SNE needed")
         else:
             left = (f"Left: a t-SNE map (perplexity 30, seed {SEED}, {e.backend}, {e.seconds:.1f} s) of the "
-                    f"{run.model.config.code_size}-D codes of {e.n_points} test images{subsample}, placed so that "
-                    f"images with similar codes are close. t-SNE distorts the sizes of clusters and the distances "
+                    f"{run.model.config.code_size}-D codes of {e.n_points} test {samples}{subsample}, placed so that "
+                    f"{samples} with similar codes are close. t-SNE distorts the sizes of clusters and the distances "
                     f"between them: read only which points are neighbours")
         colour = (", coloured by the true label, which the autoencoder never saw. Well-separated islands of one "
                   "colour mean the code groups the classes without being told"
@@ -127,9 +128,9 @@ class EmbeddingFigure(ReportFigure):
         nn_text = ("1-NN accuracy is how often a point's nearest other point has the same label; "
                    if e.labels is not None else "")
         return (f"{left}{colour}. Right: scores computed on the codes themselves, not on the map, for the same test "
-                f"images, beside PCA codes of the same size ({e.pca_size} components fitted on the training split): "
+                f"{samples}, beside PCA codes of the same size ({e.pca_size} components fitted on the training split): "
                 f"{nn_text}trustworthiness ({N_NEIGHBORS} neighbours) is 1 when each point's nearest neighbours in "
-                f"code space were also among its nearest in pixel space. A learned code should at least match PCA.")
+                f"code space were also among its nearest in {space}. A learned code should at least match PCA.")
 
 
 __all__ = ["embedding_figure", "maps_figure", "EmbeddingFigure"]

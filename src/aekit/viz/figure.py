@@ -66,6 +66,15 @@ class ReportFigure:
         raise NotImplementedError
 
 
+def not_images(run: RunData) -> str | None:
+    """None when the run's samples are images; else why a figure that draws samples as pictures does not
+    apply (a table's row drawn as a strip of pixels says nothing)."""
+    if run.images:
+        return None
+    return (f"the samples are rows of a table ({run.x_test.shape[1]} features), not images; the table's own "
+            f"figures show them.")
+
+
 def report_figures() -> dict[str, ReportFigure]:
     """Every registered figure, one instance each, in page order."""
     figures = {key: get("figure", key)() for key in available("figure")}
@@ -87,4 +96,4 @@ def registered_declaring(capability: str) -> list[str]:
     return [name for name in available("objective") if capability in capabilities_of(get("objective", name))]
 
 
-__all__ = ["ReportFigure", "report_figures", "declaring", "registered_declaring", "capabilities_of"]
+__all__ = ["ReportFigure", "report_figures", "not_images", "declaring", "registered_declaring", "capabilities_of"]

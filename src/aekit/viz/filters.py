@@ -22,7 +22,7 @@ from torch import nn
 from aekit.analysis.run_data import RunData
 from aekit.registry import register
 from aekit.viz._common import SIGNED_CMAP, as_images, new_figure, numpy, tile
-from aekit.viz.figure import ReportFigure
+from aekit.viz.figure import ReportFigure, not_images
 
 
 def first_layer_weights(model: nn.Module) -> tuple[np.ndarray, tuple[int, ...], str]:
@@ -78,6 +78,9 @@ def filters_figure(model: nn.Module, max_filters: int = 100) -> Figure:
 class FiltersFigure(ReportFigure):
     title = "Learned filters"
     order = 80
+
+    def applies(self, run: RunData) -> str | None:
+        return not_images(run)
 
     def draw(self, run: RunData) -> tuple[Figure, dict[str, Any]]:
         return filters_figure(run.model), {"where": first_layer_weights(run.model)[2]}

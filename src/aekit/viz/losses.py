@@ -75,9 +75,20 @@ def splits_text(splits: Sequence[str], n_epochs: int) -> str:
     return text[0].upper() + text[1:] + ("" if "val" in splits else " (the run has no validation split)") + "."
 
 
+DECADES = 10.0  # a panel whose positive values span more than this factor gets a log axis
+
+
+def spans_decades(values: Sequence[float | None]) -> bool:
+    """True when the values are all positive and the largest is more than :data:`DECADES` times the smallest:
+    on a linear axis the first epochs would squash the rest into a flat line."""
+    found = [v for v in values if v is not None and math.isfinite(v)]
+    return bool(found) and min(found) > 0 and max(found) > DECADES * min(found)
+
+
 def loss_curves_figure(history: Sequence[Mapping[str, Any]]) -> Figure:
     """One panel per loss term: its training (solid, filled dots) and validation (dashed, open dots)
-    value against the epoch; a dotted line marks the best epoch, whose weights the run keeps by default."""
+    value against the epoch; a dotted line marks the best epoch, whose weights the run keeps by default.
+    A panel whose values span more than a decade is drawn on a log axis (:func:`spans_decades`)."""
     terms = terms_of(history)
     if not terms:
         raise ValueError("The history has no loss terms (keys 'train/<term>' or 'val/<term>'); was any epoch run?")
@@ -90,8 +101,11 @@ def loss_curves_figure(history: Sequence[Mapping[str, Any]]) -> Figure:
     for ax in axes.flat[len(terms):]:
         ax.set_visible(False)
     for ax, term in zip(axes.flat, terms):
+        values = {split: [record.get(f"{split}/{term}") for record in history] for split in ("train", "val")}
         for split in ("train", "val"):
-            plot_split(ax, split, epochs, [record.get(f"{split}/{term}") for record in history])
+            plot_split(ax, split, epochs, values[split])
+        if spans_decades(values["train"] + values["val"]):
+            ax.set_yscale("log")
         if best:
             ax.axvline(best, color="gray", linestyle=":", linewidth=1, label=f"best epoch {best}")
         ax.set_title(TERM_TITLES.get(term, term), fontsize=10)
@@ -116,8 +130,10 @@ class LossesFigure(ReportFigure):
         return None if run.history else "metrics.jsonl holds no completed epoch."
 
     def draw(self, run: RunData) -> tuple[Figure, dict[str, Any]]:
-        return loss_curves_figure(run.history), {"several_terms": "loss" in terms_of(run.history),
-                                                 "splits": splits_of(run.history)}
+        terms = terms_of(run.history)
+        log = [t for t in terms if spans_decades([r.get(f"{s}/{t}") for r in run.history for s in ("train", "val")])]
+        return loss_curves_figure(run.history), {"several_terms": "loss" in terms, "splits": splits_of(run.history),
+                                                 "log": log}
 
     def caption(self, run: RunData, facts: Mapping[str, Any]) -> str:
         config, splits = run.config, facts["splits"]
@@ -128,8 +144,15 @@ class LossesFigure(ReportFigure):
                 f" The dotted line marks the {best} (this run keeps its last weights, train.restore_best: false).")
         over = (" a validation curve that turns up while the training curve keeps falling is over-fitting."
                 if "val" in splits else "")
+        log = facts.get("log") or []
+        axis = ((" All panels have" if len(log) == len(terms_of(run.history)) else
+                 f" The panel{'s' * (len(log) > 1)} of {', '.join(TERM_TITLES.get(t, t) for t in log)} ha"
+                 f"{'ve' if len(log) > 1 else 's'}") + " a log axis: the values span more than a decade."
+                if log else "")
+        sample = run.sample_word
+        dims = "pixels of an image" if run.images else "features of a row"
         return (f"One panel per term of the loss as the trainer logged it over {len(run.history)} epoch(s), per "
-                f"sample: summed over the dimensions of an image, averaged over the images{unit}. "
+                f"{sample}: summed over the {dims}, averaged over the {sample}s{unit}.{axis} "
                 f"{splits_text(splits, len(run.history))}{total} Look for curves that fall and flatten"
                 f"{';' + over if over else '.'}{keep}")
 

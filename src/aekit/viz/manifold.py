@@ -25,7 +25,7 @@ from matplotlib.figure import Figure
 from aekit.analysis.run_data import SEED, RunData
 from aekit.registry import register
 from aekit.viz._common import SEPARATOR, as_images, data_limits, decode, encode, new_figure, numpy, tile
-from aekit.viz.figure import ReportFigure
+from aekit.viz.figure import ReportFigure, not_images
 
 PAD = 1  # pixels between tiles
 MIN_TILE = 16  # pixels a tile has at least in a mosaic (smaller images are enlarged by a whole factor)
@@ -209,6 +209,9 @@ class ManifoldFigure(ReportFigure):
     order = 40
     steps = 9  # cells along each code dimension (odd: the middle one is the typical code)
 
+    def applies(self, run: RunData) -> str | None:
+        return not_images(run)
+
     def draw(self, run: RunData) -> tuple[Figure, dict[str, Any]]:
         change = decoded_change(run.model, run.h_test)  # (k,)
         dims = [int(j) for j in np.argsort(-change, kind="stable")[:min(2, len(change))]]
@@ -245,6 +248,9 @@ class TraversalsFigure(ReportFigure):
     title = "Latent traversals"
     order = 50
     max_dims = 10  # rows: the code dimensions with the largest spread
+
+    def applies(self, run: RunData) -> str | None:
+        return not_images(run)
 
     def draw(self, run: RunData) -> tuple[Figure, dict[str, Any]]:
         dims = min(self.max_dims, run.model.config.code_size)
@@ -286,6 +292,8 @@ class InterpolationsFigure(ReportFigure):
     pairs = 3
 
     def applies(self, run: RunData) -> str | None:
+        if not_images(run):
+            return not_images(run)
         n_test = len(run.x_test)
         return None if n_test >= 4 else f"the test split has {n_test} rows; interpolations need at least 4."
 
@@ -308,6 +316,8 @@ class PriorSamplesFigure(ReportFigure):
     samples = 64
 
     def applies(self, run: RunData) -> str | None:
+        if not_images(run):
+            return not_images(run)
         if run.variational:
             return None
         return "only a variational model (model.variational: true) has a prior to sample from."

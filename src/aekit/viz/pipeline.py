@@ -19,7 +19,7 @@ from matplotlib.figure import Figure
 from aekit.analysis.run_data import SEED, RunData
 from aekit.registry import register
 from aekit.viz._common import as_images, data_limits, grid_axes, new_figure, numpy, show
-from aekit.viz.figure import ReportFigure
+from aekit.viz.figure import ReportFigure, not_images
 
 
 @torch.no_grad()
@@ -85,6 +85,9 @@ class PipelineFigure(ReportFigure):
     title = "The pipeline, step by step"
     order = 10
     rows = 6  # test inputs followed through the model
+
+    def applies(self, run: RunData) -> str | None:
+        return not_images(run)
 
     def draw(self, run: RunData) -> tuple[Figure, dict[str, Any]]:
         return pipeline_figure(run.model, run.x_test[: self.rows], run.corruption, seed=SEED), {}
