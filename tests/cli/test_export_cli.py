@@ -5,6 +5,7 @@ graphs whose codes and reconstructions equal ``aekit encode`` / ``aekit reconstr
 from __future__ import annotations
 
 import json
+import shutil
 import sys
 
 import numpy as np
@@ -30,6 +31,19 @@ def table_run(tmp_path_factory):
     return out / "table", out / "table.npy"
 
 
+@pytest.fixture(scope="module")
+def exported(table_run, tmp_path_factory):
+    """``exported(format)``: the folder ``aekit export RUN --format FORMAT --out DIR`` wrote (once per format)."""
+    folders = {}
+
+    def export(format):
+        if format not in folders:
+            folders[format] = tmp_path_factory.mktemp("deploy") / format
+            assert main(["export", str(table_run[0]), "--format", format, "--out", str(folders[format])]) == 0
+        return folders[format]
+    return export
+
+
 def _graph(format, path, name, x, ort):
     if format == "onnx":
         return ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(None, {name: x})[0]
@@ -37,18 +51,18 @@ def _graph(format, path, name, x, ort):
 
 
 @pytest.mark.parametrize("format", ["onnx", "pt2"])
-def test_exported_graphs_give_what_encode_and_reconstruct_give(table_run, format, tmp_path, capsys, ort):
+def test_exported_graphs_give_what_encode_and_reconstruct_give(table_run, exported, format, tmp_path, capsys, ort):
     run, data = table_run
-    assert main(["export", str(run), "--format", format, "--out", str(tmp_path / "deploy")]) == 0
-    assert capsys.readouterr().out.strip().endswith(str(tmp_path / "deploy"))
+    deploy = exported(format)
+    assert sorted(p.name for p in deploy.iterdir()) == sorted([f"encoder.{format}", f"decoder.{format}", "export.json"])
     for command in ("encode", "reconstruct"):
         assert main([command, str(run), "--out", str(tmp_path / f"{command}.npy")]) == 0
     raw = np.load(data)
-    h = _graph(format, tmp_path / "deploy" / f"encoder.{format}", "x", raw, ort)
+    h = _graph(format, deploy / f"encoder.{format}", "x", raw, ort)
     assert np.abs(h - np.load(tmp_path / "encode.npy")).max() < TOLERANCE
-    x_hat = _graph(format, tmp_path / "deploy" / f"decoder.{format}", "h", h, ort)
+    x_hat = _graph(format, deploy / f"decoder.{format}", "h", h, ort)
     assert np.abs(x_hat - np.load(tmp_path / "reconstruct.npy")).max() < TOLERANCE
-    description = json.loads((tmp_path / "deploy" / "export.json").read_text())
+    description = json.loads((deploy / "export.json").read_text())
     assert description["preprocessing"]["kind"] == "minmax" and description["encoder"]["input"]["shape"] == ["batch", 7]
     pre = description["preprocessing"]  # the recorded inverse maps the reconstruction back to the raw scale
     scale, low = np.asarray(pre["scale"]), np.asarray(pre["low"])
@@ -90,7 +104,13 @@ def test_explore_writes_an_uncoloured_map_for_a_run_without_labels(table_run, tm
     assert "this run's data has no labels" in text
 
 
-def test_the_deploy_page_serves_the_encoder_without_aekit(table_run, tmp_path, monkeypatch, capsys, ort):
+def test_export_says_what_it_wrote(table_run, tmp_path, capsys):
+    assert main(["export", str(table_run[0]), "--format", "pt2", "--out", str(tmp_path / "d")]) == 0
+    out = capsys.readouterr().out.strip().splitlines()
+    assert out == ["wrote encoder.pt2, decoder.pt2 and export.json (pt2)", str(tmp_path / "d")]
+
+
+def test_the_deploy_page_serves_the_encoder_without_aekit(table_run, exported, tmp_path, monkeypatch, ort):
     """docs/deploy.md's service, run as written (on a free port, in a thread): its codes are aekit encode's."""
     import re
     import threading
@@ -99,8 +119,8 @@ def test_the_deploy_page_serves_the_encoder_without_aekit(table_run, tmp_path, m
     from pathlib import Path
 
     run, data = table_run
-    monkeypatch.chdir(tmp_path)
-    assert main(["export", str(run), "--out", "deploy"]) == 0
+    shutil.copytree(exported("onnx"), tmp_path / "deploy")
+    monkeypatch.chdir(tmp_path)  # the page's path: deploy/encoder.onnx
     doc = (Path(__file__).resolve().parents[2] / "docs" / "deploy.md").read_text()
     (block,) = re.findall(r"```python\n(.*?)```", doc, flags=re.DOTALL)
     *service, start = block.strip().splitlines()

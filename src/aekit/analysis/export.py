@@ -147,7 +147,8 @@ def export_model(model: Autoencoder, out: str | Path, format: str = "onnx", *, i
                           f"{input_shape}.")
     out = Path(out)
     if out.exists() and not out.is_dir():
-        raise ConfigError(f"--out {str(out)!r} is a file; give the folder to write the exported model into.")
+        raise ConfigError(f"The 'out' of export, {str(out)!r}, is a file; give the folder to write the exported "
+                          f"model into.")
     k = model.config.code_size
     device = next(model.parameters()).device
     model = model.eval()

@@ -332,8 +332,8 @@ class AutoencoderBase(BaseEstimator):
 
     def export(self, path: str | Path, format: str = "onnx") -> Path:
         """Write the fitted encoder and decoder for use without aekit into the folder ``path``: ``encoder.onnx``
-        (X rows, a batch of any size, in the layout of the fitted X -> the codes :meth:`_encode` gives, a
-        variational model's posterior mean), ``decoder.onnx`` (codes -> reconstructions) and ``export.json``;
+        (X rows, a batch of any size, in the layout of the fitted X -> the codes this estimator's encoding
+        gives, a variational model's posterior mean), ``decoder.onnx`` (codes -> reconstructions) and ``export.json``;
         ``format="pt2"`` writes ``torch.export`` programs instead. ONNX needs ``pip install 'aekit[export]'``.
         """
         from aekit.analysis.export import export_model

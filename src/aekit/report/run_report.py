@@ -286,8 +286,8 @@ def explorer_note(run_dir: Path, href: str | None) -> str:
         return (f'<p>Move through this model\'s code space and watch the decoder answer: <a href="{escape(href)}">the '
                 f"latent explorer</a> (one interactive page; the decoder runs in it).</p>")
     return (f'<p class="note">To move through this model\'s code space and watch the decoder answer, run '
-            f"<code>aekit explore {escape(run_dir)}</code>: it writes <code>explore.html</code> beside this report, "
-            f"which links to it when it is built again.</p>")
+            f"<code>aekit explore {escape(run_dir)}</code>: it writes <code>explore.html</code> into the run folder, and "
+            f"the report links to it when it is built again.</p>")
 
 
 def render(data: RunData, entries: list[FigureEntry], metrics: Metrics, skipped: dict[str, str], seconds: float,
