@@ -1,4 +1,5 @@
-"""The ``aekit`` command line: train, resume, report, encode and reconstruct, ladder (few labels), list data sets.
+"""The ``aekit`` command line: train, resume, report, encode and reconstruct, explore and export, ladder (few labels),
+list data sets.
 
 The only module that imports everything — lazily, inside each command, so ``aekit --help`` answers
 without importing torch. A user mistake (an :class:`aekit.errors.AekitError`) is printed as one line
@@ -22,6 +23,8 @@ examples:
   aekit report RUN                              rebuild RUN/report.html (figures of every step)
   aekit report RUN_A RUN_B --out compare.html   compare runs side by side
   aekit encode RUN --data mnist5k --out codes.npy
+  aekit explore RUN                             RUN/explore.html: move through the code space, decoded in the page
+  aekit export RUN --format onnx --out deploy   encoder.onnx + decoder.onnx + export.json, for use without aekit
   aekit ladder --labels 100                     a ladder network on 100 labels of MNIST-5k (the rest unlabelled)
   aekit datasets
 """
@@ -81,6 +84,27 @@ def _parser() -> argparse.ArgumentParser:
                             "data; all rows of data given with --data)")
         p.add_argument("--out", required=True, help="output .npy file")
         _plugin_option(p)
+
+    explore = sub.add_parser("explore", help="write an interactive page of a run's code space (one HTML file)",
+                             description="One self-contained page: a map of the test codes coloured by label, the "
+                                         "picked code as sliders decoded at once in the page, interpolation between "
+                                         "two codes, and prior samples for a variational model.")
+    explore.add_argument("run", metavar="RUN", help="run folder")
+    explore.add_argument("--out", help="output HTML file (default: RUN/explore.html)")
+    explore.add_argument("--map", default="tsne", help="how a code of more than 2 units is mapped to the plane: "
+                                                       "tsne (default) or pca")
+    _plugin_option(explore)
+
+    export = sub.add_parser("export", help="write a run's encoder and decoder as ONNX or torch.export programs",
+                            description="Write encoder.<format>, decoder.<format> (a batch of any size) and "
+                                        "export.json (shapes, rescaling, what each output is) into a folder; the "
+                                        "encoder gives what 'aekit encode' gives (a variational model's posterior "
+                                        "mean), the decoder what 'aekit reconstruct' gives. ONNX needs "
+                                        "pip install 'aekit[export]'.")
+    export.add_argument("run", metavar="RUN", help="run folder")
+    export.add_argument("--format", default="onnx", help="onnx (default) or pt2 (torch.export)")
+    export.add_argument("--out", required=True, help="output folder")
+    _plugin_option(export)
 
     ft = sub.add_parser("finetune", help="fine-tune a run's encoder as a classifier on few labels",
                         description="Drop the decoder of a trained run, attach a head, train it with the encoder "
@@ -391,6 +415,30 @@ def cmd_reconstruct(args: argparse.Namespace) -> int:
     return _apply(args, "reconstruct")
 
 
+def cmd_explore(args: argparse.Namespace) -> int:
+    from aekit.report.explore import build_explorer, check_map
+
+    check_map(args.map)  # before any work: a bad --map is known at once
+    if args.out is not None:
+        _file_path(args.out, "explore.html")
+    page = build_explorer(args.run, args.out, method=args.map)
+    print(f"{page.points} test points mapped by {page.method}, {page.sliders} sliders, {page.bytes / 1e6:.1f} MB, "
+          f"built in {page.seconds:.1f} s")
+    print(page.path)
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from aekit.analysis.export import export_run
+
+    for name in ("torch.onnx", "onnxscript", "onnx_ir"):  # their INFO lines describe the exporter's own passes
+        logging.getLogger(name).setLevel(logging.WARNING)
+    done = export_run(args.run, args.out, args.format)
+    print(f"wrote {done.encoder.name}, {done.decoder.name} and {done.description.name} ({args.format})")
+    print(done.out)
+    return 0
+
+
 def _finetune_config(args: argparse.Namespace, **fixed: object) -> object:
     from aekit import config as cfg
     from aekit.training.finetune import FinetuneConfig
@@ -529,6 +577,7 @@ def cmd_datasets(args: argparse.Namespace) -> int:
 
 
 COMMANDS = {"train": cmd_train, "report": cmd_report, "encode": cmd_encode, "reconstruct": cmd_reconstruct,
+            "explore": cmd_explore, "export": cmd_export,
             "finetune": cmd_finetune, "labelcurve": cmd_labelcurve, "ladder": cmd_ladder, "tour": cmd_tour,
             "datasets": cmd_datasets}
 

@@ -356,6 +356,18 @@ class AutoencoderBase(BaseEstimator):
         """The mean of :meth:`score_samples`: negative mean reconstruction loss, or mean ELBO; higher is better."""
         return float(np.mean(self.score_samples(X)))
 
+    def export(self, path: str | Path, format: str = "onnx") -> Path:
+        """Write the fitted encoder and decoder for use without aekit into the folder ``path``: ``encoder.onnx``
+        (X rows, a batch of any size, in the layout of the fitted X -> the codes this estimator's encoding
+        gives, a variational model's posterior mean), ``decoder.onnx`` (codes -> reconstructions) and ``export.json``;
+        ``format="pt2"`` writes ``torch.export`` programs instead. ONNX needs ``pip install 'aekit[export]'``.
+        """
+        from aekit.analysis.export import export_model
+
+        check_is_fitted(self, "model_")
+        export_model(self.model_, path, format, input_shape=self.input_shape_, source=type(self).__name__)
+        return Path(path)
+
     # -- save / load ------------------------------------------------------------------------------
     def save(self, path: str | Path) -> Path:
         """Write the fitted estimator into the folder ``path`` (created) and return it.

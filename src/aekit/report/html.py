@@ -1,4 +1,5 @@
-"""One self-contained HTML page: inline CSS, figures embedded as base64 PNG, no script, no network.
+"""One self-contained HTML page: inline CSS, figures embedded as base64 PNG, no network (and no script, but
+in the latent explorer, :mod:`aekit.report.explore`, whose script is inline too).
 
 The page opens from the file in any browser, offline, and can be mailed as one attachment. Each
 figure is a ``<figure data-figure="KEY">`` with a caption, so tests (and readers) can find it.
@@ -68,13 +69,13 @@ def figure(entry: FigureEntry) -> str:
     )
 
 
-def page(title: str, body: str) -> str:
-    """A complete HTML document around ``body`` (already HTML)."""
+def page(title: str, body: str, css: str = "") -> str:
+    """A complete HTML document around ``body`` (already HTML); ``css`` is added to the common style."""
     return (
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
         "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
         '<link rel="icon" href="data:,">'  # no favicon request: nothing leaves the file
-        f"<title>{escape(title)}</title><style>{CSS}</style></head>\n<body>\n{body}\n</body></html>\n"
+        f"<title>{escape(title)}</title><style>{CSS}{css}</style></head>\n<body>\n{body}\n</body></html>\n"
     )
 
 

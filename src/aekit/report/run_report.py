@@ -19,6 +19,7 @@ points; Jacobians: 100; importance-sampled NLL: 500 points, 200 samples; PCA and
 from __future__ import annotations
 
 import logging
+import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -305,13 +306,27 @@ def _build_report(run_dir: str | Path, out: str | Path | None, *, tsne_backend: 
             atomic_write_bytes(figures_dir / f"{entry.key}.png", entry.png)
     seconds = time.perf_counter() - start
     skipped = {key: reason for key, reason in reasons.items() if reason is not None}
-    atomic_write_text(out, render(data, entries, metrics, skipped, seconds, data.n_components, failed, figures_dir))
+    explorer = run_dir / "explore.html"  # aekit explore writes it; linked when it is there
+    href = os.path.relpath(explorer, out.parent) if explorer.is_file() else None
+    atomic_write_text(out, render(data, entries, metrics, skipped, seconds, data.n_components, failed, figures_dir,
+                                  explorer=href))
     return Report(out, paths, skipped, metrics, time.perf_counter() - start, timings, failed)
 
 
+def explorer_note(run_dir: Path, href: str | None) -> str:
+    """A link to the run's latent explorer page (``href``, relative to the report), or how to write one."""
+    if href is not None:
+        return (f'<p>Move through this model\'s code space and watch the decoder answer: <a href="{escape(href)}">the '
+                f"latent explorer</a> (one interactive page; the decoder runs in it).</p>")
+    return (f'<p class="note">To move through this model\'s code space and watch the decoder answer, run '
+            f"<code>aekit explore {escape(run_dir)}</code>: it writes <code>explore.html</code> into the run folder, and "
+            f"the report links to it when it is built again.</p>")
+
+
 def render(data: RunData, entries: list[FigureEntry], metrics: Metrics, skipped: dict[str, str], seconds: float,
-           n_components: int, failed: dict[str, str] | None = None, figures_dir: Path | None = None) -> str:
-    """The HTML of a run's report."""
+           n_components: int, failed: dict[str, str] | None = None, figures_dir: Path | None = None, *,
+           explorer: str | None = None) -> str:
+    """The HTML of a run's report; ``explorer``: the link to the run's explorer page, when there is one."""
     name = data.run_dir.name
     titles = figure_titles()
     parts = [f"<h1>Run {escape(name)}</h1>",
@@ -326,7 +341,7 @@ def render(data: RunData, entries: list[FigureEntry], metrics: Metrics, skipped:
              '<p class="note">The PCA column is the linear baseline with as many components as the code has, '
              "fitted on the training split: a useful autoencoder should beat it on reconstruction, and its codes "
              "should be at least as good for a probe.</p>",
-             "<h2>Figures</h2>"]
+             "<h2>Figures</h2>", explorer_note(data.run_dir, explorer)]
     parts += [figure(entry) for entry in entries]
     finetuned = _finetune_rows(data.run_dir)
     if finetuned:
