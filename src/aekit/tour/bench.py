@@ -128,10 +128,13 @@ def train_config(setting: Setting, name: str, overrides: list[str], *, seed: int
 
 
 def _same_run(run_dir: Any, config: Any) -> bool:
-    """True when ``run_dir`` holds a checkpoint of a run with exactly ``config``'s settings (its own
-    config.yaml, read as data), so that resuming it is the run ``config`` asks for."""
+    """True when ``run_dir`` holds a checkpoint of a run with exactly ``config``'s settings, so that resuming
+    it is the run ``config`` asks for: its config.yaml (read as data) against ``config`` with its automatic
+    data choices resolved as training resolves them (``data.rescale``, ``loss.reconstruction``: config.yaml
+    records what ``auto`` became)."""
     from aekit.config import to_dict
     from aekit.errors import AekitError
+    from aekit.training.run import resolve_data_choices
     from aekit.training.run_config import make_config
     from aekit.training.run_folder import read_config_data
 
@@ -140,7 +143,7 @@ def _same_run(run_dir: Any, config: Any) -> bool:
     try:
         data = read_config_data(run_dir)
         data.pop("distributed", None)
-        return to_dict(make_config(data)) == to_dict(config)
+        return to_dict(make_config(data)) == to_dict(resolve_data_choices(config)[0])
     except (AekitError, OSError):  # unreadable or from another version: train again
         return False
 
