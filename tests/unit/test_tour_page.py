@@ -52,6 +52,19 @@ def test_the_readme_block_is_the_summary_linking_into_the_tables():
     assert '<a id="first"></a>' in full and "| **best baseline, chosen by CV** | 21.4 % |" in full
 
 
+def test_at_the_papers_scale_the_readme_block_sets_their_numbers_beside_ours():
+    from aekit.tour.claim import Published
+
+    found = sections()
+    found[0].evidence.published = [Published("Hinton & Salakhutdinov 2006", "error / PCA-30's", "0.216", "0.25",
+                                             "they pretrained with RBMs")]
+    small = markdown(found, FACTS, brief="tables.md")
+    assert "Beside the papers" not in small  # MNIST-5k's block stays a summary
+    full = markdown(found, {**FACTS, "data": "mnist"}, brief="tables.md")
+    assert "| [first](tables.md#first) | Hinton & Salakhutdinov 2006 | error / PCA-30's | 0.216 | 0.25 |" in full
+    assert "they pretrained with RBMs" not in full  # how the protocols differ: in the claim's tables
+
+
 def test_rewrite_renders_a_measured_tour_again_and_measures_nothing(tmp_path):
     out = tmp_path / "docs" / "tour"
     _write(out, sections(), FACTS)

@@ -116,6 +116,12 @@ def markdown(sections: Sequence[Section], facts: dict[str, Any], brief: str | No
              "| " + " | ".join(SUMMARY) + " |", "|---|---|---|---|"]
     lines += [f"| [{s.title}]({target}#{s.key}) | {s.verdict} | {' | '.join(s.stable)} |" for s in sections]
     if brief:
+        published = [(s, p) for s in sections if s.evidence for p in s.evidence.published]
+        if published and facts.get("data", "mnist5k") != "mnist5k":  # at the papers' scale: their numbers beside ours
+            lines += ["", "Beside the papers (how each protocol differs: the claim's tables):", "",
+                      "| claim | source | quantity | published | ours |", "|---|---|---|---|---|"]
+            lines += [f"| [{s.key}]({target}#{s.key}) | {p.source} | {p.quantity} | {p.value} | {p.ours} |"
+                      for s, p in published]
         return "\n".join(lines) + "\n"
     lines += ["", f"Rule: {RULE.text()}"]
     for s in sections:
