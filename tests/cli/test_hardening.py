@@ -385,7 +385,7 @@ WRONG_FILES = {  # file -> (how to spoil it, the command that reads it, the erro
     "preprocessing.json": (lambda p: p.write_text("{not json"), "encode",
                            r"preprocessing\.json' is not valid JSON .*train the run again"),
     "preprocessing.json ": (lambda p: p.write_text('{"kind": "minmax"}'), "encode",
-                            r"preprocessing\.json' has no 'shape', which must be a list of 1 to 3 items"),
+                            r"preprocessing\.json' has no 'low', which must be a list of items"),
     "metrics.jsonl": (lambda p: p.write_text(p.read_text().splitlines()[0] + '\n[oops\n'), "report",
                       r"metrics\.jsonl' line 2 is not valid JSON .*--resume"),
     "summary.json": (lambda p: p.write_text("\x00\x01garbage"), "report", r"summary\.json' is not valid JSON"),

@@ -306,9 +306,9 @@ def test_stochastic_estimate_under_no_grad_is_a_value():
 
 # -- configuration and training -------------------------------------------------------------------
 def test_run_config_builds_the_penalty_from_a_bare_weight_or_a_mapping():
-    (penalty,) = make_config(None, ["penalties.contractive=0.1"]).objectives()[1:]
+    (penalty,) = make_config(None, ["penalties.contractive=0.1", "loss.reconstruction=bce"]).objectives()[1:]
     assert isinstance(penalty, Contractive) and penalty.weight == 0.1 and penalty.projections is None
-    (penalty,) = make_config(None, ["penalties.contractive={weight: 2, projections: 3}"]).objectives()[1:]
+    (penalty,) = make_config(None, ["penalties.contractive={weight: 2, projections: 3}", "loss.reconstruction=bce"]).objectives()[1:]
     assert penalty.weight == 2.0 and penalty.projections == 3
     assert get("objective", "contractive") is Contractive
 

@@ -123,6 +123,7 @@ def test_bad_weights_and_targets_are_refused_in_config_words(override, pattern):
 
 
 def test_run_config_builds_the_penalties_from_a_weight_or_a_mapping():
-    built = make_config(overrides=["penalties.l1=0.01", "penalties.kl_sparsity={weight: 3, target: 0.1}"]).objectives()[1:]
+    built = make_config(overrides=["penalties.l1=0.01", "penalties.kl_sparsity={weight: 3, target: 0.1}",
+                                 "loss.reconstruction=bce"]).objectives()[1:]
     assert L1(0.01) in built and KLSparsity(weight=3, target=0.1) in built
-    assert make_config(overrides=["penalties.kl_sparsity=2"]).objectives()[1:] == [KLSparsity(weight=2, target=0.05)]
+    assert make_config(overrides=["penalties.kl_sparsity=2", "loss.reconstruction=bce"]).objectives()[1:] == [KLSparsity(weight=2, target=0.05)]

@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from aekit.data.preparation import PREPROCESSING_JSON, PreparedData, Rescaling, prepare_data
+from aekit.data.preparation import MINMAX_JSON, PREPROCESSING_JSON, STANDARD_JSON, PreparedData, Rescaling, prepare_data
 from aekit.errors import ConfigError
 from aekit.io import LOCK_NAME, atomic_write_text, read_json, read_json_lines, refuse_links_out
 from aekit.models.autoencoder import Autoencoder
@@ -262,8 +262,11 @@ def read_preprocessing(run_dir: str | Path, rescale: str) -> Rescaling | None:
             raise ConfigError(f"{str(path)!r} is missing, but the run's config.yaml says data.rescale: {rescale}: the "
                               f"model cannot be given data as it trained on them without it. {_PRE_FIX}")
         return None
-    pre = Rescaling.from_json(read_json(path, "the rescaling fitted on the training split", _PRE_FIX,
-                                        schema=PREPROCESSING_JSON))
+    document = read_json(path, "the rescaling fitted on the training split", _PRE_FIX)
+    # the kind it names (else the run's) picks the one layout to check: a damaged file's error names the field
+    kind = document.get("kind") if document.get("kind") in ("minmax", "standard") else rescale
+    schema = {"minmax": MINMAX_JSON, "standard": STANDARD_JSON}.get(kind, PREPROCESSING_JSON)
+    pre = Rescaling.from_json(check(document, schema, repr(str(path)), _PRE_FIX, ConfigError))
     if pre.kind != rescale:
         raise ConfigError(f"{str(path)!r} holds a {pre.kind} rescaling, but the run's config.yaml says data.rescale: "
                           f"{rescale}. {_PRE_FIX}")
