@@ -240,8 +240,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     import json
 
     from aekit.errors import ConfigError
-    from aekit.training import run, run_config, run_folder
-    from aekit.training.progress import epoch_printer, terms_text
+    from aekit.training import run, run_config
+    from aekit.training.progress import terms_text
 
     if args.help_config:
         for key, default, doc in run_config.config_keys():
@@ -252,12 +252,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         if args.config or args.data or args.dry_run or args.preset:
             raise ConfigError("--resume continues a run with its own config; only --epochs and the optimiser "
                               f"settings ({', '.join(run.RESUMABLE_KEYS)}, with --set) may change it.")
-        config = run_folder.read_config(args.resume)
-        if args.epochs:
-            key = "max_epochs" if config.train.auto else "epochs"
-            setattr(config.train, key, args.epochs)
         result = run.resume(args.resume, epochs=args.epochs, overrides=args.overrides, progress=not args.quiet,
-                            on_epoch=None if args.quiet else epoch_printer(config.train))
+                            verbose=not args.quiet)
     else:
         overrides = list(args.overrides)
         if args.data:
@@ -270,8 +266,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         if args.dry_run:
             overrides += ["data.limit=512", "train.epochs=1"]
         config = run_config.make_config(args.config, overrides, preset=args.preset, plugins=args.plugin)
-        result = run.train(config, progress=not args.quiet,
-                           on_epoch=None if args.quiet else epoch_printer(config.train))
+        result = run.train(config, progress=not args.quiet, verbose=not args.quiet)
     from aekit.training import distributed
 
     main_process = distributed.is_main_process()
