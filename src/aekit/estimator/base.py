@@ -27,7 +27,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from aekit.data.corruption import Compose, build_corruption
-from aekit.data.preparation import RESCALES, Rescaling, choose_rescale
+from aekit.data.preparation import Rescaling, choose_rescale
 from aekit.errors import ConfigError, WeightsError
 from aekit.estimator.document import (
     ESTIMATOR_JSON,
@@ -39,16 +39,17 @@ from aekit.estimator.document import (
     penalties_from_v1,
     to_json,
 )
+from aekit.estimator.parameters import PARAMETERS, encoder_settings
 from aekit.io import atomic_write_text, read_json, refuse_links_out
 from aekit.models import ModelConfig, build_model
 from aekit.models.batched import map_batches
 from aekit.models.serialization import load_model, save_model
 from aekit.objectives import build_objectives, choose_reconstruction
-from aekit.params import SEED, SIZE, AnyOf, InstanceOf, Interval, Options, Registered, SequenceOf, check
-from aekit.registry import available, get
+from aekit.params import check
+from aekit.registry import get
 from aekit.schema import Record, short
 from aekit.schema import check as check_schema
-from aekit.training.precision import DEVICES, resolve_device
+from aekit.training.precision import resolve_device
 from aekit.training.progress import epoch_printer
 from aekit.training.trainer import TrainConfig, Trainer, stop_reason_text
 
@@ -58,72 +59,6 @@ STEPS_PER_EPOCH = 20  # batch_size="auto" aims at this many optimiser steps an e
 ELBO_SAMPLES = 10  # posterior draws per sample when a variational model scores data (ELBO estimate)
 EVAL_BATCH = 1024
 
-
-class _Noise:
-    """A constraint: None, a (name, level) pair, or a dict {name: level or {field: value}}."""
-
-    def accepts(self, value: Any) -> bool:
-        if value is None:
-            return True
-        if isinstance(value, dict):
-            return all(isinstance(name, str) for name in value)
-        return isinstance(value, (tuple, list)) and len(value) == 2 and isinstance(value[0], str)
-
-    def __str__(self) -> str:
-        return "None, a (name, level) pair such as ('masking', 0.25), or a dict {name: level or {field: value}}"
-
-
-class _Penalties:
-    """A constraint: None or a dict {registered penalty: weight or {field: value}}; each entry's fields
-    are checked by the objective itself when it is built."""
-
-    @staticmethod
-    def names() -> list[str]:
-        """Registered objectives that are not reconstructions (those declare the ``output`` they expect)."""
-        return [n for n in available("objective") if not hasattr(get("objective", n), "output")]
-
-    def accepts(self, value: Any) -> bool:
-        if value is None:
-            return True
-        return isinstance(value, dict) and all(isinstance(name, str) and name in self.names() for name in value)
-
-    def __str__(self) -> str:
-        return ("None or a dict {name: weight or {field: value}} whose names are registered penalties among {"
-                + ", ".join(repr(n) for n in self.names()) + "}, e.g. {'l1': 1e-4}")
-
-
-POSITIVE_INT = Interval(int, 1, None)
-_NON_NEGATIVE = Interval(float, 0, None)
-
-# Every constructor parameter and what it may hold; fit checks them all before anything else.
-PARAMETERS: dict[str, Any] = {
-    "code_size": AnyOf(Options(("auto",)), SIZE),
-    "hidden": SequenceOf(SIZE),
-    "kind": Registered("encoder"),
-    "channels": SequenceOf(SIZE),
-    "kernel_size": SIZE,
-    "activation": Registered("activation"),
-    "code_activation": Registered("activation"),
-    "tied": InstanceOf(bool),
-    "variational": InstanceOf(bool),
-    "loss": Registered("objective", having="output", extra=("auto",)),
-    "rescale": Options(RESCALES),  # as data.rescale: auto, standard, minmax or none, fitted on the training rows
-    "noise": _Noise(),  # names and levels are checked by the corruptions themselves
-    "penalties": _Penalties(),  # and fields by the objectives
-    "epochs": AnyOf(Options(("auto",)), POSITIVE_INT),
-    "max_epochs": POSITIVE_INT,
-    "tol": Interval(float, 0, 1, closed="left"),
-    "n_iter_no_change": POSITIVE_INT,
-    "early_stopping": InstanceOf(bool),
-    "batch_size": AnyOf(Options(("auto",)), SIZE),
-    "lr": AnyOf(Options(("auto",)), Interval(float, 0, None, closed="neither")),
-    "optimizer": Options(("adam", "sgd")),
-    "weight_decay": _NON_NEGATIVE,
-    "validation_fraction": Interval(float, 0, 1, closed="left"),
-    "random_state": AnyOf(None, SEED, InstanceOf(np.random.RandomState)),
-    "verbose": AnyOf(InstanceOf(bool), Interval(int, 0, None)),
-    "device": Options(DEVICES),  # as train.device: auto is the best available (CUDA, then MPS, then the CPU)
-}
 
 class AutoencoderBase(BaseEstimator):
     """Fit, encode, decode, score, save and load; the public classes add their scikit-learn role."""
@@ -222,20 +157,15 @@ class AutoencoderBase(BaseEstimator):
             logger.info("batch_size='auto': %d for n_train = %d (about %d steps an epoch, batches of 32 to 256)",
                         batch_size, len(x_train), STEPS_PER_EPOCH)
 
-        # plain Python numbers (a grid search may hand numpy ints), so model.json stays JSON; each encoder
-        # kind takes its own settings, and one set for another kind is refused by name
+        # each encoder kind takes its own settings, and one set for another kind is refused by name
         import inspect
 
-        from aekit.models.config import settings_for
-
-        encoder_settings = {"hidden": [int(w) for w in self.hidden], "channels": [int(c) for c in self.channels],
-                            "kernel_size": int(self.kernel_size), "tied": self.tied}
         defaults = {name: parameter.default for name, parameter in inspect.signature(type(self)).parameters.items()}
         config = ModelConfig(
             kind=self.kind, code_size=self.code_size if self.code_size == "auto" else int(self.code_size),
             activation=self.activation, code_activation=self.code_activation, variational=self.variational,
             output=get("objective", reconstruction).output,
-            **settings_for(self.kind, encoder_settings, defaults, type(self).__name__),
+            **encoder_settings(self, defaults),
         )
         train_config = TrainConfig(
             epochs=self.epochs if self.epochs == "auto" else int(self.epochs), max_epochs=int(self.max_epochs),

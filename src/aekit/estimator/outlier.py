@@ -7,7 +7,8 @@ from typing import Any
 import numpy as np
 from sklearn.base import OutlierMixin
 
-from aekit.estimator.base import PARAMETERS, AutoencoderBase, store
+from aekit.estimator.base import AutoencoderBase, store
+from aekit.estimator.parameters import PARAMETERS
 from aekit.params import AnyOf, Interval, Options
 
 
