@@ -33,10 +33,7 @@ from aekit.estimator.document import (
     ESTIMATOR_JSON,
     FITTED,
     FORMAT,
-    FORMATS,
-    V1_PENALTIES,
     from_json,
-    penalties_from_v1,
     to_json,
 )
 from aekit.estimator.parameters import PARAMETERS, encoder_settings
@@ -330,9 +327,9 @@ class AutoencoderBase(BaseEstimator):
         fix = f"Restore the file that {cls.__name__}.save wrote, or fit and save the estimator again."
         refuse_links_out(directory)
         document = read_json(json_path, "an estimator's parameters and fitted attributes", fix, error=WeightsError)
-        if document.get("format") not in FORMATS:
-            raise WeightsError(f"{json_path} is not an aekit estimator: expected format {FORMAT!r} (or the older "
-                               f"{FORMATS[0]!r}).")
+        if document.get("format") != FORMAT:
+            raise WeightsError(f"{json_path} is not an aekit estimator of this version: expected format {FORMAT!r}, "
+                               f"found {short(document.get('format'))}.")
         found = document.get("class")
         if found != cls.__name__:
             if isinstance(found, str) and found.isidentifier() and len(found) < 60:
@@ -342,8 +339,6 @@ class AutoencoderBase(BaseEstimator):
         params, fitted = document.get("params"), document.get("fitted")
         if not isinstance(params, dict) or not isinstance(fitted, dict):
             raise WeightsError(f"{json_path} needs the mappings 'params' and 'fitted' that save() writes. {fix}")
-        if document["format"] == FORMATS[0]:
-            params = penalties_from_v1(check_schema(params, V1_PENALTIES, f"{json_path} 'params'", fix, WeightsError))
         known = cls._get_param_names()
         unknown = sorted(set(params) - set(known))
         if unknown:

@@ -12,28 +12,7 @@ from aekit.params import AnyOf, InstanceOf, Interval, Options, Registered
 from aekit.schema import Items, Real, Record, Where, sample_shape, short
 
 FORMAT = "aekit.estimator/2"  # the tag of estimator.json; bump it when the layout changes
-# /1 had one parameter per penalty (l1, kl_sparsity + sparsity_target, contractive, beta + kl_warmup_epochs);
-# /2 has them in ``penalties``. load() reads both.
-FORMATS = ("aekit.estimator/1", FORMAT)
 ESTIMATOR_JSON = "estimator.json"
-
-
-def penalties_from_v1(params: dict[str, Any]) -> dict[str, Any]:
-    """The parameters of an ``aekit.estimator/1`` file, with its penalty parameters moved into ``penalties``."""
-    params = dict(params)
-    old = {name: params.pop(name) for name in ("l1", "kl_sparsity", "sparsity_target", "contractive", "beta",
-                                               "kl_warmup_epochs") if name in params}
-    penalties: dict[str, Any] = {}
-    if old.get("l1", 0) > 0:
-        penalties["l1"] = old["l1"]
-    if old.get("kl_sparsity", 0) > 0:
-        penalties["kl_sparsity"] = {"weight": old["kl_sparsity"], "target": old.get("sparsity_target", 0.05)}
-    if old.get("contractive", 0) > 0:
-        penalties["contractive"] = old["contractive"]
-    if params.get("variational") and (old.get("beta", 1.0) != 1.0 or old.get("kl_warmup_epochs", 0)):
-        penalties["kl"] = {"weight": old.get("beta", 1.0), "warmup_epochs": old.get("kl_warmup_epochs", 0)}
-    params["penalties"] = penalties or None
-    return params
 
 
 def to_json(value: Any) -> Any:
@@ -113,10 +92,4 @@ FITTED = {
     "denoising_weights_": Items(Interval(float, 0, None), min_len=1),  # LadderClassifier: one per layer
     "feature_names_in_": Items(InstanceOf(str)),
 }
-# the penalty parameters of an aekit.estimator/1 file, checked before they are moved into 'penalties'
-V1_PENALTIES = Record(optional={name: Interval(float, 0, None) for name in (
-    "l1", "kl_sparsity", "sparsity_target", "contractive", "beta", "kl_warmup_epochs")})
-
-
-__all__ = ["FORMAT", "FORMATS", "ESTIMATOR_JSON", "FITTED", "V1_PENALTIES", "to_json", "from_json",
-           "penalties_from_v1"]
+__all__ = ["FORMAT", "ESTIMATOR_JSON", "FITTED", "to_json", "from_json"]
