@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import json
 import logging
-import math
 import numbers
 import re
 import time
@@ -13,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import scipy.sparse as sp
 import sklearn
 import torch
 
@@ -28,24 +25,16 @@ from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from aekit.data.corruption import Compose, build_corruption
 from aekit.data.preparation import Rescaling, choose_rescale
-from aekit.errors import ConfigError, WeightsError
-from aekit.estimator.document import (
-    ESTIMATOR_JSON,
-    FITTED,
-    FORMAT,
-    from_json,
-    to_json,
-)
+from aekit.errors import ConfigError
+from aekit.estimator.document import read_estimator, write_estimator
 from aekit.estimator.parameters import PARAMETERS, encoder_settings
-from aekit.io import atomic_write_text, read_json, refuse_links_out
+from aekit.estimator.shapes import array_ndim, model_shape
 from aekit.models import ModelConfig, build_model
 from aekit.models.batched import map_batches
 from aekit.models.serialization import load_model, save_model
 from aekit.objectives import build_objectives, choose_reconstruction
 from aekit.params import check
 from aekit.registry import get
-from aekit.schema import Record, short
-from aekit.schema import check as check_schema
 from aekit.training.precision import resolve_device
 from aekit.training.progress import epoch_printer
 from aekit.training.trainer import TrainConfig, Trainer, stop_reason_text
@@ -231,7 +220,7 @@ class AutoencoderBase(BaseEstimator):
         Tables (numpy, pandas, lists) go through scikit-learn's ``validate_data`` (feature names,
         n_features_in_, finite values); arrays of 3 or more axes are checked, then flattened.
         """
-        if _ndim(X) > 2:
+        if array_ndim(X) > 2:
             images = check_array(X, allow_nd=True, dtype=[np.float32, np.float64], input_name="X")
             shape, X = images.shape[1:], images.reshape(len(images), -1)
         else:
@@ -304,74 +293,12 @@ class AutoencoderBase(BaseEstimator):
         attributes. No pickle: :meth:`load` can never run code.
         """
         check_is_fitted(self, "model_")
-        directory = Path(path)
-        self._save_model(directory)
-        fitted = {name: to_json(getattr(self, name)) for name in self._fitted_attributes}
-        if hasattr(self, "feature_names_in_"):
-            fitted["feature_names_in_"] = [str(name) for name in self.feature_names_in_]
-        params = self.get_params()
-        if not isinstance(params["random_state"], (numbers.Integral, type(None))):
-            params["random_state"] = self.seed_  # a RandomState is not JSON; the seed it gave is
-        document = {"format": FORMAT, "class": type(self).__name__, "params": to_json(params), "fitted": fitted}
-        atomic_write_text(directory / ESTIMATOR_JSON, json.dumps(document, indent=2) + "\n")
-        return directory
+        return write_estimator(self, Path(path))
 
     @classmethod
     def load(cls, path: str | Path) -> AutoencoderBase:
         """The estimator :meth:`save` wrote into ``path``, ready to transform and score."""
-        directory = Path(path)
-        json_path = directory / ESTIMATOR_JSON
-        if not json_path.is_file():
-            raise WeightsError(f"{str(directory)!r} holds no {ESTIMATOR_JSON}; {cls.__name__}.save(path) writes "
-                               f"it (a run folder of 'aekit train' loads with aekit.load(path) instead).")
-        fix = f"Restore the file that {cls.__name__}.save wrote, or fit and save the estimator again."
-        refuse_links_out(directory)
-        document = read_json(json_path, "an estimator's parameters and fitted attributes", fix, error=WeightsError)
-        if document.get("format") != FORMAT:
-            raise WeightsError(f"{json_path} is not an aekit estimator of this version: expected format {FORMAT!r}, "
-                               f"found {short(document.get('format'))}.")
-        found = document.get("class")
-        if found != cls.__name__:
-            if isinstance(found, str) and found.isidentifier() and len(found) < 60:
-                raise WeightsError(f"{json_path} holds a {found}; load it with {found}.load(path).")
-            raise WeightsError(f"{json_path}: 'class' must name the estimator's class ({cls.__name__!r}), not "
-                               f"{short(found)}. {fix}")
-        params, fitted = document.get("params"), document.get("fitted")
-        if not isinstance(params, dict) or not isinstance(fitted, dict):
-            raise WeightsError(f"{json_path} needs the mappings 'params' and 'fitted' that save() writes. {fix}")
-        known = cls._get_param_names()
-        unknown = sorted(set(params) - set(known))
-        if unknown:
-            raise WeightsError(f"{json_path} sets {short(unknown[0])}, which is not a parameter of {cls.__name__} "
-                               f"(parameters: {', '.join(known)}). {fix}")
-        # only the declared fitted attributes: any other key would overwrite a method or a parameter
-        allowed = (*cls._fitted_attributes, "feature_names_in_")
-        stray = sorted(set(fitted) - set(allowed))
-        if stray:
-            raise WeightsError(f"{json_path} has {short(stray[0])} under 'fitted', which is not a fitted attribute of "
-                               f"{cls.__name__} (those are {', '.join(allowed)}). {fix}")
-        fitted = from_json(fitted, str(json_path), "fitted")
-        check_schema(fitted, Record(required={name: FITTED[name] for name in cls._fitted_attributes},
-                                    optional={"feature_names_in_": FITTED["feature_names_in_"]}),
-                     f"{json_path} 'fitted'", fix, WeightsError)
-        estimator = cls(**from_json(params, str(json_path), "params"))
-        try:
-            estimator._check_params()
-        except ConfigError as error:
-            raise WeightsError(f"{json_path}: {error} {fix}") from None
-        for name, value in fitted.items():
-            setattr(estimator, name, value)
-        if "feature_names_in_" in fitted:
-            estimator.feature_names_in_ = np.asarray(fitted["feature_names_in_"], dtype=object)
-        estimator._load_model(directory)
-        shape, names = model_shape(estimator.input_shape_), fitted.get("feature_names_in_")
-        model_in = tuple(getattr(estimator.model_, "sample_shape", shape))  # a ladder network reads flat rows
-        if (math.prod(shape) != estimator.n_features_in_ or shape != model_in
-                or (names is not None and len(names) != estimator.n_features_in_)):
-            raise WeightsError(f"{json_path}: the fitted 'input_shape_' {estimator.input_shape_}, "
-                               f"'n_features_in_' {estimator.n_features_in_}, the feature names and the model's "
-                               f"sample shape {model_in} disagree. {fix}")
-        return estimator
+        return read_estimator(cls, Path(path))
 
     def _save_model(self, directory: Path) -> None:
         """The network's own files: ``model.safetensors`` + ``model.json``, the run folder's model files."""
@@ -413,21 +340,6 @@ def store(estimator: BaseEstimator, arguments: dict[str, Any]) -> None:
     for name, value in arguments.items():
         if name not in ("self", "__class__"):
             setattr(estimator, name, value)
-
-
-def _ndim(X: Any) -> int:
-    """The number of axes of X, 2 for anything scikit-learn's table validation should judge."""
-    if sp.issparse(X) or hasattr(X, "columns"):
-        return 2
-    try:
-        return int(np.ndim(X))
-    except (ValueError, TypeError):  # ragged nested lists: check_array explains them
-        return 2
-
-
-def model_shape(input_shape: tuple[int, ...]) -> tuple[int, ...]:
-    """The model's sample shape: a grey-level image (H, W) gets its channel axis, (1, H, W)."""
-    return (1, *input_shape) if len(input_shape) == 2 else tuple(input_shape)
 
 
 def _per_sample_loss(objective: Any, model: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:
