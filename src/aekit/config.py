@@ -77,7 +77,7 @@ def from_dict(cls: type[C], data: Mapping[str, Any] | None, prefix: str = "") ->
             # checked here, with the key the config writes, before the class's own check in __post_init__
             check(prefix + name, kwargs[name], field.metadata.get("constraint"))
     obj = cls(**kwargs)
-    validate(obj, prefix)
+    _cross_check(obj)  # every value was checked above, each section by its own from_dict: only check() is left
     return obj
 
 
@@ -119,25 +119,14 @@ def _coerce(value: Any, field: dataclasses.Field) -> Any:
     return value
 
 
-_CHECKED = "_aekit_checked"  # the values a config object had when it last passed validate()
-
-
-def _values(obj: Any) -> str:
-    return repr([getattr(obj, field.name) for field in dataclasses.fields(obj)])
-
-
 def validate(obj: Any, prefix: str | None = None) -> None:
     """Check every field of a config dataclass (recursively) against its declared constraint, then its
     cross-field ``check()``. Errors name each field under ``prefix``; without one, under the name the
     class is registered as (``l1.weight`` for ``L1(weight=-1)``), so a component that calls
-    ``validate(self)`` in its ``__post_init__`` need not repeat its own name. Built from a config
-    (:func:`build`, :func:`from_dict`), every value was checked already with the key the config writes.
+    ``validate(self)`` in its ``__post_init__`` need not repeat its own name.
 
-    Once: an object that passed with the values it holds now is not checked again, so a component
-    checked where it was built (``from_dict``, its ``__post_init__``) costs nothing when the model or the
-    trainer that receives it asks again; an object edited since is checked afresh."""
-    if getattr(obj, _CHECKED, None) == _values(obj):
-        return
+    For an object made in Python; one built from a config (:func:`from_dict`, :func:`build`) was checked
+    as it was built, value by value with the key the config writes, and is not checked again."""
     if prefix is None:
         name = getattr(type(obj), "registered_name", None)
         prefix = f"{name}." if isinstance(name, str) else ""
@@ -147,13 +136,14 @@ def validate(obj: Any, prefix: str | None = None) -> None:
             validate(value, prefix=f"{prefix}{field.name}.")
         else:
             check(prefix + field.name, value, field.metadata.get("constraint"))
+    _cross_check(obj)
+
+
+def _cross_check(obj: Any) -> None:
+    """The checks of a config that involve several fields (its ``check()``, when it has one)."""
     post = getattr(obj, "check", None)
     if callable(post):
         post()
-    try:
-        object.__setattr__(obj, _CHECKED, _values(obj))  # after check(), which may resolve a default
-    except AttributeError:  # a slotted dataclass: checked every time
-        pass
 
 
 def to_dict(obj: Any) -> dict[str, Any]:

@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from aekit.data import files, load_dataset
-from aekit.data.files import ImageFiles
+from aekit.data import image_folder, load_dataset
+from aekit.data import memory as memory_policy
+from aekit.data.image_folder import ImageFiles
 from aekit.errors import ConfigError, DataError, DataFileNotFoundError
 
 
@@ -183,8 +184,8 @@ def write_noise_folder(folder, color: bool, n: int = 40, size=(7, 5)) -> None:
 def decodes(monkeypatch):
     """The number of images decoded so far (``_pixels`` calls)."""
     calls = []
-    pixels = files._pixels
-    monkeypatch.setattr(files, "_pixels", lambda image, color: calls.append(1) or pixels(image, color))
+    pixels = image_folder._pixels
+    monkeypatch.setattr(image_folder, "_pixels", lambda image, color: calls.append(1) or pixels(image, color))
     return calls
 
 
@@ -231,7 +232,7 @@ def test_an_image_folder_stays_on_disk_when_decoded_it_would_fill_a_quarter_of_m
 ):
     write_noise_folder(tmp_path / "pics", color=True)  # 40 x 3 x 5 x 7 float32 = 16.8 kB decoded
     monkeypatch.delenv("AEKIT_MMAP")
-    monkeypatch.setattr(files, "available_memory", lambda: available)
+    monkeypatch.setattr(memory_policy, "available_memory", lambda: available)
     assert load_dataset(tmp_path / "pics").is_streamed == streamed
 
 

@@ -251,19 +251,13 @@ def test_penalties_build_the_same_objectives_as_a_run_config():
         variational=True, penalties={"kl": 1.0})._objectives("bce")[1:]  # a VAE's KL term, beta = 1, by default
 
 
-def test_an_estimator_json_of_format_1_loads_with_its_penalties_moved(digits, tmp_path):
-    x = digits[0][:60]
-    est = Autoencoder(code_size=3, penalties={"l1": 1e-3, "kl": {"weight": 2.0, "warmup_epochs": 1}},
-                      variational=True, **FAST).fit(x)
-    folder = est.save(tmp_path / "ae")
+def test_an_estimator_json_of_another_format_is_refused(digits, tmp_path):
+    folder = Autoencoder(code_size=3, **FAST).fit(digits[0][:60]).save(tmp_path / "ae")
     document = json.loads((folder / "estimator.json").read_text())
-    params = {k: v for k, v in document["params"].items() if k != "penalties"}  # as format 1 wrote them:
-    params.update(l1=1e-3, kl_sparsity=0.0, sparsity_target=0.05, contractive=0.0, beta=2.0, kl_warmup_epochs=1)
-    document.update(format="aekit.estimator/1", params=params)
+    document.update(format="aekit.estimator/1")  # the layout of early development, which never shipped
     (folder / "estimator.json").write_text(json.dumps(document))
-    back = Autoencoder.load(folder)
-    assert back.penalties == {"l1": 1e-3, "kl": {"weight": 2.0, "warmup_epochs": 1}}
-    np.testing.assert_array_equal(back.transform(x), est.transform(x))
+    with pytest.raises(WeightsError, match=r"expected format 'aekit\.estimator/2', found 'aekit\.estimator/1'"):
+        Autoencoder.load(folder)
 
 
 # -- input layouts --------------------------------------------------------------------------------

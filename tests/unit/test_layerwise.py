@@ -8,7 +8,7 @@ import torch
 from aekit.errors import ConfigError
 from aekit.models import ModelConfig
 from aekit.registry import get
-from aekit.training.layerwise import LayerwiseConfig, linear_layers, pretrain, stage_configs
+from aekit.training.layerwise import LayerwiseConfig, build_stages, linear_layers, pretrain, stage_configs
 from aekit.training.run_config import make_config
 from aekit.training.trainer import TrainConfig
 
@@ -23,10 +23,11 @@ def run_pretrain(config, x, layerwise=None, stages=None):
     def objectives(recon, penalties):
         return [get("objective", recon)()]
 
-    deep, histories = pretrain(config, (x.shape[1],), x, None, TrainConfig(epochs=2, batch_size=16),
-                               layerwise or LayerwiseConfig(enabled=True), build_objectives=objectives,
-                               build_corruption=lambda c: None, seed=0,
-                               on_stage=lambda i, h: kept.append(i))
+    layerwise = layerwise or LayerwiseConfig(enabled=True)
+    stages = build_stages(config, (x.shape[1],), layerwise, build_objectives=objectives,
+                          build_corruption=lambda c: None)
+    deep, histories = pretrain(config, (x.shape[1],), x, None, TrainConfig(epochs=2, batch_size=16), layerwise,
+                               stages, seed=0, on_stage=lambda i, h: kept.append(i))
     return deep, histories, kept
 
 

@@ -13,7 +13,8 @@ from aekit.data import load_dataset, loader
 from aekit.data.loader import StreamedBatches, _Rows
 from aekit.models import ModelConfig, build_model
 from aekit.objectives import build_objectives
-from aekit.training.trainer import TrainConfig, Trainer, _Source
+from aekit.training.batches import BatchSource
+from aekit.training.trainer import TrainConfig, Trainer
 
 
 @pytest.fixture
@@ -67,6 +68,6 @@ def test_a_streamed_run_ends_with_the_weights_of_an_in_memory_run(saved, monkeyp
 
 def test_data_in_memory_take_the_fast_path(saved):
     x, mapped, in_memory = saved
-    assert _Source(in_memory, torch.device("cpu")).x is not None
-    assert _Source(x, torch.device("cpu")).x is not None
-    assert _Source(mapped, torch.device("cpu")).x is None  # streamed
+    assert BatchSource(in_memory, torch.device("cpu")).x is not None
+    assert BatchSource(x, torch.device("cpu")).x is not None
+    assert BatchSource(mapped, torch.device("cpu")).x is None  # streamed

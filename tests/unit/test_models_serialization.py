@@ -13,7 +13,6 @@ import numpy as np
 import pytest
 import torch
 
-from aekit.config import to_dict
 from aekit.errors import WeightsError
 from aekit.models import ModelConfig, build_model, load_model, save_model
 
@@ -131,8 +130,11 @@ def test_missing_and_unexpected_keys_are_named(saved):
     ('{"format": "pythae/1"}', r"is not an aekit model description: expected format 'aekit\.model/2', found "
                                r"'pythae/1'\."),
     ('{"format": "aekit.model/9", "config": {}, "sample_shape": [4]}',
-     r"model\.json has format 'aekit\.model/9', a version this aekit cannot read \(it reads aekit\.model/2, "
-     r"aekit\.model/1\): it was written by another aekit version"),
+     r"model\.json has format 'aekit\.model/9', a version this aekit cannot read \(it reads aekit\.model/2\): it "
+     r"was written by another aekit version"),
+    # the flat layout of early development never shipped: no migration reads it
+    ('{"format": "aekit.model/1", "config": {}, "sample_shape": [4]}', r"format 'aekit\.model/1', a version this aekit "
+                                                                       r"cannot read"),
     ('{"format": "aekit.model/2", "config": {"code_size": 0}, "sample_shape": [4]}',
      r"describes an architecture aekit cannot build: The 'code_size' parameter must be a str among"),
 ])
@@ -140,52 +142,3 @@ def test_bad_model_json(saved, text, pattern):
     (saved / "model.json").write_text(text)
     with pytest.raises(WeightsError, match=pattern):
         load_model(saved)
-
-
-# model.json of format aekit.model/1: one flat config held every kind's keys ---------------------------
-
-FLAT_KEYS = ["kind", "code_size", "hidden", "channels", "kernel_size", "activation", "code_activation", "tied",
-             "variational", "output"]  # the flat ModelConfig's fields, in its order
-FLAT_DEFAULTS = {"kind": "mlp", "code_size": "auto", "hidden": [512], "channels": [16, 32], "kernel_size": 3,
-                 "activation": "relu", "code_activation": "linear", "tied": False, "variational": False,
-                 "output": "auto"}
-
-
-def write_flat_model_json(folder, model):
-    """model.json as aekit.model/1 wrote it: every kind's keys, the other kinds' at their defaults."""
-    config = {**FLAT_DEFAULTS, **{k: v for k, v in model.describe()["config"].items()}}
-    description = {"format": "aekit.model/1", "config": {k: config[k] for k in FLAT_KEYS},
-                   "sample_shape": list(model.sample_shape), "output": model.output,
-                   "parameters": sum(p.numel() for p in model.parameters()), "aekit_version": "0.1.0"}
-    (folder / "model.json").write_text(json.dumps(description, indent=2) + "\n")
-
-
-@pytest.mark.parametrize("name", list(MODELS))
-def test_a_model_json_of_format_1_still_loads(tmp_path, caplog, name):
-    model = make(name).eval()
-    save_model(model, tmp_path)
-    write_flat_model_json(tmp_path, model)
-    with caplog.at_level("INFO", logger="aekit.models.config"):
-        loaded = load_model(tmp_path)
-    assert to_dict(loaded.config) == to_dict(model.config)  # the other kinds' keys are gone
-    x = torch.rand(3, *model.sample_shape)
-    with torch.no_grad():
-        assert torch.equal(loaded.encode(x), model.encode(x))
-    dropped = "channels, kernel_size" if model.config.kind == "mlp" else "hidden, tied"
-    assert f"model.json (format aekit.model/1) was written before each encoder kind had its own config: dropped " \
-           f"{dropped}, which kind '{model.config.kind}'" in caplog.text
-    save_model(loaded, tmp_path / "again")  # saved again, it is the current format
-    assert json.loads((tmp_path / "again" / "model.json").read_text())["format"] == "aekit.model/2"
-
-
-def test_a_classifier_holding_a_format_1_description_still_loads(tmp_path):
-    from aekit.models.classifier import Classifier, load_classifier, save_classifier
-
-    model = make("conv").eval()
-    write_flat_model_json(tmp_path, model)
-    old = json.loads((tmp_path / "model.json").read_text())
-    save_classifier(Classifier.from_autoencoder(model, n_classes=3), old, tmp_path / "clf")
-    loaded = load_classifier(tmp_path / "clf")
-    x = torch.rand(3, *model.sample_shape)
-    with torch.no_grad():
-        assert torch.equal(loaded.encoder(x), model.encoder(x))

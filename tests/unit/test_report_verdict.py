@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from aekit.models import ModelConfig, build_model
-from aekit.report.run_report import Metrics, verdict
+from aekit.report.run_report import Metrics, in_short
 
 
 def run(stop_reason, epochs=20, best=20, linear=False):
@@ -31,7 +31,7 @@ def metrics(recon, recon_pca, probe=None, probe_pca=None, one_nn=None, one_nn_pc
 
 
 def test_a_model_worse_than_pca_on_both_numbers_is_told_so_with_what_to_try():
-    notes = " ".join(verdict(run("converged"), metrics(21.67, 13.75, 0.874, 0.894), 32))
+    notes = " ".join(in_short(run("converged"), metrics(21.67, 13.75, 0.874, 0.894), 32))
     assert "worse than PCA</b> with 32 components: 21.67 against 13.75 per sample (1.58×)" in notes
     assert "worse features than PCA's</b> for a linear probe (0.874 against 0.894" in notes
     assert "corruption.masking" in notes and "budget" not in notes
@@ -39,25 +39,25 @@ def test_a_model_worse_than_pca_on_both_numbers_is_told_so_with_what_to_try():
 
 
 def test_the_budget_and_a_fixed_count_still_improving_are_named():
-    notes = " ".join(verdict(run("budget"), metrics(7.6, 13.75), 32))
+    notes = " ".join(in_short(run("budget"), metrics(7.6, 13.75), 32))
     assert "stopped on its budget of 20 epochs" in notes and "--resume runs/r --epochs 40" in notes
     assert "better than PCA with 32 components: 7.6 against 13.75 per sample (0.55×)" in notes
-    notes = " ".join(verdict(run("completed", epochs=10, best=10), metrics(7.6, 13.75), 32))
+    notes = " ".join(in_short(run("completed", epochs=10, best=10), metrics(7.6, 13.75), 32))
     assert "fixed 10 epochs and the last was the best" in notes
-    assert "fixed" not in " ".join(verdict(run("completed", epochs=10, best=6), metrics(7.6, 13.75), 32))
+    assert "fixed" not in " ".join(in_short(run("completed", epochs=10, best=6), metrics(7.6, 13.75), 32))
 
 
 def test_a_linear_model_is_measured_against_pca_as_its_optimum():
-    notes = " ".join(verdict(run("converged", linear=True), metrics(10.5, 10.0), 2))
+    notes = " ".join(in_short(run("converged", linear=True), metrics(10.5, 10.0), 2))
     assert "can at best match PCA with 2 components" in notes and "1.050× PCA's" in notes
     assert "worse than PCA" not in notes
 
 
 def test_codes_whose_nearest_neighbours_lose_to_pca_are_told_so():
-    notes = " ".join(verdict(run("converged"), metrics(7.6, 13.75, 0.95, 0.90, 0.794, 0.902), 32))
+    notes = " ".join(in_short(run("converged"), metrics(7.6, 13.75, 0.95, 0.90, 0.794, 0.902), 32))
     assert "separate the classes less well than PCA's</b> for nearest neighbours" in notes
     assert "0.794 of the time, against 0.902 with PCA codes" in notes
-    notes = " ".join(verdict(run("converged"), metrics(7.6, 13.75, 0.95, 0.90, 0.91, 0.902), 32))
+    notes = " ".join(in_short(run("converged"), metrics(7.6, 13.75, 0.95, 0.90, 0.91, 0.902), 32))
     assert "at least as well as PCA's for nearest neighbours (1-NN accuracy 0.910 against 0.902)" in notes
 
 

@@ -11,7 +11,7 @@ from PIL import Image
 from aekit.analysis.run_data import load_run_data
 from aekit.cli import main
 from aekit.data import load_dataset, loader
-from aekit.data.files import ImageFiles
+from aekit.data.image_folder import ImageFiles
 from aekit.data.preparation import DataConfig, prepare_data
 from aekit.errors import ConfigError
 from aekit.models import ModelConfig, build_model

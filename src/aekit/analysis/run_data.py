@@ -125,7 +125,7 @@ def load_run_data(run_dir: str | Path, *, tsne_backend: str = DEFAULT_BACKEND, n
                           f"model.safetensors, as 'aekit train' writes them).")
     run = load_run(run_dir)
     prepared = run.data()  # the splits only: no model is built, torch's generator is not touched
-    objectives, corruption = run.config.objectives(), run.config.corruptor()  # built once, when load_run checked the config
+    objectives, corruption = run.config.objectives(), run.config.corruptor()
     splits = prepared.splits
     if len(splits.test) == 0:
         raise ConfigError(f"The run in {str(run_dir)!r} has no test split (data.test_fraction: "

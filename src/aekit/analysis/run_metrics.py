@@ -20,6 +20,7 @@ from aekit.analysis.embedding import MAX_POINTS, one_nn_accuracy, subsample
 from aekit.analysis.metrics import psnr, reconstruction_error
 from aekit.analysis.run_data import SEED, RunData
 from aekit.models.batched import map_batches
+from aekit.training.probe import linear_probe
 
 logger = logging.getLogger(__name__)
 
@@ -43,21 +44,11 @@ class Metrics:
 
 
 def _probe_accuracy(h_train: np.ndarray, y_train: np.ndarray, h_test: np.ndarray, y_test: np.ndarray) -> float:
-    """Test accuracy of a logistic regression fitted on standardised training codes."""
-    import warnings
-
-    from sklearn.exceptions import ConvergenceWarning
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
-
-    probe = make_pipeline(StandardScaler(), LogisticRegression(max_iter=500))
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", ConvergenceWarning)
-        probe.fit(h_train.reshape(len(h_train), -1), y_train)
-    if any(issubclass(w.category, ConvergenceWarning) for w in caught):
+    """Test accuracy of the linear probe (a logistic regression on standardised training codes)."""
+    probe = linear_probe(h_train, y_train, h_test, y_test, max_iter=500)
+    if not probe.converged:
         logger.warning("The logistic-regression probe did not converge in 500 iterations; its accuracy is a lower bound.")
-    return float(probe.score(h_test.reshape(len(h_test), -1), y_test))
+    return probe.accuracy
 
 
 def _data_range(x: np.ndarray) -> float:

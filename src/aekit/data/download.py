@@ -28,7 +28,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from aekit.data.dataset import Dataset, register_dataset
-from aekit.data.files import idx_images, read_idx
+from aekit.data.idx import idx_images, read_idx
 from aekit.errors import DownloadError
 from aekit.io import atomic_write
 

@@ -48,7 +48,7 @@ from aekit.data.array_pickle import load_arrays
 from aekit.data.bundled import DIGIT_CLASSES
 from aekit.data.dataset import Dataset, register_dataset
 from aekit.data.download import FILES, cache_folder, download_error, fetch, resolve_base_url, sha256_of
-from aekit.data.files import read_idx
+from aekit.data.idx import read_idx
 from aekit.errors import DataError, DownloadError
 from aekit.io import atomic_write, storage_error
 

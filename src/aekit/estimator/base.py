@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import json
 import logging
-import math
 import numbers
 import re
 import time
@@ -13,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import scipy.sparse as sp
 import sklearn
 import torch
 
@@ -27,28 +24,18 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from aekit.data.corruption import Compose, build_corruption
-from aekit.data.preparation import RESCALES, Rescaling, choose_rescale
-from aekit.errors import ConfigError, WeightsError
-from aekit.estimator.document import (
-    ESTIMATOR_JSON,
-    FITTED,
-    FORMAT,
-    FORMATS,
-    V1_PENALTIES,
-    from_json,
-    penalties_from_v1,
-    to_json,
-)
-from aekit.io import atomic_write_text, read_json, refuse_links_out
+from aekit.data.preparation import Rescaling, choose_rescale
+from aekit.errors import ConfigError
+from aekit.estimator.document import read_estimator, write_estimator
+from aekit.estimator.parameters import PARAMETERS, encoder_settings
+from aekit.estimator.shapes import array_ndim, model_shape
 from aekit.models import ModelConfig, build_model
 from aekit.models.batched import map_batches
 from aekit.models.serialization import load_model, save_model
 from aekit.objectives import build_objectives, choose_reconstruction
-from aekit.params import SEED, SIZE, AnyOf, InstanceOf, Interval, Options, Registered, SequenceOf, check
-from aekit.registry import available, get
-from aekit.schema import Record, short
-from aekit.schema import check as check_schema
-from aekit.training.precision import DEVICES, resolve_device
+from aekit.params import check
+from aekit.registry import get
+from aekit.training.precision import resolve_device
 from aekit.training.progress import epoch_printer
 from aekit.training.trainer import TrainConfig, Trainer, stop_reason_text
 
@@ -58,72 +45,6 @@ STEPS_PER_EPOCH = 20  # batch_size="auto" aims at this many optimiser steps an e
 ELBO_SAMPLES = 10  # posterior draws per sample when a variational model scores data (ELBO estimate)
 EVAL_BATCH = 1024
 
-
-class _Noise:
-    """A constraint: None, a (name, level) pair, or a dict {name: level or {field: value}}."""
-
-    def accepts(self, value: Any) -> bool:
-        if value is None:
-            return True
-        if isinstance(value, dict):
-            return all(isinstance(name, str) for name in value)
-        return isinstance(value, (tuple, list)) and len(value) == 2 and isinstance(value[0], str)
-
-    def __str__(self) -> str:
-        return "None, a (name, level) pair such as ('masking', 0.25), or a dict {name: level or {field: value}}"
-
-
-class _Penalties:
-    """A constraint: None or a dict {registered penalty: weight or {field: value}}; each entry's fields
-    are checked by the objective itself when it is built."""
-
-    @staticmethod
-    def names() -> list[str]:
-        """Registered objectives that are not reconstructions (those declare the ``output`` they expect)."""
-        return [n for n in available("objective") if not hasattr(get("objective", n), "output")]
-
-    def accepts(self, value: Any) -> bool:
-        if value is None:
-            return True
-        return isinstance(value, dict) and all(isinstance(name, str) and name in self.names() for name in value)
-
-    def __str__(self) -> str:
-        return ("None or a dict {name: weight or {field: value}} whose names are registered penalties among {"
-                + ", ".join(repr(n) for n in self.names()) + "}, e.g. {'l1': 1e-4}")
-
-
-POSITIVE_INT = Interval(int, 1, None)
-_NON_NEGATIVE = Interval(float, 0, None)
-
-# Every constructor parameter and what it may hold; fit checks them all before anything else.
-PARAMETERS: dict[str, Any] = {
-    "code_size": AnyOf(Options(("auto",)), SIZE),
-    "hidden": SequenceOf(SIZE),
-    "kind": Registered("encoder"),
-    "channels": SequenceOf(SIZE),
-    "kernel_size": SIZE,
-    "activation": Registered("activation"),
-    "code_activation": Registered("activation"),
-    "tied": InstanceOf(bool),
-    "variational": InstanceOf(bool),
-    "loss": Registered("objective", having="output", extra=("auto",)),
-    "rescale": Options(RESCALES),  # as data.rescale: auto, standard, minmax or none, fitted on the training rows
-    "noise": _Noise(),  # names and levels are checked by the corruptions themselves
-    "penalties": _Penalties(),  # and fields by the objectives
-    "epochs": AnyOf(Options(("auto",)), POSITIVE_INT),
-    "max_epochs": POSITIVE_INT,
-    "tol": Interval(float, 0, 1, closed="left"),
-    "n_iter_no_change": POSITIVE_INT,
-    "early_stopping": InstanceOf(bool),
-    "batch_size": AnyOf(Options(("auto",)), SIZE),
-    "lr": AnyOf(Options(("auto",)), Interval(float, 0, None, closed="neither")),
-    "optimizer": Options(("adam", "sgd")),
-    "weight_decay": _NON_NEGATIVE,
-    "validation_fraction": Interval(float, 0, 1, closed="left"),
-    "random_state": AnyOf(None, SEED, InstanceOf(np.random.RandomState)),
-    "verbose": AnyOf(InstanceOf(bool), Interval(int, 0, None)),
-    "device": Options(DEVICES),  # as train.device: auto is the best available (CUDA, then MPS, then the CPU)
-}
 
 class AutoencoderBase(BaseEstimator):
     """Fit, encode, decode, score, save and load; the public classes add their scikit-learn role."""
@@ -222,20 +143,15 @@ class AutoencoderBase(BaseEstimator):
             logger.info("batch_size='auto': %d for n_train = %d (about %d steps an epoch, batches of 32 to 256)",
                         batch_size, len(x_train), STEPS_PER_EPOCH)
 
-        # plain Python numbers (a grid search may hand numpy ints), so model.json stays JSON; each encoder
-        # kind takes its own settings, and one set for another kind is refused by name
+        # each encoder kind takes its own settings, and one set for another kind is refused by name
         import inspect
 
-        from aekit.models.config import settings_for
-
-        encoder_settings = {"hidden": [int(w) for w in self.hidden], "channels": [int(c) for c in self.channels],
-                            "kernel_size": int(self.kernel_size), "tied": self.tied}
         defaults = {name: parameter.default for name, parameter in inspect.signature(type(self)).parameters.items()}
         config = ModelConfig(
             kind=self.kind, code_size=self.code_size if self.code_size == "auto" else int(self.code_size),
             activation=self.activation, code_activation=self.code_activation, variational=self.variational,
             output=get("objective", reconstruction).output,
-            **settings_for(self.kind, encoder_settings, defaults, type(self).__name__),
+            **encoder_settings(self, defaults),
         )
         train_config = TrainConfig(
             epochs=self.epochs if self.epochs == "auto" else int(self.epochs), max_epochs=int(self.max_epochs),
@@ -304,7 +220,7 @@ class AutoencoderBase(BaseEstimator):
         Tables (numpy, pandas, lists) go through scikit-learn's ``validate_data`` (feature names,
         n_features_in_, finite values); arrays of 3 or more axes are checked, then flattened.
         """
-        if _ndim(X) > 2:
+        if array_ndim(X) > 2:
             images = check_array(X, allow_nd=True, dtype=[np.float32, np.float64], input_name="X")
             shape, X = images.shape[1:], images.reshape(len(images), -1)
         else:
@@ -377,76 +293,12 @@ class AutoencoderBase(BaseEstimator):
         attributes. No pickle: :meth:`load` can never run code.
         """
         check_is_fitted(self, "model_")
-        directory = Path(path)
-        self._save_model(directory)
-        fitted = {name: to_json(getattr(self, name)) for name in self._fitted_attributes}
-        if hasattr(self, "feature_names_in_"):
-            fitted["feature_names_in_"] = [str(name) for name in self.feature_names_in_]
-        params = self.get_params()
-        if not isinstance(params["random_state"], (numbers.Integral, type(None))):
-            params["random_state"] = self.seed_  # a RandomState is not JSON; the seed it gave is
-        document = {"format": FORMAT, "class": type(self).__name__, "params": to_json(params), "fitted": fitted}
-        atomic_write_text(directory / ESTIMATOR_JSON, json.dumps(document, indent=2) + "\n")
-        return directory
+        return write_estimator(self, Path(path))
 
     @classmethod
     def load(cls, path: str | Path) -> AutoencoderBase:
         """The estimator :meth:`save` wrote into ``path``, ready to transform and score."""
-        directory = Path(path)
-        json_path = directory / ESTIMATOR_JSON
-        if not json_path.is_file():
-            raise WeightsError(f"{str(directory)!r} holds no {ESTIMATOR_JSON}; {cls.__name__}.save(path) writes "
-                               f"it (a run folder of 'aekit train' loads with aekit.load(path) instead).")
-        fix = f"Restore the file that {cls.__name__}.save wrote, or fit and save the estimator again."
-        refuse_links_out(directory)
-        document = read_json(json_path, "an estimator's parameters and fitted attributes", fix, error=WeightsError)
-        if document.get("format") not in FORMATS:
-            raise WeightsError(f"{json_path} is not an aekit estimator: expected format {FORMAT!r} (or the older "
-                               f"{FORMATS[0]!r}).")
-        found = document.get("class")
-        if found != cls.__name__:
-            if isinstance(found, str) and found.isidentifier() and len(found) < 60:
-                raise WeightsError(f"{json_path} holds a {found}; load it with {found}.load(path).")
-            raise WeightsError(f"{json_path}: 'class' must name the estimator's class ({cls.__name__!r}), not "
-                               f"{short(found)}. {fix}")
-        params, fitted = document.get("params"), document.get("fitted")
-        if not isinstance(params, dict) or not isinstance(fitted, dict):
-            raise WeightsError(f"{json_path} needs the mappings 'params' and 'fitted' that save() writes. {fix}")
-        if document["format"] == FORMATS[0]:
-            params = penalties_from_v1(check_schema(params, V1_PENALTIES, f"{json_path} 'params'", fix, WeightsError))
-        known = cls._get_param_names()
-        unknown = sorted(set(params) - set(known))
-        if unknown:
-            raise WeightsError(f"{json_path} sets {short(unknown[0])}, which is not a parameter of {cls.__name__} "
-                               f"(parameters: {', '.join(known)}). {fix}")
-        # only the declared fitted attributes: any other key would overwrite a method or a parameter
-        allowed = (*cls._fitted_attributes, "feature_names_in_")
-        stray = sorted(set(fitted) - set(allowed))
-        if stray:
-            raise WeightsError(f"{json_path} has {short(stray[0])} under 'fitted', which is not a fitted attribute of "
-                               f"{cls.__name__} (those are {', '.join(allowed)}). {fix}")
-        fitted = from_json(fitted, str(json_path), "fitted")
-        check_schema(fitted, Record(required={name: FITTED[name] for name in cls._fitted_attributes},
-                                    optional={"feature_names_in_": FITTED["feature_names_in_"]}),
-                     f"{json_path} 'fitted'", fix, WeightsError)
-        estimator = cls(**from_json(params, str(json_path), "params"))
-        try:
-            estimator._check_params()
-        except ConfigError as error:
-            raise WeightsError(f"{json_path}: {error} {fix}") from None
-        for name, value in fitted.items():
-            setattr(estimator, name, value)
-        if "feature_names_in_" in fitted:
-            estimator.feature_names_in_ = np.asarray(fitted["feature_names_in_"], dtype=object)
-        estimator._load_model(directory)
-        shape, names = model_shape(estimator.input_shape_), fitted.get("feature_names_in_")
-        model_in = tuple(getattr(estimator.model_, "sample_shape", shape))  # a ladder network reads flat rows
-        if (math.prod(shape) != estimator.n_features_in_ or shape != model_in
-                or (names is not None and len(names) != estimator.n_features_in_)):
-            raise WeightsError(f"{json_path}: the fitted 'input_shape_' {estimator.input_shape_}, "
-                               f"'n_features_in_' {estimator.n_features_in_}, the feature names and the model's "
-                               f"sample shape {model_in} disagree. {fix}")
-        return estimator
+        return read_estimator(cls, Path(path))
 
     def _save_model(self, directory: Path) -> None:
         """The network's own files: ``model.safetensors`` + ``model.json``, the run folder's model files."""
@@ -488,21 +340,6 @@ def store(estimator: BaseEstimator, arguments: dict[str, Any]) -> None:
     for name, value in arguments.items():
         if name not in ("self", "__class__"):
             setattr(estimator, name, value)
-
-
-def _ndim(X: Any) -> int:
-    """The number of axes of X, 2 for anything scikit-learn's table validation should judge."""
-    if sp.issparse(X) or hasattr(X, "columns"):
-        return 2
-    try:
-        return int(np.ndim(X))
-    except (ValueError, TypeError):  # ragged nested lists: check_array explains them
-        return 2
-
-
-def model_shape(input_shape: tuple[int, ...]) -> tuple[int, ...]:
-    """The model's sample shape: a grey-level image (H, W) gets its channel axis, (1, H, W)."""
-    return (1, *input_shape) if len(input_shape) == 2 else tuple(input_shape)
 
 
 def _per_sample_loss(objective: Any, model: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:

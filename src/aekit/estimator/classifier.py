@@ -11,7 +11,9 @@ import torch
 from sklearn.base import ClassifierMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from aekit.estimator.base import EVAL_BATCH, PARAMETERS, POSITIVE_INT, AutoencoderBase, model_shape, store
+from aekit.estimator.base import EVAL_BATCH, AutoencoderBase, store
+from aekit.estimator.parameters import PARAMETERS, POSITIVE_INT
+from aekit.estimator.shapes import model_shape
 from aekit.models.batched import map_batches
 from aekit.params import SIZE, AnyOf, Interval, Options, SequenceOf
 from aekit.training.progress import phase_printer

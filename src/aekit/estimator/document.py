@@ -2,38 +2,23 @@
 
 from __future__ import annotations
 
+import json
 import math
+import numbers
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from aekit.errors import WeightsError
+from aekit.errors import ConfigError, WeightsError
+from aekit.estimator.shapes import model_shape
+from aekit.io import atomic_write_text, read_json, refuse_links_out
 from aekit.params import AnyOf, InstanceOf, Interval, Options, Registered
 from aekit.schema import Items, Real, Record, Where, sample_shape, short
+from aekit.schema import check as check_schema
 
 FORMAT = "aekit.estimator/2"  # the tag of estimator.json; bump it when the layout changes
-# /1 had one parameter per penalty (l1, kl_sparsity + sparsity_target, contractive, beta + kl_warmup_epochs);
-# /2 has them in ``penalties``. load() reads both.
-FORMATS = ("aekit.estimator/1", FORMAT)
 ESTIMATOR_JSON = "estimator.json"
-
-
-def penalties_from_v1(params: dict[str, Any]) -> dict[str, Any]:
-    """The parameters of an ``aekit.estimator/1`` file, with its penalty parameters moved into ``penalties``."""
-    params = dict(params)
-    old = {name: params.pop(name) for name in ("l1", "kl_sparsity", "sparsity_target", "contractive", "beta",
-                                               "kl_warmup_epochs") if name in params}
-    penalties: dict[str, Any] = {}
-    if old.get("l1", 0) > 0:
-        penalties["l1"] = old["l1"]
-    if old.get("kl_sparsity", 0) > 0:
-        penalties["kl_sparsity"] = {"weight": old["kl_sparsity"], "target": old.get("sparsity_target", 0.05)}
-    if old.get("contractive", 0) > 0:
-        penalties["contractive"] = old["contractive"]
-    if params.get("variational") and (old.get("beta", 1.0) != 1.0 or old.get("kl_warmup_epochs", 0)):
-        penalties["kl"] = {"weight": old.get("beta", 1.0), "warmup_epochs": old.get("kl_warmup_epochs", 0)}
-    params["penalties"] = penalties or None
-    return params
 
 
 def to_json(value: Any) -> Any:
@@ -113,10 +98,75 @@ FITTED = {
     "denoising_weights_": Items(Interval(float, 0, None), min_len=1),  # LadderClassifier: one per layer
     "feature_names_in_": Items(InstanceOf(str)),
 }
-# the penalty parameters of an aekit.estimator/1 file, checked before they are moved into 'penalties'
-V1_PENALTIES = Record(optional={name: Interval(float, 0, None) for name in (
-    "l1", "kl_sparsity", "sparsity_target", "contractive", "beta", "kl_warmup_epochs")})
+def write_estimator(estimator: Any, directory: Path) -> Path:
+    """Write a fitted ``estimator`` into ``directory``: its model files and estimator.json."""
+    estimator._save_model(directory)
+    fitted = {name: to_json(getattr(estimator, name)) for name in estimator._fitted_attributes}
+    if hasattr(estimator, "feature_names_in_"):
+        fitted["feature_names_in_"] = [str(name) for name in estimator.feature_names_in_]
+    params = estimator.get_params()
+    if not isinstance(params["random_state"], (numbers.Integral, type(None))):
+        params["random_state"] = estimator.seed_  # a RandomState is not JSON; the seed it gave is
+    document = {"format": FORMAT, "class": type(estimator).__name__, "params": to_json(params), "fitted": fitted}
+    atomic_write_text(directory / ESTIMATOR_JSON, json.dumps(document, indent=2) + "\n")
+    return directory
 
 
-__all__ = ["FORMAT", "FORMATS", "ESTIMATOR_JSON", "FITTED", "V1_PENALTIES", "to_json", "from_json",
-           "penalties_from_v1"]
+def read_estimator(cls: type, directory: Path) -> Any:
+    """The estimator of class ``cls`` that ``write_estimator`` wrote into ``directory``, every field checked
+    against its schema before use."""
+    json_path = directory / ESTIMATOR_JSON
+    if not json_path.is_file():
+        raise WeightsError(f"{str(directory)!r} holds no {ESTIMATOR_JSON}; {cls.__name__}.save(path) writes "
+                           f"it (a run folder of 'aekit train' loads with aekit.load(path) instead).")
+    fix = f"Restore the file that {cls.__name__}.save wrote, or fit and save the estimator again."
+    refuse_links_out(directory)
+    document = read_json(json_path, "an estimator's parameters and fitted attributes", fix, error=WeightsError)
+    if document.get("format") != FORMAT:
+        raise WeightsError(f"{json_path} is not an aekit estimator of this version: expected format {FORMAT!r}, "
+                           f"found {short(document.get('format'))}.")
+    found = document.get("class")
+    if found != cls.__name__:
+        if isinstance(found, str) and found.isidentifier() and len(found) < 60:
+            raise WeightsError(f"{json_path} holds a {found}; load it with {found}.load(path).")
+        raise WeightsError(f"{json_path}: 'class' must name the estimator's class ({cls.__name__!r}), not "
+                           f"{short(found)}. {fix}")
+    params, fitted = document.get("params"), document.get("fitted")
+    if not isinstance(params, dict) or not isinstance(fitted, dict):
+        raise WeightsError(f"{json_path} needs the mappings 'params' and 'fitted' that save() writes. {fix}")
+    known = cls._get_param_names()
+    unknown = sorted(set(params) - set(known))
+    if unknown:
+        raise WeightsError(f"{json_path} sets {short(unknown[0])}, which is not a parameter of {cls.__name__} "
+                           f"(parameters: {', '.join(known)}). {fix}")
+    # only the declared fitted attributes: any other key would overwrite a method or a parameter
+    allowed = (*cls._fitted_attributes, "feature_names_in_")
+    stray = sorted(set(fitted) - set(allowed))
+    if stray:
+        raise WeightsError(f"{json_path} has {short(stray[0])} under 'fitted', which is not a fitted attribute of "
+                           f"{cls.__name__} (those are {', '.join(allowed)}). {fix}")
+    fitted = from_json(fitted, str(json_path), "fitted")
+    check_schema(fitted, Record(required={name: FITTED[name] for name in cls._fitted_attributes},
+                                optional={"feature_names_in_": FITTED["feature_names_in_"]}),
+                 f"{json_path} 'fitted'", fix, WeightsError)
+    estimator = cls(**from_json(params, str(json_path), "params"))
+    try:
+        estimator._check_params()
+    except ConfigError as error:
+        raise WeightsError(f"{json_path}: {error} {fix}") from None
+    for name, value in fitted.items():
+        setattr(estimator, name, value)
+    if "feature_names_in_" in fitted:
+        estimator.feature_names_in_ = np.asarray(fitted["feature_names_in_"], dtype=object)
+    estimator._load_model(directory)
+    shape, names = model_shape(estimator.input_shape_), fitted.get("feature_names_in_")
+    model_in = tuple(getattr(estimator.model_, "sample_shape", shape))  # a ladder network reads flat rows
+    if (math.prod(shape) != estimator.n_features_in_ or shape != model_in
+            or (names is not None and len(names) != estimator.n_features_in_)):
+        raise WeightsError(f"{json_path}: the fitted 'input_shape_' {estimator.input_shape_}, "
+                           f"'n_features_in_' {estimator.n_features_in_}, the feature names and the model's "
+                           f"sample shape {model_in} disagree. {fix}")
+    return estimator
+
+
+__all__ = ["FORMAT", "ESTIMATOR_JSON", "FITTED", "to_json", "from_json", "write_estimator", "read_estimator"]

@@ -27,8 +27,9 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.validation import check_consistent_length, check_is_fitted, column_or_1d
 
 from aekit.errors import ConfigError
-from aekit.estimator.base import EVAL_BATCH, PARAMETERS, AutoencoderBase, store
+from aekit.estimator.base import EVAL_BATCH, AutoencoderBase, store
 from aekit.estimator.classifier import _unlabelled
+from aekit.estimator.parameters import PARAMETERS
 from aekit.models.batched import map_batches
 from aekit.models.ladder import LadderNetwork, load_ladder, save_ladder
 from aekit.params import message

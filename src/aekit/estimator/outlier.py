@@ -7,7 +7,8 @@ from typing import Any
 import numpy as np
 from sklearn.base import OutlierMixin
 
-from aekit.estimator.base import PARAMETERS, AutoencoderBase, store
+from aekit.estimator.base import AutoencoderBase, store
+from aekit.estimator.parameters import PARAMETERS
 from aekit.params import AnyOf, Interval, Options
 
 
@@ -29,7 +30,7 @@ class AutoencoderOutlierDetector(OutlierMixin, AutoencoderBase):
     contaminated data (the outliers it should find are among its training rows), and a plain
     autoencoder learns to reconstruct them too; a denoising one, made to rebuild each row from a fifth
     of its features hidden, must lean on what rows share. On the ten ODDS tables
-    (``experiments/anomaly_odds.py``) it ranked the training rows' own outliers best of the variants
+    (docs/provenance.md, and the README's ODDS comparison) it ranked the training rows' own outliers best of the variants
     tried (ROC-AUC on the training rows, mean over sets and seeds; the test rows chose nothing).
     A table is standardised on its training rows (``rescale="auto"``), and the score is the squared
     reconstruction error of the standardised row. Attributes are those of :class:`Autoencoder` plus

@@ -18,9 +18,6 @@ and ``to_dict`` writes only them. A new encoder is one file in :mod:`aekit.model
         def hidden_layers(self) -> int: ...               # layers followed by `activation` (for `affine`)
 
         def build(self, sample_shape): ...                # -> (encoder with body and head, decoder)
-
-Runs and model files written before kinds had their own configs hold every kind's keys in one
-mapping (model.json format ``aekit.model/1``); :func:`drop_other_kinds` reads them.
 """
 
 from __future__ import annotations
@@ -194,29 +191,6 @@ def _differs(value: Any, default: Any) -> bool:
     if isinstance(value, (list, tuple)) and isinstance(default, (list, tuple)):
         return list(value) != list(default)
     return value != default
-
-
-# -- files written before each kind had its own config --------------------------------------------------
-FLAT_FORMAT = "aekit.model/1"  # model.json's format while one flat ModelConfig held every kind's keys
-FLAT_KEYS = ("hidden", "tied", "channels", "kernel_size")  # the kind-specific keys of that flat config
-
-
-def drop_other_kinds(data: Mapping[str, Any], source: str) -> dict[str, Any]:
-    """A model section written by the flat config (``aekit.model/1``, or a run's config.yaml of that time),
-    which held every kind's keys, with the keys its kind does not take dropped (and logged): that code
-    ignored them, so the model is the same. Anything else is left for ``from_dict`` to judge."""
-    data = dict(data)
-    kind = data.get("kind", _default(ModelConfig, "kind"))
-    if not isinstance(kind, str) or kind not in available("encoder"):
-        return data
-    own = set(field_names(get("encoder", kind)))
-    dropped = [key for key in FLAT_KEYS if key in data and key not in own]
-    for key in dropped:
-        del data[key]
-    if dropped:
-        logger.info("%s was written before each encoder kind had its own config: dropped %s, which kind %r does "
-                    "not take", source, ", ".join(dropped), kind)
-    return data
 
 
 # -- automatic choices ------------------------------------------------------------------------------------

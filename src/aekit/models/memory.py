@@ -31,7 +31,7 @@ def parameter_bytes(build: Any) -> int:
 
 def check_fits(build: Any, config: Any, sample_shape: Sequence[int], copies: int) -> None:
     """Refuse, in one line, a model whose ``copies`` copies of parameters exceed the free memory."""
-    from aekit.data.files import available_memory
+    from aekit.data.memory import available_memory
 
     available = available_memory()
     if available is None:

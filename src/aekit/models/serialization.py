@@ -5,9 +5,8 @@ No pickle anywhere (safetensors, Hugging Face 2022): loading a model can never r
 the weights into it. Both files are written atomically (temporary file, then rename). Every failure
 to load is a :class:`WeightsError` of one line saying which file is wrong and how.
 
-model.json's ``format`` names its layout: ``aekit.model/2`` holds the config of one encoder kind;
-``aekit.model/1`` (one flat config holding every kind's keys) still loads, the keys its kind does not
-take dropped and logged (:func:`aekit.models.config.drop_other_kinds`). Any other version is refused by name.
+model.json's ``format`` names its layout: ``aekit.model/2`` holds the config of one encoder kind. Any other
+version is refused by name.
 """
 
 from __future__ import annotations
@@ -24,7 +23,7 @@ from aekit.config import from_dict
 from aekit.errors import ConfigError, WeightsError
 from aekit.io import atomic_write, atomic_write_text, read_json, refuse_links_out
 from aekit.models.autoencoder import FORMAT, Autoencoder, build_model
-from aekit.models.config import FLAT_FORMAT, ModelConfig, drop_other_kinds
+from aekit.models.config import ModelConfig
 from aekit.params import InstanceOf, Interval
 from aekit.schema import Record, check, sample_shape, short
 
@@ -57,7 +56,7 @@ def load_model(directory: str | Path, device: str | torch.device = "cpu") -> Aut
                 f"Model directory {str(directory)!r} has no {path.name}; save_model writes "
                 f"{ARCHITECTURE} and {WEIGHTS} there."
             )
-    description = read_description(json_path, FORMAT, older=(FLAT_FORMAT,))
+    description = read_description(json_path, FORMAT)
     model = build_checked(lambda: build_described(description, json_path), weights_path, ARCHITECTURE)
     load_weights(model, weights_path, ARCHITECTURE)
     return model.to(device).eval()
@@ -107,18 +106,16 @@ MODEL_JSON = Record(required={"format": InstanceOf(str), "config": Record(), "sa
                               "aekit_version": InstanceOf(str)})
 
 
-def read_description(json_path: Path, expected_format: str, older: tuple[str, ...] = ()) -> dict:
-    """The JSON description of a saved model, checked for its format tag (``expected_format``, or one of
-    the ``older`` layouts this aekit still reads)."""
+def read_description(json_path: Path, expected_format: str) -> dict:
+    """The JSON description of a saved model, checked for its format tag (``expected_format``)."""
     description = read_json(json_path, f"a model description (format {expected_format!r})", FIX, error=WeightsError)
     found = description.get("format")
-    if found == expected_format or (found in older and isinstance(found, str)):
+    if found == expected_format:
         return description
     family = expected_format.rpartition("/")[0]
     if isinstance(found, str) and found.rpartition("/")[0] == family:
-        readable = ", ".join([expected_format, *older])
         raise WeightsError(
-            f"{json_path} has format {found!r}, a version this aekit cannot read (it reads {readable}): it was "
+            f"{json_path} has format {found!r}, a version this aekit cannot read (it reads {expected_format}): it was "
             f"written by another aekit version; load it with that version, or upgrade aekit."
         )
     raise WeightsError(
@@ -130,8 +127,6 @@ def build_described(description: dict, json_path: Path) -> Autoencoder:
     """The autoencoder an ``Autoencoder.describe()`` dict describes (weights not loaded)."""
     check(description, MODEL_JSON, str(json_path), FIX, WeightsError)
     config, shape = description["config"], description["sample_shape"]
-    if description.get("format") == FLAT_FORMAT:
-        config = drop_other_kinds(config, f"{json_path} (format {FLAT_FORMAT})")
     try:
         return build_model(from_dict(ModelConfig, config), shape, training=False)
     except ConfigError as error:

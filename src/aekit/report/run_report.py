@@ -205,7 +205,7 @@ def scaling_note(data: RunData) -> str | None:
             f"such data) weighs every {data.feature_word} alike.")
 
 
-def verdict(data: RunData, metrics: Metrics, n_components: int) -> list[str]:
+def in_short(data: RunData, metrics: Metrics, n_components: int) -> list[str]:
     """The report's first words: did training converge, and does the model beat PCA? Each shortfall
     comes with what to try."""
     notes, summary = [], data.summary
@@ -334,7 +334,7 @@ def render(data: RunData, entries: list[FigureEntry], metrics: Metrics, skipped:
              f"drawn on the test split the run never trained on.</p>",
              table(None, _summary_rows(data)),
              "<h2>In short</h2>",
-             "<ul>" + "".join(f"<li>{note}</li>" for note in verdict(data, metrics, n_components)) + "</ul>",
+             "<ul>" + "".join(f"<li>{note}</li>" for note in in_short(data, metrics, n_components)) + "</ul>",
              "<h2>Metrics on the test split</h2>",
              table(["metric", "this model", f"PCA, {n_components} components", "what it is"],
                    metrics.rows, numeric=(1, 2)),
@@ -373,4 +373,4 @@ def _yaml(data: dict[str, Any]) -> str:
 
 
 __all__ = ["build_report", "Report", "scaling_note", "RunData", "load_run_data", "applicable", "expected_figures", "figure_titles",
-           "make_figures", "compute_metrics", "Metrics", "verdict", "render", "SEED"]
+           "make_figures", "compute_metrics", "Metrics", "in_short", "render", "SEED"]

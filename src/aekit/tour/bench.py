@@ -11,7 +11,6 @@ the initialisation and every random draw only.
 from __future__ import annotations
 
 import logging
-import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,6 +20,7 @@ from aekit.data.preparation import DataConfig, prepare_data
 from aekit.errors import ConfigError
 from aekit.report.html import FigureEntry
 from aekit.tour.claim import Setting
+from aekit.training.probe import linear_probe
 
 logger = logging.getLogger(__name__)
 
@@ -156,17 +156,8 @@ def probe_accuracy(h_train: np.ndarray, y_train: np.ndarray, h_test: np.ndarray,
 
 def probe_hits(h_train: np.ndarray, y_train: np.ndarray, h_test: np.ndarray, y_test: np.ndarray,
                C: float = 1.0) -> np.ndarray:
-    """Per test image, 1.0 where that probe (:func:`probe_accuracy`) classifies it right, else 0.0."""
-    from sklearn.exceptions import ConvergenceWarning
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
-
-    probe = make_pipeline(StandardScaler(), LogisticRegression(C=C, max_iter=1000))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        probe.fit(h_train.reshape(len(h_train), -1), y_train)
-    return (probe.predict(h_test.reshape(len(h_test), -1)) == np.asarray(y_test)).astype(np.float64)
+    """Per test image, 1.0 where that probe (:func:`aekit.training.probe.linear_probe`) classifies it right."""
+    return linear_probe(h_train, y_train, h_test, y_test, C=C, max_iter=1000).hits
 
 
 def entry(key: str, title: str, caption: str, fig: Any) -> FigureEntry:

@@ -96,7 +96,7 @@ class Checkpoints:
         self.best_score = state["best_score"]
         self.best_epoch = state["best_epoch"]
         self.best_state = state["best_state"]
-        self.reference = state.get("reference", state["best_score"])  # checkpoints before tol: the best
+        self.reference = state["reference"]
         self.bad_epochs = state["bad_epochs"]
         self.stopped_early = state["stopped_early"]
         self.seed = state["seed"]

@@ -33,6 +33,7 @@ from aekit.models.batched import map_batches
 from aekit.params import InstanceOf, Interval, check
 from aekit.schema import Items, Real, Record
 from aekit.training.finetune import FinetuneConfig, check_budget, draw_labelled, finetune, predict_proba, split_budget
+from aekit.training.probe import linear_probe
 
 logger = logging.getLogger(__name__)
 
@@ -55,13 +56,7 @@ class Point:
 
 
 def _logreg(train: np.ndarray, y: np.ndarray, test: np.ndarray, y_test: np.ndarray, scale: bool) -> float:
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
-
-    steps = [StandardScaler()] if scale else []
-    model = make_pipeline(*steps, LogisticRegression(max_iter=3000))
-    return float(model.fit(train, y).score(test, y_test))
+    return linear_probe(train, y, test, y_test, scale=scale, max_iter=3000).accuracy
 
 
 def label_curve(run_dir: str | Path, budgets: Sequence[int | None] = (10, 100, 300, 1000, None), draws: int = 3,

@@ -107,33 +107,48 @@ def _codes(model: Autoencoder, x: np.ndarray) -> np.ndarray:
     return map_batches(model.encode, x, model, batch_size=2048)
 
 
-def pretrain(config: MLPConfig, sample_shape: tuple[int, ...], x: np.ndarray, x_val: np.ndarray | None,
-             train: TrainConfig, layerwise: LayerwiseConfig, *, build_objectives: Callable[[str, dict], list],
-             build_corruption: Callable[[dict], Any], seed: int = 0,
-             on_stage: Callable[[int, list[dict[str, Any]]], None] | None = None) -> tuple[Autoencoder, list]:
-    """Train the stages one after the other and unroll them into a deep autoencoder.
+@dataclass
+class Stage:
+    """One stage of the pretraining: a shallow autoencoder's config, its input shape, and its terms."""
 
-    ``build_objectives(reconstruction, penalties)`` and ``build_corruption(corruption)`` turn a
-    stage's config into its terms (the run's registry-based builders). Returns the unrolled model
-    (before end-to-end fine-tuning) and each stage's history.
+    config: MLPConfig
+    shape: tuple[int, ...]
+    objectives: list[Any]
+    corruption: Any
+
+
+def build_stages(config: ModelConfig, sample_shape: tuple[int, ...], layerwise: LayerwiseConfig, *,
+                 build_objectives: Callable[[str, dict | None], list],
+                 build_corruption: Callable[[dict | None], Any]) -> list[Stage]:
+    """Every stage of a deep MLP autoencoder (:func:`stage_configs`) with its objectives and corruption,
+    built once: ``build_objectives(reconstruction, penalties)`` and ``build_corruption(corruption)`` turn
+    a stage's entries of ``layerwise`` into its terms (the run's registry-based builders)."""
+    return [Stage(shallow, shape, build_objectives(recon, _per_stage(layerwise.penalties, i, None)),
+                  build_corruption(_per_stage(layerwise.corruption, i, None)))
+            for i, (shallow, shape, recon) in enumerate(stage_configs(config, sample_shape, config.output))]
+
+
+def pretrain(config: MLPConfig, sample_shape: tuple[int, ...], x: np.ndarray, x_val: np.ndarray | None,
+             train: TrainConfig, layerwise: LayerwiseConfig, stages: list[Stage], *, seed: int = 0,
+             on_stage: Callable[[int, list[dict[str, Any]]], None] | None = None) -> tuple[Autoencoder, list]:
+    """Train the ``stages`` (:func:`build_stages`) one after the other and unroll them into a deep
+    autoencoder. Returns the unrolled model (before end-to-end fine-tuning) and each stage's history.
     """
-    stages, histories = [], []
+    trained, histories = [], []
     stage_train = dataclasses.replace(train, epochs=layerwise.epochs or train.epochs)
-    for i, (shallow_config, shape, recon) in enumerate(stage_configs(config, sample_shape, config.output)):
+    for i, stage in enumerate(stages):
         torch.manual_seed(seed + i)
-        stage = build_model(shallow_config, shape)
-        objectives = build_objectives(recon, _per_stage(layerwise.penalties, i, None))
-        corruption = build_corruption(_per_stage(layerwise.corruption, i, None))
-        trainer = Trainer(stage, objectives, stage_train, corruption=corruption, seed=seed + i)
+        model = build_model(stage.config, stage.shape)
+        trainer = Trainer(model, stage.objectives, stage_train, corruption=stage.corruption, seed=seed + i)
         history = trainer.fit(x, x_val)
-        logger.info("Layer-wise stage %d/%d (%s -> %d): %s loss %.4g", i + 1, len(config.hidden) + 1,
-                    "x" if i == 0 else shape[0], shallow_config.code_size,
+        logger.info("Layer-wise stage %d/%d (%s -> %d): %s loss %.4g", i + 1, len(stages),
+                    "x" if i == 0 else stage.shape[0], stage.config.code_size,
                     "val" if history[-1]["val"] else "train", (history[-1]["val"] or history[-1]["train"])["loss"])
-        stages.append(stage)
+        trained.append(model)
         histories.append(history)
         if on_stage is not None:
             on_stage(i, history)
-        x = _codes(stage, x)
-        x_val = _codes(stage, x_val) if x_val is not None and len(x_val) else None
+        x = _codes(model, x)
+        x_val = _codes(model, x_val) if x_val is not None and len(x_val) else None
     torch.manual_seed(seed)
-    return unroll(stages, build_model(config, sample_shape)), histories
+    return unroll(trained, build_model(config, sample_shape)), histories

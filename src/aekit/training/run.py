@@ -14,7 +14,6 @@ the others. An error rank 0 meets there is raised by every process.
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import datetime as _dt
 import json
@@ -41,7 +40,8 @@ from aekit.models.serialization import save_model
 from aekit.objectives import choose_reconstruction
 from aekit.training import distributed
 from aekit.training.distributed import Distributed
-from aekit.training.layerwise import pretrain, stage_configs
+from aekit.training.layerwise import Stage, build_stages, pretrain
+from aekit.training.progress import epoch_printer
 from aekit.training.run_config import RunConfig, make_config
 from aekit.training.run_folder import (
     check_new_run_folder,
@@ -68,13 +68,15 @@ class Prepared:
     model: Autoencoder
     objectives: list[Any]
     corruption: Compose | None
+    stages: list[Stage]  # the layer-wise stages (none unless layerwise.enabled)
 
 
 def resolve_data_choices(config: RunConfig, rescaling: Rescaling | None | str = "fit"
                          ) -> tuple[RunConfig, PreparedData]:
     """The data prepared (split, and rescaled as ``data.rescale`` says, or with the ``rescaling`` a run saved),
     and the config with ``data.rescale`` and ``loss.reconstruction`` resolved from them (``auto``: standardised
-    squared error for a table, cross-entropy for data in [0, 1]): what config.yaml records."""
+    squared error for a table, cross-entropy for data in [0, 1]): what config.yaml records. The values resolved
+    are chosen by code among the allowed ones, so the config is not checked again."""
     data = prepare_data(config.data, rescaling)
     streamed = not isinstance(data.train_x, np.ndarray) and data.splits.train.is_streamed
     x_train = None if streamed else (data.train_x if isinstance(data.train_x, np.ndarray) else data.train_x.array())
@@ -82,13 +84,13 @@ def resolve_data_choices(config: RunConfig, rescaling: Rescaling | None | str = 
     if (recon, data.rescale) != (config.loss.reconstruction, config.data.rescale):
         config = dataclasses.replace(config, data=dataclasses.replace(config.data, rescale=data.rescale),
                                      loss=dataclasses.replace(config.loss, reconstruction=recon))
-        cfg.validate(config)
     return config, data
 
 
 def prepare(config: RunConfig, rescaling: Rescaling | None | str = "fit") -> Prepared:
     """Load and split the data, fit preprocessing (or take the ``rescaling`` a run saved), resolve the automatic
-    choices, build the model (seeded) and take the config's objectives and corruption."""
+    choices, build the model (seeded), and build the objectives, the corruption and the layer-wise stages: once
+    for the run, which passes them down."""
     config, data = resolve_data_choices(config, rescaling)
     splits = data.splits
     objectives = config.objectives()
@@ -99,12 +101,15 @@ def prepare(config: RunConfig, rescaling: Rescaling | None | str = "fit") -> Pre
     elif output == "sigmoid" and model_config.output != "sigmoid":
         raise ConfigError(f"loss.reconstruction: {config.loss.reconstruction} needs model.output: sigmoid (or auto); "
                           f"got {model_config.output}.")
-    if config.layerwise.enabled:  # fail before anything is written, not after the folder exists
-        stage_configs(model_config, splits.train.sample_shape, model_config.output)
+    stages = []
+    if config.layerwise.enabled:  # built here, so that a bad stage fails before the folder exists
+        stages = build_stages(model_config, splits.train.sample_shape, config.layerwise,
+                              build_objectives=lambda recon, penalties: config.objectives(penalties, reconstruction=recon),
+                              build_corruption=config.corruptor)
     torch.manual_seed(config.seed)
     model = build_model(model_config, splits.train.sample_shape)
     return Prepared(config, splits, data.train_x, data.val_x, data.test_x, data.preprocessing, model, objectives,
-                    config.corruptor())
+                    config.corruptor(), stages)
 
 
 def default_name(config: RunConfig, code_size: int | str | None = None) -> str:
@@ -126,11 +131,15 @@ class RunResult:
     stop_text: str = ""  # why a converged run stopped, in words (Trainer.convergence_text)
 
 
-def _execute(run_dir: Path, prepared: Prepared, trainer: Trainer, on_epoch: Callable | None) -> RunResult:
+def _execute(run_dir: Path, prepared: Prepared, trainer: Trainer, on_epoch: Callable | None,
+             verbose: bool = False) -> RunResult:
+    printer = epoch_printer(prepared.config.train) if verbose else None
+
     def epoch_done(record: dict[str, Any]) -> None:  # rank 0 only (the trainer calls it there)
         write_metrics(run_dir, trainer.history)
-        if on_epoch is not None:
-            on_epoch(record)
+        for callback in (printer, on_epoch):
+            if callback is not None:
+                callback(record)
 
     main = trainer.dist.is_main
     trainer.on_epoch = epoch_done
@@ -188,9 +197,11 @@ def _write_config(run_dir: Path, config: RunConfig, group: Distributed) -> None:
     write_yaml(data, run_dir / "config.yaml")
 
 
-def train(config: RunConfig, *, on_epoch: Callable | None = None, progress: bool = False,
+def train(config: RunConfig, *, on_epoch: Callable | None = None, progress: bool = False, verbose: bool = False,
           run_dir: str | Path | None = None) -> RunResult:
-    """Train ``config`` into a new run directory (``config.out/config.name``)."""
+    """Train ``config`` into a new run directory (``config.out/config.name``): ``on_epoch(record)`` after each
+    epoch, a progress bar with ``progress``, and one line per epoch on stdout with ``verbose``
+    (:func:`aekit.training.progress.epoch_printer`)."""
     group = distributed.setup(config.train.device)
     placement(config.train, group, quiet=True)  # a device or precision this machine lacks: refused before the folder exists
     prepared = prepare(config)
@@ -216,15 +227,12 @@ def train(config: RunConfig, *, on_epoch: Callable | None = None, progress: bool
         run_dir = Path(group.on_main(claim))  # rank 0's folder, on every process
         if config.layerwise.enabled:
             _pretrain_layerwise(prepared, run_dir)
-        return _execute(run_dir, prepared, _trainer(prepared, run_dir, progress), on_epoch)
+        return _execute(run_dir, prepared, _trainer(prepared, run_dir, progress), on_epoch, verbose)
 
 
 def _pretrain_layerwise(prepared: Prepared, run_dir: Path) -> None:
     """Greedy stages first (each stage's metrics in ``layerwise/stage_<i>.jsonl``), then end to end."""
     c = prepared.config
-
-    def objectives(recon: str, penalties: dict | None) -> list[Any]:
-        return c.objectives(penalties, reconstruction=recon)
 
     def keep(i: int, history: list[dict[str, Any]]) -> None:
         if not distributed.is_main_process():  # under torchrun every process trains the stages, rank 0 writes
@@ -235,7 +243,7 @@ def _pretrain_layerwise(prepared: Prepared, run_dir: Path) -> None:
     x = prepared.train_x.array() if isinstance(prepared.train_x, Dataset) else prepared.train_x
     x_val = prepared.val_x.array() if isinstance(prepared.val_x, Dataset) else prepared.val_x
     deep, _ = pretrain(prepared.model.config, prepared.model.sample_shape, x, x_val, c.train, c.layerwise,
-                       build_objectives=objectives, build_corruption=c.corruptor, seed=c.seed, on_stage=keep)
+                       prepared.stages, seed=c.seed, on_stage=keep)
     prepared.model.load_state_dict(deep.state_dict())
 
 
@@ -257,10 +265,15 @@ def run_identity(config: RunConfig) -> dict[str, Any]:
 
 
 def resume(run_dir: str | Path, *, epochs: int | None = None, overrides: list[str] | tuple[str, ...] = (),
-           on_epoch: Callable | None = None, progress: bool = False) -> RunResult:
+           on_epoch: Callable | None = None, progress: bool = False, verbose: bool = False) -> RunResult:
     """Continue a run from its checkpoint, optionally to a new total of ``epochs`` (for ``epochs: auto``,
     a new budget ``max_epochs``: a run that stopped on its budget goes on until it converges), and with
-    new optimiser settings (``overrides`` of :data:`RESUMABLE_KEYS`, recorded in ``config.yaml``)."""
+    new optimiser settings (``overrides`` of :data:`RESUMABLE_KEYS`, recorded in ``config.yaml``).
+
+    Every rule of a resume is here: which keys may change, which key ``epochs`` sets, that the total is
+    not below what was trained; the config.yaml is read once (by rank 0, holding the folder's lock) and
+    the config built once from it and the changes. ``on_epoch``, ``progress`` and ``verbose`` as for
+    :func:`train`."""
     run_dir = Path(run_dir)
     for item in overrides:
         key = item.partition("=")[0].strip().lstrip("-")
@@ -276,21 +289,23 @@ def resume(run_dir: str | Path, *, epochs: int | None = None, overrides: list[st
             stack.enter_context(folder_lock(run_dir))
             return read_config_data(run_dir)
 
-        return _resume(run_dir, group.on_main(claim), group, epochs, list(overrides), on_epoch, progress)
+        return _resume(run_dir, group.on_main(claim), group, epochs, list(overrides), on_epoch, progress, verbose)
+
+
+def _epochs_change(data: dict[str, Any], epochs: int) -> str:
+    """``--epochs`` as the key it sets in the recorded config ``data``: the budget ``train.max_epochs`` of a
+    run with ``epochs: auto``, else ``train.epochs`` (config.yaml writes every key; auto is the default)."""
+    train = data.get("train")
+    recorded = train.get("epochs", "auto") if isinstance(train, dict) else "auto"
+    return f"train.{'max_epochs' if recorded == 'auto' else 'epochs'}={epochs}"
 
 
 def _resume(run_dir: Path, data: dict[str, Any], group: Distributed, epochs: int | None, overrides: list[str],
-            on_epoch: Callable | None, progress: bool) -> RunResult:
+            on_epoch: Callable | None, progress: bool, verbose: bool) -> RunResult:
     """Continue the run whose config.yaml holds ``data`` (read by rank 0, which holds the folder's lock)."""
     recorded = data.pop("distributed", None) or {}
-    source = f"{str(run_dir / 'config.yaml')!r}"
-    config = make_config(copy.deepcopy(data), source=source)
-    changes = list(overrides)
-    if epochs is not None:
-        key = "max_epochs" if config.train.auto else "epochs"
-        changes.append(f"train.{key}={epochs}")
-    if changes:
-        config = make_config(copy.deepcopy(data), changes, source=source)
+    changes = [*overrides, *([_epochs_change(data, epochs)] if epochs is not None else [])]
+    config = make_config(data, changes, source=f"{str(run_dir / 'config.yaml')!r}")
     prepared = prepare(config, read_preprocessing(run_dir, config.data.rescale))  # the rescaling it trained with
 
     def look() -> bool:
@@ -316,7 +331,7 @@ def _resume(run_dir: Path, data: dict[str, Any], group: Distributed, epochs: int
         if config.layerwise.enabled:
             _pretrain_layerwise(prepared, run_dir)
         trainer = _trainer(prepared, run_dir, progress)
-    return _execute(run_dir, prepared, trainer, on_epoch)
+    return _execute(run_dir, prepared, trainer, on_epoch, verbose)
 
 
 __all__ = ["train", "resume", "prepare", "Prepared", "RunResult", "default_name", "resolve_data_choices", "RESUMABLE_KEYS",

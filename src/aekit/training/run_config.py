@@ -60,7 +60,9 @@ class RunConfig:
     penalties: dict = param({}, InstanceOf(dict), "regularisers: {name: weight} or {name: {field: value}}, e.g. {l1: 1e-3}")
 
     def check(self) -> None:
-        """Cross-section checks; builds the objectives and corruptions (each checks its own fields), once."""
+        """Cross-section checks: every penalty and corruption spec (main and per layer-wise stage) is built
+        once here, by its own component, which checks its fields; the run builds what it trains with once,
+        in :func:`aekit.training.run.prepare`."""
         check_run_name(self.name)
         # resolved here, so that config.yaml lists the KL term (beta = 1) a variational run trains with
         self.penalties = resolve_penalties(self.penalties, variational=self.model.variational)
@@ -76,28 +78,17 @@ class RunConfig:
 
     def objectives(self, penalties: dict | None = None, *, reconstruction: str | None = None,
                    section: str = "penalties") -> list[Any]:
-        """The reconstruction term and the penalties (``self.penalties`` unless given), built once per spec."""
+        """The reconstruction term and the penalties (``self.penalties`` unless given), built."""
         recon = reconstruction or self.loss.reconstruction
         if recon == "auto":
             raise ConfigError("loss.reconstruction: auto is decided from the training data; resolve it first "
                               "(aekit.training.run.resolve_data_choices) before building the objectives.")
         spec = self.penalties if penalties is None else penalties
-        return self._built(("objectives", recon, spec, self.model.variational), lambda: build_objectives(
-            recon, spec, variational=self.model.variational, section=section))
+        return build_objectives(recon, spec, variational=self.model.variational, section=section)
 
     def corruptor(self, corruption: dict | None = None, *, section: str = "corruption") -> Compose | None:
-        """The corruption (``self.corruption`` unless given) as one callable, built once per spec."""
-        spec = self.corruption if corruption is None else corruption
-        return self._built(("corruption", spec), lambda: build_corruption(spec, section=section))
-
-    def _built(self, key: tuple, make: Any) -> Any:
-        """Components are built where the config is checked and handed out from then on (rebuilt only for
-        a spec this config has not built: an edited field, a layer-wise stage)."""
-        cache = self.__dict__.setdefault("_components", {})
-        text = repr(key)
-        if text not in cache:
-            cache[text] = make()
-        return cache[text]
+        """The corruption (``self.corruption`` unless given) as one callable, built."""
+        return build_corruption(self.corruption if corruption is None else corruption, section=section)
 
 
 def check_run_name(name: str | None) -> None:

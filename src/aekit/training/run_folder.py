@@ -211,11 +211,7 @@ class Run:
 
 
 def read_config(run_dir: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> RunConfig:
-    """The run's ``config.yaml`` (with ``overrides``, e.g. a resumed run's new lr), checked as a whole.
-
-    A run written before each encoder kind had its own config lists every kind's keys under ``model``
-    (``hidden`` and ``channels`` alike; its model.json is format aekit.model/1): those its kind does not
-    take are dropped, and logged, as that aekit ignored them."""
+    """The run's ``config.yaml`` (with ``overrides``), checked as a whole."""
     data = read_config_data(run_dir)
     data.pop("distributed", None)
     return make_config(data, overrides, source=f"{str(Path(run_dir) / 'config.yaml')!r}")
@@ -226,15 +222,11 @@ def read_config_data(run_dir: str | Path) -> dict[str, Any]:
     section (how many processes trained the run, written by rank 0 under torchrun: a record, not a
     setting) left in for the caller to read or drop."""
     from aekit import config as cfg
-    from aekit.models.config import drop_other_kinds
 
     refuse_links_out(run_dir)
     path = Path(run_dir) / "config.yaml"
-    data = check(cfg.read_yaml(path), CONFIG_YAML, repr(str(path)), "Restore the config.yaml that 'aekit train' "
+    return check(cfg.read_yaml(path), CONFIG_YAML, repr(str(path)), "Restore the config.yaml that 'aekit train' "
                  "wrote for the run.")
-    if isinstance(data.get("model"), dict):
-        data["model"] = drop_other_kinds(data["model"], str(path))
-    return data
 
 
 def load_run(run_dir: str | Path) -> Run:

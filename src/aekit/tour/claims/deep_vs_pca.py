@@ -94,7 +94,7 @@ class DeepBeatsPCA(Claim):
                      f"the stopping epoch and the plateau learning-rate halvings, both on the validation loss. Where "
                      f"the deep recipe came from: src/aekit/presets/deep.yaml says it was chosen while exploring on "
                      f"the validation split, but that exploration is not recorded in the repository, and "
-                     f"experiments/results/defaults.md only measures the finished recipe (on the test split of split "
+                     f"the README's table of defaults only measures the finished recipe (on the test split of split "
                      f"seed 0) — a reader should treat the recipe as chosen by its author, not by a recorded "
                      f"selection.",
             header=["model", "code size k", "epochs (stop)", "validation / training loss", "test error per image",

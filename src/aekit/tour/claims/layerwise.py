@@ -154,7 +154,7 @@ class LayerwiseAtEqualEpochs(Claim):
                  "reported, not part of the rule.",
             decision=decide(checks, setting.seeds), numbers=numbers, figures=figures, scale=data.scale,
             notes=[
-                "The earlier comparison (experiments/pretraining.py) gave the layer-wise run its 4 stages × 20 epochs "
+                "An earlier comparison outside the tour gave the layer-wise run its 4 stages × 20 epochs "
                 "on top of the same 20 end-to-end epochs: 100 epochs against 20. Here both get the same count.",
                 f"The budget is short on purpose ({epochs} epochs, neither run has converged): with unlimited "
                 f"epochs both would approach the same error, and the question is what the stages buy per epoch.",

@@ -199,8 +199,8 @@ class PretrainingWithFewLabels(Claim):
                      f"{list(setting.seeds)} (split, labelled rows, folds, initialisation). Fixed before this run, but not blind: the autoencoder recipe (shifts + "
                      f"masking, 784-512-128), the networks' schedules and noise come from an exploration on this "
                      f"split that compared six variants on 400 labelled validation images outside any label budget, "
-                     f"after earlier runs had looked at test error (experiments/results/pretraining.md, "
-                     f"docs/provenance.md). Count the recipe as a prior that once saw more labels and the test split; "
+                     f"after earlier runs had looked at test error (docs/provenance.md). "
+                     f"Count the recipe as a prior that once saw more labels and the test split; "
                      f"it was not re-derived inside the budget.",
             header=["method", *[f"test error, {n} labels" for n in budgets], f"chosen by CV ({n_first} labels)"],
             rows=rows,

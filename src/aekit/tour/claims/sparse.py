@@ -147,8 +147,8 @@ class SparseCodes(Claim):
                    f"{numbers['probe_kl']:.3f} vs its twin {numbers['probe_sigmoid']:.3f} (C fixed).",
                    f"λ = {L1_WEIGHT:g} is the library's default for l1. It was chosen on the validation split of "
                    f"split seed 0 for this model, with seeds no tour run uses, as the largest λ of {{0.01, 0.03, "
-                   f"0.1, 0.3, 1}} costing at most 10 % of validation reconstruction (experiments/sparse_lambda.py; "
-                   f"docs/provenance.md). No test split was involved; an earlier default (0.1) cited a sweep on the "
+                   f"0.1, 0.3, 1}} costing at most 10 % of validation reconstruction (docs/provenance.md). "
+                   f"No test split was involved; an earlier default (0.1) cited a sweep on the "
                    f"test split, since removed."])
 
 
