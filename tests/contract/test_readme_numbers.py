@@ -18,6 +18,7 @@ README = ROOT / "README.md"
 BLOCKS = {
     "defaults": "experiments/defaults.py",
     "tour": "aekit tour",
+    "tour_mnist": "aekit tour",
     "anomaly": "experiments/anomaly.py",
     "anomaly_odds": "experiments/anomaly_odds.py",
     "performance": "benchmarks/trainer_throughput.py",
