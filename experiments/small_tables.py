@@ -8,8 +8,11 @@ and validation rows of that split (80 % of the table), writes them as a CSV file
 the same CSV line on them with ``data.split_seed`` = ``seed`` = 0..4, so each seed splits those rows again into
 train / validation / a *selection* hold-out (its 20 %). Every variant is the CSV line plus ``--set`` overrides;
 its score is the squared error per hold-out row (standardised units, the run's own rescaling) divided by PCA-k's,
-PCA fitted on the same standardised training rows, k the run's code size. A variant is chosen when every table's
-every seed is below 1 (the target's "every seed"), and among those the lowest worst case.
+PCA fitted on the same standardised training rows, k the run's code size. A variant qualifies when every table's
+every seed is below 1 (the target's "every seed"); among those, the lowest mean ratio (over tables and seeds) is
+chosen. (The first version of this rule took the lowest worst case instead: it picked weight decay 1e-4 over the
+same defaults without it by 0.983 against 0.984, while the mean was lower without it on three tables of four and
+level on the fourth; the rule was changed after seeing that, see the results file's Reading.)
 
     .venv/bin/python experiments/small_tables.py --threads 1   # writes experiments/results/small_tables.md
     .venv/bin/python experiments/small_tables.py --quick       # iris, one seed, two variants (seconds)
@@ -131,9 +134,11 @@ def report(results: dict, setup: Setup, seconds: float, command: str) -> str:
         shown = ", ".join(f"`{o}`" for o in overrides) or "none"
         lines.append(f"| {label}: {shown} | " + " | ".join(cells) + f" | {worst[label]:.3f} | "
                      f"{'yes' if worst[label] < 1 else 'no'} |")
+    mean = {label: statistics.mean(r for name in tables for r in _ratios(results[label, name])) for label in worst}
     passing = [label for label in worst if worst[label] < 1]
-    chosen = min(passing, key=worst.get) if passing else None
-    lines += ["", f"Chosen by the rule (every seed below 1, then the lowest worst case): "
+    chosen = min(passing, key=mean.get) if passing else None
+    lines += ["", "Mean over tables and seeds: " + "; ".join(f"{label} {mean[label]:.3f}" for label in mean) + ".",
+              "", f"Chosen by the rule (every seed below 1, then the lowest mean): "
               f"{chosen if chosen else 'none: no variant has every seed below 1'}.", ""]
     codes = {name: results[setup.variants[-1][0], name][0]["code"] for name in tables}
     epochs = {name: statistics.mean(r["epochs"] for r in results[setup.variants[-1][0], name]) for name in tables}

@@ -35,7 +35,7 @@ RUNS = {
     "linear": (["model.code_size=4", "model.hidden=[]", "model.activation=linear", "loss.reconstruction=mse"],
                ["pipeline", "losses", "embedding", "manifold", "traversals", "interpolations", "filters", "pca"]),
     "table": (["data.name={table}", "data.label_column=-1"],  # no image figure: the table's own
-              ["feature_errors", "worst_features", "losses", "embedding", "scores"]),
+              ["feature_errors", "worst_features", "scores", "losses", "embedding"]),
 }
 IMAGE_RUNS = [name for name in RUNS if name != "table"]
 
