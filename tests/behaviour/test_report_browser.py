@@ -1,8 +1,9 @@
 """The HTML report in a real headless Chromium: it loads from the file with no console errors, no
 broken images and no network request, and holds every figure its run should have — no more.
 
-Three small runs cover every figure family: a sparse denoising contractive autoencoder, a 2-D VAE
-and a linear autoencoder; the comparison page of the three is loaded too. A full-page screenshot of
+Four small runs cover every figure family: a sparse denoising contractive autoencoder, a 2-D VAE,
+a linear autoencoder and a table (wine, through its CSV file); the comparison page of the image runs
+is loaded too. A full-page screenshot of
 the first report is written under pytest's tmp dir and copied to ``tests/artifacts/report.png`` for
 people to look at. Chromium is Debian's ``chromium`` (``bash scripts/setup.sh --test`` installs it),
 driven by Playwright without any browser download.
@@ -33,18 +34,34 @@ RUNS = {
              "filters"]),
     "linear": (["model.code_size=4", "model.hidden=[]", "model.activation=linear", "loss.reconstruction=mse"],
                ["pipeline", "losses", "embedding", "manifold", "traversals", "interpolations", "filters", "pca"]),
+    "table": (["data.name={table}", "data.label_column=-1"],  # no image figure: the table's own
+              ["feature_errors", "worst_features", "scores", "losses", "embedding"]),
 }
+IMAGE_RUNS = [name for name in RUNS if name != "table"]
+
+
+def write_wine(path: Path) -> Path:
+    """scikit-learn's wine table as a CSV file with its header, the class label last."""
+    from sklearn.datasets import load_wine
+
+    data = load_wine()
+    rows = [",".join([*data.feature_names, "label"])]
+    rows += [",".join([*map(repr, map(float, x)), str(int(y))]) for x, y in zip(data.data, data.target)]
+    path.write_text("\n".join(rows) + "\n")
+    return path
 
 
 @pytest.fixture(scope="module")
 def reports(tmp_path_factory):
     """Train the three runs and build their reports and the comparison page."""
     out = tmp_path_factory.mktemp("runs")
+    table = write_wine(out / "wine.csv")
     pages = {}
     for name, (overrides, _) in RUNS.items():
+        overrides = [o.format(table=table) for o in overrides]
         result = train(make_config(overrides=[*COMMON, *overrides, f"out={out}", f"name={name}"]))
         pages[name] = build_report(result.run_dir).path
-    pages["comparison"] = compare_runs([out / name for name in RUNS], out / "comparison.html")
+    pages["comparison"] = compare_runs([out / name for name in IMAGE_RUNS], out / "comparison.html")
     return pages
 
 
@@ -67,8 +84,12 @@ def test_report_loads_with_every_figure_and_nothing_broken(browser, reports, nam
         assert all(len(c) > 200 for c in captions)  # each explains what it shows and what to look for
         assert page.evaluate("document.querySelectorAll('table')[1].rows.length") >= 4  # the metrics table
         text = page.inner_text("body")
+        left_out = text[text.index("Figures that do not apply"):text.index("Configuration")]
         for key, title in figure_titles().items():  # each figure left out is named, with the reason
-            assert (f"{title}: not shown, because" in text) is (key not in RUNS[name][1])
+            assert (title in left_out) is (key not in RUNS[name][1]), title
+        if name == "table":  # the image figures share one line, and the page speaks of no pixels
+            assert left_out.count("not images") == 1 and "figures (" in left_out, left_out
+            assert "pixel" not in text[:text.index("Figures that do not apply")]
     finally:
         page.close()
 
@@ -121,6 +142,6 @@ def test_comparison_page_shows_every_run(browser, reports):
         figures = page.evaluate("Array.from(document.querySelectorAll('figure[data-figure]')).map(f => f.dataset.figure)")
         assert figures == ["reconstructions", "validation"]
         header = page.evaluate("Array.from(document.querySelectorAll('table th')).map(th => th.innerText)")
-        assert header == ["", *RUNS]
+        assert header == ["", *IMAGE_RUNS]
     finally:
         page.close()

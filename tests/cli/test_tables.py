@@ -42,6 +42,7 @@ def test_the_readme_csv_line_standardises_a_table_and_beats_pca_in_standardised_
     run_dir, _ = wine
     config = yaml.safe_load((run_dir / "config.yaml").read_text())
     assert (config["data"]["rescale"], config["loss"]["reconstruction"]) == ("standard", "mse")  # auto, resolved
+    assert (config["train"]["start"], config["train"]["batch_size"]) == ("pca", 16)  # a table's: 124 rows // 20 < 16
     pre = json.loads((run_dir / "preprocessing.json").read_text())
     assert pre["kind"] == "standard" and len(pre["mean"]) == 13
     run = load_run(run_dir)

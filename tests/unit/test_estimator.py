@@ -144,9 +144,9 @@ def test_batch_size_auto_and_a_validation_set_too_small_to_exist(digits, caplog)
     assert "validation_fraction=0.1 of 5 samples leaves no validation set" in caplog.text
     big = Autoencoder(code_size=2, **FAST).fit(digits[0])
     assert big.batch_size_ == 32 and big.history_[0]["val"] is not None  # 270 train rows (270 // 20 < 32)
-    from aekit.estimator.base import _auto_batch_size
+    from aekit.training.train_config import auto_batch_size
 
-    assert [_auto_batch_size(n) for n in (5, 270, 1213, 3240, 60000)] == [5, 32, 60, 162, 256]
+    assert [auto_batch_size(n) for n in (5, 270, 1213, 3240, 60000)] == [5, 32, 60, 162, 256]
 
 
 # -- reproducibility ------------------------------------------------------------------------------

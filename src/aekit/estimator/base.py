@@ -31,17 +31,18 @@ from aekit.estimator.parameters import PARAMETERS, encoder_settings
 from aekit.estimator.shapes import array_ndim, model_shape
 from aekit.models import ModelConfig, build_model
 from aekit.models.batched import map_batches
+from aekit.models.pca_start import choose_start, start_at_pca
 from aekit.models.serialization import load_model, save_model
 from aekit.objectives import build_objectives, choose_reconstruction
 from aekit.params import check
 from aekit.registry import get
 from aekit.training.precision import resolve_device
 from aekit.training.progress import epoch_printer
+from aekit.training.train_config import MAX_BATCH, MIN_BATCH, STEPS_PER_EPOCH, TABLE_MIN_BATCH, auto_batch_size
 from aekit.training.trainer import TrainConfig, Trainer, stop_reason_text
 
 logger = logging.getLogger(__name__)
 
-STEPS_PER_EPOCH = 20  # batch_size="auto" aims at this many optimiser steps an epoch
 ELBO_SAMPLES = 10  # posterior draws per sample when a variational model scores data (ELBO estimate)
 EVAL_BATCH = 1024
 
@@ -50,6 +51,9 @@ class AutoencoderBase(BaseEstimator):
     """Fit, encode, decode, score, save and load; the public classes add their scikit-learn role."""
 
     _parameters = PARAMETERS
+    # whether a table (data standardised) gets the table defaults of aekit train (batches down to 16, a start at
+    # PCA); the outlier detector's defaults were measured without them (docs/provenance.md)
+    _table_defaults = True
     # fitted attributes written to estimator.json by save() (model_ goes to model.safetensors/json)
     _fitted_attributes = ("n_features_in_", "input_shape_", "rescaling_", "reconstruction_", "batch_size_", "seed_",
                           "n_epochs_", "n_iter_", "best_epoch_", "stop_reason_", "history_")
@@ -138,10 +142,13 @@ class AutoencoderBase(BaseEstimator):
 
         n_val = len(val_rows)
         x_train, x_val = x[train_rows], (x[val_rows] if n_val else None)
-        batch_size = _auto_batch_size(len(x_train)) if self.batch_size == "auto" else self.batch_size
+        # a table (standardised, as aekit train decides) takes the table defaults: batches down to TABLE_MIN_BATCH,
+        # start="auto" at PCA
+        table = self._table_defaults and rescaling is not None and rescaling.kind == "standard"
+        batch_size = auto_batch_size(len(x_train), table) if self.batch_size == "auto" else self.batch_size
         if self.batch_size == "auto":
-            logger.info("batch_size='auto': %d for n_train = %d (about %d steps an epoch, batches of 32 to 256)",
-                        batch_size, len(x_train), STEPS_PER_EPOCH)
+            logger.info("batch_size='auto': %d for n_train = %d (about %d steps an epoch, batches of %d to %d)",
+                        batch_size, len(x_train), STEPS_PER_EPOCH, TABLE_MIN_BATCH if table else MIN_BATCH, MAX_BATCH)
 
         # each encoder kind takes its own settings, and one set for another kind is refused by name
         import inspect
@@ -168,8 +175,12 @@ class AutoencoderBase(BaseEstimator):
             torch.manual_seed(seed)
             try:
                 model = build_model(config, model_shape(self.input_shape_))
+                start = choose_start(self.start, table, model.config, model_shape(self.input_shape_), len(x_train),
+                                     where="start")
             except ConfigError as error:
                 raise ConfigError(f"{error} (building the model of {type(self).__name__})") from None
+            if start == "pca":  # as aekit train starts a table's model: PCA-k of the training rows
+                start_at_pca(model, x_train)
             trainer = Trainer(model, objectives, train_config, corruption=corruption, seed=seed,
                               on_epoch=epoch_printer(train_config) if self.verbose else None,
                               progress=self.verbose >= 2)
@@ -325,14 +336,6 @@ def fit_rows(n: int, validation_fraction: float, early_stopping: bool, seed: int
         n_val = 0
     order = np.random.default_rng(seed).permutation(n)
     return order[n_val:], order[:n_val]
-
-
-def _auto_batch_size(n_train: int) -> int:
-    """``batch_size="auto"``: about ``STEPS_PER_EPOCH`` optimiser steps an epoch, batches of 32 to 256
-    (never more than the rows). A whole small table in one batch gives an epoch one step: measured on
-    validation splits, breast cancer and wine came out level with PCA at batch n, 5-10 % below it at 64;
-    a linear autoencoder on digits needs ~800 epochs at batch 256 and 40-90 at 64."""
-    return max(1, min(n_train, 256, max(32, n_train // STEPS_PER_EPOCH)))
 
 
 def store(estimator: BaseEstimator, arguments: dict[str, Any]) -> None:

@@ -91,7 +91,7 @@ class AutoencoderClassifier(ClassifierMixin, AutoencoderBase):
         noise: Any = None, penalties: dict | None = None, epochs: Any = "auto",
         max_epochs: int = 200, tol: float = 1e-3, n_iter_no_change: int = 10, early_stopping: bool = True,
         batch_size: Any = "auto", lr: Any = "auto", optimizer: str = "adam", weight_decay: float = 0.0,
-        validation_fraction: float = 0.1, random_state: Any = None, verbose: int = 0, device: str = "cpu",
+        validation_fraction: float = 0.1, start: str = "auto", random_state: Any = None, verbose: int = 0, device: str = "cpu",
     ) -> None:
         store(self, locals())
 

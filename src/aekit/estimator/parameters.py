@@ -3,7 +3,7 @@
 An estimator parameter that is a config field (``code_size`` of ModelConfig, ``hidden`` of MLPConfig,
 ``lr`` of TrainConfig, ...) carries that field's constraint, read from the dataclass, so the command
 line and Python say the same thing about the same value; only what an estimator takes differently is
-declared here (``batch_size`` may also be ``auto``; names are checked against the registry at once).
+declared here (names are checked against the registry at once).
 The encoder settings reach the model config generically (:func:`encoder_settings`): a setting of an
 encoder kind is whatever field that kind's config declares. tests/contract/test_parameter_table.py
 checks the table and the estimators' defaults against the dataclasses.
@@ -19,7 +19,7 @@ import numpy as np
 
 from aekit.data.preparation import DataConfig
 from aekit.models.config import ModelConfig, field_names, own_fields, settings_for
-from aekit.params import SEED, AnyOf, InstanceOf, Interval, Options, Registered
+from aekit.params import SEED, AnyOf, InstanceOf, Interval, Registered
 from aekit.registry import available, get
 from aekit.training.run_config import LossConfig
 from aekit.training.trainer import TrainConfig
@@ -96,13 +96,14 @@ PARAMETERS: dict[str, Any] = {
     "tol": constraint_of(TrainConfig, "tol"),
     "n_iter_no_change": POSITIVE_INT,  # train.patience, which an estimator always sets with epochs="auto"
     "early_stopping": InstanceOf(bool),
-    "batch_size": AnyOf(Options(("auto",)), constraint_of(TrainConfig, "batch_size")),
+    "batch_size": constraint_of(TrainConfig, "batch_size"),  # auto, or an int
     "lr": constraint_of(TrainConfig, "lr"),
     "optimizer": constraint_of(TrainConfig, "optimizer"),
     "weight_decay": constraint_of(TrainConfig, "weight_decay"),
     "validation_fraction": Interval(float, 0, 1, closed="left"),
     "random_state": AnyOf(None, SEED, InstanceOf(np.random.RandomState)),
     "verbose": AnyOf(InstanceOf(bool), Interval(int, 0, None)),
+    "start": constraint_of(TrainConfig, "start"),  # auto is pca for a table when the model can, else random
     "device": constraint_of(TrainConfig, "device"),  # auto is the best available (CUDA, then MPS, then the CPU)
 }
 

@@ -76,7 +76,8 @@ class Autoencoder(TransformerMixin, AutoencoderBase):
         Judge convergence and the best epoch on ``validation_fraction`` of X held out; False trains on
         all of X and judges on the training loss.
     batch_size : int or "auto", default="auto"
-        Samples per step; "auto" gives about 20 steps an epoch: n_train // 20, within [32, 256].
+        Samples per step; "auto" gives about 20 steps an epoch: n_train // 20, within [32, 256] ([16, 256] for
+        a table, standardised: ``train.batch_size: auto`` of ``aekit train``).
     lr : float or "auto", default="auto"
         Learning rate; "auto" is 1e-2 for a linear (affine) autoencoder, else 1e-3.
     optimizer : {"adam", "sgd"}, default="adam"
@@ -84,6 +85,11 @@ class Autoencoder(TransformerMixin, AutoencoderBase):
         L2 weight decay.
     validation_fraction : float, default=0.1
         Fraction of X held out (``early_stopping=True``) to decide convergence and keep the best epoch.
+    start : {"auto", "pca", "random"}, default="auto"
+        Where the weights start (``train.start`` of ``aekit train``): "pca" sets an untied ReLU MLP (hidden
+        layers at least 2 x n_features wide) to reconstruct exactly as PCA-k of the training rows, and
+        training learns a non-linear correction from there; "auto" is "pca" for a table (standardised) when
+        the model allows it, else "random" (see :mod:`aekit.models.pca_start`).
     random_state : int, RandomState or None, default=None
         Seeds initialisation, validation split, batch order and noise; an int makes fit reproducible.
     verbose : int, default=0
@@ -132,7 +138,7 @@ class Autoencoder(TransformerMixin, AutoencoderBase):
         epochs: Any = "auto", max_epochs: int = 200, tol: float = 1e-3,
         n_iter_no_change: int = 10, early_stopping: bool = True, batch_size: Any = "auto", lr: Any = "auto",
         optimizer: str = "adam", weight_decay: float = 0.0, validation_fraction: float = 0.1,
-        random_state: Any = None, verbose: int = 0, device: str = "cpu",
+        start: str = "auto", random_state: Any = None, verbose: int = 0, device: str = "cpu",
     ) -> None:
         store(self, locals())
 

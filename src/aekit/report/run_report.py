@@ -323,6 +323,19 @@ def explorer_note(run_dir: Path, href: str | None) -> str:
             f"the report links to it when it is built again.</p>")
 
 
+def skipped_items(skipped: dict[str, str], titles: dict[str, str]) -> str:
+    """One list item per reason: figures left out for the same reason (a table's image figures) share a line."""
+    by_reason: dict[str, list[str]] = {}
+    for key, reason in skipped.items():
+        by_reason.setdefault(reason, []).append(titles.get(key, key))
+    items = []
+    for reason, names in by_reason.items():
+        named = f"<b>{escape(names[0])}</b>" if len(names) == 1 else (
+            f"<b>{len(names)} figures</b> ({escape(', '.join(names))})")
+        items.append(f"<li>{named}: not shown, because {escape(reason)}</li>")
+    return "".join(items)
+
+
 def render(data: RunData, entries: list[FigureEntry], metrics: Metrics, skipped: dict[str, str], seconds: float,
            n_components: int, failed: dict[str, str] | None = None, figures_dir: Path | None = None, *,
            explorer: str | None = None) -> str:
@@ -355,9 +368,7 @@ def render(data: RunData, entries: list[FigureEntry], metrics: Metrics, skipped:
                         f"{escape(reason)}</li>" for key, reason in failed.items())
         parts.append(f"<h2>Figures that could not be drawn</h2><ul>{items}</ul>")
     if skipped:
-        items = "".join(f"<li><b>{escape(titles.get(key, key))}</b>: not shown, because {escape(reason)}</li>"
-                        for key, reason in skipped.items())
-        parts.append(f"<h2>Figures that do not apply to this run</h2><ul>{items}</ul>")
+        parts.append(f"<h2>Figures that do not apply to this run</h2><ul>{skipped_items(skipped, titles)}</ul>")
     config_yaml = _yaml(cfg.to_dict(data.config))
     parts.append(f"<h2>Configuration</h2><details><summary>config.yaml of this run</summary>"
                  f"<pre>{escape(config_yaml)}</pre></details>")

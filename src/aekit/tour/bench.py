@@ -129,9 +129,9 @@ def train_config(setting: Setting, name: str, overrides: list[str], *, seed: int
 
 def _same_run(run_dir: Any, config: Any) -> bool:
     """True when ``run_dir`` holds a checkpoint of a run with exactly ``config``'s settings, so that resuming
-    it is the run ``config`` asks for: its config.yaml (read as data) against ``config`` with its automatic
-    data choices resolved as training resolves them (``data.rescale``, ``loss.reconstruction``: config.yaml
-    records what ``auto`` became)."""
+    it is the run ``config`` asks for: its config.yaml (read as data) against ``config``, both with their
+    automatic choices resolved as training resolves them (config.yaml records what ``auto`` became, and a
+    run written before a setting existed has its default)."""
     from aekit.config import to_dict
     from aekit.errors import AekitError
     from aekit.training.run import resolve_data_choices
@@ -143,7 +143,8 @@ def _same_run(run_dir: Any, config: Any) -> bool:
     try:
         data = read_config_data(run_dir)
         data.pop("distributed", None)
-        return to_dict(make_config(data)) == to_dict(resolve_data_choices(config)[0])
+        # both resolved: a field the recorded run predates (its default, auto) resolves as it did then
+        return to_dict(resolve_data_choices(make_config(data))[0]) == to_dict(resolve_data_choices(config)[0])
     except (AekitError, OSError):  # unreadable or from another version: train again
         return False
 

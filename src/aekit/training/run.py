@@ -36,8 +36,10 @@ from aekit.errors import ConfigError
 from aekit.io import atomic_write_text, folder_lock, write_yaml
 from aekit.models.autoencoder import Autoencoder, build_model
 from aekit.models.config import resolve_config
+from aekit.models.pca_start import choose_start, start_at_pca
 from aekit.models.serialization import save_model
 from aekit.objectives import choose_reconstruction
+from aekit.registry import get
 from aekit.training import distributed
 from aekit.training.distributed import Distributed
 from aekit.training.layerwise import Stage, build_stages, pretrain
@@ -51,6 +53,7 @@ from aekit.training.run_folder import (
     remove_stale_writes,
     write_metrics,
 )
+from aekit.training.train_config import choose_batch_size
 from aekit.training.trainer import Trainer, placement
 
 logger = logging.getLogger(__name__)
@@ -75,15 +78,26 @@ def resolve_data_choices(config: RunConfig, rescaling: Rescaling | None | str = 
                          ) -> tuple[RunConfig, PreparedData]:
     """The data prepared (split, and rescaled as ``data.rescale`` says, or with the ``rescaling`` a run saved),
     and the config with ``data.rescale`` and ``loss.reconstruction`` resolved from them (``auto``: standardised
-    squared error for a table, cross-entropy for data in [0, 1]): what config.yaml records. The values resolved
-    are chosen by code among the allowed ones, so the config is not checked again."""
+    squared error for a table, cross-entropy for data in [0, 1]), ``train.batch_size`` (auto: 128, smaller for a
+    small table) and ``train.start`` (auto: at PCA for a table the model can start there, else random): what
+    config.yaml records. The values resolved are chosen by code among the allowed ones, so the config is not
+    checked again."""
     data = prepare_data(config.data, rescaling)
     streamed = not isinstance(data.train_x, np.ndarray) and data.splits.train.is_streamed
     x_train = None if streamed else (data.train_x if isinstance(data.train_x, np.ndarray) else data.train_x.array())
     recon = choose_reconstruction(config.loss.reconstruction, x_train)
-    if (recon, data.rescale) != (config.loss.reconstruction, config.data.rescale):
+    batch = choose_batch_size(config.train.batch_size, len(data.splits.train), table=data.rescale == "standard")
+    if (recon, data.rescale, batch) != (config.loss.reconstruction, config.data.rescale, config.train.batch_size):
         config = dataclasses.replace(config, data=dataclasses.replace(config.data, rescale=data.rescale),
-                                     loss=dataclasses.replace(config.loss, reconstruction=recon))
+                                     loss=dataclasses.replace(config.loss, reconstruction=recon),
+                                     train=dataclasses.replace(config.train, batch_size=batch))
+    model_config = resolve_config(config.model, data.splits.train.sample_shape)
+    if model_config.output == "auto":  # as prepare builds it: the output the reconstruction term expects
+        model_config = dataclasses.replace(model_config, output=get("objective", recon).output)
+    start = choose_start(config.train.start, data.rescale == "standard" and not config.layerwise.enabled, model_config,
+                         data.splits.train.sample_shape, len(data.splits.train))
+    if start != config.train.start:
+        config = dataclasses.replace(config, train=dataclasses.replace(config.train, start=start))
     return config, data
 
 
@@ -108,6 +122,8 @@ def prepare(config: RunConfig, rescaling: Rescaling | None | str = "fit") -> Pre
                               build_corruption=config.corruptor)
     torch.manual_seed(config.seed)
     model = build_model(model_config, splits.train.sample_shape)
+    if config.train.start == "pca":  # no random draw: a resumed run builds the same model
+        start_at_pca(model, data.arrays()[0])
     return Prepared(config, splits, data.train_x, data.val_x, data.test_x, data.preprocessing, model, objectives,
                     config.corruptor(), stages)
 
@@ -250,8 +266,9 @@ def _pretrain_layerwise(prepared: Prepared, run_dir: Path) -> None:
 # what a resume may change: the optimiser's settings (a smaller lr after the loss became NaN), never the
 # model, the data or the objectives the checkpoint was trained with
 RESUMABLE_KEYS = ("train.lr", "train.weight_decay", "train.momentum", "train.clip_grad")
-# what a checkpoint's record of its run leaves out: those, the epoch budget (--epochs) and where the run lives
-UNRECORDED_KEYS = (*RESUMABLE_KEYS, "train.epochs", "train.max_epochs", "name", "out")
+# what a checkpoint's record of its run leaves out: those, the epoch budget (--epochs), where the run lives,
+# and where the weights started (the checkpoint holds where they are)
+UNRECORDED_KEYS = (*RESUMABLE_KEYS, "train.epochs", "train.max_epochs", "train.start", "name", "out")
 
 
 def run_identity(config: RunConfig) -> dict[str, Any]:

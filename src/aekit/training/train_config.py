@@ -10,6 +10,7 @@ from typing import Any
 import torch
 
 from aekit.config import param
+from aekit.models.pca_start import STARTS
 from aekit.params import SIZE, AnyOf, InstanceOf, Interval, Options
 from aekit.training import distributed
 from aekit.training.precision import DEVICES, PRECISIONS, Precision, best_device, resolve_device
@@ -22,6 +23,13 @@ DEFAULT_LR = 1e-3  # lr: auto, for every model but an affine one
 # splits of digits and MNIST-5k, no test split; docs/provenance.md)
 AFFINE_LR = 1e-2
 AUTO_PATIENCE = 10  # epochs without improvement that end an ``epochs: auto`` run when patience is None
+DEFAULT_BATCH = 128  # batch_size: auto, for images (aekit train)
+# batch_size: auto in the estimators: about STEPS_PER_EPOCH optimiser steps an epoch, batches of MIN_BATCH to
+# MAX_BATCH (a linear autoencoder on digits needs ~800 epochs at batch 256 and 40-90 at 64). A table (data
+# standardised, in aekit train too) may go down to TABLE_MIN_BATCH: at 128 iris's 105 training rows are one step
+# an epoch (patience 10 = ten steps). Chosen with train.start: pca on validation rows of scikit-learn's four
+# tables, never their test split (docs/provenance.md)
+STEPS_PER_EPOCH, MIN_BATCH, MAX_BATCH, TABLE_MIN_BATCH = 20, 32, 256, 16
 
 # Why a fit ended (``Trainer.stop_reason``, ``summary.json``, the report, the estimators' ``stop_reason_``),
 # in words with the run's own settings filled in by ``stop_reason_text``
@@ -48,7 +56,9 @@ class TrainConfig:
     max_epochs: int = param(200, Interval(int, 1, None), "the budget of epochs: auto (a warning says when it ends first)")
     tol: float = param(1e-3, Interval(float, 0, 1, closed="left"),
                        "an epoch improves when the loss falls below (1 - tol) x the best so far")
-    batch_size: int = param(128, SIZE, "samples per optimiser step")
+    batch_size: Any = param("auto", AnyOf(Options(("auto",)), SIZE),
+                            f"samples per optimiser step; auto: {DEFAULT_BATCH}, for a table (data standardised) "
+                            f"n_train // {STEPS_PER_EPOCH} within {TABLE_MIN_BATCH}..{MAX_BATCH}")
     optimizer: str = param("adam", Options(("adam", "sgd")), "adam (fused when the device allows) or sgd")
     lr: Any = param("auto", AnyOf(Options(("auto",)), Interval(float, 0, None, closed="neither")),
                     f"learning rate; auto: {AFFINE_LR:g} for a linear (affine) autoencoder, else {DEFAULT_LR:g}")
@@ -70,6 +80,8 @@ class TrainConfig:
     precision: Any = param("32", Options((*PRECISIONS, 32)),
                            "32 (float32), bf16 (autocast to bfloat16) or 16-mixed (float16 with loss scaling, GPUs)")
     eval_batch_size: int = param(1024, SIZE, "samples per batch when evaluating")
+    start: str = param("auto", Options(STARTS), "where the weights start: pca (the model reconstructs as PCA-k of the "
+                       "training rows, then learns a correction), random; auto: pca for a table when the model can")
 
     @property
     def auto(self) -> bool:
@@ -88,6 +100,21 @@ class TrainConfig:
     @property
     def lr_schedule(self) -> str:
         return ("plateau" if self.auto else "constant") if self.schedule == "auto" else self.schedule
+
+
+def auto_batch_size(n_train: int, table: bool = False) -> int:
+    """About ``STEPS_PER_EPOCH`` optimiser steps an epoch, batches of ``MIN_BATCH`` (a ``table``:
+    ``TABLE_MIN_BATCH``) to ``MAX_BATCH``, never more than the rows."""
+    low = TABLE_MIN_BATCH if table else MIN_BATCH
+    return max(1, min(n_train, MAX_BATCH, max(low, n_train // STEPS_PER_EPOCH)))
+
+
+def choose_batch_size(batch_size: Any, n_train: int, table: bool) -> int:
+    """``train.batch_size`` with ``auto`` resolved for ``n_train`` training rows: a table (data standardised)
+    :func:`auto_batch_size`, as the estimators choose a table's; anything else ``DEFAULT_BATCH``."""
+    if batch_size != "auto":
+        return int(batch_size)
+    return auto_batch_size(n_train, table=True) if table else DEFAULT_BATCH
 
 
 def stop_reason_text(reason: str | None, config: TrainConfig, validation: bool = True) -> str:
@@ -113,4 +140,5 @@ def placement(config: TrainConfig, dist: distributed.Distributed, quiet: bool = 
     return resolved, Precision(config.precision, resolved)
 
 
-__all__ = ["TrainConfig", "stop_reason_text", "placement", "STOP_REASONS", "DEFAULT_LR", "AFFINE_LR", "AUTO_PATIENCE"]
+__all__ = ["TrainConfig", "stop_reason_text", "placement", "STOP_REASONS", "DEFAULT_LR", "AFFINE_LR", "AUTO_PATIENCE",
+           "DEFAULT_BATCH", "auto_batch_size", "choose_batch_size"]

@@ -27,6 +27,7 @@ An objective may define ``bind(model)`` (called once, here), ``start_epoch(epoch
 from __future__ import annotations
 
 import copy
+import dataclasses
 import logging
 import math
 import time
@@ -43,7 +44,7 @@ from aekit.training.batches import BatchSource
 from aekit.training.checkpoint import CHECKPOINT_FORMAT, Checkpoints, config_digest
 from aekit.training.distributed import rank_seed
 from aekit.training.optimisation import apply_settings, make_optimizer, make_scheduler, resolve_lr
-from aekit.training.train_config import STOP_REASONS, TrainConfig, placement, stop_reason_text
+from aekit.training.train_config import STOP_REASONS, TrainConfig, choose_batch_size, placement, stop_reason_text
 
 logger = logging.getLogger(__name__)
 
@@ -98,6 +99,8 @@ class Trainer(Checkpoints):
         run_config: Mapping[str, Any] | None = None,
     ) -> None:
         self.config = config or TrainConfig()
+        if self.config.batch_size == "auto":  # no data kind known here: a run or an estimator resolves it first
+            self.config = dataclasses.replace(self.config, batch_size=choose_batch_size("auto", 0, table=False))
         self.dist = distributed.setup(self.config.device)  # one process unless launched by torchrun
         self.device, self.precision = placement(self.config, self.dist)
         self.model = model.to(self.device)
