@@ -91,3 +91,27 @@ def test_a_damaged_memo_is_fitted_again(tmp_path, garbage):
     calls = []
     remembered(setting, "a", [1], lambda: calls.append(1) or {})
     assert calls == [1]
+
+
+def test_a_run_another_process_is_training_is_waited_for_then_resumed(tmp_path):
+    """Two parts of a tour (or a run trained ahead in parallel) share the work folder: the second waits for
+    the lock, then resumes the finished run instead of failing on the lock."""
+    import subprocess
+    import sys
+    import time
+
+    setting = Setting(quick=True, seeds=(0,), workdir=tmp_path, log=lambda _: None)
+    first = _weights(train_config(setting, "r", TINY, seed=0))
+    lock = tmp_path / "runs" / "r" / ".aekit.lock"
+    holder = subprocess.Popen([sys.executable, "-c", (
+        "import fcntl, sys, time; f = open(sys.argv[1], 'r+'); fcntl.flock(f, fcntl.LOCK_EX); "
+        "print('held', flush=True); time.sleep(1.5)"), str(lock)], stdout=subprocess.PIPE, text=True)
+    assert holder.stdout.readline().strip() == "held"
+    start = time.perf_counter()
+    from aekit.tour import bench
+
+    bench._wait_for_writer(tmp_path / "runs" / "r", setting, every=0.1)
+    assert time.perf_counter() - start > 0.5  # it waited for the holder
+    holder.wait()
+    again = train_config(setting, "r", TINY, seed=0)
+    assert all(torch.equal(first[k], v) for k, v in _weights(again).items())

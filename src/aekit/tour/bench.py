@@ -116,6 +116,7 @@ def train_config(setting: Setting, name: str, overrides: list[str], *, seed: int
     run_seed = seed if init_seed is None else init_seed
     config = make_config(overrides=[*data_overrides(setting, seed), f"seed={run_seed}", *overrides, f"out={runs}",
                                     f"name={name}"], preset=preset)
+    _wait_for_writer(runs / name, setting)
     if _same_run(runs / name, config):
         from aekit.training.run_folder import read_metrics
 
@@ -125,6 +126,30 @@ def train_config(setting: Setting, name: str, overrides: list[str], *, seed: int
         return resume(runs / name)
     shutil.rmtree(runs / name, ignore_errors=True)
     return train(config)
+
+
+def _wait_for_writer(run_dir: Any, setting: Setting, every: float = 10.0) -> None:
+    """Wait while another process trains this run (its folder's lock is held): two parts of a tour, or a
+    run trained ahead in parallel, share the work folder, and the run is then resumed, finished."""
+    import fcntl
+    import time
+
+    from aekit.io import LOCK_NAME
+
+    path = run_dir / LOCK_NAME
+    said = False
+    while path.is_file() and not path.is_symlink():
+        with open(path, "rb") as handle:
+            try:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                if not said:
+                    setting.log(f"{run_dir.name}: another process is training it; waiting for it to finish")
+                    said = True
+                time.sleep(every)
+                continue
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+            return
 
 
 def _same_run(run_dir: Any, config: Any) -> bool:
