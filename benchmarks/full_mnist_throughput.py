@@ -70,8 +70,9 @@ def measure(model_key: str, threads: int, steps: int, data: str, samples: int | 
     load_seconds = time.perf_counter() - start
     x = prepared.train_x
     x = torch.as_tensor(x.array() if hasattr(x, "array") else x)  # (n_train, *sample_shape) float32
-    trainer = Trainer(prepared.model, prepared.objectives, config.train, corruption=prepared.corruption, seed=0)
-    batch = config.train.batch_size
+    train = prepared.config.train  # batch_size: auto resolved, as aekit train resolves it
+    trainer = Trainer(prepared.model, prepared.objectives, train, corruption=prepared.corruption, seed=0)
+    batch = train.batch_size
     generator = torch.Generator().manual_seed(0)
     order = torch.randperm(len(x), generator=generator)
 
