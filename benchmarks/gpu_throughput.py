@@ -39,7 +39,7 @@ def measure(kind: str, precision: str, epochs: int, batch_size: int) -> dict:
     config = make_config(None, [f"model.kind={kind}", f"train.epochs={epochs}", f"train.batch_size={batch_size}",
                                 f"train.precision={precision}", "train.restore_best=false"])
     prepared = prepare(config)
-    trainer = Trainer(prepared.model, prepared.objectives, config.train, seed=config.seed)
+    trainer = Trainer(prepared.model, prepared.objectives, prepared.config.train, seed=config.seed)
     history = trainer.fit(prepared.train_x)
     seconds = statistics.median(record["seconds"] for record in history[1:])
     return {"kind": kind, "precision": precision, "processes": trainer.dist.world_size,
