@@ -211,15 +211,24 @@ def test_official_test_set_is_the_test_split():
     assert splits.train.test_start is None
 
 
-def test_fixed_split_is_the_data_sets_own_rows_whatever_the_seed():
+def test_fixed_split_is_the_data_sets_own_rows_for_seed_0_and_keeps_its_test_rows_for_any_seed():
     ds = labelled(100, 4)
     ds.val_start, ds.test_start = 60, 80
     assert ds.fixed_split and not labelled(10, 2).fixed_split
-    for seed in (0, 5):
-        splits = split_dataset(ds, val_fraction=0.3, test_fraction=0.05, seed=seed)
-        for part, rows in zip((splits.train, splits.val, splits.test), (slice(0, 60), slice(60, 80), slice(80, 100))):
-            np.testing.assert_array_equal(part.array(), ds.x[rows])
-        assert not splits.train.fixed_split and splits.test.test_start is None
+    splits = split_dataset(ds, val_fraction=0.3, test_fraction=0.05, seed=0)
+    for part, rows in zip((splits.train, splits.val, splits.test), (slice(0, 60), slice(60, 80), slice(80, 100))):
+        np.testing.assert_array_equal(part.array(), ds.x[rows])
+    assert not splits.train.fixed_split and splits.test.test_start is None
+    drawn = [split_dataset(ds, val_fraction=0.3, test_fraction=0.05, seed=seed) for seed in (5, 5, 6)]
+    for splits in drawn:  # the file's sizes, the official test rows, training and validation from the rest
+        np.testing.assert_array_equal(splits.test.array(), ds.x[80:])
+        assert (len(splits.train), len(splits.val)) == (60, 20)
+        rows = np.concatenate([splits.train.array(), splits.val.array()])
+        np.testing.assert_array_equal(np.sort(rows, axis=0), np.sort(ds.x[:80], axis=0))
+        assert np.bincount(splits.val.labels, minlength=4).tolist() == [5, 5, 5, 5]  # stratified
+    np.testing.assert_array_equal(drawn[0].val.array(), drawn[1].val.array())  # a seed is its rows
+    assert not np.array_equal(drawn[0].val.array(), ds.x[60:80])
+    assert not np.array_equal(drawn[0].val.array(), drawn[2].val.array())
 
 
 def test_official_test_set_leaving_no_training_rows():

@@ -129,7 +129,8 @@ class Dataset:
     @property
     def fixed_split(self) -> bool:
         """The data set comes with its own train / validation / test rows (full MNIST's 50,000 /
-        10,000 / 10,000): :func:`split_dataset` returns them whatever the seed and fractions."""
+        10,000 / 10,000): :func:`split_dataset` keeps their sizes and the test rows whatever the
+        fractions, and returns them all as they are for seed 0."""
         return self.val_start is not None
 
     @property
@@ -324,8 +325,10 @@ def split_dataset(
 
     Fractions are of the whole data set. When ``ds.test_start`` marks an official test set
     (Fashion-MNIST) those rows are the test split and ``test_fraction`` is ignored. When the data set
-    has a fixed split (``ds.fixed_split``: full MNIST) its own rows are returned in file order, and
-    the fractions and the seed are ignored.
+    has a fixed split (``ds.fixed_split``: full MNIST) the fractions are ignored: seed 0 returns its own
+    rows in file order, and any other seed keeps its test rows and draws training and validation rows of
+    the file's own sizes from the rows before them (stratified), so seeds can vary the training rows
+    while the official test set stays fixed.
     """
     check("val_fraction", val_fraction, Interval(float, 0, 1, closed="left"), "split_dataset")
     check("test_fraction", test_fraction, Interval(float, 0, 1, closed="left"), "split_dataset")
@@ -336,9 +339,15 @@ def split_dataset(
 
     if ds.fixed_split:
         train_rows, val_rows, test_rows = np.split(all_rows, [ds.val_start, ds.test_start])
+        if seed != 0:  # the same sizes, drawn by the seed from the rows before the official test set
+            pool = all_rows[: ds.test_start]
+            train_rows, val_rows = _split_off(pool, None if labels is None else labels[pool], len(val_rows),
+                                              seed, "validation")
+            train_rows, val_rows = np.sort(train_rows), np.sort(val_rows)
         logger.info(
-            "%s has a fixed split: %d train, %d validation, %d test rows (val_fraction, test_fraction "
-            "and the seed do not apply).", ds.name, len(train_rows), len(val_rows), len(test_rows),
+            "%s has a fixed split: %d train, %d validation, %d test rows (%s; val_fraction and test_fraction "
+            "do not apply).", ds.name, len(train_rows), len(val_rows), len(test_rows),
+            "the file's own" if seed == 0 else f"training and validation rows drawn by seed {seed}",
         )
         return Splits(ds.take(train_rows), ds.take(val_rows), ds.take(test_rows))
 

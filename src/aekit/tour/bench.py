@@ -4,8 +4,9 @@ config into the tour's folder, a linear probe, and figures as page entries.
 A seed draws the split too (``data.split_seed`` = the seed, stratified 70/10/20): each seed of a claim
 trains, selects and tests on its own rows, so the spread over seeds includes which images happen to be
 test images, and nothing of a seed is chosen on its own test rows. A data set whose split is its
-file's own (an official test set: :func:`split_is_fixed`) keeps it for every seed; there the seeds vary
-the initialisation and every random draw only.
+file's own (an official test set: :func:`split_is_fixed`) keeps its test rows for every seed; there seed 0
+trains on the file's own training rows and every other seed draws training and validation rows of the same
+sizes from the rows before the test set, so the seeds vary the training rows as well as the initialisation.
 """
 
 from __future__ import annotations
@@ -29,19 +30,14 @@ NAMES = {"mnist5k": "MNIST-5k", "mnist": "MNIST"}
 
 
 def split_is_fixed(name: str) -> bool:
-    """True when data set ``name`` keeps its file's own split for every seed (its official test set): the
-    data set says so where it is registered (``register_dataset(..., fixed_split=True)``: full MNIST)."""
+    """True when data set ``name`` keeps its official test set for every seed (its file's own split at seed
+    0): the data set says so where it is registered (``register_dataset(..., fixed_split=True)``: full MNIST)."""
     from aekit.registry import get
 
     try:
         return bool(getattr(get("dataset", name), "fixed_split", False))
     except ConfigError:  # a file path, not a registered name: split by the seed
         return False
-
-
-def split_seed(name: str, seed: int) -> int:
-    """The ``data.split_seed`` of a claim's run with ``seed``: the seed itself, or 0 where the split is fixed."""
-    return 0 if split_is_fixed(name) else int(seed)
 
 
 @dataclass
@@ -67,9 +63,8 @@ class Split:
 
 def split(name: str, seed: int, limit: int | None = None) -> Split:
     """``name`` split as a run with ``data.name: name`` and ``seed`` splits it (70/10/20, stratified, split
-    seed :func:`split_seed`); with ``limit``, that many training rows and a quarter as many validation and
+    seed ``seed``; where the split is fixed, the seed draws the training rows and keeps the official test set); with ``limit``, that many training rows and a quarter as many validation and
     test rows. The bundled images are in [0, 1] already."""
-    seed = split_seed(name, seed)
     data = prepare_data(DataConfig(name=name, limit=limit, split_seed=seed))
     (x_train, x_val, x_test), (y_train, y_val, y_test) = data.arrays(), data.labels()
     shape = tuple(data.splits.train.sample_shape)
@@ -84,7 +79,7 @@ def split_of(setting: Setting, seed: int) -> Split:
 
 def data_overrides(setting: Setting, seed: int) -> list[str]:
     """The data section of a run of ``seed`` (``--set`` syntax): the rows :func:`split_of` gives."""
-    return [f"data.name={setting.data}", f"data.split_seed={split_seed(setting.data, seed)}",
+    return [f"data.name={setting.data}", f"data.split_seed={seed}",
             *([f"data.limit={QUICK_LIMIT}"] if setting.quick else [])]
 
 
@@ -92,7 +87,9 @@ def split_protocol(setting: Setting) -> str:
     """How the seeds split the data, for a claim's protocol."""
     name = NAMES.get(setting.data, setting.data)
     if split_is_fixed(setting.data):
-        return f"{name}, its file's own split (the official test set) for every seed"
+        return (f"{name}, the official test set for every seed; seed 0 trains on the file's own training rows "
+                f"and selects on its validation rows, and seed s > 0 draws training and validation rows of the "
+                f"same sizes from the images before the test set (stratified, split seed s)")
     return (f"{name}, split 70/10/20 (stratified) by each seed: seed s draws its own training, validation and "
             f"test rows (split seed s)")
 
@@ -193,5 +190,5 @@ def entry(key: str, title: str, caption: str, fig: Any) -> FigureEntry:
     return FigureEntry(key, title, caption, png_bytes(fig))
 
 
-__all__ = ["Split", "split", "split_of", "split_seed", "split_is_fixed", "split_protocol", "data_overrides",
+__all__ = ["Split", "split", "split_of", "split_is_fixed", "split_protocol", "data_overrides",
            "train_config", "probe_accuracy", "probe_hits", "entry", "QUICK_LIMIT"]
