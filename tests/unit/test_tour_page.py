@@ -112,3 +112,35 @@ def test_a_tour_measured_in_parts_names_every_part():
     first.measured, second.measured = {"command": "aekit tour --only first"}, {"command": "aekit tour --only second"}
     brief = markdown([first, second], FACTS, brief="tables.md")
     assert brief.startswith("<!-- written by: aekit tour in 2 parts: aekit tour --only first; aekit tour --only second (")
+
+
+def test_a_claim_that_needs_more_seeds_runs_them_unless_seeds_are_given_and_the_page_says_so(tmp_path):
+    from aekit.tour.claim import Check, decide
+
+    ran: list[tuple[int, ...]] = []
+
+    def claim(name: str, n: int | None):
+        class Probe(Claim):
+            title, order, seeds = f"probe {name}", 10_000, n
+
+            def run(self, setting):
+                ran.append(setting.seeds)
+                check = Check("c", tuple(1.0 + 0.1 * s for s in setting.seeds), effect=0.5)
+                return Evidence(statement="s", protocol="p", header=["a"], rows=[["1"]], rule="r",
+                                decision=decide([check], setting.seeds))
+        register("claim", name)(Probe)
+
+    claim("zz_own", 7), claim("zz_usual", None)
+    try:
+        tour = run_tour(tmp_path, only=["zz_own", "zz_usual"], log=lambda _: None)
+        assert ran == [tuple(range(7)), (0, 1, 2, 3, 4)]
+        text = (tmp_path / "tables.md").read_text()
+        facts = json.loads((tmp_path / "results.json").read_text())
+        assert "Seeds 0, 1, 2, 3, 4 (zz_own: 0–6);" in text
+        assert "0, 1, 2, 3, 4 (zz_own: 0–6)" in render(tour.sections, facts)
+        ran.clear()
+        run_tour(tmp_path / "given", only=["zz_own", "zz_usual"], seeds=[3, 4], log=lambda _: None)
+        assert ran == [(3, 4), (3, 4)]
+        assert "Seeds 3, 4;" in (tmp_path / "given" / "tables.md").read_text()
+    finally:
+        unregister("claim", "zz_own"), unregister("claim", "zz_usual")

@@ -1,6 +1,6 @@
 """The tour: every claim of the lecture re-measured under one protocol, with a verdict computed from the numbers.
 
-    aekit tour                      # every claim, the full protocol, 5 seeds (about 90 min of claim time)
+    aekit tour                      # every claim, the full protocol, 5 seeds (pretraining 14), about 2 h
     aekit tour --quick              # tiny versions of the same code paths (minutes; run in CI)
     aekit tour --only linear_pca,contractive
 

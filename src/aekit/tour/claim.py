@@ -114,6 +114,9 @@ class Claim:
 
     title: ClassVar[str] = ""
     order: ClassVar[int] = 1000
+    # seeds of the full protocol when the tour is not given --seeds: None, the tour's five; a claim whose
+    # effect of interest needs more to be detected (its power on the page) names how many
+    seeds: ClassVar[int | None] = None
 
     def run(self, setting: Setting) -> Evidence:
         raise NotImplementedError

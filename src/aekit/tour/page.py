@@ -79,6 +79,20 @@ def _section(section: Section) -> str:
 SUMMARY = ["claim", "verdict", "stable without any one seed", "stable without any one test image"]
 
 
+def seeds_text(sections: Sequence[Section], facts: dict[str, Any]) -> str:
+    """The tour's seeds, and those of each claim that ran others: ``0, 1, 2, 3, 4 (pretraining: 0–13)``."""
+    def text(seeds: Sequence[int]) -> str:
+        seeds = list(seeds)
+        if len(seeds) > 2 and seeds == list(range(seeds[0], seeds[-1] + 1)):
+            return f"{seeds[0]}–{seeds[-1]}"
+        return ", ".join(map(str, seeds))
+
+    own = [f"{s.key}: {text(s.evidence.decision.seeds)}" for s in sections
+           if s.evidence is not None and s.evidence.decision is not None
+           and list(s.evidence.decision.seeds) != list(facts["seeds"])]
+    return ", ".join(map(str, facts["seeds"])) + (f" ({'; '.join(own)})" if own else "")
+
+
 def render(sections: Sequence[Section], facts: dict[str, Any]) -> str:
     """The tour's HTML: how it was made, a summary of verdicts, then one section per claim."""
     # each claim's title leads to its section: the page is long (a screen or more per claim)
@@ -88,7 +102,7 @@ def render(sections: Sequence[Section], facts: dict[str, Any]) -> str:
             '<p class="subtitle">Every claim of the lecture on autoencoders, re-measured on the bundled data; each '
             "verdict is computed from the numbers by the rule printed beside it.</p>",
             table(None, [("command", facts["command"]), ("date", facts["date"]), ("machine", facts["machine"]),
-                         ("seeds", ", ".join(map(str, facts["seeds"]))), ("threads", str(facts["threads"])),
+                         ("seeds", seeds_text(sections, facts)), ("threads", str(facts["threads"])),
                          ("total time", f"{facts['seconds']:.0f} s")]),
             "<h2>Summary</h2>", table(SUMMARY + ["time"], summary, numeric=(4,)),
             f"<h2>The rule</h2><p>{escape(RULE.text())}</p>"]
@@ -110,7 +124,7 @@ def markdown(sections: Sequence[Section], facts: dict[str, Any], brief: str | No
     parts = list(dict.fromkeys(s.measured["command"] for s in sections if (s.measured or {}).get("command")))
     by = f"aekit tour in {len(parts)} parts: {'; '.join(parts)}" if len(parts) > 1 else facts["command"]
     lines = [f"<!-- written by: {by} ({facts['date']}, {facts['machine']}) -->", "",
-             f"Seeds {', '.join(map(str, facts['seeds']))}; {facts['threads']} thread(s); "
+             f"Seeds {seeds_text(sections, facts)}; {facts['threads']} thread(s); "
              f"{facts['seconds'] / 60:.0f} min of claim time; {facts['date']}."
              + (f" Each claim's numbers, checks and protocol: [{target}]({target})." if brief else ""), "",
              "| " + " | ".join(SUMMARY) + " |", "|---|---|---|---|"]

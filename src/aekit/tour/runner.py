@@ -17,7 +17,7 @@ from aekit.errors import ConfigError
 from aekit.io import atomic_write_bytes, atomic_write_text, readme_markers, write_readme_block
 from aekit.params import SEED, Interval, SequenceOf, check
 from aekit.registry import available, get
-from aekit.tour.claim import RULE, Evidence, Setting
+from aekit.tour.claim import RULE, Claim, Evidence, Setting
 from aekit.tour.page import Section, markdown, render
 
 logger = logging.getLogger(__name__)
@@ -26,7 +26,8 @@ logger = logging.getLogger(__name__)
 # with 80 % power (3 seeds: 2.30; 8 seeds: 0.98), and a sign test could first reach 5 % (5 of 5 > 0:
 # p = 1/32). At 3 seeds the full tour took 51 min of claim time on 1 thread; 5 take about 90 (contractive
 # now selects λ and σ per seed), within the 100 it may cost, where 6 would not be. Each check's power at its
-# effect of interest is on the page, with the seeds it would need where 5 are too few.
+# effect of interest is on the page, with the seeds it would need where 5 are too few; a claim whose effect
+# needs more names its number (Claim.seeds: pretraining's 14, about 40 min more).
 FULL_SEEDS, QUICK_SEEDS = (0, 1, 2, 3, 4), (0,)
 README_KEY = "tour"  # the README block written by --readme: <!-- tour:begin --> ... <!-- tour:end -->
 
@@ -69,6 +70,12 @@ def claims(only: Sequence[str] | None = None) -> list[str]:
             raise ConfigError(f"Unknown claim {unknown[0]!r} in --only. Claims: {', '.join(names)}.")
         names = [name for name in names if name in only]
     return sorted(names, key=lambda name: (get("claim", name).order, name))
+
+
+def claim_seeds(claim: Claim, seeds: tuple[int, ...], given: bool) -> tuple[int, ...]:
+    """The seeds ``claim`` runs: ``seeds`` when they were given (or the tour is quick), else the claim's own
+    number of seeds (``Claim.seeds``) from 0, or the tour's ``seeds`` when it names none."""
+    return seeds if given or claim.seeds is None else tuple(range(claim.seeds))
 
 
 def check_arguments(only: Sequence[str] | None, seeds: Sequence[int] | None, threads: int,
@@ -117,7 +124,7 @@ def run_tour(out: str | Path, *, quick: bool = False, only: Sequence[str] | None
     check_arguments(only, seeds, threads, readme, data)
     out = Path(out)
     names = claims(only)
-    seeds = tuple(seeds) if seeds else (QUICK_SEEDS if quick else FULL_SEEDS)
+    given, seeds = bool(seeds), tuple(seeds) if seeds else (QUICK_SEEDS if quick else FULL_SEEDS)
     if quick:  # what a quick tour's models do is by design: nothing for its user to raise or change
         log("tour --quick: tiny versions of every claim (a few hundred images, a few epochs, one seed); their "
             "models stop on these small budgets before converging, and the verdicts check the code, not the claims.")
@@ -129,7 +136,8 @@ def run_tour(out: str | Path, *, quick: bool = False, only: Sequence[str] | None
         with threadpool_limits(limits=threads):
             for name in names:
                 claim = get("claim", name)()
-                log(f"tour: {name} ({claim.title})")
+                setting.seeds = claim_seeds(claim, seeds, given or quick)
+                log(f"tour: {name} ({claim.title}), seeds {', '.join(map(str, setting.seeds))}")
                 begin, setting.earlier_seconds = time.perf_counter(), 0.0
                 try:
                     evidence, error = claim.run(setting), None

@@ -71,6 +71,15 @@ PRETRAINED, BASELINES = ("codes", "finetune"), ("raw", "pca", "scratch")
 class PretrainingWithFewLabels(Claim):
     title = "Pretraining helps when labels are few (strict label budget)"
     order = 80
+    # Decided after the tour's 5 seeds, and said so on the page: at 100 labels they detected the 2-point
+    # effect with 37 % power and one seed left out could change the verdict; at that sd 14 seeds give 80 %
+    seeds = 14
+
+    def _why_seeds(self, setting: Setting) -> str:
+        if len(setting.seeds) != self.seeds:
+            return ""
+        return (f"; {self.seeds} seeds rather than the tour's 5, decided after a 5-seed run (2026-12-05) gave the "
+                f"100-label check 37 % power at the effect of interest and a verdict that one seed could change")
 
     def run(self, setting: Setting) -> Evidence:
         from sklearn.decomposition import PCA
@@ -196,7 +205,7 @@ class PretrainingWithFewLabels(Claim):
                      f"tie goes to the method listed first, a regression before a network). The chosen setting is "
                      f"then trained on all n labelled rows and scored once on the test split "
                      f"({len(data.x_test):,} images). No labelled validation row is used anywhere. Seeds "
-                     f"{list(setting.seeds)} (split, labelled rows, folds, initialisation). Fixed before this run, but not blind: the autoencoder recipe (shifts + "
+                     f"{list(setting.seeds)} (split, labelled rows, folds, initialisation){self._why_seeds(setting)}. Fixed before this run, but not blind: the autoencoder recipe (shifts + "
                      f"masking, 784-512-128), the networks' schedules and noise come from an exploration on "
                      f"MNIST-5k (its split with seed 0) that compared six variants on 400 labelled validation images outside any label budget, "
                      f"after earlier runs had looked at test error (docs/provenance.md). "
