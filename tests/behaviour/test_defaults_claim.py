@@ -47,6 +47,18 @@ def test_the_defaults_experiment_runs_in_its_quick_mode(tmp_path):
     assert results["semi"] and all(0 <= row["accuracy"] <= 1 for row in results["semi"])
 
 
+def test_each_seed_of_the_defaults_experiment_draws_its_own_split(tmp_path, monkeypatch):
+    defaults = load_experiment("defaults")
+    first, again, other = (defaults._flat_split("digits", seed) for seed in (0, 0, 1))
+    np.testing.assert_array_equal(first[1], again[1])
+    assert not np.array_equal(first[1], other[1]) and len(first[1]) == len(other[1])
+    seen = []
+    monkeypatch.setattr(defaults, "train", lambda config: seen.append(config.data.split_seed) or 1 / 0)
+    with pytest.raises(ZeroDivisionError):
+        defaults.cli_runs([("digits", None, ["data.name=digits"])], defaults.Setup(seeds=(3,)), tmp_path, print)
+    assert seen == [3]
+
+
 def test_a_linear_autoencoder_with_default_settings_comes_within_1_percent_of_pca():
     """lr and batch size 'auto' (1e-2 for an affine model, about 20 steps an epoch) and epochs 'auto':
     no tuning, and the held-out error is PCA's to 1 % (Baldi & Hornik 1989: PCA is its optimum)."""
