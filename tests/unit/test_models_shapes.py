@@ -14,7 +14,7 @@ from torch.nn import functional as F
 
 from aekit.config import from_dict, to_dict
 from aekit.errors import ConfigError, DataError
-from aekit.models import Autoencoder, ConvConfig, MLPConfig, ModelConfig, build_model
+from aekit.models import AutoencoderModule, ConvConfig, MLPConfig, ModelConfig, build_model
 from aekit.models.config import field_names, own_fields
 from aekit.registry import available, get
 
@@ -25,7 +25,7 @@ ENCODERS = available("encoder")
 CODE_SIZES = [2, 40]  # undercomplete and overcomplete for the example shapes (d >= 12, d < 40 for some)
 
 
-def model_for(sample_shape, kind="mlp", **overrides) -> Autoencoder:
+def model_for(sample_shape, kind="mlp", **overrides) -> AutoencoderModule:
     """A model of ``kind`` from its config's example settings, with ``overrides``."""
     options = {"kind": kind, "code_size": 4, **get("encoder", kind).example, "output": "identity", **overrides}
     return build_model(options, sample_shape)

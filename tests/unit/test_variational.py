@@ -123,7 +123,7 @@ def test_sample_decodes_draws_from_the_prior():
     z = torch.randn(4, 3, generator=torch.Generator().manual_seed(0))
     assert a.shape == (4, *SHAPE) and torch.equal(a, b)
     assert torch.equal(a, model.decode(z)) and bool(((a > 0) & (a < 1)).all())
-    with pytest.raises(ConfigError, match=r"The 'n' parameter of Autoencoder.sample must be an int in the range \[1, 2147483647\]\. Got 0"):
+    with pytest.raises(ConfigError, match=r"The 'n' parameter of AutoencoderModule.sample must be an int in the range \[1, 2147483647\]\. Got 0"):
         model.sample(0)
 
 

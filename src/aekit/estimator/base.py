@@ -299,7 +299,7 @@ class AutoencoderBase(BaseEstimator):
     def save(self, path: str | Path) -> Path:
         """Write the fitted estimator into the folder ``path`` (created) and return it.
 
-        ``model.safetensors`` + ``model.json`` are the run-folder model files (``aekit.load(path)``
+        ``model.safetensors`` + ``model.json`` are the run-folder model files (``aekit.load_model(path)``
         reads them as a PyTorch module); ``estimator.json`` holds the parameters and the fitted
         attributes. No pickle: :meth:`load` can never run code.
         """

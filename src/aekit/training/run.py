@@ -34,7 +34,7 @@ from aekit.data.corruption import Compose
 from aekit.data.preparation import PreparedData, Rescaling, prepare_data
 from aekit.errors import ConfigError
 from aekit.io import atomic_write_text, folder_lock, write_yaml
-from aekit.models.autoencoder import Autoencoder, build_model
+from aekit.models.autoencoder import AutoencoderModule, build_model
 from aekit.models.config import resolve_config
 from aekit.models.pca_start import choose_start, start_at_pca
 from aekit.models.serialization import save_model
@@ -68,7 +68,7 @@ class Prepared:
     val_x: Any
     test_x: Any
     preprocessing: Rescaling | None
-    model: Autoencoder
+    model: AutoencoderModule
     objectives: list[Any]
     corruption: Compose | None
     stages: list[Stage]  # the layer-wise stages (none unless layerwise.enabled)
@@ -138,7 +138,7 @@ def default_name(config: RunConfig, code_size: int | str | None = None) -> str:
 @dataclass
 class RunResult:
     run_dir: Path
-    model: Autoencoder
+    model: AutoencoderModule
     history: list[dict[str, Any]]
     test: dict[str, float]
     interrupted: bool = False

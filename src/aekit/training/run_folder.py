@@ -30,7 +30,7 @@ import numpy as np
 from aekit.data.preparation import MINMAX_JSON, PREPROCESSING_JSON, STANDARD_JSON, PreparedData, Rescaling, prepare_data
 from aekit.errors import ConfigError
 from aekit.io import LOCK_NAME, atomic_write_text, read_json, read_json_lines, refuse_links_out
-from aekit.models.autoencoder import Autoencoder
+from aekit.models.autoencoder import AutoencoderModule
 from aekit.models.batched import map_batches
 from aekit.models.serialization import load_model
 from aekit.params import AnyOf, InstanceOf, Interval
@@ -169,7 +169,7 @@ class Run:
 
     run_dir: Path
     config: RunConfig
-    model: Autoencoder
+    model: AutoencoderModule
     preprocessing: Rescaling | None
 
     def prepare_input(self, x: np.ndarray) -> np.ndarray:
@@ -265,10 +265,5 @@ def read_preprocessing(run_dir: str | Path, rescale: str) -> Rescaling | None:
     return pre
 
 
-def load(run_dir: str | Path) -> Autoencoder:
-    """The trained model of a run folder, rebuilt from ``model.json`` + ``model.safetensors``."""
-    return load_model(Path(run_dir))
-
-
-__all__ = ["Run", "load_run", "load", "read_config", "read_preprocessing", "read_config_data", "read_metrics", "read_metrics_file", "read_summary",
+__all__ = ["Run", "load_run", "read_config", "read_preprocessing", "read_config_data", "read_metrics", "read_metrics_file", "read_summary",
            "read_finetuned", "write_metrics", "check_new_run_folder", "new_default_folder", "remove_stale_writes"]
