@@ -12,7 +12,7 @@ from aekit.report.run_report import Metrics, in_short
 
 
 def run(stop_reason, epochs=20, best=20, linear=False):
-    config = ModelConfig(hidden=[] if linear else [8], code_size=2, activation="linear" if linear else "relu",
+    config = ModelConfig.of_kind(hidden=[] if linear else [8], code_size=2, activation="linear" if linear else "relu",
                          output="identity")
     torch.manual_seed(0)
     return SimpleNamespace(summary={"stop_reason": stop_reason, "epochs": epochs, "best_epoch": best}, history=[],

@@ -32,7 +32,7 @@ def test_memmapped_data_trains_exactly_like_in_memory_data(tmp_path, monkeypatch
     results = []
     for data in (mapped, in_memory):
         torch.manual_seed(0)
-        model = build_model(ModelConfig(hidden=[8], code_size=3, output="sigmoid"), (10,))
+        model = build_model(ModelConfig.of_kind(hidden=[8], code_size=3, output="sigmoid"), (10,))
         trainer = Trainer(model, [CrossEntropy()], TrainConfig(epochs=3, batch_size=32), seed=0)
         history = trainer.fit(data)
         results.append((history, torch.cat([p.flatten() for p in model.parameters()])))
@@ -65,7 +65,7 @@ def test_an_image_folder_decoded_on_demand_trains_exactly_like_the_same_folder_i
     results = []
     for data in (lazy, in_memory):
         torch.manual_seed(0)
-        model = build_model(ModelConfig(hidden=[8], code_size=3, output="sigmoid"), data.sample_shape)
+        model = build_model(ModelConfig.of_kind(hidden=[8], code_size=3, output="sigmoid"), data.sample_shape)
         trainer = Trainer(model, [CrossEntropy()], TrainConfig(epochs=2, batch_size=8, device="cpu"), seed=1)
         history = trainer.fit(data.take(np.arange(32)), data.take(np.arange(32, 40)))
         results.append((history, torch.cat([p.detach().flatten() for p in model.parameters()])))

@@ -154,7 +154,7 @@ class AutoencoderBase(BaseEstimator):
         import inspect
 
         defaults = {name: parameter.default for name, parameter in inspect.signature(type(self)).parameters.items()}
-        config = ModelConfig(
+        config = ModelConfig.of_kind(
             kind=self.kind, code_size=self.code_size if self.code_size == "auto" else int(self.code_size),
             activation=self.activation, code_activation=self.code_activation, variational=self.variational,
             output=get("objective", reconstruction).output,
