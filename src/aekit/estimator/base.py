@@ -339,9 +339,10 @@ def fit_rows(n: int, validation_fraction: float, early_stopping: bool, seed: int
 
 
 def store(estimator: BaseEstimator, arguments: dict[str, Any]) -> None:
-    """scikit-learn's rule for ``__init__``: store every constructor argument, unchanged, under its name."""
-    for name, value in arguments.items():
-        if name not in ("self", "__class__"):
+    """scikit-learn's rule for ``__init__``: store every constructor argument, unchanged, under its name (the
+    encoder settings gathered in ``**encoder`` each under its own, :func:`~aekit.estimator.parameters.takes_encoder_settings`)."""
+    for name, value in {**arguments, **arguments.get("encoder", {})}.items():
+        if name not in ("self", "__class__", "encoder"):
             setattr(estimator, name, value)
 
 
