@@ -87,6 +87,10 @@ class AutoencoderModule(nn.Module):
         self.variational = config.variational
         self.encoder, self.decoder = self.config.build(self.sample_shape)
         if self.variational:  # any encoder with the body/head contract: features a -> (mu, logvar)
+            # The kind built a CodeHead (its draws come before the decoder's) and the Gaussian head is drawn after
+            # the decoder. Building it in the CodeHead's place would shift every later draw and so every VAE's
+            # initial weights (tests/behaviour/test_same_weights.py); keeping them means drawing a (k, m) head
+            # before the decoder anyway, so the replacement stays, one line, rather than a phantom draw in each kind.
             self.encoder.head = GaussianHead(self.encoder.head.linear.in_features, config.code_size)
 
     def _check_input(self, x: Tensor) -> None:
