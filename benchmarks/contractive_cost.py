@@ -77,7 +77,7 @@ def make_step(penalty, x: torch.Tensor, hidden: list[int], code: int, code_activ
               activation: str = "relu") -> Callable[[], None]:
     """One training step of a fresh model (seed 0) with cross-entropy and ``penalty`` (or none)."""
     torch.manual_seed(0)
-    config = ModelConfig(hidden=hidden, code_size=code, activation=activation, code_activation=code_activation,
+    config = ModelConfig.of_kind(hidden=hidden, code_size=code, activation=activation, code_activation=code_activation,
                          output="sigmoid")
     model = build_model(config, (1, 28, 28))
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3, fused=True)
@@ -136,7 +136,7 @@ def stochastic_bias(x_all: torch.Tensor, draws: int) -> tuple[float, float, floa
     """(bias, its standard error, relative sd of one step's estimate, draws) over every batch of
     ``x_all``: sum of estimates / sum of exact values - 1, for the 784-512-128-32 model at init."""
     torch.manual_seed(0)
-    model = build_model(ModelConfig(hidden=HIDDEN, code_size=CODE, output="sigmoid"), (1, 28, 28))
+    model = build_model(ModelConfig.of_kind(hidden=HIDDEN, code_size=CODE, output="sigmoid"), (1, 28, 28))
     exact, estimate = Contractive(1.0), Contractive(1.0, projections=1, seed=0)
     ratios = []
     for x in x_all.split(BATCH):

@@ -68,7 +68,7 @@ def measure(model_key: str, threads: int, steps: int, data: str, samples: int | 
     start = time.perf_counter()
     prepared = prepare(config)
     load_seconds = time.perf_counter() - start
-    x = prepared.train_x
+    x = prepared.data.train_x
     x = torch.as_tensor(x.array() if hasattr(x, "array") else x)  # (n_train, *sample_shape) float32
     train = prepared.config.train  # batch_size: auto resolved, as aekit train resolves it
     trainer = Trainer(prepared.model, prepared.objectives, train, corruption=prepared.corruption, seed=0)

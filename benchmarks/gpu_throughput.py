@@ -40,10 +40,10 @@ def measure(kind: str, precision: str, epochs: int, batch_size: int) -> dict:
                                 f"train.precision={precision}", "train.restore_best=false"])
     prepared = prepare(config)
     trainer = Trainer(prepared.model, prepared.objectives, prepared.config.train, seed=config.seed)
-    history = trainer.fit(prepared.train_x)
+    history = trainer.fit(prepared.data.train_x)
     seconds = statistics.median(record["seconds"] for record in history[1:])
     return {"kind": kind, "precision": precision, "processes": trainer.dist.world_size,
-            "global_batch": trainer.global_batch_size, "samples_per_s": len(prepared.splits.train) / seconds,
+            "global_batch": trainer.global_batch_size, "samples_per_s": len(prepared.data.splits.train) / seconds,
             "epoch_seconds": seconds}
 
 

@@ -138,7 +138,7 @@ def run_expert(x: torch.Tensor, epochs: int, batch_size: int, seed: int) -> floa
 
 def run_aekit(x: torch.Tensor, epochs: int, batch_size: int, seed: int) -> float:
     torch.manual_seed(seed)
-    model = build_model(ModelConfig(hidden=HIDDEN, code_size=CODE, output="sigmoid"), (1, 28, 28))
+    model = build_model(ModelConfig.of_kind(hidden=HIDDEN, code_size=CODE, output="sigmoid"), (1, 28, 28))
     config = TrainConfig(epochs=epochs, batch_size=batch_size, restore_best=False, device="cpu")
     trainer = Trainer(model, [CrossEntropy()], config, seed=seed)
     start, cpu = time.perf_counter(), time.process_time()
@@ -160,7 +160,7 @@ def epoch_level(x: torch.Tensor, batch_size: int, rounds: int) -> tuple[dict[str
     flat = x.flatten(1)
     torch.manual_seed(0)
     config = TrainConfig(epochs=1, batch_size=batch_size, restore_best=False, device="cpu")
-    trainer = Trainer(build_model(ModelConfig(hidden=HIDDEN, code_size=CODE, output="sigmoid"), (1, 28, 28)),
+    trainer = Trainer(build_model(ModelConfig.of_kind(hidden=HIDDEN, code_size=CODE, output="sigmoid"), (1, 28, 28)),
                       [CrossEntropy()], config, seed=0)
 
     def expert() -> None:
@@ -205,7 +205,7 @@ def step_level(x: torch.Tensor, batch_size: int, rounds: int) -> tuple[dict[str,
     twin.load_state_dict(model.state_dict())
     twin_optimizer = torch.optim.Adam(twin.parameters(), lr=1e-3, fused=True)
     torch.manual_seed(0)
-    trainer = Trainer(build_model(ModelConfig(hidden=HIDDEN, code_size=CODE, output="sigmoid"), (1, 28, 28)),
+    trainer = Trainer(build_model(ModelConfig.of_kind(hidden=HIDDEN, code_size=CODE, output="sigmoid"), (1, 28, 28)),
                       [CrossEntropy()], TrainConfig(batch_size=batch_size, device="cpu"), seed=0)
 
     def expert(xb: torch.Tensor) -> None:

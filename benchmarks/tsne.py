@@ -28,7 +28,7 @@ import torch
 
 def test_codes(run: str | None, quick: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray, str]:
     """Test codes, test images and labels of ``run`` (or of a default run trained here)."""
-    from aekit.analysis.run_data import load_run_data
+    from aekit.analysis.run_analysis import load_run_analysis
     from aekit.training.run import train
     from aekit.training.run_config import make_config
 
@@ -39,7 +39,7 @@ def test_codes(run: str | None, quick: bool) -> tuple[np.ndarray, np.ndarray, np
         what = "default run trained here" + (" (--quick: 400 rows, 1 epoch)" if quick else " (seed 0, 10 epochs)")
     else:
         what = f"run {run}"
-    data = load_run_data(run)
+    data = load_run_analysis(run)
     return data.h_test, data.x_test, data.y_test, what
 
 

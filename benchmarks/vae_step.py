@@ -38,7 +38,7 @@ TARGET = 1.15
 
 def seconds_per_step(x: torch.Tensor, variational: bool, epochs: int, batch_size: int, seed: int) -> float:
     torch.manual_seed(seed)
-    config = ModelConfig(hidden=HIDDEN, code_size=CODE, output="sigmoid", variational=variational)
+    config = ModelConfig.of_kind(hidden=HIDDEN, code_size=CODE, output="sigmoid", variational=variational)
     model = build_model(config, (1, 28, 28))
     objectives = [CrossEntropy(), KLDivergence()] if variational else [CrossEntropy()]
     trainer = Trainer(model, objectives, TrainConfig(epochs=epochs, batch_size=batch_size, restore_best=False), seed=seed)

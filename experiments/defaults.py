@@ -63,7 +63,7 @@ from sklearn.preprocessing import StandardScaler
 sys.path.insert(0, str(Path(__file__).parent))
 from _script import script_main  # noqa: E402  (the experiments' shared command line)
 
-from aekit.analysis.run_data import load_run_data
+from aekit.analysis.run_analysis import load_run_analysis
 from aekit.analysis.run_metrics import compute_metrics
 from aekit.data import load_dataset, split_dataset
 from aekit.estimator import Autoencoder, AutoencoderClassifier
@@ -123,7 +123,7 @@ def cli_runs(cases: list[tuple[str, str | None, list[str]]], setup: Setup, out: 
 
 def _report_numbers(run_dir: Path) -> dict:
     """What the run's report shows: error per sample and probe accuracy, beside PCA's."""
-    data = load_run_data(run_dir)
+    data = load_run_analysis(run_dir)
     metrics = compute_metrics(data)  # PCA with data.n_components, fitted on the run's training split
     return {"code": data.n_components, "model": _architecture(data.config.model, data.x_test[0].size, data.n_components),
             "epochs": data.summary["epochs"], "stop": data.summary["stop_reason"],

@@ -45,8 +45,8 @@ def codes_accuracy(run_dir: Path, labels: int, draws: int) -> list[float]:
 
     run = load_run(run_dir)
     p = prepare(run.config)
-    x, x_test = p.splits.train.array(), p.splits.test.array()
-    y, y_test = p.splits.train.labels, p.splits.test.labels
+    x, x_test = p.data.splits.train.array(), p.data.splits.test.array()
+    y, y_test = p.data.splits.train.labels, p.data.splits.test.labels
     with torch.no_grad():
         h, h_test = run.model.encode(torch.from_numpy(x)).numpy(), run.model.encode(torch.from_numpy(x_test)).numpy()
     return [_logreg(h[r], y[r], h_test, y_test, scale=True) for r in (draw_labelled(y, labels, d) for d in range(draws))]

@@ -37,7 +37,7 @@ from _script import script_main  # noqa: E402  (the experiments' shared command 
 from defaults import write_table  # noqa: E402  (the tables as experiments/defaults.py writes them)
 
 from aekit.data import load_dataset, split_dataset
-from aekit.data.preparation import prepare_data
+from aekit.data.preparation import prepare_splits
 from aekit.training.run import train
 from aekit.training.run_config import make_config
 
@@ -89,7 +89,7 @@ def score(path: Path, labelled: bool, overrides: tuple[str, ...], seed: int, out
                 f"seed={seed}", f"out={out}", f"name={path.stem}-{seed}-{time.time_ns()}", *overrides]
     start = time.perf_counter()
     result = train(make_config(overrides=settings))
-    train_x, _, held_x = prepare_data(make_config(overrides=settings).data).arrays()  # as the run rescaled them
+    train_x, _, held_x = prepare_splits(make_config(overrides=settings).data).arrays()  # as the run rescaled them
     train_x, held_x = train_x.reshape(len(train_x), -1), held_x.reshape(len(held_x), -1)
     pca = PCA(result.model.config.code_size).fit(train_x)
     pca_error = float(((pca.inverse_transform(pca.transform(held_x)) - held_x) ** 2).sum(1).mean())

@@ -69,7 +69,7 @@ def load(setup: Setup) -> tuple[np.ndarray, np.ndarray]:
 def train_and_score(x_train: np.ndarray, x_val: np.ndarray, weight: float, setup: Setup, seed: int) -> dict:
     """Validation cross-entropy per image and near-zero fraction of one model (``weight`` 0: no penalty)."""
     torch.manual_seed(seed)
-    config = ModelConfig(hidden=[], code_size=setup.code_size, code_activation="relu", output="sigmoid")
+    config = ModelConfig.of_kind(hidden=[], code_size=setup.code_size, code_activation="relu", output="sigmoid")
     model = build_model(config, x_train.shape[1:])
     objectives = [CrossEntropy(), *([L1(weight)] if weight > 0 else [])]
     train = TrainConfig(epochs=setup.epochs, batch_size=setup.batch_size, lr=setup.lr, restore_best=False)

@@ -12,18 +12,18 @@ from typing import Any
 __version__ = "0.1.0"
 
 _LAZY = {
-    "load": "aekit.training.run_folder",
     "train": "aekit.training.run",
     "RunConfig": "aekit.training.run_config",
     "make_config": "aekit.training.run_config",
     "load_run": "aekit.training.run_folder",
     "Trainer": "aekit.training.trainer",
     "TrainConfig": "aekit.training.trainer",
-    "AutoencoderModule": ("aekit.models.autoencoder", "Autoencoder"),
+    "AutoencoderModule": "aekit.models.autoencoder",
     "ModelConfig": "aekit.models.config",
     "MLPConfig": "aekit.models",
     "ConvConfig": "aekit.models",
     "build_model": "aekit.models.autoencoder",
+    "load_model": "aekit.models.serialization",
     "load_dataset": "aekit.data",
     "split_dataset": "aekit.data",
     "Dataset": "aekit.data",

@@ -218,9 +218,9 @@ def test_a_wide_code_gets_the_64_sliders_of_most_variance(browser, pages, models
     page, _ = load(browser, pages["wide"][0])
     try:
         units = page.evaluate("Array.from(document.querySelectorAll('#sliders input')).map(i => Number(i.dataset.unit))")
-        from aekit.analysis.run_data import load_run_data
+        from aekit.analysis.run_analysis import load_run_analysis
 
-        data = load_run_data(pages["wide"][1])
+        data = load_run_analysis(pages["wide"][1])
         assert units == slider_units(data.h_train) and len(units) == 64
         held = sorted(set(range(80)) - set(units))
         before = page.evaluate("aekitExplorer.code()")

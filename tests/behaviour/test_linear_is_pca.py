@@ -17,7 +17,7 @@ def test_trained_linear_autoencoder_matches_pca_error_and_subspace(hidden):
     splits = split_dataset(load_dataset("digits"), val_fraction=0.0, test_fraction=0.2, seed=0)
     x_train, x_test = splits.train.array(), splits.test.array()  # (n, 1, 8, 8) in [0, 1]
     torch.manual_seed(0)
-    model = build_model(ModelConfig(hidden=hidden, code_size=5, activation="linear", output="identity"), (1, 8, 8))
+    model = build_model(ModelConfig.of_kind(hidden=hidden, code_size=5, activation="linear", output="identity"), (1, 8, 8))
     before = compare_with_pca(model, x_train, x_test)
     # lr matters: at 3e-3 the one-layer model's 5th direction sits near a saddle (an 83 degree angle
     # after 300 epochs, measured); at 3e-2 it converges in 150

@@ -80,7 +80,7 @@ def test_encode_matches_the_python_api(trained, tmp_path, capsys):
     run_cli(capsys, "encode", str(trained), "--split", "all", "--out", str(tmp_path / "all.npy"))  # every row
     x = torch.from_numpy(load_dataset("mnist5k").array()[:50])
     with torch.no_grad():
-        expected = aekit.load(trained).encode(x).numpy()
+        expected = aekit.load_model(trained).encode(x).numpy()
     np.testing.assert_array_equal(np.load(tmp_path / "all.npy")[:50], expected)
 
 

@@ -159,7 +159,7 @@ def check_python(call, case):
 
 READERS = {  # file -> the readers that read it
     "config.yaml": ("load_run", "encode", "report"),
-    "model.json": ("aekit.load", "load_run", "encode"),
+    "model.json": ("aekit.load_model", "load_run", "encode"),
     "summary.json": ("report",),
     "metrics.jsonl": ("report",),
     "preprocessing.json": ("load_run", "encode"),
@@ -170,13 +170,13 @@ CONFIG_SKIP = (("plugins",), ("data", "name"))
 
 
 def read_run(run, reader, tracebacks, case):
-    from aekit import load
+    from aekit import load_model
     from aekit.training.run_folder import load_run
 
     if reader == "load_run":
         check_python(lambda: load_run(run), case)
-    elif reader == "aekit.load":
-        check_python(lambda: load(run), case)
+    elif reader == "aekit.load_model":
+        check_python(lambda: load_model(run), case)
     elif reader == "encode":
         check_cli(["encode", str(run), "--out", str(run.parent / "codes.npy")], tracebacks, case)
     else:

@@ -12,7 +12,7 @@ import pytest
 
 from aekit import LadderClassifier
 from aekit.cli import main
-from aekit.data.preparation import prepare_data
+from aekit.data.preparation import prepare_splits
 from aekit.estimator.ladder_run import read_ladder_run
 from aekit.training.ladder import LadderConfig
 
@@ -45,7 +45,7 @@ def dry(tmp_path_factory):
 
 def _splits(run):
     """The run's splits as it trained on them (its data section: name, split seed, limit), flattened."""
-    data = prepare_data(run.config.data)
+    data = prepare_splits(run.config.data)
     return [(np.asarray(x).reshape(len(x), -1), y) for x, y in zip(data.arrays(), data.labels())]
 
 

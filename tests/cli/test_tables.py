@@ -46,7 +46,7 @@ def test_the_readme_csv_line_standardises_a_table_and_beats_pca_in_standardised_
     pre = json.loads((run_dir / "preprocessing.json").read_text())
     assert pre["kind"] == "standard" and len(pre["mean"]) == 13
     run = load_run(run_dir)
-    data = run.data()
+    data = run.prepared_splits()
     x_train, _, x_test = data.arrays()
     assert abs(x_train.mean(0)).max() < 1e-4 and np.allclose(x_train.std(0), 1, atol=1e-3)
     k = run.model.config.code_size
@@ -65,7 +65,7 @@ def test_a_run_reads_its_rescaling_from_preprocessing_json_instead_of_fitting_it
     pre = json.loads((copy / "preprocessing.json").read_text())
     pre["mean"] = [m + 1.0 for m in pre["mean"]]  # a rescaling no refit would give
     (copy / "preprocessing.json").write_text(json.dumps(pre))
-    original, edited = load_run(run_dir).data().arrays()[2], load_run(copy).data().arrays()[2]
+    original, edited = load_run(run_dir).prepared_splits().arrays()[2], load_run(copy).prepared_splits().arrays()[2]
     np.testing.assert_allclose(edited, original - np.asarray(pre["scale"], np.float32), rtol=1e-4, atol=1e-4)
 
 
@@ -100,14 +100,14 @@ def test_the_report_of_a_table_names_features_and_draws_no_images(wine):
 
 
 def test_the_report_says_when_features_far_from_unit_scale_went_in_as_they_are(tmp_path):
-    from aekit.analysis.run_data import load_run_data
+    from aekit.analysis.run_analysis import load_run_analysis
     from aekit.report.run_report import scaling_note
 
     rng = np.random.default_rng(0)
     path = write_csv(tmp_path / "t.csv", rng.normal(size=(80, 4)) * [1, 10, 100, 1000])
     assert main(["train", "--dry-run", "--quiet", "--no-report", "--data", str(path), "--set", "data.rescale=none",
                  "--out", str(tmp_path), "--name", "raw"]) == 0
-    note = scaling_note(load_run_data(tmp_path / "raw"))
+    note = scaling_note(load_run_analysis(tmp_path / "raw"))
     assert "far from unit scale" in note and "data.rescale: standard" in note
 
 

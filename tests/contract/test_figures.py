@@ -4,7 +4,7 @@ caption come out), or it says why not.
 Parametrised over ``aekit.registry.available("figure")`` at collection time, so a figure written
 later is tested without editing this file. Each family is one small run on the bundled digits
 (8x8 images, ``data.limit``: 160 training rows, 40 test rows), trained for one epoch, gathered
-once per module with :func:`aekit.analysis.run_data.load_run_data`.
+once per module with :func:`aekit.analysis.run_analysis.load_run_analysis`.
 
 Every figure also keeps its text readable: each visible tick label, axis label, title, legend entry
 and annotation lies inside the saved PNG, and no two of them overlap.
@@ -28,7 +28,7 @@ from matplotlib.figure import Figure
 from matplotlib.text import Text
 from matplotlib.transforms import Bbox
 
-from aekit.analysis.run_data import RunData, load_run_data
+from aekit.analysis.run_analysis import RunAnalysis, load_run_analysis
 from aekit.config import param
 from aekit.params import Interval
 from aekit.registry import available, get, register
@@ -66,12 +66,12 @@ PNG = b"\x89PNG\r\n\x1a\n"
 def runs(tmp_path_factory):
     """``runs(family)``: that family's tiny run, trained on first use and gathered once."""
     out = tmp_path_factory.mktemp("runs")
-    gathered: dict[str, RunData] = {}
+    gathered: dict[str, RunAnalysis] = {}
 
-    def run(family: str) -> RunData:
+    def run(family: str) -> RunAnalysis:
         if family not in gathered:
             config = make_config(overrides=[*COMMON, *FAMILIES[family], f"out={out}", f"name={family}"])
-            gathered[family] = load_run_data(train(config).run_dir)
+            gathered[family] = load_run_analysis(train(config).run_dir)
         return gathered[family]
 
     return run
@@ -223,10 +223,10 @@ class WobbleFigure(ReportFigure):
     title = "How much the code wobbles"
     order = 95  # after the sparsity figure
 
-    def applies(self, run: RunData) -> str | None:
+    def applies(self, run: RunAnalysis) -> str | None:
         return None if declaring(run, "wobbly_code") else "no objective of the run makes the code wobble."
 
-    def draw(self, run: RunData) -> tuple[Any, dict[str, Any]]:
+    def draw(self, run: RunAnalysis) -> tuple[Any, dict[str, Any]]:
         from aekit.viz._common import new_figure
 
         fig = new_figure(4, 3)
@@ -234,14 +234,14 @@ class WobbleFigure(ReportFigure):
         fig.add_subplot().hist(norms, bins=10)
         return fig, {"n": len(norms), "mean": float(np.mean(norms))}
 
-    def caption(self, run: RunData, facts: Mapping[str, Any]) -> str:
+    def caption(self, run: RunAnalysis, facts: Mapping[str, Any]) -> str:
         return f"The squared norm of each of the {facts['n']} test codes (mean {facts['mean']:.3g}): wobble."
 
 
 class BrokenFigure(ReportFigure):
     title = "A figure that cannot tell"
 
-    def applies(self, run: RunData) -> str | None:
+    def applies(self, run: RunAnalysis) -> str | None:
         raise RuntimeError("this figure cannot tell today")
 
 

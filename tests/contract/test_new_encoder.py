@@ -85,7 +85,7 @@ def test_a_new_encoder_trains_through_a_run_config_and_loads_back(tiny_encoder, 
     assert set(to_dict(run.model.config)) == set(to_dict(config.model)) and run.model.config.width == 7
     assert "width: 7" in (result.run_dir / "config.yaml").read_text()
     assert "hidden" not in (result.run_dir / "config.yaml").read_text()
-    assert run.encode(run.data().arrays()[0][:5]).shape == (5, 3)
+    assert run.encode(run.prepared_splits().arrays()[0][:5]).shape == (5, 3)
     assert len(resume(result.run_dir, epochs=3).history) == 3
 
     keys = {key: doc for key, _, doc in config_keys()}

@@ -25,7 +25,7 @@ N, D = 96, 12  # 96 rows: 3 global batches of 32, no padding
 
 def cases() -> dict[str, dict]:
     """name -> how to build it; shared with the test, which trains the same with one process."""
-    mlp = ModelConfig(hidden=[10, 8], code_size=3, output="sigmoid")
+    mlp = ModelConfig.of_kind(hidden=[10, 8], code_size=3, output="sigmoid")
     conv = ConvConfig(channels=[2], code_size=3, output="sigmoid")
     return {
         "plain": {"model": mlp, "shape": (D,), "penalties": {}, "epochs": 1},
@@ -36,9 +36,9 @@ def cases() -> dict[str, dict]:
         # single-process reference holds the data in memory)
         "streamed": {"model": mlp, "shape": (D,), "penalties": {}, "epochs": 1, "memmap": True},
         # sampling noise differs per process: these are checked for finite, falling losses and ranks in step
-        "variational": {"model": ModelConfig(hidden=[10], code_size=2, output="sigmoid", variational=True),
+        "variational": {"model": ModelConfig.of_kind(hidden=[10], code_size=2, output="sigmoid", variational=True),
                         "shape": (D,), "penalties": {"kl": 1.0}, "epochs": 3},
-        "kl_sparsity": {"model": ModelConfig(hidden=[10], code_size=3, output="sigmoid", code_activation="sigmoid"),
+        "kl_sparsity": {"model": ModelConfig.of_kind(hidden=[10], code_size=3, output="sigmoid", code_activation="sigmoid"),
                         "shape": (D,), "penalties": {"kl_sparsity": 0.5}, "epochs": 3},
     }
 

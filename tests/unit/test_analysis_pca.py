@@ -23,7 +23,7 @@ def linear_model(**kw):
     torch.manual_seed(0)
     config = dict(hidden=[], code_size=K, output="identity", activation="linear")
     config.update(kw)
-    return build_model(ModelConfig(**config), (D,)).eval()
+    return build_model(ModelConfig.of_kind(**config), (D,)).eval()
 
 
 def set_to_pca(model, pca, mix):

@@ -33,7 +33,7 @@ ACTIVATIONS = available("activation")
 def model_for(sample_shape=(13,), dtype=torch.float64, seed=0, **config):
     torch.manual_seed(seed)
     config.setdefault("output", "identity")
-    return build_model(ModelConfig(**config), sample_shape).to(dtype)
+    return build_model(ModelConfig.of_kind(**config), sample_shape).to(dtype)
 
 
 def reference_jacobian(model, x):
@@ -284,7 +284,7 @@ def test_projections_are_independent_of_the_initial_weights_under_the_same_seed(
     ratios = []
     for seed in range(40):
         torch.manual_seed(seed)
-        model = build_model(ModelConfig(hidden=[32, 16], code_size=8, output="identity"), (64,))
+        model = build_model(ModelConfig.of_kind(hidden=[32, 16], code_size=8, output="identity"), (64,))
         x = torch.randn(32, 64, generator=torch.Generator().manual_seed(1000 + seed))
         with torch.no_grad():
             truth = Contractive(1.0).per_sample(x, model).mean()
@@ -340,7 +340,7 @@ def test_run_config_refuses_bad_values(override, match):
 )
 def test_trains_two_steps_with_the_trainer(config, shape, projections):
     torch.manual_seed(0)
-    model = build_model(ModelConfig(code_size=4, output="sigmoid", **config), shape)
+    model = build_model(ModelConfig.of_kind(code_size=4, output="sigmoid", **config), shape)
     objective = Contractive(0.5, projections=projections)
     data = torch.rand(32, *shape, generator=torch.Generator().manual_seed(0))
     trainer = Trainer(model, [CrossEntropy(), objective], TrainConfig(epochs=2, batch_size=16, lr=1e-2), seed=0)
@@ -394,7 +394,7 @@ def test_a_stochastic_contractive_run_resumes_to_the_same_weights(tmp_path):
 
     def trainer():
         torch.manual_seed(0)
-        model = build_model(ModelConfig(hidden=[8], code_size=3, output="sigmoid"), (10,))
+        model = build_model(ModelConfig.of_kind(hidden=[8], code_size=3, output="sigmoid"), (10,))
         return Trainer(model, [CrossEntropy(), Contractive(weight=0.5, projections=1)],
                        TrainConfig(epochs=4, batch_size=16), seed=0)
 

@@ -159,7 +159,7 @@ class Spy:
 def test_trainer_feeds_the_corrupted_input_to_the_encoder_and_scores_the_clean_one():
     torch.manual_seed(0)
     x = positive((24, 12))
-    model = build_model(ModelConfig(hidden=[8], code_size=4, output="sigmoid"), (12,))
+    model = build_model(ModelConfig.of_kind(hidden=[8], code_size=4, output="sigmoid"), (12,))
     encoder_inputs = []
     model.encoder.register_forward_pre_hook(lambda module, args: encoder_inputs.append(args[0].clone()))
     spy, bce = Spy(), CrossEntropy()

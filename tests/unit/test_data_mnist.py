@@ -28,7 +28,7 @@ import pytest
 
 from aekit.data import load_dataset, mnist, split_dataset
 from aekit.data.array_pickle import load_arrays
-from aekit.data.preparation import DataConfig, prepare_data
+from aekit.data.preparation import DataConfig, prepare_splits
 from aekit.errors import DownloadError
 from aekit.registry import get
 
@@ -179,7 +179,7 @@ def test_real_pip_reads_the_configured_index(tmp_path, monkeypatch):
 
 
 def test_fixed_split_with_a_limit(fake):
-    data = prepare_data(DataConfig(name="mnist", limit=8, split_seed=0))
+    data = prepare_splits(DataConfig(name="mnist", limit=8, split_seed=0))
     train, val, test = data.labels()
     np.testing.assert_array_equal(train, fake.labels[:8])
     np.testing.assert_array_equal(val, fake.labels[18:20])

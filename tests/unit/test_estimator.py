@@ -326,7 +326,7 @@ def test_save_and_load_restore_the_same_estimator_without_pickle(digits, tmp_pat
     assert list(back.feature_names_in_) == list(det.feature_names_in_)
     assert same_weights(back, det)
     np.testing.assert_array_equal(back.decision_function(df), det.decision_function(df))
-    assert isinstance(aekit.load(folder), torch.nn.Module)  # the run-folder model files
+    assert isinstance(aekit.load_model(folder), torch.nn.Module)  # the run-folder model files
     with pytest.raises(WeightsError, match="holds a AutoencoderOutlierDetector; load it with "
                                            "AutoencoderOutlierDetector.load"):
         Autoencoder.load(folder)

@@ -20,7 +20,7 @@ def blobs(n=120, d=10, classes=3, seed=0):
 
 def autoencoder(seed=0):
     torch.manual_seed(seed)
-    return build_model(ModelConfig(hidden=[16], code_size=4, output="sigmoid"), (10,))
+    return build_model(ModelConfig.of_kind(hidden=[16], code_size=4, output="sigmoid"), (10,))
 
 
 def test_draw_labelled_is_stratified_seeded_and_complete():

@@ -32,18 +32,18 @@ def run_pretrain(config, x, layerwise=None, stages=None):
 
 
 def test_stage_shapes_and_losses():
-    config = ModelConfig(hidden=[16, 8], code_size=4, activation="sigmoid", output="sigmoid")
+    config = ModelConfig.of_kind(hidden=[16, 8], code_size=4, activation="sigmoid", output="sigmoid")
     stages = stage_configs(config, (20,), "sigmoid")
     assert [(s.code_size, shape, recon) for s, shape, recon in stages] == [
         (16, (20,), "bce"), (8, (16,), "bce"), (4, (8,), "bce")]
     assert [s.code_activation for s, _, _ in stages] == ["sigmoid", "sigmoid", "linear"]
-    relu = stage_configs(ModelConfig(hidden=[16], code_size=4, output="sigmoid"), (20,), "sigmoid")
+    relu = stage_configs(ModelConfig.of_kind(hidden=[16], code_size=4, output="sigmoid"), (20,), "sigmoid")
     assert [(s.output, recon) for s, _, recon in relu] == [("sigmoid", "bce"), ("identity", "mse")]
 
 
 @pytest.mark.parametrize("tied", [False, True])
 def test_unrolled_network_reproduces_the_stacked_stages(tied, monkeypatch):
-    config = ModelConfig(hidden=[16, 8], code_size=4, activation="sigmoid", output="sigmoid", tied=tied)
+    config = ModelConfig.of_kind(hidden=[16, 8], code_size=4, activation="sigmoid", output="sigmoid", tied=tied)
     x = data()
     trained = []
     import aekit.training.layerwise as lw
@@ -76,7 +76,7 @@ def test_unrolled_network_reproduces_the_stacked_stages(tied, monkeypatch):
 
 def test_layerwise_needs_a_deterministic_mlp():
     with pytest.raises(ConfigError, match="layerwise.enabled: true works for deterministic MLP"):
-        stage_configs(ModelConfig(kind="conv", output="sigmoid"), (1, 8, 8), "sigmoid")
+        stage_configs(ModelConfig.of_kind(kind="conv", output="sigmoid"), (1, 8, 8), "sigmoid")
 
 
 def test_layerwise_config_section_and_per_stage_entries():

@@ -56,7 +56,7 @@ def test_a_streamed_run_ends_with_the_weights_of_an_in_memory_run(saved, monkeyp
     results = []
     for data in (mapped, in_memory):
         torch.manual_seed(0)
-        model = build_model(ModelConfig(hidden=[8], code_size=3, output="sigmoid"), data.sample_shape)
+        model = build_model(ModelConfig.of_kind(hidden=[8], code_size=3, output="sigmoid"), data.sample_shape)
         trainer = Trainer(model, build_objectives("bce", {"l1": 0.01}), TrainConfig(epochs=2, batch_size=32, device="cpu"),
                           corruption=None, seed=3)
         history = trainer.fit(data.take(np.arange(120)), data.take(np.arange(120, 150)))

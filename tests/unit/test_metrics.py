@@ -37,7 +37,7 @@ def test_psnr_refuses_mismatched_shapes_and_a_bad_range():
 
 def test_reconstruction_error_per_image_and_per_pixel_by_hand():
     torch.manual_seed(0)
-    model = build_model(ModelConfig(hidden=[], code_size=2, output="identity"), (1, 2, 3))
+    model = build_model(ModelConfig.of_kind(hidden=[], code_size=2, output="identity"), (1, 2, 3))
     x = torch.rand(5, 1, 2, 3)
     with torch.no_grad():
         x_hat = model.reconstruct(x)

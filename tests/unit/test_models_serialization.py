@@ -28,7 +28,7 @@ MODELS = {
 def make(name: str):
     torch.manual_seed(0)
     options, sample_shape = MODELS[name]
-    return build_model(ModelConfig(**options), sample_shape)
+    return build_model(ModelConfig.of_kind(**options), sample_shape)
 
 
 def test_round_trip_in_a_fresh_process_is_bit_identical(tmp_path):
@@ -75,7 +75,7 @@ def test_loaded_model_has_the_same_description_and_weights(tmp_path, name):
 @pytest.fixture
 def saved(tmp_path):
     """A saved mlp (hidden [8], code_size 16) and its folder."""
-    save_model(build_model(ModelConfig(hidden=[8], code_size=16, output="identity"), (10,)), tmp_path)
+    save_model(build_model(ModelConfig.of_kind(hidden=[8], code_size=16, output="identity"), (10,)), tmp_path)
     return tmp_path
 
 

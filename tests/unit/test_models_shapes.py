@@ -14,7 +14,7 @@ from torch.nn import functional as F
 
 from aekit.config import from_dict, to_dict
 from aekit.errors import ConfigError, DataError
-from aekit.models import Autoencoder, ConvConfig, MLPConfig, ModelConfig, build_model
+from aekit.models import AutoencoderModule, ConvConfig, MLPConfig, ModelConfig, build_model
 from aekit.models.config import field_names, own_fields
 from aekit.registry import available, get
 
@@ -25,7 +25,7 @@ ENCODERS = available("encoder")
 CODE_SIZES = [2, 40]  # undercomplete and overcomplete for the example shapes (d >= 12, d < 40 for some)
 
 
-def model_for(sample_shape, kind="mlp", **overrides) -> Autoencoder:
+def model_for(sample_shape, kind="mlp", **overrides) -> AutoencoderModule:
     """A model of ``kind`` from its config's example settings, with ``overrides``."""
     options = {"kind": kind, "code_size": 4, **get("encoder", kind).example, "output": "identity", **overrides}
     return build_model(options, sample_shape)
@@ -206,7 +206,7 @@ def test_config_errors(data, pattern):
 
 def test_build_refuses_unresolved_output():
     with pytest.raises(ConfigError, match=r"The 'output' parameter of ModelConfig is still 'auto'; resolve it"):
-        build_model(ModelConfig(), (4,))
+        build_model(ModelConfig.of_kind(), (4,))
 
 
 def test_conv_needs_images():
@@ -257,11 +257,13 @@ def test_every_registered_encoder_is_a_config_that_builds_its_examples(kind):
         assert set(to_dict(config)) == set(field_names(cls))
 
 
-def test_a_mapping_or_model_config_picks_the_config_of_its_kind():
+def test_a_mapping_or_a_kind_name_picks_the_config_of_its_kind():
     assert type(from_dict(ModelConfig, {})) is MLPConfig  # the default kind
     assert type(from_dict(ModelConfig, {"kind": "conv", "channels": [4]})) is ConvConfig
-    assert type(ModelConfig(hidden=[8], code_size=3)) is MLPConfig  # as a YAML section reads
-    conv = ModelConfig(kind="conv", channels=[4], code_size=3)
+    assert type(ModelConfig.of_kind(hidden=[8], code_size=3)) is MLPConfig  # as a YAML section reads
+    with pytest.raises(TypeError, match=r"ModelConfig holds what every encoder kind shares; build a kind's config"):
+        ModelConfig(code_size=3)  # never quietly a subclass
+    conv = ModelConfig.of_kind(kind="conv", channels=[4], code_size=3)
     assert type(conv) is ConvConfig and conv.channels == [4]
     assert to_dict(conv) == {"kind": "conv", "code_size": 3, "activation": "relu", "code_activation": "linear",
                              "variational": False, "output": "auto", "channels": [4], "kernel_size": 3}
@@ -287,7 +289,7 @@ def test_a_config_of_one_kind_cannot_claim_another():
     with pytest.raises(ConfigError, match=r"ConvConfig is the config of kind 'conv'; got kind 'mlp'\. Build MLPConfig"):
         build_model(ConvConfig(kind="mlp", code_size=3, output="identity"), (1, 6, 6))
     with pytest.raises(ConfigError, match=r"The key 'channels' belongs to kind 'conv'"):
-        ModelConfig(kind="mlp", channels=[4])
+        ModelConfig.of_kind(kind="mlp", channels=[4])
 
 
 @pytest.mark.parametrize("config, affine", [

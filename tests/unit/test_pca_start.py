@@ -23,28 +23,28 @@ def table():
 @pytest.mark.parametrize("hidden", [[], [12], [16, 40]])
 def test_the_started_model_reconstructs_as_pca(table, hidden):
     torch.manual_seed(0)
-    model = build_model(ModelConfig(kind="mlp", hidden=hidden, code_size=2, output="identity"), (6,))
+    model = build_model(ModelConfig.of_kind(kind="mlp", hidden=hidden, code_size=2, output="identity"), (6,))
     start_at_pca(model, table)
     with torch.no_grad():
         x_hat = model.eval()(torch.from_numpy(table))["x_hat"].numpy()
     pca = PCA(2).fit(table)
     np.testing.assert_allclose(x_hat, pca.inverse_transform(pca.transform(table)), atol=2e-5)
     torch.manual_seed(0)
-    random = build_model(ModelConfig(kind="mlp", hidden=hidden, code_size=2, output="identity"), (6,))
+    random = build_model(ModelConfig.of_kind(kind="mlp", hidden=hidden, code_size=2, output="identity"), (6,))
     with torch.no_grad():
         assert not np.allclose(random(torch.from_numpy(table))["x_hat"].numpy(), x_hat, atol=1e-2)  # not by chance
 
 
 def test_auto_starts_a_table_at_pca_and_anything_else_at_random():
-    mlp = ModelConfig(kind="mlp", hidden=[512], code_size=3, output="identity")
+    mlp = ModelConfig.of_kind(kind="mlp", hidden=[512], code_size=3, output="identity")
     assert choose_start("auto", True, mlp, (13,), 100) == "pca"
     assert choose_start("auto", False, mlp, (13,), 100) == "random"  # images, or data left as they are
-    narrow = ModelConfig(kind="mlp", hidden=[20], code_size=3, output="identity")
+    narrow = ModelConfig.of_kind(kind="mlp", hidden=[20], code_size=3, output="identity")
     assert "at least 2d = 26 wide" in why_not_pca(narrow, (13,), 100)
     assert choose_start("auto", True, narrow, (13,), 100) == "random"
-    tanh = ModelConfig(kind="mlp", hidden=[64], activation="tanh", code_size=3, output="identity")
+    tanh = ModelConfig.of_kind(kind="mlp", hidden=[64], activation="tanh", code_size=3, output="identity")
     assert choose_start("auto", True, tanh, (13,), 100) == "random"
-    sigmoid = ModelConfig(kind="mlp", hidden=[64], code_size=3, output="sigmoid")
+    sigmoid = ModelConfig.of_kind(kind="mlp", hidden=[64], code_size=3, output="sigmoid")
     with pytest.raises(ConfigError, match=r"train.start: pca is not available for this model: the code must be linear"):
         choose_start("pca", True, sigmoid, (13,), 100)
     assert choose_start("random", True, mlp, (13,), 100) == "random"

@@ -39,7 +39,7 @@ def test_auto_is_the_best_device_there_is(no_accelerator, monkeypatch):
 def test_a_device_that_is_not_there_is_refused_naming_what_is(no_accelerator, device):
     with pytest.raises(ConfigError, match=rf"'train.device' parameter is '{device}' but no {device.upper()} device "
                                           r"is available on this machine; available: cpu\."):
-        Trainer(build_model(ModelConfig(hidden=[4], code_size=2, output="identity"), (6,)), build_objectives("mse"),
+        Trainer(build_model(ModelConfig.of_kind(hidden=[4], code_size=2, output="identity"), (6,)), build_objectives("mse"),
                 TrainConfig(device=device))
 
 
@@ -70,7 +70,7 @@ def test_float16_on_a_cpu_is_refused_naming_what_is_available():
 def _fit(precision_name, penalties=None, epochs=3, **kwargs):
     x = np.random.default_rng(0).random((128, 12)).astype(np.float32)
     torch.manual_seed(0)
-    model = build_model(ModelConfig(hidden=[16], code_size=4, output="sigmoid"), (12,))
+    model = build_model(ModelConfig.of_kind(hidden=[16], code_size=4, output="sigmoid"), (12,))
     trainer = Trainer(model, build_objectives("bce", penalties or {}),
                       TrainConfig(epochs=epochs, batch_size=32, device="cpu", precision=precision_name, **kwargs), seed=0)
     return trainer, trainer.fit(x[:96], x[96:])
@@ -118,7 +118,7 @@ def test_float16_run_interrupted_and_resumed_ends_like_an_uninterrupted_one(floa
 
     def trainer():
         torch.manual_seed(0)
-        model = build_model(ModelConfig(hidden=[16], code_size=4, output="sigmoid"), (12,))
+        model = build_model(ModelConfig.of_kind(hidden=[16], code_size=4, output="sigmoid"), (12,))
         return Trainer(model, build_objectives("bce"), TrainConfig(epochs=4, batch_size=32, device="cpu",
                                                                    precision="16-mixed"), seed=0)
 
@@ -136,8 +136,8 @@ def test_float16_run_interrupted_and_resumed_ends_like_an_uninterrupted_one(floa
 
 
 @pytest.mark.parametrize("config, shape, penalties", [
-    (ModelConfig(hidden=[8], code_size=2, output="sigmoid", variational=True), (12,), {"kl": 1.0}),
-    (ModelConfig(kind="conv", channels=[2], code_size=3, output="sigmoid"), (1, 6, 6), {"contractive": 0.1}),
+    (ModelConfig.of_kind(hidden=[8], code_size=2, output="sigmoid", variational=True), (12,), {"kl": 1.0}),
+    (ModelConfig.of_kind(kind="conv", channels=[2], code_size=3, output="sigmoid"), (1, 6, 6), {"contractive": 0.1}),
 ])
 def test_bf16_trains_a_variational_and_a_conv_contractive_model(config, shape, penalties):
     x = np.random.default_rng(0).random((64, *shape)).astype(np.float32)

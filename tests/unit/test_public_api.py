@@ -6,7 +6,7 @@ import sys
 
 import aekit
 
-PUBLIC = {"Autoencoder", "AutoencoderClassifier", "AutoencoderOutlierDetector", "LadderClassifier", "load",
+PUBLIC = {"Autoencoder", "AutoencoderClassifier", "AutoencoderOutlierDetector", "LadderClassifier", "load_model",
           "load_run", "train", "make_config", "Trainer", "ModelConfig", "load_dataset", "__version__"}
 
 

@@ -12,7 +12,7 @@ from aekit.report.run_report import Metrics, in_short
 
 
 def run(stop_reason, epochs=20, best=20, linear=False):
-    config = ModelConfig(hidden=[] if linear else [8], code_size=2, activation="linear" if linear else "relu",
+    config = ModelConfig.of_kind(hidden=[] if linear else [8], code_size=2, activation="linear" if linear else "relu",
                          output="identity")
     torch.manual_seed(0)
     return SimpleNamespace(summary={"stop_reason": stop_reason, "epochs": epochs, "best_epoch": best}, history=[],
@@ -77,7 +77,7 @@ def test_every_stop_reason_reads_with_the_runs_own_settings():
 
 
 def test_the_training_row_of_a_report_names_tol_and_patience(tmp_path):
-    from aekit.analysis.run_data import load_run_data
+    from aekit.analysis.run_analysis import load_run_analysis
     from aekit.report.run_report import _summary_rows
     from aekit.training.run import train
     from aekit.training.run_config import make_config
@@ -87,21 +87,21 @@ def test_the_training_row_of_a_report_names_tol_and_patience(tmp_path):
                                     f"out={tmp_path}", "name=r"])
     result = train(config)
     assert result.stop_reason == "converged"
-    row = dict(_summary_rows(load_run_data(result.run_dir)))["training"]
+    row = dict(_summary_rows(load_run_analysis(result.run_dir)))["training"]
     assert "stopped: the validation loss did not improve by more than tol = 0.9 (relative) for patience = 1 epochs" in row
     assert "tol," not in row and "patience epochs" not in row
 
 
 def test_the_metrics_table_has_the_1nn_accuracy_of_the_code_space_figure(tmp_path):
     from aekit.analysis.embedding import compare_embeddings
-    from aekit.analysis.run_data import SEED, load_run_data
+    from aekit.analysis.run_analysis import SEED, load_run_analysis
     from aekit.analysis.run_metrics import compute_metrics
     from aekit.training.run import train
     from aekit.training.run_config import make_config
 
     config = make_config(overrides=["data.name=digits", "data.limit=160", "model.hidden=[16]", "model.code_size=4",
                                     "train.epochs=1", f"out={tmp_path}", "name=r"])
-    data = load_run_data(train(config).run_dir)
+    data = load_run_analysis(train(config).run_dir)
     metrics = compute_metrics(data)
     flat = data.x_test.reshape(len(data.x_test), -1)
     drawn = compare_embeddings(data.h_test, data.x_test, data.y_test, data.x_train, random_state=SEED,

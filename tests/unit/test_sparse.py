@@ -85,7 +85,7 @@ def test_rho_hat_at_0_or_1_is_clamped_to_a_finite_loss_and_gradient():
 
 
 def sigmoid_model(code_activation="sigmoid", **kw):
-    return build_model(ModelConfig(hidden=[], code_size=3, code_activation=code_activation, output="sigmoid", **kw), (4,))
+    return build_model(ModelConfig.of_kind(hidden=[], code_size=3, code_activation=code_activation, output="sigmoid", **kw), (4,))
 
 
 def test_kl_sparsity_binds_to_a_sigmoid_code():
@@ -105,7 +105,7 @@ def test_kl_sparsity_refuses_a_code_outside_the_unit_interval_and_says_how_to_fi
 def test_kl_sparsity_refuses_a_variational_model():
     if "variational" not in ModelConfig.__dataclass_fields__:
         pytest.skip("ModelConfig has no variational field in this checkout")
-    model = build_model(ModelConfig(hidden=[], code_size=3, variational=True, output="sigmoid"), (4,))
+    model = build_model(ModelConfig.of_kind(hidden=[], code_size=3, variational=True, output="sigmoid"), (4,))
     with pytest.raises(ConfigError, match=r"variational model's code is a Gaussian sample"):
         KLSparsity().bind(model)
 

@@ -26,14 +26,14 @@ def test_each_seed_draws_its_own_disjoint_split_and_draws_it_again_the_same():
 
 
 def test_a_runs_data_section_gives_the_rows_of_its_seed(tmp_path):
-    from aekit.data.preparation import DataConfig, prepare_data
+    from aekit.data.preparation import DataConfig, prepare_splits
     from aekit.training.run_config import make_config
 
     setting = Setting(quick=True, seeds=(3,), workdir=tmp_path)
     config = make_config(overrides=[*data_overrides(setting, 3), f"out={tmp_path}", "name=x"])
     assert (config.data.split_seed, config.data.limit) == (3, QUICK_LIMIT)
     ours = split_of(setting, 3)
-    theirs = prepare_data(DataConfig(name=config.data.name, split_seed=config.data.split_seed,
+    theirs = prepare_splits(DataConfig(name=config.data.name, split_seed=config.data.split_seed,
                                      limit=config.data.limit)).arrays()[2]
     assert np.array_equal(ours.x_test, theirs.reshape(len(theirs), -1))
 

@@ -22,7 +22,7 @@ def tiny_data(n=96, d=12, seed=0):
 
 def make(seed=0, **train):
     torch.manual_seed(seed)
-    model = build_model(ModelConfig(hidden=[16], code_size=3, output="sigmoid"), (12,))
+    model = build_model(ModelConfig.of_kind(hidden=[16], code_size=3, output="sigmoid"), (12,))
     return Trainer(model, [CrossEntropy()], TrainConfig(**{"batch_size": 16, **train}), seed=seed)
 
 
@@ -61,7 +61,7 @@ def test_early_stopping_stops_and_restores_the_best_epoch():
 
 def test_nan_loss_stops_with_a_cause_and_keeps_the_last_good_checkpoint(tmp_path):
     x = tiny_data()
-    trainer = Trainer(build_model(ModelConfig(hidden=[16], code_size=3, output="identity"), (12,)),
+    trainer = Trainer(build_model(ModelConfig.of_kind(hidden=[16], code_size=3, output="identity"), (12,)),
                       [SquaredError()], TrainConfig(epochs=5, batch_size=16), checkpoint=tmp_path / "ck.pt")
     trainer.fit(x)  # 5 good epochs, checkpoint written
     good = torch.load(tmp_path / "ck.pt", weights_only=True)["model"]
@@ -100,7 +100,7 @@ def test_corruption_feeds_the_model_and_the_target_stays_clean():
         seen["x"], seen["x_tilde"] = batch["x"], batch["x_tilde"]
         return {"recon": out["logits"].sum() * 0}
 
-    trainer = Trainer(build_model(ModelConfig(hidden=[], code_size=2, output="sigmoid"), (12,)),
+    trainer = Trainer(build_model(ModelConfig.of_kind(hidden=[], code_size=2, output="sigmoid"), (12,)),
                       [spy], TrainConfig(epochs=1, batch_size=16), corruption=corrupt)
     trainer.fit(x)
     assert torch.count_nonzero(seen["x_tilde"]) == 0
@@ -230,7 +230,7 @@ def test_the_plain_step_builds_the_graph_a_hand_written_loop_builds(shape, views
     """No node per step that a hand-written loop does not have (benchmarks/results/trainer_throughput.md):
     a weight of 1 multiplies nothing in, and the logits are reshaped only into the image layout."""
     torch.manual_seed(0)
-    model = build_model(ModelConfig(hidden=[8], code_size=3, output="sigmoid"), shape)
+    model = build_model(ModelConfig.of_kind(hidden=[8], code_size=3, output="sigmoid"), shape)
     trainer = Trainer(model, [CrossEntropy()], TrainConfig(batch_size=4))
     x = torch.rand(4, *shape)
     nodes = graph_nodes(trainer._terms(x, x)["recon"])

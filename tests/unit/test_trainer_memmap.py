@@ -8,11 +8,11 @@ import pytest
 import torch
 from PIL import Image
 
-from aekit.analysis.run_data import load_run_data
+from aekit.analysis.run_analysis import load_run_analysis
 from aekit.cli import main
 from aekit.data import load_dataset, loader
 from aekit.data.image_folder import ImageFiles
-from aekit.data.preparation import DataConfig, prepare_data
+from aekit.data.preparation import DataConfig, prepare_splits
 from aekit.errors import ConfigError
 from aekit.models import ModelConfig, build_model
 from aekit.objectives import CrossEntropy
@@ -32,7 +32,7 @@ def test_memmapped_data_trains_exactly_like_in_memory_data(tmp_path, monkeypatch
     results = []
     for data in (mapped, in_memory):
         torch.manual_seed(0)
-        model = build_model(ModelConfig(hidden=[8], code_size=3, output="sigmoid"), (10,))
+        model = build_model(ModelConfig.of_kind(hidden=[8], code_size=3, output="sigmoid"), (10,))
         trainer = Trainer(model, [CrossEntropy()], TrainConfig(epochs=3, batch_size=32), seed=0)
         history = trainer.fit(data)
         results.append((history, torch.cat([p.flatten() for p in model.parameters()])))
@@ -65,7 +65,7 @@ def test_an_image_folder_decoded_on_demand_trains_exactly_like_the_same_folder_i
     results = []
     for data in (lazy, in_memory):
         torch.manual_seed(0)
-        model = build_model(ModelConfig(hidden=[8], code_size=3, output="sigmoid"), data.sample_shape)
+        model = build_model(ModelConfig.of_kind(hidden=[8], code_size=3, output="sigmoid"), data.sample_shape)
         trainer = Trainer(model, [CrossEntropy()], TrainConfig(epochs=2, batch_size=8, device="cpu"), seed=1)
         history = trainer.fit(data.take(np.arange(32)), data.take(np.arange(32, 40)))
         results.append((history, torch.cat([p.detach().flatten() for p in model.parameters()])))
@@ -84,7 +84,7 @@ def test_aekit_train_streams_a_large_image_folder_with_no_other_setting(tmp_path
     assert code == 0 and streams  # train, validation and test rows came through a DataLoader
     summary = json.loads((tmp_path / "runs" / "f" / "summary.json").read_text())
     assert summary["n_train"] == 28 and np.isfinite(summary["test"]["recon"])
-    data = load_run_data(tmp_path / "runs" / "f")  # what the report reads: the test split, decoded
+    data = load_run_analysis(tmp_path / "runs" / "f")  # what the report reads: the test split, decoded
     assert data.x_test.shape == (8, 3, 6, 6) and data.y_test is not None
 
 
@@ -93,4 +93,4 @@ def test_minmax_rescaling_of_data_kept_on_disk_is_refused_with_what_to_do(tmp_pa
     monkeypatch.setenv("AEKIT_MMAP", "1")
     with pytest.raises(ConfigError, match=r"data.rescale: minmax is not available for data streamed from disk .*"
                                           r"allowed: none.*a folder needs data.rescale: none"):
-        prepare_data(DataConfig(name=str(tmp_path / "pics"), rescale="minmax"))
+        prepare_splits(DataConfig(name=str(tmp_path / "pics"), rescale="minmax"))

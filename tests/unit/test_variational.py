@@ -29,7 +29,7 @@ KINDS = {
 
 def vae(kind="mlp", seed=0, output="sigmoid", **options):
     torch.manual_seed(seed)
-    return build_model(ModelConfig(**{**KINDS[kind], "variational": True, "output": output, **options}), SHAPE)
+    return build_model(ModelConfig.of_kind(**{**KINDS[kind], "variational": True, "output": output, **options}), SHAPE)
 
 
 def images(n=8, seed=1):
@@ -123,7 +123,7 @@ def test_sample_decodes_draws_from_the_prior():
     z = torch.randn(4, 3, generator=torch.Generator().manual_seed(0))
     assert a.shape == (4, *SHAPE) and torch.equal(a, b)
     assert torch.equal(a, model.decode(z)) and bool(((a > 0) & (a < 1)).all())
-    with pytest.raises(ConfigError, match=r"The 'n' parameter of Autoencoder.sample must be an int in the range \[1, 2147483647\]\. Got 0"):
+    with pytest.raises(ConfigError, match=r"The 'n' parameter of AutoencoderModule.sample must be an int in the range \[1, 2147483647\]\. Got 0"):
         model.sample(0)
 
 
@@ -141,7 +141,7 @@ def test_save_and_load_give_the_same_mu(kind, tmp_path):
 
 def test_a_deterministic_model_is_unchanged_and_refuses_to_sample():
     torch.manual_seed(0)
-    model = build_model(ModelConfig(hidden=[12], code_size=3, output="sigmoid"), SHAPE)
+    model = build_model(ModelConfig.of_kind(hidden=[12], code_size=3, output="sigmoid"), SHAPE)
     assert not model.variational and set(model(images())) == {"h", "logits"}
     assert model.describe()["config"]["variational"] is False
     with pytest.raises(ConfigError, match=r"needs a variational model \(model.variational: true\)"):
@@ -199,7 +199,7 @@ def test_a_variational_run_config_lists_its_kl_term(tmp_path):
 
 def test_bind_refuses_a_deterministic_model():
     torch.manual_seed(0)
-    plain = build_model(ModelConfig(hidden=[12], code_size=3, output="sigmoid"), SHAPE)
+    plain = build_model(ModelConfig.of_kind(hidden=[12], code_size=3, output="sigmoid"), SHAPE)
     message = r"^penalties\.kl needs model\.variational: true \(a Gaussian code head that outputs mu and logvar\)"
     with pytest.raises(ConfigError, match=message):
         KLDivergence().bind(plain)
@@ -230,7 +230,7 @@ def _linear_gaussian_vae(variance: float):
     then equals p(x): the NLL estimate is exact for any k, and the ELBO's gap KL(q || p(h|x)) is 0.
     """
     d, k = 5, 2
-    model = build_model(ModelConfig(kind="mlp", hidden=[], code_size=k, variational=True, output="identity"), (d,))
+    model = build_model(ModelConfig.of_kind(kind="mlp", hidden=[], code_size=k, variational=True, output="identity"), (d,))
     model = model.double()
     g = torch.Generator().manual_seed(0)
     q, _ = torch.linalg.qr(torch.randn(d, k, generator=g, dtype=torch.float64))
@@ -303,7 +303,7 @@ def test_importance_sampled_nll_is_below_the_negative_elbo_and_does_not_grow_wit
 
 def test_likelihoods_refuse_a_deterministic_model_and_bad_counts():
     torch.manual_seed(0)
-    plain = build_model(ModelConfig(hidden=[12], code_size=3, output="sigmoid"), SHAPE)
+    plain = build_model(ModelConfig.of_kind(hidden=[12], code_size=3, output="sigmoid"), SHAPE)
     with pytest.raises(ConfigError, match=r"Likelihoods need a variational model"):
         elbo(plain, images())
     with pytest.raises(ConfigError, match=r"The 'k' parameter must be an int in the range \[1, 2147483647\]\. Got 0"):

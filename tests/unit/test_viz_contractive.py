@@ -12,7 +12,7 @@ def model(**kw):
     torch.manual_seed(0)
     config = dict(hidden=[10], code_size=4, output="sigmoid", activation="tanh", code_activation="sigmoid")
     config.update(kw)
-    return build_model(ModelConfig(**config), (1, 6, 6)).eval()
+    return build_model(ModelConfig.of_kind(**config), (1, 6, 6)).eval()
 
 
 def x_batch(n=5):

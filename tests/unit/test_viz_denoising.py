@@ -13,7 +13,7 @@ from aekit.viz.denoising import denoising_curves
 
 def tiny():
     torch.manual_seed(0)
-    return build_model(ModelConfig(hidden=[8], code_size=3, output="sigmoid"), (1, 8, 8)).eval()
+    return build_model(ModelConfig.of_kind(hidden=[8], code_size=3, output="sigmoid"), (1, 8, 8)).eval()
 
 
 def x_batch(n=20):

@@ -12,7 +12,7 @@ from aekit.viz import filters_figure
 
 def model(**kw):
     torch.manual_seed(0)
-    return build_model(ModelConfig(output="sigmoid", **kw), (1, 8, 8))
+    return build_model(ModelConfig.of_kind(output="sigmoid", **kw), (1, 8, 8))
 
 
 def tile(mosaic, i, cols, h, w):

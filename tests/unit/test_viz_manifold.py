@@ -15,7 +15,7 @@ TILE = 2 * SIDE  # 8x8 images are drawn enlarged twice (MIN_TILE = 16 pixels)
 
 def tiny(code_size=3, variational=False):
     torch.manual_seed(0)
-    return build_model(ModelConfig(hidden=[8], code_size=code_size, output="sigmoid", variational=variational),
+    return build_model(ModelConfig.of_kind(hidden=[8], code_size=code_size, output="sigmoid", variational=variational),
                        (1, SIDE, SIDE)).eval()
 
 

@@ -11,7 +11,7 @@ from aekit.viz import pipeline_figure
 
 def tiny(variational=False, code_size=3):
     torch.manual_seed(0)
-    return build_model(ModelConfig(hidden=[8], code_size=code_size, output="sigmoid", variational=variational),
+    return build_model(ModelConfig.of_kind(hidden=[8], code_size=code_size, output="sigmoid", variational=variational),
                        (1, 8, 8)).eval()
 
 
@@ -80,7 +80,7 @@ def test_model_mode_is_left_as_it_was():
 @pytest.mark.parametrize("shape", [(64,), (3, 4, 4)])
 def test_vectors_and_colour_images_are_drawn(shape):
     torch.manual_seed(0)
-    model = build_model(ModelConfig(hidden=[8], code_size=2, output="sigmoid"), shape).eval()
+    model = build_model(ModelConfig.of_kind(hidden=[8], code_size=2, output="sigmoid"), shape).eval()
     x = torch.rand(2, *shape).numpy()
     fig = pipeline_figure(model, x)
     drawn = fig.axes[0].images[0].get_array()

@@ -26,7 +26,7 @@ from torch import nn
 
 from aekit.errors import ConfigError
 from aekit.models.activations import ELU_ALPHA, LEAKY_SLOPE
-from aekit.models.autoencoder import Autoencoder
+from aekit.models.autoencoder import AutoencoderModule
 from aekit.models.encoders.conv import ConvDecoder
 from aekit.models.encoders.mlp import MLPDecoder, TiedMLPDecoder
 
@@ -103,7 +103,7 @@ def _ops(module: nn.Module, shape: tuple[int, ...] | None) -> tuple[list[dict[st
                       f"JavaScript; this model's decoder holds a {type(module).__name__}, which it cannot run.")
 
 
-def decoder_program(model: Autoencoder, check_codes: int = 8) -> list[dict[str, Any]]:
+def decoder_program(model: AutoencoderModule, check_codes: int = 8) -> list[dict[str, Any]]:
     """``model``'s decoder as plain operations, the output sigmoid included when the model has one; checked
     against ``model.decode`` on ``check_codes`` random codes (seeded) before it is returned."""
     ops, _ = _ops(model.decoder, None)

@@ -36,7 +36,7 @@ from torch import Tensor, nn
 from aekit.data.preparation import Rescaling
 from aekit.errors import ConfigError
 from aekit.io import atomic_write_bytes, atomic_write_text
-from aekit.models.autoencoder import Autoencoder
+from aekit.models.autoencoder import AutoencoderModule
 from aekit.params import Options, check
 
 logger = logging.getLogger(__name__)
@@ -52,7 +52,7 @@ class EncoderGraph(nn.Module):
     """x (B, *input_shape) -> h (B, k): the rescaling, when the run has one, then ``model.encode``
     (a variational model's posterior mean mu)."""
 
-    def __init__(self, model: Autoencoder, input_shape: tuple[int, ...], preprocessing: Rescaling | None) -> None:
+    def __init__(self, model: AutoencoderModule, input_shape: tuple[int, ...], preprocessing: Rescaling | None) -> None:
         super().__init__()
         self.model = model
         self.input_shape = tuple(input_shape)
@@ -70,7 +70,7 @@ class EncoderGraph(nn.Module):
 class DecoderGraph(nn.Module):
     """h (B, k) -> x_hat (B, *input_shape): ``model.decode``, the output sigmoid applied when there is one."""
 
-    def __init__(self, model: Autoencoder, input_shape: tuple[int, ...]) -> None:
+    def __init__(self, model: AutoencoderModule, input_shape: tuple[int, ...]) -> None:
         super().__init__()
         self.model = model
         self.input_shape = tuple(input_shape)
@@ -132,7 +132,7 @@ def _pt2_bytes(graph: nn.Module, example: Tensor) -> bytes:
     return buffer.getvalue()
 
 
-def export_model(model: Autoencoder, out: str | Path, format: str = "onnx", *, input_shape: tuple[int, ...] | None = None,
+def export_model(model: AutoencoderModule, out: str | Path, format: str = "onnx", *, input_shape: tuple[int, ...] | None = None,
                  preprocessing: Rescaling | None = None, source: str | None = None) -> Exported:
     """Write ``encoder.<format>``, ``decoder.<format>`` and ``export.json`` into the folder ``out``.
 
@@ -169,7 +169,7 @@ def export_model(model: Autoencoder, out: str | Path, format: str = "onnx", *, i
     return Exported(out, paths["encoder"], paths["decoder"], json_path)
 
 
-def describe(model: Autoencoder, format: str, input_shape: tuple[int, ...], preprocessing: Rescaling | None,
+def describe(model: AutoencoderModule, format: str, input_shape: tuple[int, ...], preprocessing: Rescaling | None,
              source: str | None) -> dict[str, Any]:
     """export.json: how to call the two graphs and what they give."""
     from aekit import __version__

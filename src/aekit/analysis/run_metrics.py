@@ -4,7 +4,7 @@ of a linear probe on the codes and their 1-NN accuracy (when the data have label
 
 Every number is measured on the test split the run never trained on; the expensive ones on seeded
 subsamples (importance-sampled NLL: ``NLL_POINTS`` points, ``NLL_SAMPLES`` samples; probes: the
-training rows of :class:`~aekit.analysis.run_data.RunData`, at most ``MAX_TRAIN``).
+training rows of :class:`~aekit.analysis.run_analysis.RunAnalysis`, at most ``MAX_TRAIN``).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import torch
 
 from aekit.analysis.embedding import MAX_POINTS, one_nn_accuracy, subsample
 from aekit.analysis.metrics import psnr, reconstruction_error
-from aekit.analysis.run_data import SEED, RunData
+from aekit.analysis.run_analysis import SEED, RunAnalysis
 from aekit.models.batched import map_batches
 from aekit.training.probe import linear_probe
 
@@ -56,7 +56,7 @@ def _data_range(x: np.ndarray) -> float:
     return 1.0 if low >= 0 and high <= 1 else max(high - low, 1e-12)
 
 
-def compute_metrics(data: RunData, h_train: np.ndarray | None = None, h_test: np.ndarray | None = None,
+def compute_metrics(data: RunAnalysis, h_train: np.ndarray | None = None, h_test: np.ndarray | None = None,
                     pca: Any = None) -> Metrics:
     """Reconstruction error, PSNR, test loss terms, ELBO/NLL (variational), probe accuracy (labels).
 

@@ -16,10 +16,10 @@ A feature that is constant on the training rows cannot be scaled: it becomes 0 (
 constant by :meth:`Rescaling.invert`), logged by name. NaN and infinite values are refused where the data
 are read (one line naming the row), non-numeric CSV fields too (naming the line and the field).
 
-``prepare_data(DataConfig(...))`` loads, splits (stratified, seeded) and rescales; the same config
+``prepare_splits(DataConfig(...))`` loads, splits (stratified, seeded) and rescales; the same config
 gives the same rows in any process, which is how a report or a fine-tuning run finds the test
 split a model never trained on. A trained run reads its rescaling back from ``preprocessing.json``
-(``prepare_data(config, rescaling=...)``) instead of fitting it again.
+(``prepare_splits(config, rescaling=...)``) instead of fitting it again.
 """
 
 from __future__ import annotations
@@ -152,7 +152,7 @@ class Rescaling:
 
 
 @dataclass
-class PreparedData:
+class PreparedSplits:
     """The splits of a data section and what the model sees of each: a rescaled array, or the split's
     own Dataset (streamed from disk when ``is_streamed``) when there is no rescaling."""
 
@@ -175,7 +175,7 @@ def _limit(ds: Dataset, n: int | None) -> Dataset:
     return ds if n is None or len(ds) <= n else ds.take(np.arange(n))
 
 
-def prepare_data(config: DataConfig, rescaling: Rescaling | None | str = "fit") -> PreparedData:
+def prepare_splits(config: DataConfig, rescaling: Rescaling | None | str = "fit") -> PreparedSplits:
     """Load and split the data set, keep ``limit`` training rows (a quarter as many validation and test
     rows), and rescale as ``data.rescale`` says, fitted on the training split; a trained run passes the
     ``rescaling`` it saved (None: it had none) instead of fitting it again."""
@@ -201,8 +201,8 @@ def prepare_data(config: DataConfig, rescaling: Rescaling | None | str = "fit") 
         raise ConfigError(f"The rescaling given is for samples of shape {pre.shift.shape}; the data set {config.name!r} "
                           f"has samples of shape {splits.train.sample_shape}.")
     train_x, val_x, test_x = (s if pre is None else pre.apply(s.array()) for s in (splits.train, splits.val, splits.test))
-    return PreparedData(splits, train_x, val_x, test_x, pre, "none" if pre is None else pre.kind)
+    return PreparedSplits(splits, train_x, val_x, test_x, pre, "none" if pre is None else pre.kind)
 
 
-__all__ = ["DataConfig", "Rescaling", "MINMAX_JSON", "STANDARD_JSON", "PREPROCESSING_JSON", "PreparedData",
-           "prepare_data", "choose_rescale", "in_unit_interval", "RESCALES"]
+__all__ = ["DataConfig", "Rescaling", "MINMAX_JSON", "STANDARD_JSON", "PREPROCESSING_JSON", "PreparedSplits",
+           "prepare_splits", "choose_rescale", "in_unit_interval", "RESCALES"]

@@ -154,7 +154,7 @@ class AutoencoderBase(BaseEstimator):
         import inspect
 
         defaults = {name: parameter.default for name, parameter in inspect.signature(type(self)).parameters.items()}
-        config = ModelConfig(
+        config = ModelConfig.of_kind(
             kind=self.kind, code_size=self.code_size if self.code_size == "auto" else int(self.code_size),
             activation=self.activation, code_activation=self.code_activation, variational=self.variational,
             output=get("objective", reconstruction).output,
@@ -299,7 +299,7 @@ class AutoencoderBase(BaseEstimator):
     def save(self, path: str | Path) -> Path:
         """Write the fitted estimator into the folder ``path`` (created) and return it.
 
-        ``model.safetensors`` + ``model.json`` are the run-folder model files (``aekit.load(path)``
+        ``model.safetensors`` + ``model.json`` are the run-folder model files (``aekit.load_model(path)``
         reads them as a PyTorch module); ``estimator.json`` holds the parameters and the fitted
         attributes. No pickle: :meth:`load` can never run code.
         """
@@ -339,9 +339,10 @@ def fit_rows(n: int, validation_fraction: float, early_stopping: bool, seed: int
 
 
 def store(estimator: BaseEstimator, arguments: dict[str, Any]) -> None:
-    """scikit-learn's rule for ``__init__``: store every constructor argument, unchanged, under its name."""
-    for name, value in arguments.items():
-        if name not in ("self", "__class__"):
+    """scikit-learn's rule for ``__init__``: store every constructor argument, unchanged, under its name (the
+    encoder settings gathered in ``**encoder`` each under its own, :func:`~aekit.estimator.parameters.takes_encoder_settings`)."""
+    for name, value in {**arguments, **arguments.get("encoder", {})}.items():
+        if name not in ("self", "__class__", "encoder"):
             setattr(estimator, name, value)
 
 

@@ -12,13 +12,14 @@ from sklearn.base import ClassifierMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from aekit.estimator.base import EVAL_BATCH, AutoencoderBase, store
-from aekit.estimator.parameters import PARAMETERS, POSITIVE_INT
+from aekit.estimator.parameters import PARAMETERS, POSITIVE_INT, takes_encoder_settings
 from aekit.estimator.shapes import model_shape
 from aekit.models.batched import map_batches
 from aekit.params import SIZE, AnyOf, Interval, Options, SequenceOf
 from aekit.training.progress import phase_printer
 
 
+@takes_encoder_settings
 class AutoencoderClassifier(ClassifierMixin, AutoencoderBase):
     """Semi-supervised classification: pretrain an autoencoder on every row, then learn the labels.
 
@@ -85,13 +86,13 @@ class AutoencoderClassifier(ClassifierMixin, AutoencoderBase):
         self, code_size: Any = "auto", *, features: str = "auto", Cs: tuple = (0.01, 0.1, 1.0, 10.0), cv: int = 5,
         head: str = "softmax", head_hidden: int = 128, freeze_epochs: int = 20, finetune_epochs: int = 50,
         head_lr: float = 1e-2, finetune_lr: float = 3e-4, finetune_patience: int | None = 15,
-        hidden: tuple = (512,), kind: str = "mlp", channels: tuple = (16, 32), kernel_size: int = 3,
-        activation: str = "relu", code_activation: str = "linear", tied: bool = False, variational: bool = False,
+        kind: str = "mlp", activation: str = "relu", code_activation: str = "linear", variational: bool = False,
         loss: str = "auto", rescale: str = "auto",
         noise: Any = None, penalties: dict | None = None, epochs: Any = "auto",
         max_epochs: int = 200, tol: float = 1e-3, n_iter_no_change: int = 10, early_stopping: bool = True,
         batch_size: Any = "auto", lr: Any = "auto", optimizer: str = "adam", weight_decay: float = 0.0,
         validation_fraction: float = 0.1, start: str = "auto", random_state: Any = None, verbose: int = 0, device: str = "cpu",
+        **encoder: Any,
     ) -> None:
         store(self, locals())
 

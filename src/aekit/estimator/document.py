@@ -118,7 +118,7 @@ def read_estimator(cls: type, directory: Path) -> Any:
     json_path = directory / ESTIMATOR_JSON
     if not json_path.is_file():
         raise WeightsError(f"{str(directory)!r} holds no {ESTIMATOR_JSON}; {cls.__name__}.save(path) writes "
-                           f"it (a run folder of 'aekit train' loads with aekit.load(path) instead).")
+                           f"it (a run folder of 'aekit train' loads with aekit.load_model(path) instead).")
     fix = f"Restore the file that {cls.__name__}.save wrote, or fit and save the estimator again."
     refuse_links_out(directory)
     document = read_json(json_path, "an estimator's parameters and fitted attributes", fix, error=WeightsError)

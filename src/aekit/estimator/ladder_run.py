@@ -39,7 +39,7 @@ from sklearn.exceptions import ConvergenceWarning
 from aekit import config as cfg
 from aekit.config import param
 from aekit.data.dataset import Dataset
-from aekit.data.preparation import DataConfig, prepare_data
+from aekit.data.preparation import DataConfig, prepare_splits
 from aekit.errors import ConfigError, DataError
 from aekit.estimator.ladder import LadderClassifier
 from aekit.io import atomic_write_text, folder_lock, write_yaml
@@ -113,7 +113,7 @@ def run_ladder(config: LadderRunConfig, *, verbose: bool = False) -> LadderRun:
     split's labelled rows) runs before the folder exists. ``verbose`` prints one line per epoch. A
     ``ConvergenceWarning`` (the budget ended while the cost still fell) is logged, and the run's
     ``stop_reason`` says so."""
-    data = prepare_data(config.data)
+    data = prepare_splits(config.data)
     y_train, _, y_test = data.labels()
     if y_train is None:
         raise DataError(f"A ladder run needs class labels, and {config.data.name!r} has none. Name the column that "

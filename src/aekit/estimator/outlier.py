@@ -8,10 +8,11 @@ import numpy as np
 from sklearn.base import OutlierMixin
 
 from aekit.estimator.base import AutoencoderBase, store
-from aekit.estimator.parameters import PARAMETERS
+from aekit.estimator.parameters import PARAMETERS, takes_encoder_settings
 from aekit.params import AnyOf, Interval, Options
 
 
+@takes_encoder_settings
 class AutoencoderOutlierDetector(OutlierMixin, AutoencoderBase):
     """Outlier detection by reconstruction: samples the autoencoder explains badly are outliers.
 
@@ -45,14 +46,13 @@ class AutoencoderOutlierDetector(OutlierMixin, AutoencoderBase):
     _fitted_attributes = (*AutoencoderBase._fitted_attributes, "offset_")
 
     def __init__(
-        self, code_size: Any = "auto", *, contamination: Any = "auto", hidden: tuple = (512,), kind: str = "mlp",
-        channels: tuple = (16, 32), kernel_size: int = 3, activation: str = "relu", code_activation: str = "linear",
-        tied: bool = False, variational: bool = False, loss: str = "auto", rescale: str = "auto",
+        self, code_size: Any = "auto", *, contamination: Any = "auto", kind: str = "mlp", activation: str = "relu",
+        code_activation: str = "linear", variational: bool = False, loss: str = "auto", rescale: str = "auto",
         noise: Any = ("masking", 0.2),
         penalties: dict | None = None, epochs: Any = "auto", max_epochs: int = 200,
         tol: float = 1e-3, n_iter_no_change: int = 10, early_stopping: bool = True, batch_size: Any = "auto",
         lr: Any = "auto", optimizer: str = "adam", weight_decay: float = 0.0, validation_fraction: float = 0.1,
-        start: str = "auto", random_state: Any = None, verbose: int = 0, device: str = "cpu",
+        start: str = "auto", random_state: Any = None, verbose: int = 0, device: str = "cpu", **encoder: Any,
     ) -> None:
         store(self, locals())
 

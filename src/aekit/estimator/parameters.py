@@ -68,9 +68,60 @@ def encoder_configs() -> list[type]:
     return [get("encoder", name) for name in available("encoder")]
 
 
-def _encoder_field(name: str) -> Any:
-    """The constraint of an encoder kind's own field ``name`` (the first kind that declares it)."""
-    return next(constraint_of(cls, name) for cls in encoder_configs() if name in own_fields(cls))
+def encoder_fields() -> dict[str, tuple[dataclasses.Field, list[str]]]:
+    """Every encoder kind's own fields (``hidden`` and ``tied`` of mlp, ``channels`` and ``kernel_size`` of
+    conv, ...), each with the field (of the first kind that declares it) and the kinds that take it: the
+    estimators' encoder settings, derived from the configs so a new field is declared once."""
+    fields: dict[str, tuple[dataclasses.Field, list[str]]] = {}
+    for name in available("encoder"):
+        cls = get("encoder", name)
+        for field_name in own_fields(cls):
+            fields.setdefault(field_name, (cls.__dataclass_fields__[field_name], []))[1].append(name)
+    return fields
+
+
+def _field_default(field: dataclasses.Field) -> Any:
+    """A field's default as an estimator parameter holds it: lists as tuples (scikit-learn's defaults are immutable)."""
+    value = field.default_factory() if field.default_factory is not dataclasses.MISSING else field.default
+    return tuple(value) if isinstance(value, list) else value
+
+
+def takes_encoder_settings(cls: type) -> type:
+    """Give an estimator every encoder kind's own fields as keyword parameters, derived from the configs.
+
+    The class's ``__init__`` declares its own parameters and gathers the encoder settings in ``**encoder``;
+    its signature (what ``inspect.signature``, ``get_params``, ``clone`` and ``help`` read) gets one
+    keyword parameter per field of :func:`encoder_fields` after ``kind``, with the config's default, and a
+    name it does not list is a TypeError as for any Python function. Its docstring's ``**encoder`` entry
+    gets one line per field (the config's own description). Kinds registered after the estimators are
+    imported (plugins) are not added."""
+    import inspect
+
+    written = inspect.signature(cls.__init__)
+    own = [p for p in written.parameters.values() if p.kind is not inspect.Parameter.VAR_KEYWORD]
+    at = next(i for i, p in enumerate(own) if p.name == "kind") + 1
+    fields = encoder_fields()
+    derived = [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=_field_default(field))
+               for name, (field, _) in fields.items()]
+    signature = written.replace(parameters=[*own[:at], *derived, *own[at:]])
+    init = cls.__init__
+
+    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
+        bound = signature.bind(self, *args, **kwargs)  # an unknown name: a TypeError, as Python's own
+        bound.apply_defaults()
+        init(**bound.arguments)
+
+    __init__.__signature__ = signature  # type: ignore[attr-defined]
+    __init__.__qualname__, __init__.__doc__ = init.__qualname__, init.__doc__
+    cls.__init__ = __init__
+    lines = (cls.__doc__ or "").split("\n")
+    entry = next((i for i, line in enumerate(lines) if line.startswith("    **encoder")), None)
+    if entry is not None:  # after the entry's description (its lines indented deeper)
+        end = next(i for i in range(entry + 1, len(lines) + 1) if i == len(lines) or not lines[i].startswith("     "))
+        lines[end:end] = [""] + [f"        - ``{name}={_field_default(field)!r}`` (kind {' or '.join(map(repr, kinds))}): "
+                          f"{field.metadata.get('doc', '')}." for name, (field, kinds) in fields.items()]
+        cls.__doc__ = "\n".join(lines)
+    return cls
 
 
 POSITIVE_INT = Interval(int, 1, None)
@@ -79,13 +130,11 @@ POSITIVE_INT = Interval(int, 1, None)
 # field's constraint is the dataclass's; the others are the estimators' own.
 PARAMETERS: dict[str, Any] = {
     "code_size": constraint_of(ModelConfig, "code_size"),
-    "hidden": _encoder_field("hidden"),
     "kind": Registered("encoder"),  # a config reads model.kind to choose its section's class; here it is a name
-    "channels": _encoder_field("channels"),
-    "kernel_size": _encoder_field("kernel_size"),
+    # hidden, tied, channels, kernel_size, ...: every encoder kind's own fields, with their configs' constraints
+    **{name: field.metadata["constraint"] for name, (field, _) in encoder_fields().items()},
     "activation": Registered("activation"),  # a config checks these names in ModelConfig.check
     "code_activation": Registered("activation"),
-    "tied": _encoder_field("tied"),
     "variational": constraint_of(ModelConfig, "variational"),
     "loss": constraint_of(LossConfig, "reconstruction"),
     "rescale": constraint_of(DataConfig, "rescale"),  # auto, standard, minmax or none, fitted on the training rows
@@ -129,4 +178,4 @@ def encoder_settings(estimator: Any, defaults: dict[str, Any]) -> dict[str, Any]
     return settings_for(estimator.kind, settings, defaults, type(estimator).__name__)
 
 
-__all__ = ["PARAMETERS", "POSITIVE_INT", "constraint_of", "encoder_settings"]
+__all__ = ["PARAMETERS", "POSITIVE_INT", "constraint_of", "encoder_fields", "encoder_settings", "takes_encoder_settings"]

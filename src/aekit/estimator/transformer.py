@@ -9,8 +9,10 @@ from sklearn.base import TransformerMixin
 from sklearn.utils.validation import check_array, check_is_fitted
 
 from aekit.estimator.base import AutoencoderBase, store
+from aekit.estimator.parameters import takes_encoder_settings
 
 
+@takes_encoder_settings
 class Autoencoder(TransformerMixin, AutoencoderBase):
     """An autoencoder as a scikit-learn transformer: ``transform`` gives codes, ``inverse_transform``
     reconstructions, ``score`` the negative reconstruction loss (the ELBO when variational).
@@ -27,20 +29,18 @@ class Autoencoder(TransformerMixin, AutoencoderBase):
     code_size : int or "auto", default="auto"
         Size k of the code h, the number of output features of ``transform``; "auto" is min(32, d // 4)
         for d input features (at least 2).
-    hidden : tuple of int, default=(512,)
-        Widths of the hidden layers of an MLP encoder (mirrored by the decoder); () is affine.
     kind : str, default="mlp"
         A registered encoder: "mlp", or "conv" for image arrays (n, H, W) / (n, C, H, W).
-    channels : tuple of int, default=(16, 32)
-        Channels of the stride-2 convolutions (kind="conv").
-    kernel_size : int, default=3
-        Kernel size of every convolution (kind="conv").
+    **encoder
+        The settings of the encoder ``kind``, by the names, defaults and constraints of its config's own fields
+        (:class:`~aekit.models.encoders.mlp.MLPConfig`, :class:`~aekit.models.encoders.conv.ConvConfig` or a
+        registered kind's); one another kind takes, set away from its default, is refused by name. Each is a
+        keyword parameter of its own (``inspect.signature``, ``get_params``, ``GridSearchCV``); ``help(Autoencoder)``
+        lists them with their defaults.
     activation : str, default="relu"
         Activation of the hidden layers (a registered activation).
     code_activation : str, default="linear"
         Activation of the code, e.g. "sigmoid" for codes in (0, 1) (needed by the ``kl_sparsity`` penalty).
-    tied : bool, default=False
-        Decoder weights are the transposed encoder weights (kind="mlp").
     variational : bool, default=False
         A Gaussian code head and a KL term (``kl: 1.0``, the ELBO, unless ``penalties`` sets it, e.g.
         ``{"kl": {"weight": 4, "warmup_epochs": 10}}``): a VAE. ``transform`` returns the posterior mean.
@@ -108,7 +108,7 @@ class Autoencoder(TransformerMixin, AutoencoderBase):
 
     Attributes
     ----------
-    model_ : aekit.models.Autoencoder
+    model_ : aekit.models.AutoencoderModule
         The trained PyTorch module (in eval mode).
     history_ : list of dict
         One record per epoch: every loss term on the training and validation data.
@@ -131,14 +131,13 @@ class Autoencoder(TransformerMixin, AutoencoderBase):
     """
 
     def __init__(
-        self, code_size: Any = "auto", *, hidden: tuple = (512,), kind: str = "mlp", channels: tuple = (16, 32),
-        kernel_size: int = 3, activation: str = "relu", code_activation: str = "linear", tied: bool = False,
+        self, code_size: Any = "auto", *, kind: str = "mlp", activation: str = "relu", code_activation: str = "linear",
         variational: bool = False, loss: str = "auto", rescale: str = "auto",
         noise: Any = None, penalties: dict | None = None,
         epochs: Any = "auto", max_epochs: int = 200, tol: float = 1e-3,
         n_iter_no_change: int = 10, early_stopping: bool = True, batch_size: Any = "auto", lr: Any = "auto",
         optimizer: str = "adam", weight_decay: float = 0.0, validation_fraction: float = 0.1,
-        start: str = "auto", random_state: Any = None, verbose: int = 0, device: str = "cpu",
+        start: str = "auto", random_state: Any = None, verbose: int = 0, device: str = "cpu", **encoder: Any,
     ) -> None:
         store(self, locals())
 

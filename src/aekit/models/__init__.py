@@ -1,4 +1,4 @@
-"""Models: the Autoencoder module, its config per encoder kind, save/load.
+"""Models: the AutoencoderModule (the torch module), its config per encoder kind, save/load.
 
     from aekit.models import MLPConfig, ConvConfig, ModelConfig, build_model, save_model, load_model
 
@@ -6,10 +6,10 @@
 own keys (``MLPConfig``: hidden, tied; ``ConvConfig``: channels, kernel_size).
 """
 
-from aekit.models.autoencoder import Autoencoder, build_model
+from aekit.models.autoencoder import AutoencoderModule, build_model
 from aekit.models.config import ModelConfig
 from aekit.models.encoders.conv import ConvConfig
 from aekit.models.encoders.mlp import MLPConfig
 from aekit.models.serialization import load_model, save_model
 
-__all__ = ["Autoencoder", "ConvConfig", "MLPConfig", "ModelConfig", "build_model", "load_model", "save_model"]
+__all__ = ["AutoencoderModule", "ConvConfig", "MLPConfig", "ModelConfig", "build_model", "load_model", "save_model"]

@@ -65,7 +65,7 @@ _OUTPUT_KEY = {"sigmoid": "logits", "identity": "x_hat"}
 _OUTPUT_MAP = {"sigmoid": torch.sigmoid, "identity": lambda raw: raw}
 
 
-class Autoencoder(nn.Module):
+class AutoencoderModule(nn.Module):
     """Encoder f and decoder g built from a :class:`ModelConfig` for samples of ``sample_shape``.
 
     Inputs are batches (B, *sample_shape) or, flattened, (B, d) with d = prod(sample_shape);
@@ -87,6 +87,10 @@ class Autoencoder(nn.Module):
         self.variational = config.variational
         self.encoder, self.decoder = self.config.build(self.sample_shape)
         if self.variational:  # any encoder with the body/head contract: features a -> (mu, logvar)
+            # The kind built a CodeHead (its draws come before the decoder's) and the Gaussian head is drawn after
+            # the decoder. Building it in the CodeHead's place would shift every later draw and so every VAE's
+            # initial weights (tests/behaviour/test_same_weights.py); keeping them means drawing a (k, m) head
+            # before the decoder anyway, so the replacement stays, one line, rather than a phantom draw in each kind.
             self.encoder.head = GaussianHead(self.encoder.head.linear.in_features, config.code_size)
 
     def _check_input(self, x: Tensor) -> None:
@@ -153,7 +157,7 @@ class Autoencoder(nn.Module):
         if not self.variational:
             raise ConfigError("sample(n) draws codes from the prior N(0, I) of a variational model; this model "
                               "has no prior. Build it with model.variational: true.")
-        check("n", n, SIZE, owner="Autoencoder.sample")
+        check("n", n, SIZE, owner="AutoencoderModule.sample")
         weight = next(self.decoder.parameters())
         z = torch.randn(n, self.config.code_size, generator=generator, device=weight.device, dtype=weight.dtype)
         return self.decode(z)  # (n, k) -> (n, *sample_shape)
@@ -177,7 +181,7 @@ class Autoencoder(nn.Module):
 
 
 def build_model(config: ModelConfig | Mapping[str, Any], sample_shape: Sequence[int], *,
-                training: bool = True) -> Autoencoder:
+                training: bool = True) -> AutoencoderModule:
     """The autoencoder for ``config``: a kind's config (``MLPConfig(...)``), or a flat mapping checked by
     ``from_dict`` whose ``kind`` chooses the config (``{"kind": "conv", "channels": [8]}``).
 
@@ -190,6 +194,6 @@ def build_model(config: ModelConfig | Mapping[str, Any], sample_shape: Sequence[
         config = from_dict(ModelConfig, config)
     config = resolve_config(config, _sample_shape(sample_shape))
     if torch.empty(0).device.type != "meta":  # building on meta is the check itself
-        check_fits(lambda: Autoencoder(config, sample_shape), config, sample_shape,
+        check_fits(lambda: AutoencoderModule(config, sample_shape), config, sample_shape,
                    COPIES_TRAINING if training else COPIES_LOADING)
-    return Autoencoder(config, sample_shape)
+    return AutoencoderModule(config, sample_shape)

@@ -47,8 +47,9 @@ def kind_param(name: str) -> Any:
 class ModelConfig:
     """What every encoder shares: which kind, the code's size, the activations and how the output is read.
 
-    Build a kind's own subclass (``MLPConfig(hidden=[256])``, ``ConvConfig(channels=[8])``), or let a
-    mapping choose it: ``from_dict(ModelConfig, {"kind": "conv", "channels": [8]})`` is a ConvConfig.
+    Build a kind's own subclass (``MLPConfig(hidden=[256])``, ``ConvConfig(channels=[8])``), or let the kind's
+    name choose it: ``ModelConfig.of_kind("conv", channels=[8])`` and ``from_dict(ModelConfig, {"kind": "conv",
+    "channels": [8]})`` are ConvConfigs. ``ModelConfig(...)`` itself is refused: it is no architecture.
     """
 
     kind: str = kind_param("mlp")
@@ -71,10 +72,18 @@ class ModelConfig:
     example_shapes: ClassVar[tuple[tuple[int, ...], ...]] = ()
 
     def __new__(cls, *args: Any, **kwargs: Any) -> ModelConfig:
-        # ModelConfig(kind="conv", channels=[8]) is read like a YAML section: the kind's own config
-        if cls is ModelConfig:
-            cls = cls.config_class({**dict(zip(field_names(ModelConfig), args)), **kwargs})
+        if cls is ModelConfig:  # what every kind shares is no architecture of its own
+            raise TypeError("ModelConfig holds what every encoder kind shares; build a kind's config: "
+                            "MLPConfig(...), ConvConfig(...), or ModelConfig.of_kind('conv', ...) for a kind named "
+                            "at run time.")
         return super().__new__(cls)
+
+    @classmethod
+    def of_kind(cls, kind: str = "mlp", **settings: Any) -> ModelConfig:
+        """The config of the kind ``kind`` names, with ``settings``, as a YAML section reads: ``of_kind('conv',
+        channels=[8])`` is a ConvConfig; a key only another kind takes is refused naming that kind. The values
+        are checked when the model is built (:func:`aekit.config.validate`)."""
+        return cls.config_class({"kind": kind, **settings})(kind=kind, **settings)
 
     @classmethod
     def config_class(cls, data: Mapping[str, Any], prefix: str = "") -> type[ModelConfig]:

@@ -1,7 +1,7 @@
 """Save and load a model as a folder: ``model.safetensors`` (weights) and ``model.json`` (architecture).
 
 No pickle anywhere (safetensors, Hugging Face 2022): loading a model can never run code. The JSON is
-``Autoencoder.describe()``, from which :func:`load_model` rebuilds the architecture before reading
+``AutoencoderModule.describe()``, from which :func:`load_model` rebuilds the architecture before reading
 the weights into it. Both files are written atomically (temporary file, then rename). Every failure
 to load is a :class:`WeightsError` of one line saying which file is wrong and how.
 
@@ -22,7 +22,7 @@ from safetensors.torch import load_file, save_file
 from aekit.config import from_dict
 from aekit.errors import ConfigError, WeightsError
 from aekit.io import atomic_write, atomic_write_text, read_json, refuse_links_out
-from aekit.models.autoencoder import FORMAT, Autoencoder, build_model
+from aekit.models.autoencoder import FORMAT, AutoencoderModule, build_model
 from aekit.models.config import ModelConfig
 from aekit.params import InstanceOf, Interval
 from aekit.schema import Record, check, sample_shape, short
@@ -31,7 +31,7 @@ WEIGHTS = "model.safetensors"
 ARCHITECTURE = "model.json"
 
 
-def save_model(model: Autoencoder, directory: str | Path) -> Path:
+def save_model(model: AutoencoderModule, directory: str | Path) -> Path:
     """Write ``model.safetensors`` and ``model.json`` into ``directory`` (created); return it."""
     directory = Path(directory)
     # safetensors wants contiguous CPU tensors and no two names for one storage (tied weights are
@@ -43,7 +43,7 @@ def save_model(model: Autoencoder, directory: str | Path) -> Path:
     return directory
 
 
-def load_model(directory: str | Path, device: str | torch.device = "cpu") -> Autoencoder:
+def load_model(directory: str | Path, device: str | torch.device = "cpu") -> AutoencoderModule:
     """The model saved by :func:`save_model` in ``directory``, on ``device``, in eval mode."""
     directory = Path(directory)
     json_path, weights_path = directory / ARCHITECTURE, directory / WEIGHTS
@@ -99,7 +99,7 @@ def _header(weights_path: Path) -> dict[str, torch.Tensor]:
 
 
 FIX = "Restore the file that save_model wrote, or train the model again."
-# model.json (and the 'autoencoder' of classifier.json): Autoencoder.describe(); 'config' is checked field by field
+# model.json (and the 'autoencoder' of classifier.json): AutoencoderModule.describe(); 'config' is checked field by field
 # by ModelConfig itself when the model is built
 MODEL_JSON = Record(required={"format": InstanceOf(str), "config": Record(), "sample_shape": sample_shape()},
                     optional={"output": InstanceOf(str), "parameters": Interval(int, 0, None),
@@ -123,8 +123,8 @@ def read_description(json_path: Path, expected_format: str) -> dict:
     )
 
 
-def build_described(description: dict, json_path: Path) -> Autoencoder:
-    """The autoencoder an ``Autoencoder.describe()`` dict describes (weights not loaded)."""
+def build_described(description: dict, json_path: Path) -> AutoencoderModule:
+    """The autoencoder an ``AutoencoderModule.describe()`` dict describes (weights not loaded)."""
     check(description, MODEL_JSON, str(json_path), FIX, WeightsError)
     config, shape = description["config"], description["sample_shape"]
     try:

@@ -7,6 +7,6 @@ runs compared side by side.
 """
 
 from aekit.report.compare import compare_runs
-from aekit.report.run_report import Report, build_report, expected_figures, figure_titles, load_run_data
+from aekit.report.run_report import Report, build_report, expected_figures, figure_titles, load_run_analysis
 
-__all__ = ["build_report", "compare_runs", "expected_figures", "figure_titles", "load_run_data", "Report"]
+__all__ = ["build_report", "compare_runs", "expected_figures", "figure_titles", "load_run_analysis", "Report"]

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from aekit import config as cfg
-from aekit.analysis.run_data import RunData, load_run_data
+from aekit.analysis.run_analysis import RunAnalysis, load_run_analysis
 from aekit.analysis.run_metrics import compute_metrics
 from aekit.errors import ConfigError
 from aekit.io import atomic_write_text
@@ -24,13 +24,13 @@ from aekit.viz._common import png_bytes, reconstruct
 N_INPUTS = 10  # test inputs shown through every run
 
 
-def _label(data: RunData, names: list[str]) -> str:
+def _label(data: RunAnalysis, names: list[str]) -> str:
     """The run folder's name, made unique among ``names`` with its parent folder when needed."""
     name = data.run_dir.name
     return name if name not in names else f"{data.run_dir.parent.name}/{name}"
 
 
-def _same_inputs(a: RunData, b: RunData) -> bool:
+def _same_inputs(a: RunAnalysis, b: RunAnalysis) -> bool:
     keys = ("name", "label_column", "val_fraction", "test_fraction", "split_seed", "rescale", "limit")
     return (all(getattr(a.config.data, k) == getattr(b.config.data, k) for k in keys)
             and tuple(a.model.sample_shape) == tuple(b.model.sample_shape))
@@ -43,10 +43,10 @@ def compare_runs(run_dirs: Sequence[str | Path], out: str | Path | None = None) 
         raise ConfigError(f"Comparing runs needs at least two run folders; got {len(run_dirs)}. "
                           f"For one run use build_report (aekit report RUN).")
     start = time.perf_counter()
-    runs: list[RunData] = []
+    runs: list[RunAnalysis] = []
     labels: list[str] = []
     for run_dir in run_dirs:
-        data = load_run_data(run_dir)
+        data = load_run_analysis(run_dir)
         labels.append(_label(data, labels))
         runs.append(data)
     out = Path(out) if out is not None else runs[0].run_dir.parent / "comparison.html"

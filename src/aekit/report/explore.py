@@ -35,7 +35,7 @@ import numpy as np
 
 from aekit.analysis.decoder_program import decoder_program
 from aekit.analysis.embedding import MAX_POINTS, subsample, tsne
-from aekit.analysis.run_data import SEED, RunData, load_run_data
+from aekit.analysis.run_analysis import SEED, RunAnalysis, load_run_analysis
 from aekit.errors import ConfigError
 from aekit.io import atomic_write_text
 from aekit.params import Options, check
@@ -139,7 +139,7 @@ def slider_ranges(h: np.ndarray, variational: bool) -> tuple[np.ndarray, np.ndar
     return low, high
 
 
-def explorer_data(data: RunData, method: str = "tsne", max_points: int = MAX_POINTS) -> dict[str, Any]:
+def explorer_data(data: RunAnalysis, method: str = "tsne", max_points: int = MAX_POINTS) -> dict[str, Any]:
     """Everything the page embeds, as JSON-able values (arrays as base64)."""
     model = data.model
     ops = decoder_program(model)
@@ -235,7 +235,7 @@ def build_explorer(run_dir: str | Path, out: str | Path | None = None, *, method
     from threadpoolctl import threadpool_limits
 
     with threadpool_limits(limits=n_jobs):
-        data = load_run_data(run_dir, n_jobs=n_jobs)
+        data = load_run_analysis(run_dir, n_jobs=n_jobs)
         payload = explorer_data(data, method, max_points)
     path = Path(out) if out is not None else data.run_dir / FILE
     if path.is_dir():

@@ -7,7 +7,7 @@ registered under ``"figure"`` (:mod:`aekit.viz`, :class:`~aekit.viz.figure.Repor
 it applies to the run and, if not, why. A figure that does not apply (prior samples of a deterministic
 model, say) is left out, and the report lists what was left out and why, so it never shows or says
 anything that does not hold for this run. This module gathers the run
-(:func:`~aekit.analysis.run_data.load_run_data`), computes the metrics
+(:func:`~aekit.analysis.run_analysis.load_run_analysis`), computes the metrics
 (:func:`~aekit.analysis.run_metrics.compute_metrics`), asks the registry, draws and renders.
 
 Cost: the report of a default MNIST-5k run builds in well under 30 s on two cores; the expensive steps
@@ -30,7 +30,7 @@ import numpy as np
 from aekit import config as cfg
 from aekit.analysis.embedding import DEFAULT_BACKEND
 from aekit.analysis.pca import is_linear
-from aekit.analysis.run_data import SEED, RunData, load_run_data
+from aekit.analysis.run_analysis import SEED, RunAnalysis, load_run_analysis
 from aekit.analysis.run_metrics import Metrics, compute_metrics
 from aekit.errors import AekitError
 from aekit.io import atomic_write_bytes, atomic_write_text, inside
@@ -55,7 +55,7 @@ def _why(error: Exception) -> str:
     return str(error) if isinstance(error, AekitError) else f"{type(error).__name__}: {error}"
 
 
-def applicable(data: RunData, failed: dict[str, str] | None = None) -> dict[str, str | None]:
+def applicable(data: RunAnalysis, failed: dict[str, str] | None = None) -> dict[str, str | None]:
     """Each figure key mapped to None when it applies to this run, else to the reason it does not.
 
     A figure whose ``applies`` raises is left out of the answer, and why is put in ``failed`` (when
@@ -72,7 +72,7 @@ def applicable(data: RunData, failed: dict[str, str] | None = None) -> dict[str,
     return reasons
 
 
-def expected_figures(data: RunData) -> list[str]:
+def expected_figures(data: RunAnalysis) -> list[str]:
     """The keys of the figures this run's report holds, in page order."""
     return [key for key, reason in applicable(data).items() if reason is None]
 
@@ -92,7 +92,7 @@ class Report:
     failed: dict[str, str] = field(default_factory=dict)  # figures that apply but could not be drawn: why
 
 
-def make_figures(data: RunData, keys: list[str], timings: dict[str, float] | None = None,
+def make_figures(data: RunAnalysis, keys: list[str], timings: dict[str, float] | None = None,
                  failed: dict[str, str] | None = None) -> list[FigureEntry]:
     """Draw each figure in ``keys`` and caption it; returns the entries in page order (and the seconds
     each took in ``timings``, when given). A figure that cannot be drawn is left out, and why is put
@@ -151,7 +151,7 @@ def _kind_settings(m: Any) -> str:
     return ", ".join(parts)
 
 
-def _summary_rows(data: RunData) -> list[tuple[str, str]]:
+def _summary_rows(data: RunAnalysis) -> list[tuple[str, str]]:
     config, model = data.config, data.model
     m = model.config
     parts = (m.kind, _kind_settings(m), f"code size {m.code_size}", f"activation {m.activation}",
@@ -179,7 +179,7 @@ def _summary_rows(data: RunData) -> list[tuple[str, str]]:
     ]
 
 
-def scaling_note(data: RunData) -> str | None:
+def scaling_note(data: RunAnalysis) -> str | None:
     """What the report says of the data's scale: how a rescaled run's features were scaled, or that features far
     from unit scale went in as they are (their squared error then weighs the largest features only)."""
     rescaling = data.rescaling
@@ -205,7 +205,7 @@ def scaling_note(data: RunData) -> str | None:
             f"such data) weighs every {data.feature_word} alike.")
 
 
-def in_short(data: RunData, metrics: Metrics, n_components: int) -> list[str]:
+def in_short(data: RunAnalysis, metrics: Metrics, n_components: int) -> list[str]:
     """The report's first words: did training converge, and does the model beat PCA? Each shortfall
     comes with what to try."""
     notes, summary = [], data.summary
@@ -286,7 +286,7 @@ def build_report(run_dir: str | Path, out: str | Path | None = None, *, tsne_bac
 def _build_report(run_dir: str | Path, out: str | Path | None, *, tsne_backend: str, n_jobs: int) -> Report:
     start = time.perf_counter()
     timings: dict[str, float] = {}
-    data = load_run_data(run_dir, tsne_backend=tsne_backend, n_jobs=n_jobs)
+    data = load_run_analysis(run_dir, tsne_backend=tsne_backend, n_jobs=n_jobs)
     timings["load run and data"] = time.perf_counter() - start
     run_dir = data.run_dir
     # the run's own report also writes each figure as figures/<key>.png; a report sent elsewhere (--out) is that
@@ -336,7 +336,7 @@ def skipped_items(skipped: dict[str, str], titles: dict[str, str]) -> str:
     return "".join(items)
 
 
-def render(data: RunData, entries: list[FigureEntry], metrics: Metrics, skipped: dict[str, str], seconds: float,
+def render(data: RunAnalysis, entries: list[FigureEntry], metrics: Metrics, skipped: dict[str, str], seconds: float,
            n_components: int, failed: dict[str, str] | None = None, figures_dir: Path | None = None, *,
            explorer: str | None = None) -> str:
     """The HTML of a run's report; ``explorer``: the link to the run's explorer page, when there is one."""
@@ -383,5 +383,5 @@ def _yaml(data: dict[str, Any]) -> str:
     return yaml.safe_dump(data, sort_keys=False)
 
 
-__all__ = ["build_report", "Report", "scaling_note", "RunData", "load_run_data", "applicable", "expected_figures", "figure_titles",
+__all__ = ["build_report", "Report", "scaling_note", "RunAnalysis", "load_run_analysis", "applicable", "expected_figures", "figure_titles",
            "make_figures", "compute_metrics", "Metrics", "in_short", "render", "SEED"]

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from aekit.data.preparation import DataConfig, prepare_data
+from aekit.data.preparation import DataConfig, prepare_splits
 from aekit.errors import ConfigError
 from aekit.report.html import FigureEntry
 from aekit.tour.claim import Setting
@@ -63,9 +63,10 @@ class Split:
 
 def split(name: str, seed: int, limit: int | None = None) -> Split:
     """``name`` split as a run with ``data.name: name`` and ``seed`` splits it (70/10/20, stratified, split
-    seed ``seed``; where the split is fixed, the seed draws the training rows and keeps the official test set); with ``limit``, that many training rows and a quarter as many validation and
-    test rows. The bundled images are in [0, 1] already."""
-    data = prepare_data(DataConfig(name=name, limit=limit, split_seed=seed))
+    seed ``seed``; where the split is fixed, the seed draws the training rows and keeps the official test
+    set); with ``limit``, that many training rows and a quarter as many validation and test rows. The
+    bundled images are in [0, 1] already."""
+    data = prepare_splits(DataConfig(name=name, limit=limit, split_seed=seed))
     (x_train, x_val, x_test), (y_train, y_val, y_test) = data.arrays(), data.labels()
     shape = tuple(data.splits.train.sample_shape)
     flat = [np.ascontiguousarray(x.reshape(len(x), -1), dtype=np.float32) for x in (x_train, x_val, x_test)]
@@ -98,7 +99,7 @@ def train_config(setting: Setting, name: str, overrides: list[str], *, seed: int
                  init_seed: int | None = None) -> Any:
     """Train ``overrides`` (``--set`` syntax) on the split of ``seed`` into ``<workdir>/runs/<name>`` with the
     library's own ``train``; the run's seed is ``seed`` (``init_seed`` when given: a selection run on this
-    seed's rows with another initialisation). Returns its :class:`~aekit.training.run.RunResult`.
+    seed's rows with another initialisation). Returns its :class:`~aekit.training.run.TrainingOutcome`.
 
     A run already there with the same settings (an earlier attempt of the tour, killed or finished) is
     resumed from its checkpoint, which returns at once when it had finished: a claim of an hour at full

@@ -28,7 +28,7 @@ from torch import nn
 
 from aekit.config import param
 from aekit.errors import ConfigError
-from aekit.models.autoencoder import Autoencoder, build_model
+from aekit.models.autoencoder import AutoencoderModule, build_model
 from aekit.models.batched import map_batches
 from aekit.models.config import ModelConfig
 from aekit.models.encoders.mlp import MLPConfig
@@ -52,7 +52,7 @@ class LayerwiseConfig:
                            "per-stage penalties, e.g. [{contractive: 0.1}, {}]")
 
 
-def linear_layers(model: Autoencoder) -> tuple[list[nn.Linear], list[nn.Linear]]:
+def linear_layers(model: AutoencoderModule) -> tuple[list[nn.Linear], list[nn.Linear]]:
     """The encoder's affine layers in order (input to code) and the decoder's (code to output)."""
     encoder = [m for m in model.encoder.body if isinstance(m, nn.Linear)] + [model.encoder.head.linear]
     decoder = list(model.decoder._tied) if model.config.tied else [
@@ -80,7 +80,7 @@ def stage_configs(config: ModelConfig, sample_shape: tuple[int, ...], output: st
     return stages
 
 
-def unroll(stages: list[Autoencoder], deep: Autoencoder) -> Autoencoder:
+def unroll(stages: list[AutoencoderModule], deep: AutoencoderModule) -> AutoencoderModule:
     """Copy the stage weights into ``deep``: encoders in order, decoders in reverse."""
     enc, dec = linear_layers(deep)
     with torch.no_grad():
@@ -103,7 +103,7 @@ def _per_stage(value: list | None, i: int, default: Any) -> Any:
     return value[i] if i < len(value) else {}
 
 
-def _codes(model: Autoencoder, x: np.ndarray) -> np.ndarray:
+def _codes(model: AutoencoderModule, x: np.ndarray) -> np.ndarray:
     return map_batches(model.encode, x, model, batch_size=2048)
 
 
@@ -130,7 +130,7 @@ def build_stages(config: ModelConfig, sample_shape: tuple[int, ...], layerwise: 
 
 def pretrain(config: MLPConfig, sample_shape: tuple[int, ...], x: np.ndarray, x_val: np.ndarray | None,
              train: TrainConfig, layerwise: LayerwiseConfig, stages: list[Stage], *, seed: int = 0,
-             on_stage: Callable[[int, list[dict[str, Any]]], None] | None = None) -> tuple[Autoencoder, list]:
+             on_stage: Callable[[int, list[dict[str, Any]]], None] | None = None) -> tuple[AutoencoderModule, list]:
     """Train the ``stages`` (:func:`build_stages`) one after the other and unroll them into a deep
     autoencoder. Returns the unrolled model (before end-to-end fine-tuning) and each stage's history.
     """

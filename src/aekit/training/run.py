@@ -1,7 +1,7 @@
 """A run: one config, trained end to end into a self-describing run folder.
 
 ``train(config)`` makes one; ``resume(run_dir)`` continues one. The config is
-:mod:`aekit.training.run_config`, the folder's layout and its readers (``load_run``, ``Run.data``)
+:mod:`aekit.training.run_config`, the folder's layout and its readers (``load_run``, ``SavedRun.prepared_splits``)
 are :mod:`aekit.training.run_folder`; this module assembles the pieces (data, model, objectives,
 corruption, trainer) and runs them.
 
@@ -29,12 +29,12 @@ import numpy as np
 import torch
 
 from aekit import config as cfg
-from aekit.data import Dataset, Splits
+from aekit.data import Dataset
 from aekit.data.corruption import Compose
-from aekit.data.preparation import PreparedData, Rescaling, prepare_data
+from aekit.data.preparation import PreparedSplits, Rescaling, prepare_splits
 from aekit.errors import ConfigError
 from aekit.io import atomic_write_text, folder_lock, write_yaml
-from aekit.models.autoencoder import Autoencoder, build_model
+from aekit.models.autoencoder import AutoencoderModule, build_model
 from aekit.models.config import resolve_config
 from aekit.models.pca_start import choose_start, start_at_pca
 from aekit.models.serialization import save_model
@@ -61,28 +61,27 @@ logger = logging.getLogger(__name__)
 
 # -- building the pieces of a run ----------------------------------------------------------------
 @dataclass
-class Prepared:
+class RunParts:
+    """What a run trains with, built once by :func:`prepare`: its config (automatic choices resolved), its data
+    split and rescaled, the model (seeded), the objectives, the corruption and the layer-wise stages."""
+
     config: RunConfig
-    splits: Splits
-    train_x: Any
-    val_x: Any
-    test_x: Any
-    preprocessing: Rescaling | None
-    model: Autoencoder
+    data: PreparedSplits
+    model: AutoencoderModule
     objectives: list[Any]
     corruption: Compose | None
     stages: list[Stage]  # the layer-wise stages (none unless layerwise.enabled)
 
 
 def resolve_data_choices(config: RunConfig, rescaling: Rescaling | None | str = "fit"
-                         ) -> tuple[RunConfig, PreparedData]:
-    """The data prepared (split, and rescaled as ``data.rescale`` says, or with the ``rescaling`` a run saved),
+                         ) -> tuple[RunConfig, PreparedSplits]:
+    """The data parts (split, and rescaled as ``data.rescale`` says, or with the ``rescaling`` a run saved),
     and the config with ``data.rescale`` and ``loss.reconstruction`` resolved from them (``auto``: standardised
     squared error for a table, cross-entropy for data in [0, 1]), ``train.batch_size`` (auto: 128, smaller for a
     small table) and ``train.start`` (auto: at PCA for a table the model can start there, else random): what
     config.yaml records. The values resolved are chosen by code among the allowed ones, so the config is not
     checked again."""
-    data = prepare_data(config.data, rescaling)
+    data = prepare_splits(config.data, rescaling)
     streamed = not isinstance(data.train_x, np.ndarray) and data.splits.train.is_streamed
     x_train = None if streamed else (data.train_x if isinstance(data.train_x, np.ndarray) else data.train_x.array())
     recon = choose_reconstruction(config.loss.reconstruction, x_train)
@@ -101,7 +100,7 @@ def resolve_data_choices(config: RunConfig, rescaling: Rescaling | None | str = 
     return config, data
 
 
-def prepare(config: RunConfig, rescaling: Rescaling | None | str = "fit") -> Prepared:
+def prepare(config: RunConfig, rescaling: Rescaling | None | str = "fit") -> RunParts:
     """Load and split the data, fit preprocessing (or take the ``rescaling`` a run saved), resolve the automatic
     choices, build the model (seeded), and build the objectives, the corruption and the layer-wise stages: once
     for the run, which passes them down."""
@@ -124,8 +123,7 @@ def prepare(config: RunConfig, rescaling: Rescaling | None | str = "fit") -> Pre
     model = build_model(model_config, splits.train.sample_shape)
     if config.train.start == "pca":  # no random draw: a resumed run builds the same model
         start_at_pca(model, data.arrays()[0])
-    return Prepared(config, splits, data.train_x, data.val_x, data.test_x, data.preprocessing, model, objectives,
-                    config.corruptor(), stages)
+    return RunParts(config, data, model, objectives, config.corruptor(), stages)
 
 
 def default_name(config: RunConfig, code_size: int | str | None = None) -> str:
@@ -136,9 +134,12 @@ def default_name(config: RunConfig, code_size: int | str | None = None) -> str:
 
 
 @dataclass
-class RunResult:
+class TrainingOutcome:
+    """What :func:`train` and :func:`resume` return: the run folder, the trained model, the epoch history, the
+    test metrics of the final weights and why training stopped."""
+
     run_dir: Path
-    model: Autoencoder
+    model: AutoencoderModule
     history: list[dict[str, Any]]
     test: dict[str, float]
     interrupted: bool = False
@@ -147,9 +148,9 @@ class RunResult:
     stop_text: str = ""  # why a converged run stopped, in words (Trainer.convergence_text)
 
 
-def _execute(run_dir: Path, prepared: Prepared, trainer: Trainer, on_epoch: Callable | None,
-             verbose: bool = False) -> RunResult:
-    printer = epoch_printer(prepared.config.train) if verbose else None
+def _execute(run_dir: Path, parts: RunParts, trainer: Trainer, on_epoch: Callable | None,
+             verbose: bool = False) -> TrainingOutcome:
+    printer = epoch_printer(parts.config.train) if verbose else None
 
     def epoch_done(record: dict[str, Any]) -> None:  # rank 0 only (the trainer calls it there)
         write_metrics(run_dir, trainer.history)
@@ -160,41 +161,41 @@ def _execute(run_dir: Path, prepared: Prepared, trainer: Trainer, on_epoch: Call
     main = trainer.dist.is_main
     trainer.on_epoch = epoch_done
     try:
-        trainer.fit(prepared.train_x, prepared.val_x)
+        trainer.fit(parts.data.train_x, parts.data.val_x)
     except KeyboardInterrupt:
         if main:
             save_model(trainer.model, run_dir)
-        return RunResult(run_dir, trainer.model, trainer.history, {}, interrupted=True,
+        return TrainingOutcome(run_dir, trainer.model, trainer.history, {}, interrupted=True,
                          stop_reason="interrupted", best_epoch=trainer.best_epoch)
     if main:
         save_model(trainer.model, run_dir)
-    test = trainer.evaluate(prepared.test_x) if len(prepared.splits.test) else {}  # every process: collective
+    test = trainer.evaluate(parts.data.test_x) if len(parts.data.splits.test) else {}  # every process: collective
     stop_text = trainer.convergence_text() if trainer.stop_reason == "converged" else ""
     if not main:
-        return RunResult(run_dir, trainer.model, trainer.history, test, stop_reason=trainer.stop_reason,
+        return TrainingOutcome(run_dir, trainer.model, trainer.history, test, stop_reason=trainer.stop_reason,
                          best_epoch=trainer.best_epoch, stop_text=stop_text)
     summary = {
         "epochs": trainer.epoch,
         "best_epoch": trainer.best_epoch,
         "stopped_early": trainer.stopped_early,
         "stop_reason": trainer.stop_reason,
-        "max_epochs": prepared.config.train.total_epochs,
+        "max_epochs": parts.config.train.total_epochs,
         "test": test,
-        "n_train": len(prepared.splits.train),
-        "n_val": len(prepared.splits.val),
-        "n_test": len(prepared.splits.test),
+        "n_train": len(parts.data.splits.train),
+        "n_val": len(parts.data.splits.val),
+        "n_test": len(parts.data.splits.test),
         "train_seconds": round(sum(r["seconds"] for r in trainer.history), 3),
     }
     if trainer.dist.enabled:
         summary["processes"] = trainer.dist.world_size
     atomic_write_text(run_dir / "summary.json", json.dumps(summary, indent=2))
-    return RunResult(run_dir, trainer.model, trainer.history, test, stop_reason=trainer.stop_reason,
+    return TrainingOutcome(run_dir, trainer.model, trainer.history, test, stop_reason=trainer.stop_reason,
                      best_epoch=trainer.best_epoch, stop_text=stop_text)
 
 
-def _trainer(prepared: Prepared, run_dir: Path, progress: bool) -> Trainer:
-    c = prepared.config
-    return Trainer(prepared.model, prepared.objectives, c.train, corruption=prepared.corruption, seed=c.seed,
+def _trainer(parts: RunParts, run_dir: Path, progress: bool) -> Trainer:
+    c = parts.config
+    return Trainer(parts.model, parts.objectives, c.train, corruption=parts.corruption, seed=c.seed,
                    checkpoint=run_dir / "checkpoint.pt", progress=progress, run_config=run_identity(c))
 
 
@@ -214,17 +215,17 @@ def _write_config(run_dir: Path, config: RunConfig, group: Distributed) -> None:
 
 
 def train(config: RunConfig, *, on_epoch: Callable | None = None, progress: bool = False, verbose: bool = False,
-          run_dir: str | Path | None = None) -> RunResult:
+          run_dir: str | Path | None = None) -> TrainingOutcome:
     """Train ``config`` into a new run directory (``config.out/config.name``): ``on_epoch(record)`` after each
     epoch, a progress bar with ``progress``, and one line per epoch on stdout with ``verbose``
     (:func:`aekit.training.progress.epoch_printer`)."""
     group = distributed.setup(config.train.device)
     placement(config.train, group, quiet=True)  # a device or precision this machine lacks: refused before the folder exists
-    prepared = prepare(config)
-    config = prepared.config  # data.rescale and loss.reconstruction resolved
+    parts = prepare(config)
+    config = parts.config  # data.rescale and loss.reconstruction resolved
     named = run_dir is not None or config.name is not None
     if run_dir is None:
-        run_dir = Path(config.out) / (config.name or default_name(config, prepared.model.config.code_size))
+        run_dir = Path(config.out) / (config.name or default_name(config, parts.model.config.code_size))
     with ExitStack() as stack:
         def claim() -> str:
             if named:
@@ -236,19 +237,19 @@ def train(config: RunConfig, *, on_epoch: Callable | None = None, progress: bool
             stack.enter_context(folder_lock(folder))  # one process writes a run folder; a second one is told who holds it
             check_new_run_folder(folder)  # again, now that it is ours: another process may have filled it
             _write_config(folder, config, group)
-            if prepared.preprocessing is not None:
-                atomic_write_text(folder / "preprocessing.json", json.dumps(prepared.preprocessing.to_json()))
+            if parts.data.preprocessing is not None:
+                atomic_write_text(folder / "preprocessing.json", json.dumps(parts.data.preprocessing.to_json()))
             return str(folder)
 
         run_dir = Path(group.on_main(claim))  # rank 0's folder, on every process
         if config.layerwise.enabled:
-            _pretrain_layerwise(prepared, run_dir)
-        return _execute(run_dir, prepared, _trainer(prepared, run_dir, progress), on_epoch, verbose)
+            _pretrain_layerwise(parts, run_dir)
+        return _execute(run_dir, parts, _trainer(parts, run_dir, progress), on_epoch, verbose)
 
 
-def _pretrain_layerwise(prepared: Prepared, run_dir: Path) -> None:
+def _pretrain_layerwise(parts: RunParts, run_dir: Path) -> None:
     """Greedy stages first (each stage's metrics in ``layerwise/stage_<i>.jsonl``), then end to end."""
-    c = prepared.config
+    c = parts.config
 
     def keep(i: int, history: list[dict[str, Any]]) -> None:
         if not distributed.is_main_process():  # under torchrun every process trains the stages, rank 0 writes
@@ -256,11 +257,11 @@ def _pretrain_layerwise(prepared: Prepared, run_dir: Path) -> None:
         (run_dir / "layerwise").mkdir(exist_ok=True)
         write_metrics(run_dir / "layerwise", history, name=f"stage_{i + 1}.jsonl")
 
-    x = prepared.train_x.array() if isinstance(prepared.train_x, Dataset) else prepared.train_x
-    x_val = prepared.val_x.array() if isinstance(prepared.val_x, Dataset) else prepared.val_x
-    deep, _ = pretrain(prepared.model.config, prepared.model.sample_shape, x, x_val, c.train, c.layerwise,
-                       prepared.stages, seed=c.seed, on_stage=keep)
-    prepared.model.load_state_dict(deep.state_dict())
+    x = parts.data.train_x.array() if isinstance(parts.data.train_x, Dataset) else parts.data.train_x
+    x_val = parts.data.val_x.array() if isinstance(parts.data.val_x, Dataset) else parts.data.val_x
+    deep, _ = pretrain(parts.model.config, parts.model.sample_shape, x, x_val, c.train, c.layerwise,
+                       parts.stages, seed=c.seed, on_stage=keep)
+    parts.model.load_state_dict(deep.state_dict())
 
 
 # what a resume may change: the optimiser's settings (a smaller lr after the loss became NaN), never the
@@ -282,7 +283,7 @@ def run_identity(config: RunConfig) -> dict[str, Any]:
 
 
 def resume(run_dir: str | Path, *, epochs: int | None = None, overrides: list[str] | tuple[str, ...] = (),
-           on_epoch: Callable | None = None, progress: bool = False, verbose: bool = False) -> RunResult:
+           on_epoch: Callable | None = None, progress: bool = False, verbose: bool = False) -> TrainingOutcome:
     """Continue a run from its checkpoint, optionally to a new total of ``epochs`` (for ``epochs: auto``,
     a new budget ``max_epochs``: a run that stopped on its budget goes on until it converges), and with
     new optimiser settings (``overrides`` of :data:`RESUMABLE_KEYS`, recorded in ``config.yaml``).
@@ -318,19 +319,19 @@ def _epochs_change(data: dict[str, Any], epochs: int) -> str:
 
 
 def _resume(run_dir: Path, data: dict[str, Any], group: Distributed, epochs: int | None, overrides: list[str],
-            on_epoch: Callable | None, progress: bool, verbose: bool) -> RunResult:
+            on_epoch: Callable | None, progress: bool, verbose: bool) -> TrainingOutcome:
     """Continue the run whose config.yaml holds ``data`` (read by rank 0, which holds the folder's lock)."""
     recorded = data.pop("distributed", None) or {}
     changes = [*overrides, *([_epochs_change(data, epochs)] if epochs is not None else [])]
     config = make_config(data, changes, source=f"{str(run_dir / 'config.yaml')!r}")
-    prepared = prepare(config, read_preprocessing(run_dir, config.data.rescale))  # the rescaling it trained with
+    parts = prepare(config, read_preprocessing(run_dir, config.data.rescale))  # the rescaling it trained with
 
     def look() -> bool:
         remove_stale_writes(run_dir)  # a write cut by kill -9: no one else writes here (we hold the lock)
         return (run_dir / "checkpoint.pt").exists()
 
     checkpoint = run_dir / "checkpoint.pt"
-    trainer = _trainer(prepared, run_dir, progress) if group.on_main(look) else None
+    trainer = _trainer(parts, run_dir, progress) if group.on_main(look) else None
     if trainer is not None:
         trainer.load_checkpoint(checkpoint)  # refuses another run's checkpoint: another model, seed or config
         if epochs is not None and epochs < trainer.epoch:  # config.yaml and summary.json would disagree
@@ -346,10 +347,10 @@ def _resume(run_dir: Path, data: dict[str, Any], group: Distributed, epochs: int
     if trainer is None:  # stopped before its first epoch ended (or during layer-wise stages): every step is seeded, so redo it
         logger.info("%s has no checkpoint yet: the run starts again from the beginning", run_dir)
         if config.layerwise.enabled:
-            _pretrain_layerwise(prepared, run_dir)
-        trainer = _trainer(prepared, run_dir, progress)
-    return _execute(run_dir, prepared, trainer, on_epoch, verbose)
+            _pretrain_layerwise(parts, run_dir)
+        trainer = _trainer(parts, run_dir, progress)
+    return _execute(run_dir, parts, trainer, on_epoch, verbose)
 
 
-__all__ = ["train", "resume", "prepare", "Prepared", "RunResult", "default_name", "resolve_data_choices", "RESUMABLE_KEYS",
+__all__ = ["train", "resume", "prepare", "RunParts", "TrainingOutcome", "default_name", "resolve_data_choices", "RESUMABLE_KEYS",
            "UNRECORDED_KEYS", "run_identity"]

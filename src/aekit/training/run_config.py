@@ -52,7 +52,7 @@ class RunConfig:
                           "your modules that register components, imported with --plugin (recorded, never imported "
                           "from a file)")
     data: DataConfig = field(default_factory=DataConfig)
-    model: ModelConfig = field(default_factory=ModelConfig)
+    model: ModelConfig = field(default_factory=ModelConfig.of_kind)
     loss: LossConfig = field(default_factory=LossConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     layerwise: LayerwiseConfig = field(default_factory=LayerwiseConfig)

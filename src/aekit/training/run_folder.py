@@ -11,7 +11,7 @@
                           that trained it and its digest: a resume refuses another run's checkpoint
       summary.json        test-split metrics of the final weights
 
-``load_run(run_dir)`` rebuilds the model in a fresh process; ``Run.data()`` gives the run's splits
+``load_run(run_dir)`` rebuilds the model in a fresh process; ``SavedRun.prepared_splits()`` gives the run's splits
 exactly as it trained on them (same rows, same rescaling) — what a report, a fine-tuning or a label
 curve reads.
 """
@@ -27,10 +27,17 @@ from typing import Any
 
 import numpy as np
 
-from aekit.data.preparation import MINMAX_JSON, PREPROCESSING_JSON, STANDARD_JSON, PreparedData, Rescaling, prepare_data
+from aekit.data.preparation import (
+    MINMAX_JSON,
+    PREPROCESSING_JSON,
+    STANDARD_JSON,
+    PreparedSplits,
+    Rescaling,
+    prepare_splits,
+)
 from aekit.errors import ConfigError
 from aekit.io import LOCK_NAME, atomic_write_text, read_json, read_json_lines, refuse_links_out
-from aekit.models.autoencoder import Autoencoder
+from aekit.models.autoencoder import AutoencoderModule
 from aekit.models.batched import map_batches
 from aekit.models.serialization import load_model
 from aekit.params import AnyOf, InstanceOf, Interval
@@ -164,12 +171,13 @@ def read_finetuned(folder: Path) -> tuple[dict[str, Any], str] | None:
 
 
 @dataclass
-class Run:
-    """A finished (or interrupted) run read back from its folder."""
+class SavedRun:
+    """A finished (or interrupted) run read back from its folder by :func:`load_run`: its config, its model and
+    the rescaling it trained with."""
 
     run_dir: Path
     config: RunConfig
-    model: Autoencoder
+    model: AutoencoderModule
     preprocessing: Rescaling | None
 
     def prepare_input(self, x: np.ndarray) -> np.ndarray:
@@ -192,17 +200,17 @@ class Run:
         """Reconstructions of ``x`` (in the data's units), in the data's units: the rescaling inverted."""
         return self.in_data_units(self._map(x, self.model.reconstruct))
 
-    def data(self) -> PreparedData:
+    def prepared_splits(self) -> PreparedSplits:
         """The run's train, validation and test splits as it trained on them: the same rows (the config's
         split seed) and the same rescaling (read from preprocessing.json, never fitted again)."""
-        return prepare_data(self.config.data, self.preprocessing)
+        return prepare_splits(self.config.data, self.preprocessing)
 
-    def labelled_arrays(self, what: str) -> tuple[tuple[np.ndarray, ...], tuple[np.ndarray, ...], PreparedData]:
+    def labelled_arrays(self, what: str) -> tuple[tuple[np.ndarray, ...], tuple[np.ndarray, ...], PreparedSplits]:
         """``(x_train, x_val, x_test), (y_train, y_val, y_test), data`` in memory, for work that needs labels
         (``what`` names it in the error when the data have none)."""
         from aekit.errors import DataError
 
-        data = self.data()
+        data = self.prepared_splits()
         labels = data.labels()
         if labels[0] is None:
             raise DataError(f"{what} needs class labels, and the data of {self.run_dir} ({self.config.data.name!r}) "
@@ -229,7 +237,7 @@ def read_config_data(run_dir: str | Path) -> dict[str, Any]:
                  "wrote for the run.")
 
 
-def load_run(run_dir: str | Path) -> Run:
+def load_run(run_dir: str | Path) -> SavedRun:
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
         raise ConfigError(f"Run folder {str(run_dir)!r} does not exist.")
@@ -239,7 +247,7 @@ def load_run(run_dir: str | Path) -> Run:
     if pre is not None and pre.shift.shape != tuple(model.sample_shape):
         raise ConfigError(f"{str(run_dir / 'preprocessing.json')!r} rescales samples of shape {pre.shift.shape}, but "
                           f"the model of the run takes samples of shape {tuple(model.sample_shape)}. {_PRE_FIX}")
-    return Run(run_dir, config, model, pre)
+    return SavedRun(run_dir, config, model, pre)
 
 
 _PRE_FIX = "It is written by 'aekit train' (data.rescale: standard or minmax); train the run again to get it back."
@@ -265,10 +273,5 @@ def read_preprocessing(run_dir: str | Path, rescale: str) -> Rescaling | None:
     return pre
 
 
-def load(run_dir: str | Path) -> Autoencoder:
-    """The trained model of a run folder, rebuilt from ``model.json`` + ``model.safetensors``."""
-    return load_model(Path(run_dir))
-
-
-__all__ = ["Run", "load_run", "load", "read_config", "read_preprocessing", "read_config_data", "read_metrics", "read_metrics_file", "read_summary",
+__all__ = ["SavedRun", "load_run", "read_config", "read_preprocessing", "read_config_data", "read_metrics", "read_metrics_file", "read_summary",
            "read_finetuned", "write_metrics", "check_new_run_folder", "new_default_folder", "remove_stale_writes"]

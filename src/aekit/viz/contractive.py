@@ -23,7 +23,7 @@ from matplotlib.figure import Figure
 from torch import nn
 
 from aekit.analysis.jacobian import jacobian_singular_values, jacobian_tangents
-from aekit.analysis.run_data import RunData
+from aekit.analysis.run_analysis import RunAnalysis
 from aekit.registry import register
 from aekit.viz._common import as_images, data_limits, new_figure, numpy, show
 from aekit.viz.figure import ReportFigure, declaring, registered_declaring
@@ -71,17 +71,17 @@ class JacobianFigure(ReportFigure):
     order = 100
     max_points = 100  # test points whose Jacobian is computed (the first of the test split)
 
-    def applies(self, run: RunData) -> str | None:
+    def applies(self, run: RunAnalysis) -> str | None:
         if declaring(run, "contractive"):
             return None
         names = " or ".join(registered_declaring("contractive")) or "none is registered"
         return f"the run has no contractive penalty (penalties: {names})."
 
-    def draw(self, run: RunData) -> tuple[Figure, dict[str, Any]]:
+    def draw(self, run: RunAnalysis) -> tuple[Figure, dict[str, Any]]:
         points = run.x_test[: self.max_points]
         return jacobian_figure(run.model, points), {"points": len(points)}
 
-    def caption(self, run: RunData, facts: Mapping[str, Any]) -> str:
+    def caption(self, run: RunAnalysis, facts: Mapping[str, Any]) -> str:
         return (f"The encoder's Jacobian J_f(x) = ∂h/∂x, computed exactly (torch.func, aekit.analysis.jacobian) at "
                 f"{facts['points']} test points (the first of the test split). Left: its singular values, "
                 f"largest first (median over the points and the band from the 10th to the 90th percentile, log scale): "

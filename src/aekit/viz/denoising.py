@@ -23,7 +23,7 @@ import torch
 from matplotlib.figure import Figure
 
 from aekit.analysis.metrics import psnr
-from aekit.analysis.run_data import SEED, RunData
+from aekit.analysis.run_analysis import SEED, RunAnalysis
 from aekit.data.corruption import Compose, build_corruption
 from aekit.registry import get, register
 from aekit.viz._common import as_images, data_limits, labelled_rows, new_figure, numpy, reconstruct
@@ -122,19 +122,19 @@ class DenoisingFigure(ReportFigure):
     title = "Denoising at several noise levels"
     order = 110
 
-    def applies(self, run: RunData) -> str | None:
+    def applies(self, run: RunAnalysis) -> str | None:
         if not_images(run):
             return not_images(run)
         if run.corruption is not None:
             return None
         return "the run was not trained on corrupted inputs (no corruption section)."
 
-    def draw(self, run: RunData) -> tuple[Figure, dict[str, Any]]:
+    def draw(self, run: RunAnalysis) -> tuple[Figure, dict[str, Any]]:
         name, level_name, base, levels, make = corruption_levels(run.config.corruption)
         fig = denoising_figure(run.model, run.x_test, make, levels, name=f"{name} {level_name}", seed=SEED)
         return fig, {"name": name, "level_name": level_name, "base": base, "levels": levels}
 
-    def caption(self, run: RunData, facts: Mapping[str, Any]) -> str:
+    def caption(self, run: RunAnalysis, facts: Mapping[str, Any]) -> str:
         name, level_name, base = facts["name"], facts["level_name"], facts["base"]
         levels_text = ", ".join(f"{level:g}" for level in facts["levels"])
         return (f"The run was trained to undo {name} noise ({level_name} {base:g}). Here all {len(run.x_test)} test "

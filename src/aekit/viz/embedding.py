@@ -13,7 +13,7 @@ from matplotlib import colormaps
 from matplotlib.figure import Figure
 
 from aekit.analysis.embedding import MAX_POINTS, N_NEIGHBORS, EmbeddingComparison, compare_embeddings
-from aekit.analysis.run_data import SEED, RunData
+from aekit.analysis.run_analysis import SEED, RunAnalysis
 from aekit.registry import register
 from aekit.viz._common import new_figure
 from aekit.viz.figure import ReportFigure
@@ -99,18 +99,18 @@ class EmbeddingFigure(ReportFigure):
     order = 30
     max_points = MAX_POINTS  # test points in the map and its scores (a seeded subsample beyond that)
 
-    def applies(self, run: RunData) -> str | None:
+    def applies(self, run: RunAnalysis) -> str | None:
         n_test = len(run.x_test)
         return None if n_test >= 10 else f"the test split has {n_test} rows; a map needs at least 10."
 
-    def draw(self, run: RunData) -> tuple[Figure, dict[str, Any]]:
+    def draw(self, run: RunAnalysis) -> tuple[Figure, dict[str, Any]]:
         flat_test = run.x_test.reshape(len(run.x_test), -1)
         result = compare_embeddings(run.h_test, run.x_test, run.y_test, run.x_train, max_points=self.max_points,
                                     backend=run.tsne_backend, random_state=SEED, n_jobs=run.n_jobs,
                                     pca_test=run.pca.transform(flat_test))
         return embedding_figure(result, run.class_names), {"embedding": result}
 
-    def caption(self, run: RunData, facts: Mapping[str, Any]) -> str:
+    def caption(self, run: RunAnalysis, facts: Mapping[str, Any]) -> str:
         e = facts["embedding"]
         samples, space = f"{run.sample_word}s", f"{run.feature_word} space" if run.images else "the input space"
         subsample = f" (a seeded subsample of the {e.n_total} in the test split)" if e.n_points < e.n_total else ""

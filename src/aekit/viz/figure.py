@@ -15,7 +15,7 @@ the way objectives register (``aekit.registry``)::
         def caption(self, run, facts):   # the newcomer's paragraph: what it shows, what to look for
             ...
 
-``run`` is a :class:`aekit.analysis.run_data.RunData`: the model, config, history, data, codes, PCA
+``run`` is a :class:`aekit.analysis.run_analysis.RunAnalysis`: the model, config, history, data, codes, PCA
 baseline and the run's built objectives and corruption. The report asks :func:`report_figures` for
 every figure, draws those that apply in page order and lists the others with their reasons, so a new
 figure is one new file in this package.
@@ -44,7 +44,7 @@ from aekit.registry import available, get
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-    from aekit.analysis.run_data import RunData
+    from aekit.analysis.run_analysis import RunAnalysis
 
 
 class ReportFigure:
@@ -53,20 +53,20 @@ class ReportFigure:
     title: ClassVar[str] = ""
     order: ClassVar[int] = 1000  # place on the page: smaller first, ties by key
 
-    def applies(self, run: RunData) -> str | None:
+    def applies(self, run: RunAnalysis) -> str | None:
         """None when the figure applies to ``run``, else the reason it does not (a sentence ending in '.')."""
         return None
 
-    def draw(self, run: RunData) -> tuple[Figure, dict[str, Any]]:
+    def draw(self, run: RunAnalysis) -> tuple[Figure, dict[str, Any]]:
         """The figure for ``run`` and the facts its caption needs (the subsample drawn, the levels shown...)."""
         raise NotImplementedError
 
-    def caption(self, run: RunData, facts: Mapping[str, Any]) -> str:
+    def caption(self, run: RunAnalysis, facts: Mapping[str, Any]) -> str:
         """What the figure shows and what to look for, for someone new to autoencoders."""
         raise NotImplementedError
 
 
-def not_images(run: RunData) -> str | None:
+def not_images(run: RunAnalysis) -> str | None:
     """None when the run's samples are images; else why a figure that draws samples as pictures does not
     apply (a table's row drawn as a strip of pixels says nothing)."""
     if run.images:
@@ -86,7 +86,7 @@ def capabilities_of(component: Any) -> frozenset[str]:
     return frozenset(getattr(component, "capabilities", ()))
 
 
-def declaring(run: RunData, capability: str) -> list[Any]:
+def declaring(run: RunAnalysis, capability: str) -> list[Any]:
     """The run's objectives that declare ``capability``, in the order the run built them."""
     return [objective for objective in run.objectives if capability in capabilities_of(objective)]
 

@@ -19,7 +19,7 @@ import torch
 from matplotlib.figure import Figure
 from torch import nn
 
-from aekit.analysis.run_data import RunData
+from aekit.analysis.run_analysis import RunAnalysis
 from aekit.registry import register
 from aekit.viz._common import SIGNED_CMAP, as_images, new_figure, numpy, tile
 from aekit.viz.figure import ReportFigure, not_images
@@ -79,13 +79,13 @@ class FiltersFigure(ReportFigure):
     title = "Learned filters"
     order = 80
 
-    def applies(self, run: RunData) -> str | None:
+    def applies(self, run: RunAnalysis) -> str | None:
         return not_images(run)
 
-    def draw(self, run: RunData) -> tuple[Figure, dict[str, Any]]:
+    def draw(self, run: RunAnalysis) -> tuple[Figure, dict[str, Any]]:
         return filters_figure(run.model), {"where": first_layer_weights(run.model)[2]}
 
-    def caption(self, run: RunData, facts: Mapping[str, Any]) -> str:
+    def caption(self, run: RunAnalysis, facts: Mapping[str, Any]) -> str:
         return (f"The weights of the {facts['where']}, one tile per unit, drawn in the shape of its input (red "
                 f"positive, blue negative, white zero; each tile scaled to its own largest weight). A unit responds "
                 f"most to inputs that look like its tile. Trained filters show localised strokes, blobs or edges; "

@@ -11,7 +11,7 @@ from typing import Any
 from matplotlib.figure import Figure
 from matplotlib.ticker import NullFormatter, ScalarFormatter
 
-from aekit.analysis.run_data import RunData
+from aekit.analysis.run_analysis import RunAnalysis
 from aekit.registry import register
 from aekit.training.labelcurve import Point, read_label_curve
 from aekit.viz.figure import ReportFigure
@@ -47,16 +47,16 @@ class LabelCurveFigure(ReportFigure):
     title = "Label budget: what pretraining buys"
     order = 140
 
-    def applies(self, run: RunData) -> str | None:
+    def applies(self, run: RunAnalysis) -> str | None:
         if (run.run_dir / "labelcurve" / "labelcurve.json").is_file():
             return None
         return f"no label curve was measured for it (aekit labelcurve {run.run_dir})."
 
-    def draw(self, run: RunData) -> tuple[Figure, dict[str, Any]]:
+    def draw(self, run: RunAnalysis) -> tuple[Figure, dict[str, Any]]:
         points = read_label_curve(run.run_dir / "labelcurve" / "labelcurve.json")
         return label_curve_figure(points), {"budgets": sorted({p.labels for p in points})}
 
-    def caption(self, run: RunData, facts: Mapping[str, Any]) -> str:
+    def caption(self, run: RunAnalysis, facts: Mapping[str, Any]) -> str:
         budgets = ", ".join(str(b) for b in facts["budgets"])
         return (f"The lecture's practical promise, measured: test accuracy against the number of labelled training "
                 f"images ({budgets}), each point the mean over seeded draws of that many labels (bars: one standard "

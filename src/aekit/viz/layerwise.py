@@ -11,7 +11,7 @@ from typing import Any
 
 from matplotlib.figure import Figure
 
-from aekit.analysis.run_data import RunData
+from aekit.analysis.run_analysis import RunAnalysis
 from aekit.registry import register
 from aekit.training.run_folder import read_metrics_file
 from aekit.viz._common import new_figure
@@ -50,15 +50,15 @@ class LayerwiseFigure(ReportFigure):
     title = "Greedy layer-wise pretraining, stage by stage"
     order = 130
 
-    def applies(self, run: RunData) -> str | None:
+    def applies(self, run: RunAnalysis) -> str | None:
         return None if stage_files(run.run_dir) else "the run was trained end to end only (layerwise.enabled: false)."
 
-    def draw(self, run: RunData) -> tuple[Figure, dict[str, Any]]:
+    def draw(self, run: RunAnalysis) -> tuple[Figure, dict[str, Any]]:
         stages = [read_metrics_file(path) for path in stage_files(run.run_dir)]
         return stage_curves_figure(stages), {"stages": len(stages), "splits": splits_of(stages[0]),
                                              "epochs": max(len(stage) for stage in stages)}
 
-    def caption(self, run: RunData, facts: Mapping[str, Any]) -> str:
+    def caption(self, run: RunAnalysis, facts: Mapping[str, Any]) -> str:
         return (f"Before training end to end, this deep autoencoder was built greedily (Bengio et al., 2007): stage 1 is "
                 f"a shallow autoencoder on the images, each later stage a shallow autoencoder on the codes of the stage "
                 f"below, {facts['stages']} stages in all, then the stages were stacked into the deep network whose "

@@ -12,7 +12,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from aekit.analysis.pca import LinearVsPCA, compare_with_pca, is_linear
-from aekit.analysis.run_data import RunData
+from aekit.analysis.run_analysis import RunAnalysis
 from aekit.registry import register
 from aekit.viz._common import new_figure
 from aekit.viz.figure import ReportFigure
@@ -51,17 +51,17 @@ class PCAFigure(ReportFigure):
     title = "The linear autoencoder against PCA"
     order = 120
 
-    def applies(self, run: RunData) -> str | None:
+    def applies(self, run: RunAnalysis) -> str | None:
         if is_linear(run.model):
             return None
         return ("the model is not linear (it needs linear activations or no hidden layer, a linear code, "
                 "an identity output with loss.reconstruction: mse, and no variational head).")
 
-    def draw(self, run: RunData) -> tuple[Figure, dict[str, Any]]:
+    def draw(self, run: RunAnalysis) -> tuple[Figure, dict[str, Any]]:
         result = compare_with_pca(run.model, run.x_train, run.x_test)
         return pca_figure(result), {"pca": result}
 
-    def caption(self, run: RunData, facts: Mapping[str, Any]) -> str:
+    def caption(self, run: RunAnalysis, facts: Mapping[str, Any]) -> str:
         return (f"This model is linear (every layer affine), the case where an autoencoder trained with squared error "
                 f"can at best match PCA with as many components, and its decoder then spans PCA's principal subspace "
                 f"without having to be PCA's basis (Baldi & Hornik, 1989). Left: test reconstruction error per image "

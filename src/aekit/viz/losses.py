@@ -14,7 +14,7 @@ from typing import Any
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from aekit.analysis.run_data import RunData
+from aekit.analysis.run_analysis import RunAnalysis
 from aekit.registry import register
 from aekit.viz._common import new_figure
 from aekit.viz.figure import ReportFigure
@@ -126,16 +126,16 @@ class LossesFigure(ReportFigure):
     title = "Loss curves per term"
     order = 20
 
-    def applies(self, run: RunData) -> str | None:
+    def applies(self, run: RunAnalysis) -> str | None:
         return None if run.history else "metrics.jsonl holds no completed epoch."
 
-    def draw(self, run: RunData) -> tuple[Figure, dict[str, Any]]:
+    def draw(self, run: RunAnalysis) -> tuple[Figure, dict[str, Any]]:
         terms = terms_of(run.history)
         log = [t for t in terms if spans_decades([r.get(f"{s}/{t}") for r in run.history for s in ("train", "val")])]
         return loss_curves_figure(run.history), {"several_terms": "loss" in terms, "splits": splits_of(run.history),
                                                  "log": log}
 
-    def caption(self, run: RunData, facts: Mapping[str, Any]) -> str:
+    def caption(self, run: RunAnalysis, facts: Mapping[str, Any]) -> str:
         config, splits = run.config, facts["splits"]
         total = " The 'total loss' panel is the sum of the others." if facts.get("several_terms") else ""
         unit = " (the bce reconstruction is in nats)" if config.loss.reconstruction == "bce" else ""

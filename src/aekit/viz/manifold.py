@@ -22,7 +22,7 @@ import numpy as np
 import torch
 from matplotlib.figure import Figure
 
-from aekit.analysis.run_data import SEED, RunData
+from aekit.analysis.run_analysis import SEED, RunAnalysis
 from aekit.registry import register
 from aekit.viz._common import SEPARATOR, as_images, data_limits, decode, encode, new_figure, numpy, tile
 from aekit.viz.figure import ReportFigure, not_images
@@ -209,17 +209,17 @@ class ManifoldFigure(ReportFigure):
     order = 40
     steps = 9  # cells along each code dimension (odd: the middle one is the typical code)
 
-    def applies(self, run: RunData) -> str | None:
+    def applies(self, run: RunAnalysis) -> str | None:
         return not_images(run)
 
-    def draw(self, run: RunData) -> tuple[Figure, dict[str, Any]]:
+    def draw(self, run: RunAnalysis) -> tuple[Figure, dict[str, Any]]:
         change = decoded_change(run.model, run.h_test)  # (k,)
         dims = [int(j) for j in np.argsort(-change, kind="stable")[:min(2, len(change))]]
         low, high = data_limits(run.x_test)
         facts = {"dims": dims, "change": float(change[dims[0]]) / (high - low)}  # as a fraction of the data's range
         return manifold_figure(run.model, run.h_test, dims=dims, steps=self.steps), facts
 
-    def caption(self, run: RunData, facts: Mapping[str, Any]) -> str:
+    def caption(self, run: RunAnalysis, facts: Mapping[str, Any]) -> str:
         dims, steps, k = facts["dims"], self.steps, run.model.config.code_size
         if len(dims) == 1:
             which = f"a single row over the code's only dimension h{dims[0] + 1}"
@@ -249,14 +249,14 @@ class TraversalsFigure(ReportFigure):
     order = 50
     max_dims = 10  # rows: the code dimensions with the largest spread
 
-    def applies(self, run: RunData) -> str | None:
+    def applies(self, run: RunAnalysis) -> str | None:
         return not_images(run)
 
-    def draw(self, run: RunData) -> tuple[Figure, dict[str, Any]]:
+    def draw(self, run: RunAnalysis) -> tuple[Figure, dict[str, Any]]:
         dims = min(self.max_dims, run.model.config.code_size)
         return traversal_figure(run.model, run.h_test, run.h_test[0], max_dims=dims), {"dims": dims}
 
-    def caption(self, run: RunData, facts: Mapping[str, Any]) -> str:
+    def caption(self, run: RunAnalysis, facts: Mapping[str, Any]) -> str:
         span = ("over the prior's 5 %–95 % quantiles" if run.variational else
                 "from the 2nd to the 98th percentile of its values over the test codes")
         return (f"Each row starts from the code of the first test image and changes a single code dimension, {span}, keeping "
@@ -291,17 +291,17 @@ class InterpolationsFigure(ReportFigure):
     order = 60
     pairs = 3
 
-    def applies(self, run: RunData) -> str | None:
+    def applies(self, run: RunAnalysis) -> str | None:
         if not_images(run):
             return not_images(run)
         n_test = len(run.x_test)
         return None if n_test >= 4 else f"the test split has {n_test} rows; interpolations need at least 4."
 
-    def draw(self, run: RunData) -> tuple[Figure, dict[str, Any]]:
+    def draw(self, run: RunAnalysis) -> tuple[Figure, dict[str, Any]]:
         a, b = image_pairs(run.y_test, len(run.x_test), self.pairs)
         return interpolation_figure(run.model, run.x_test[a], run.x_test[b]), {"pairs": len(a)}
 
-    def caption(self, run: RunData, facts: Mapping[str, Any]) -> str:
+    def caption(self, run: RunAnalysis, facts: Mapping[str, Any]) -> str:
         return (f"For {facts['pairs']} pairs of test images{' of different classes' if run.y_test is not None else ''}, "
                 f"the upper row decodes codes on the straight line between the two codes, (1 − t) h_a + t h_b, and the "
                 f"lower row blends the pixels, (1 − t) x_a + t x_b. The pixel blend fades one image into the other "
@@ -315,17 +315,17 @@ class PriorSamplesFigure(ReportFigure):
     order = 70
     samples = 64
 
-    def applies(self, run: RunData) -> str | None:
+    def applies(self, run: RunAnalysis) -> str | None:
         if not_images(run):
             return not_images(run)
         if run.variational:
             return None
         return "only a variational model (model.variational: true) has a prior to sample from."
 
-    def draw(self, run: RunData) -> tuple[Figure, dict[str, Any]]:
+    def draw(self, run: RunAnalysis) -> tuple[Figure, dict[str, Any]]:
         return prior_samples_figure(run.model, self.samples, seed=SEED), {}
 
-    def caption(self, run: RunData, facts: Mapping[str, Any]) -> str:
+    def caption(self, run: RunAnalysis, facts: Mapping[str, Any]) -> str:
         return (f"{self.samples} new images, each the decoding of a code drawn from the prior N(0, I) (seed {SEED}): "
                 f"what a variational autoencoder is trained to make possible. Look for samples that resemble the "
                 f"training data; blur is typical of a pixel-wise decoder, but shapeless samples mean the posterior codes "

@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from matplotlib.figure import Figure
 
-from aekit.analysis.run_data import SEED, RunData
+from aekit.analysis.run_analysis import SEED, RunAnalysis
 from aekit.registry import register
 from aekit.viz._common import as_images, data_limits, grid_axes, new_figure, numpy, show
 from aekit.viz.figure import ReportFigure, not_images
@@ -86,13 +86,13 @@ class PipelineFigure(ReportFigure):
     order = 10
     rows = 6  # test inputs followed through the model
 
-    def applies(self, run: RunData) -> str | None:
+    def applies(self, run: RunAnalysis) -> str | None:
         return not_images(run)
 
-    def draw(self, run: RunData) -> tuple[Figure, dict[str, Any]]:
+    def draw(self, run: RunAnalysis) -> tuple[Figure, dict[str, Any]]:
         return pipeline_figure(run.model, run.x_test[: self.rows], run.corruption, seed=SEED), {}
 
-    def caption(self, run: RunData, facts: Mapping[str, Any]) -> str:
+    def caption(self, run: RunAnalysis, facts: Mapping[str, Any]) -> str:
         config, k = run.config, run.model.config.code_size
         corrupted = (f", then the corrupted copy x̃ the model is fed (this run was trained on "
                      f"{corruption_text(config.corruption)} noise; the figure corrupts with the same settings)"

@@ -18,7 +18,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from aekit.analysis.metrics import NEAR_ZERO, sparsity_stats
-from aekit.analysis.run_data import RunData
+from aekit.analysis.run_analysis import RunAnalysis
 from aekit.registry import get, register
 from aekit.viz._common import new_figure, numpy
 from aekit.viz.figure import ReportFigure, declaring, registered_declaring
@@ -57,7 +57,7 @@ class SparsityFigure(ReportFigure):
     title = "Sparsity of the code"
     order = 90
 
-    def applies(self, run: RunData) -> str | None:
+    def applies(self, run: RunAnalysis) -> str | None:
         if not declaring(run, "sparse_code"):
             names = " or ".join(registered_declaring("sparse_code")) or "none is registered"
             return f"the run has no sparsity penalty (penalties: {names})."
@@ -69,13 +69,13 @@ class SparsityFigure(ReportFigure):
                         f"entry can be near zero, so sparsity means nothing for this code.")
         return None
 
-    def draw(self, run: RunData) -> tuple[Figure, dict[str, Any]]:
+    def draw(self, run: RunAnalysis) -> tuple[Figure, dict[str, Any]]:
         targets = [o.target for o in declaring(run, "sparse_code") if getattr(o, "target", None) is not None]
         target = float(targets[0]) if targets else None
         facts = {"target": target, "near_zero": sparsity_stats(run.h_test).near_zero_fraction}
         return sparsity_figure(run.h_test, target=target), facts
 
-    def caption(self, run: RunData, facts: Mapping[str, Any]) -> str:
+    def caption(self, run: RunAnalysis, facts: Mapping[str, Any]) -> str:
         target = facts.get("target")
         target_text = (f", with the KL penalty's target ρ = {target:g} as a dashed line: the bars should sit near it"
                        if target is not None else "")

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 from matplotlib.figure import Figure
 
-from aekit.analysis.run_data import RunData
+from aekit.analysis.run_analysis import RunAnalysis
 from aekit.models.batched import map_batches
 from aekit.registry import register
 from aekit.viz._common import new_figure
@@ -25,12 +25,12 @@ MAX_BARS = 30  # features in the error bars: the worst ones beyond that
 WORST = 4  # features drawn true against reconstructed
 
 
-def tables_only(run: RunData) -> str | None:
+def tables_only(run: RunAnalysis) -> str | None:
     """None when the run's samples are rows of a table; else why a table's figure does not apply."""
     return "the samples are images; the image figures show them." if run.images else None
 
 
-def _units(run: RunData) -> str:
+def _units(run: RunAnalysis) -> str:
     rescaling = run.rescaling
     if rescaling is None:
         return "in the table's own units (data.rescale: none)"
@@ -39,7 +39,7 @@ def _units(run: RunData) -> str:
     return "in each feature's training range (the model trains on features rescaled to [0, 1])"
 
 
-def feature_errors(run: RunData) -> tuple[np.ndarray, np.ndarray]:
+def feature_errors(run: RunAnalysis) -> tuple[np.ndarray, np.ndarray]:
     """Mean squared reconstruction error of each feature on the test split, the model's and PCA's, (d,) each."""
     x = run.x_test.reshape(len(run.x_test), -1).astype(np.float64)
     x_hat = map_batches(run.model.reconstruct, run.x_test, run.model).reshape(len(x), -1)
@@ -52,10 +52,10 @@ class FeatureErrorsFigure(ReportFigure):
     title = "Reconstruction error per feature"
     order = 12
 
-    def applies(self, run: RunData) -> str | None:
+    def applies(self, run: RunAnalysis) -> str | None:
         return tables_only(run)
 
-    def draw(self, run: RunData) -> tuple[Figure, dict[str, Any]]:
+    def draw(self, run: RunAnalysis) -> tuple[Figure, dict[str, Any]]:
         ours, pca = feature_errors(run)
         order = np.argsort(-ours, kind="stable")[:MAX_BARS]
         n = len(order)
@@ -72,7 +72,7 @@ class FeatureErrorsFigure(ReportFigure):
         worse = int((ours > pca).sum())
         return fig, {"shown": n, "d": len(ours), "worse": worse, "worst": run.feature_name(int(order[0]))}
 
-    def caption(self, run: RunData, facts: Mapping[str, Any]) -> str:
+    def caption(self, run: RunAnalysis, facts: Mapping[str, Any]) -> str:
         shown = (f"the {facts['shown']} worst of its {facts['d']} features" if facts["shown"] < facts["d"]
                  else f"each of its {facts['d']} features")
         return (f"How well the model reconstructs {shown} on the test rows, {_units(run)}, worst on top, beside PCA "
@@ -86,10 +86,10 @@ class WorstFeaturesFigure(ReportFigure):
     title = "True against reconstructed values, worst features"
     order = 14
 
-    def applies(self, run: RunData) -> str | None:
+    def applies(self, run: RunAnalysis) -> str | None:
         return tables_only(run)
 
-    def draw(self, run: RunData) -> tuple[Figure, dict[str, Any]]:
+    def draw(self, run: RunAnalysis) -> tuple[Figure, dict[str, Any]]:
         ours, _ = feature_errors(run)
         worst = [int(j) for j in np.argsort(-ours, kind="stable")[:WORST]]
         x = run.x_test.reshape(len(run.x_test), -1)
@@ -109,7 +109,7 @@ class WorstFeaturesFigure(ReportFigure):
             ax.tick_params(labelsize=7)
         return fig, {"features": [run.feature_name(j) for j in worst], "labels": labels is not None}
 
-    def caption(self, run: RunData, facts: Mapping[str, Any]) -> str:
+    def caption(self, run: RunAnalysis, facts: Mapping[str, Any]) -> str:
         colour = " Colours are the rows' labels, which the model never saw." if facts["labels"] else ""
         return (f"Each test row's true value (x) against the model's reconstruction (y) for the "
                 f"{len(facts['features'])} features it reconstructs worst ({', '.join(facts['features'])}), in the "
@@ -124,10 +124,10 @@ class ScoresFigure(ReportFigure):
     order = 16
     bins = 40
 
-    def applies(self, run: RunData) -> str | None:
+    def applies(self, run: RunAnalysis) -> str | None:
         return tables_only(run)
 
-    def draw(self, run: RunData) -> tuple[Figure, dict[str, Any]]:
+    def draw(self, run: RunAnalysis) -> tuple[Figure, dict[str, Any]]:
         def errors(x: np.ndarray) -> np.ndarray:
             x_hat = map_batches(run.model.reconstruct, x, run.model).reshape(len(x), -1)
             return ((x_hat - x.reshape(len(x), -1)) ** 2).sum(1)
@@ -152,7 +152,7 @@ class ScoresFigure(ReportFigure):
         beyond = int((test > fence).sum())
         return fig, {"fence": fence, "beyond": beyond, "n_test": len(test), "log": log}
 
-    def caption(self, run: RunData, facts: Mapping[str, Any]) -> str:
+    def caption(self, run: RunAnalysis, facts: Mapping[str, Any]) -> str:
         axis = " The error axis is logarithmic: the largest errors are more than 20 times the median one." if facts["log"] else ""
         return (f"Each row's squared reconstruction error, summed over its features {_units(run)}: the higher, the "
                 f"less the row looks like the rows the model trained on. The dashed line is Tukey's upper fence "

@@ -74,7 +74,7 @@ def train_one(data: tuple[torch.Tensor, torch.Tensor], scale: Scale, beta: float
     import time
 
     torch.manual_seed(seed)
-    config = ModelConfig(kind="mlp", hidden=list(scale.hidden), code_size=scale.code_size, variational=True,
+    config = ModelConfig.of_kind(kind="mlp", hidden=list(scale.hidden), code_size=scale.code_size, variational=True,
                          output="sigmoid")
     model = build_model(config, (1, 28, 28))
     trainer = Trainer(model, [CrossEntropy(), KLDivergence(weight=beta)],

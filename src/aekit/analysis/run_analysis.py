@@ -4,7 +4,7 @@ as in training, the objectives and corruption it trained with, its codes and a P
 The report's metrics (:mod:`aekit.analysis.run_metrics`) and figures (:mod:`aekit.viz`) all read a
 run through this one object, so none of them loads a file or rebuilds a component itself::
 
-    data = load_run_data("runs/mnist5k-mlp-32-...")
+    data = load_run_analysis("runs/mnist5k-mlp-32-...")
     data.h_test           # codes of the test split (computed once)
     data.objectives       # [reconstruction, *penalties], built as the trainer built them
 
@@ -24,18 +24,18 @@ import torch
 from aekit.analysis.embedding import DEFAULT_BACKEND
 from aekit.errors import ConfigError
 from aekit.models.batched import map_batches
-from aekit.training.run_folder import Run, load_run, read_metrics, read_summary
+from aekit.training.run_folder import SavedRun, load_run, read_metrics, read_summary
 
 MAX_TRAIN = 5000  # training rows used for PCA and the probes (a seeded subsample beyond that)
 SEED = 0  # every random choice of the analysis (subsamples, noise, prior draws) derives from it
 
 
 @dataclass
-class RunData:
+class RunAnalysis:
     """A finished run with its data re-created as it was split and preprocessed for training."""
 
     run_dir: Path
-    run: Run
+    run: SavedRun
     history: list[dict[str, Any]]
     summary: dict[str, Any]
     x_train: np.ndarray  # preprocessed, at most MAX_TRAIN rows (seeded subsample)
@@ -117,14 +117,14 @@ def _rows(data: Any, rows: np.ndarray | None) -> np.ndarray:
     return data.array() if rows is None else data.rows(rows)
 
 
-def load_run_data(run_dir: str | Path, *, tsne_backend: str = DEFAULT_BACKEND, n_jobs: int = 1) -> RunData:
+def load_run_analysis(run_dir: str | Path, *, tsne_backend: str = DEFAULT_BACKEND, n_jobs: int = 1) -> RunAnalysis:
     """The run in ``run_dir`` and its training and test data, split and rescaled as in training."""
     run_dir = Path(run_dir)
     if not (run_dir / "config.yaml").is_file() or not (run_dir / "model.json").is_file():
         raise ConfigError(f"{str(run_dir)!r} is not a finished run folder (it needs config.yaml, model.json and "
                           f"model.safetensors, as 'aekit train' writes them).")
     run = load_run(run_dir)
-    prepared = run.data()  # the splits only: no model is built, torch's generator is not touched
+    prepared = run.prepared_splits()  # the splits only: no model is built, torch's generator is not touched
     objectives, corruption = run.config.objectives(), run.config.corruptor()
     splits = prepared.splits
     if len(splits.test) == 0:
@@ -138,7 +138,7 @@ def load_run_data(run_dir: str | Path, *, tsne_backend: str = DEFAULT_BACKEND, n
     y_train = splits.train.labels
     if y_train is not None and rows is not None:
         y_train = y_train[rows]
-    return RunData(
+    return RunAnalysis(
         run_dir=run_dir, run=run, history=read_metrics(run_dir), summary=read_summary(run_dir),
         x_train=_rows(prepared.train_x, rows), y_train=y_train,
         n_train=n_train, x_test=_rows(prepared.test_x, None), y_test=splits.test.labels,
@@ -148,4 +148,4 @@ def load_run_data(run_dir: str | Path, *, tsne_backend: str = DEFAULT_BACKEND, n
     )
 
 
-__all__ = ["RunData", "load_run_data", "MAX_TRAIN", "SEED"]
+__all__ = ["RunAnalysis", "load_run_analysis", "MAX_TRAIN", "SEED"]
