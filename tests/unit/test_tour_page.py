@@ -142,5 +142,9 @@ def test_a_claim_that_needs_more_seeds_runs_them_unless_seeds_are_given_and_the_
         run_tour(tmp_path / "given", only=["zz_own", "zz_usual"], seeds=[3, 4], log=lambda _: None)
         assert ran == [(3, 4), (3, 4)]
         assert "Seeds 3, 4;" in (tmp_path / "given" / "tables.md").read_text()
+        ran.clear()  # one claim measured again with more seeds: the other is kept, the page says whose are whose
+        again = run_tour(tmp_path, only=["zz_usual"], seeds=range(8), log=lambda _: None)
+        assert ran == [tuple(range(8))] and [s.key for s in again.sections] == ["zz_own", "zz_usual"]
+        assert "Seeds 0, 1, 2, 3, 4 (zz_own: 0–6; zz_usual: 0–7);" in (tmp_path / "tables.md").read_text()
     finally:
         unregister("claim", "zz_own"), unregister("claim", "zz_usual")
