@@ -1,4 +1,5 @@
-"""Where and in which precision a model trains: ``train.device`` and ``train.precision``.
+"""Where and in which precision a model trains: ``train.device`` and ``train.precision``, resolved together
+by :func:`placement`.
 
 The device is ``auto`` (the best available: CUDA, then Apple's MPS, then the CPU), ``cpu``, ``cuda``
 or ``mps``; asking for one this machine does not have is an error that says which it has, never a
@@ -18,12 +19,16 @@ https://pytorch.org/docs/stable/amp.html), as PyTorch Lightning names it:
 from __future__ import annotations
 
 import contextlib
+import logging
 from typing import Any
 
 import torch
 from torch import Tensor, nn
 
 from aekit.errors import ConfigError
+from aekit.training.distributed import Distributed
+
+logger = logging.getLogger(__name__)
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
 PRECISIONS = ("32", "bf16", "16-mixed")
@@ -128,5 +133,18 @@ class Precision:
             self.scaler.load_state_dict(state)
 
 
+def placement(config: Any, dist: Distributed, quiet: bool = False) -> tuple[torch.device, Precision]:
+    """Where ``config`` (a :class:`~aekit.training.train_config.TrainConfig`) trains and in which precision; an
+    error when this machine has neither (a run checks it before its folder is made, so that a refused run leaves
+    nothing behind)."""
+    device = config.device
+    if dist.enabled and device == "auto" and best_device() == "mps":  # no backend for MPS
+        if not quiet:
+            logger.info("train.device=auto: cpu (distributed training has no backend for MPS)")
+        device = "cpu"
+    resolved = resolve_device(device, dist.local_rank if dist.enabled else None)
+    return resolved, Precision(config.precision, resolved)
+
+
 __all__ = ["DEVICES", "PRECISIONS", "Precision", "available_devices", "available_precisions", "best_device",
-           "check_precision", "resolve_device"]
+           "check_precision", "placement", "resolve_device"]

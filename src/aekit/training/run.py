@@ -43,6 +43,7 @@ from aekit.registry import get
 from aekit.training import distributed
 from aekit.training.distributed import Distributed
 from aekit.training.layerwise import Stage, build_stages, pretrain
+from aekit.training.precision import placement
 from aekit.training.progress import epoch_printer
 from aekit.training.run_config import RunConfig, make_config
 from aekit.training.run_folder import (
@@ -54,7 +55,7 @@ from aekit.training.run_folder import (
     write_metrics,
 )
 from aekit.training.train_config import choose_batch_size
-from aekit.training.trainer import Trainer, placement
+from aekit.training.trainer import Trainer
 
 logger = logging.getLogger(__name__)
 

@@ -1,21 +1,16 @@
 """How a fit is optimised and when it stops (``train:`` in a config): :class:`TrainConfig`, the learning
-rates ``lr: auto`` picks, the reasons a fit ends in words, and where it trains (:func:`placement`)."""
+rates ``lr: auto`` picks and the reasons a fit ends in words; where it trains is
+:func:`aekit.training.precision.placement`."""
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from typing import Any
-
-import torch
 
 from aekit.config import param
 from aekit.models.pca_start import STARTS
 from aekit.params import SIZE, AnyOf, InstanceOf, Interval, Options
-from aekit.training import distributed
-from aekit.training.precision import DEVICES, PRECISIONS, Precision, best_device, resolve_device
-
-logger = logging.getLogger(__name__)
+from aekit.training.precision import DEVICES, PRECISIONS
 
 DEFAULT_LR = 1e-3  # lr: auto, for every model but an affine one
 # lr: auto for a linear autoencoder: Adam at 1e-3 needs ~800 epochs to come within 1 % of PCA on
@@ -128,17 +123,5 @@ def stop_reason_text(reason: str | None, config: TrainConfig, validation: bool =
                                        epochs=config.total_epochs)
 
 
-def placement(config: TrainConfig, dist: distributed.Distributed, quiet: bool = False) -> tuple[torch.device, Precision]:
-    """Where ``config`` trains and in which precision; an error when this machine has neither (a run
-    checks it before its folder is made, so that a refused run leaves nothing behind)."""
-    device = config.device
-    if dist.enabled and device == "auto" and best_device() == "mps":  # no backend for MPS
-        if not quiet:
-            logger.info("train.device=auto: cpu (distributed training has no backend for MPS)")
-        device = "cpu"
-    resolved = resolve_device(device, dist.local_rank if dist.enabled else None)
-    return resolved, Precision(config.precision, resolved)
-
-
-__all__ = ["TrainConfig", "stop_reason_text", "placement", "STOP_REASONS", "DEFAULT_LR", "AFFINE_LR", "AUTO_PATIENCE",
+__all__ = ["TrainConfig", "stop_reason_text", "STOP_REASONS", "DEFAULT_LR", "AFFINE_LR", "AUTO_PATIENCE",
            "DEFAULT_BATCH", "auto_batch_size", "choose_batch_size"]

@@ -44,7 +44,8 @@ from aekit.training.batches import BatchSource
 from aekit.training.checkpoint import CHECKPOINT_FORMAT, Checkpoints, config_digest
 from aekit.training.distributed import rank_seed
 from aekit.training.optimisation import apply_settings, make_optimizer, make_scheduler, resolve_lr
-from aekit.training.train_config import STOP_REASONS, TrainConfig, choose_batch_size, placement, stop_reason_text
+from aekit.training.precision import placement
+from aekit.training.train_config import STOP_REASONS, TrainConfig, choose_batch_size, stop_reason_text
 
 logger = logging.getLogger(__name__)
 
