@@ -91,8 +91,9 @@ class ModelConfig:
 
         A key that only another kind takes is refused here, naming the kind it belongs to and the keys
         this kind takes; keys no kind takes are left to ``from_dict``'s unknown-key message."""
-        kind = data.get("kind", _default(cls, "kind"))
-        check(prefix + "kind", kind, InstanceOf(str))
+        declared = next(f for f in dataclasses.fields(cls) if f.name == "kind")  # kind_param: its default, its constraint
+        kind = data.get("kind", declared.default)
+        check(prefix + "kind", kind, declared.metadata["constraint"])
         chosen = _lookup("encoder", kind, "kind")
         if not (isinstance(chosen, type) and issubclass(chosen, ModelConfig)):
             raise ConfigError(f"encoder {kind!r} is registered as {chosen!r}, which is not a ModelConfig subclass; "
@@ -165,10 +166,6 @@ def own_fields(config: Any) -> list[str]:
     """The keys a kind adds to what every encoder shares (``['hidden', 'tied']`` for mlp)."""
     shared = set(field_names(ModelConfig))
     return [name for name in field_names(config) if name not in shared]
-
-
-def _default(cls: type, name: str) -> Any:
-    return next(f.default for f in dataclasses.fields(cls) if f.name == name)
 
 
 def _lookup(kind: str, name: str, parameter: str) -> Any:
