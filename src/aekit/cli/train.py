@@ -39,9 +39,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         result = run.train(config, progress=not args.quiet, verbose=not args.quiet)
     from aekit.training import distributed
 
-    main_process = distributed.is_main_process()
     distributed.shutdown(wait=True)  # under torchrun: training is over, rank 0 alone writes the report
-    if not main_process:
+    if not result.main_process:
         return 130 if result.interrupted else 0
     if result.interrupted:
         print(f"Interrupted after {len(result.history)} completed epoch(s); the best weights so far are in "

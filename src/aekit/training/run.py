@@ -147,6 +147,7 @@ class TrainingOutcome:
     stop_reason: str | None = None  # a key of aekit.training.trainer.STOP_REASONS
     best_epoch: int = 0
     stop_text: str = ""  # why a converged run stopped, in words (Trainer.convergence_text)
+    main_process: bool = True  # rank 0 under torchrun (or the only process): the one that prints and writes
 
 
 def _execute(run_dir: Path, parts: RunParts, trainer: Trainer, on_epoch: Callable | None,
@@ -167,14 +168,14 @@ def _execute(run_dir: Path, parts: RunParts, trainer: Trainer, on_epoch: Callabl
         if main:
             save_model(trainer.model, run_dir)
         return TrainingOutcome(run_dir, trainer.model, trainer.history, {}, interrupted=True,
-                         stop_reason="interrupted", best_epoch=trainer.best_epoch)
+                         stop_reason="interrupted", best_epoch=trainer.best_epoch, main_process=main)
     if main:
         save_model(trainer.model, run_dir)
     test = trainer.evaluate(parts.data.test_x) if len(parts.data.splits.test) else {}  # every process: collective
     stop_text = trainer.convergence_text() if trainer.stop_reason == "converged" else ""
     if not main:
         return TrainingOutcome(run_dir, trainer.model, trainer.history, test, stop_reason=trainer.stop_reason,
-                         best_epoch=trainer.best_epoch, stop_text=stop_text)
+                         best_epoch=trainer.best_epoch, stop_text=stop_text, main_process=False)
     summary = {
         "epochs": trainer.epoch,
         "best_epoch": trainer.best_epoch,
