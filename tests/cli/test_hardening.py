@@ -473,13 +473,13 @@ def test_model_json_is_checked_against_the_weights_before_building(run_folder, t
     description["sample_shape"] = [1000000]
     (run / "model.json").write_text(json.dumps(description))
     built_on = []
-    init = autoencoder.Autoencoder.__init__
+    init = autoencoder.AutoencoderModule.__init__
 
     def spy(self, *args, **kwargs):
         built_on.append(torch.empty(0).device.type)
         init(self, *args, **kwargs)
 
-    monkeypatch.setattr(autoencoder.Autoencoder, "__init__", spy)
+    monkeypatch.setattr(autoencoder.AutoencoderModule, "__init__", spy)
     code = main(["encode", str(run), "--out", str(tmp_path / "c.npy")])
     assert_one_line_error(code, capsys.readouterr().err, r"model\.safetensors does not fit the architecture in model\.json")
     assert built_on and set(built_on) == {"meta"}
