@@ -109,6 +109,19 @@ def test_the_working_directory_is_not_an_import_path_for_a_run_read_from_inside_
         assert not (gift / "PWNED").exists()
 
 
+def test_a_received_run_read_from_inside_it_cannot_stand_in_for_a_library(gift):
+    """N1, ``cd runs/gift && python -m aekit report .``: the folder's own ``numpy.py``, ``yaml.py`` or
+    ``torch.py`` would be imported in place of the library, since ``python -m`` puts the working directory
+    first on the import path; ``aekit.__main__`` takes it off before the command imports anything."""
+    for library in ("numpy", "yaml", "torch", "safetensors"):
+        (gift / f"{library}.py").write_text(EVIL)
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    done = subprocess.run([sys.executable, "-m", "aekit", "report", "."], cwd=gift, env=env, capture_output=True,
+                          text=True, timeout=120)
+    assert not (gift / "PWNED").exists(), done.stderr
+    assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
+
+
 def test_a_plugin_named_on_the_command_line_is_the_opt_in(gift, capsys):
     name_plugins(gift, ["evil"])
     code, out, err = aekit(capsys, "encode", str(gift), "--out", "codes.npy", "--plugin", str(gift / "evil.py"))
