@@ -6,6 +6,7 @@ the run), the label budget counted strictly, and one-line errors that name the p
 
 import dataclasses
 import json
+import shutil
 
 import numpy as np
 import pytest
@@ -188,3 +189,24 @@ def test_ctrl_c_keeps_the_epochs_done_saved_and_tested(tmp_path, capsys, monkeyp
     run = read_ladder_run(tmp_path / "cut")
     assert run.summary["stop_reason"] == "interrupted" and len(run.history) == 1
     assert {p.name for p in (tmp_path / "cut").iterdir()} >= FILES
+
+
+# -- a ladder run from someone else is data (issue 23) ---------------------------------------------
+@pytest.fixture
+def received(dry, tmp_path):
+    run_dir, _ = dry
+    copy = tmp_path / "received"
+    shutil.copytree(run_dir, copy)
+    return copy
+
+
+def test_a_link_out_of_a_received_ladder_run_is_never_read(received, tmp_path, capsys):
+    """N3 for ladder runs: a summary.json -> a file elsewhere is refused as in a training run's folder."""
+    outside = tmp_path / "yours.json"
+    outside.write_text((received / "summary.json").read_text().replace('"digits"', '"SECRET"'))
+    (received / "summary.json").unlink()
+    (received / "summary.json").symlink_to(outside)
+    code, _, err = run_cli(capsys, "report", str(received), "--out", str(tmp_path / "r.html"))
+    assert code == 2 and len(err.strip().splitlines()) == 1, err
+    assert "summary.json' is a symbolic link to" in err and "never reads or writes through a link" in err
+    assert not (tmp_path / "r.html").exists()

@@ -42,7 +42,7 @@ from aekit.data.dataset import Dataset
 from aekit.data.preparation import DataConfig, prepare_data
 from aekit.errors import ConfigError, DataError
 from aekit.estimator.ladder import LadderClassifier
-from aekit.io import atomic_write_text, folder_lock, write_yaml
+from aekit.io import atomic_write_text, folder_lock, refuse_links_out, write_yaml
 from aekit.params import SEED, AnyOf, InstanceOf, Interval
 from aekit.training.finetune import check_budget, draw_labelled
 from aekit.training.ladder import LadderConfig
@@ -209,6 +209,7 @@ def read_ladder_run(run_dir: str | Path) -> LadderRunFolder:
     """``ladder.yaml``, ``summary.json`` and ``metrics.jsonl`` of a ladder run folder, through the run folder's
     readers, every field used checked; anything else is one line of :class:`ConfigError`."""
     run_dir = Path(run_dir)
+    refuse_links_out(run_dir)  # as a training run's folder: a summary.json -> a file of yours is never read
     path = run_dir / CONFIG
     try:
         config = cfg.from_dict(LadderRunConfig, cfg.read_yaml(path))
