@@ -156,6 +156,7 @@ def billion_laughs(levels: int) -> str:
     (billion_laughs(9), r"is refused: it uses a YAML alias \(\*a\) at line 2"),
     ("model: " + "[" * 200 + "]" * 200 + "\n", r"is refused: it uses nesting deeper than 32 levels"),
     ("seed: 0\n" + "#" * (2 << 20) + "\n", r"holds 2,097,161 bytes; a config is at most 1,048,576"),
+    ("seed: 1" + "0" * 5000 + "\n", r"is refused: it uses an integer of 5,001 digits at line 1"),  # int() refuses
 ])
 def test_a_yaml_alias_bomb_is_refused_at_once(gift, capsys, text, pattern):
     (gift / "config.yaml").write_text(text)
@@ -170,6 +171,13 @@ def test_a_yaml_alias_in_a_set_value_is_refused(tmp_path, capsys):
     code, _, err = aekit(capsys, "train", *SMALL, "--out", str(tmp_path), "--set", "model.hidden=[&h 8, *h]")
     assert_one_line_error(code, err, r"The value of override 'model\.hidden=\[&h 8, \*h\]' is refused: it uses a "
                                      r"YAML alias")
+    assert not any(tmp_path.iterdir())
+
+
+def test_an_integer_of_thousands_of_digits_in_a_set_value_is_one_line(tmp_path, capsys):
+    code, _, err = aekit(capsys, "train", *SMALL, "--out", str(tmp_path), "--set", "seed=1" + "0" * 5000)
+    assert_one_line_error(code, err, r"The value of override 'seed=10+'… is refused: it uses an integer of 5,001 "
+                                     r"digits at line 1")
     assert not any(tmp_path.iterdir())
 
 
