@@ -210,3 +210,35 @@ def test_a_link_out_of_a_received_ladder_run_is_never_read(received, tmp_path, c
     assert code == 2 and len(err.strip().splitlines()) == 1, err
     assert "summary.json' is a symbolic link to" in err and "never reads or writes through a link" in err
     assert not (tmp_path / "r.html").exists()
+
+
+def test_a_network_too_large_for_memory_is_one_line_and_makes_no_folder(tmp_path, capsys):
+    """N8 for the ladder: hidden=[2**31 - 1] is within the range of a width, and asked the allocator for 6 TB."""
+    code, _, err = run_cli(capsys, "ladder", "--data", "digits", "--dry-run", "--out", str(tmp_path / "runs"),
+                           "--set", "ladder.hidden=[2147483647]")
+    assert code == 2 and "Traceback" not in err
+    [line] = [line for line in err.splitlines() if line.startswith("aekit ladder: error:")]
+    assert "The ladder network (widths 64-2147483647-10, variant full) needs about" in line
+    assert "Make it smaller (hidden). (the run config's 'ladder' section" in line
+    assert not (tmp_path / "runs").exists()
+
+
+def test_the_estimator_refuses_a_network_too_large_for_memory():
+    from aekit.errors import ConfigError
+
+    x = np.random.default_rng(0).random((40, 6)).astype(np.float32)
+    y = np.repeat([0, 1], 20)
+    with pytest.raises(ConfigError, match=r"The ladder network \(widths 6-16777216-16777216-2, variant full\) needs "
+                                          r"about .* of memory to train"):
+        LadderClassifier(hidden=(2**24, 2**24), epochs=1).fit(x, y)
+
+
+def test_a_ladder_json_describing_a_huge_network_is_one_line(received):
+    from aekit.errors import WeightsError
+
+    description = json.loads((received / "ladder.json").read_text())
+    description["sizes"][1] = 10**12
+    (received / "ladder.json").write_text(json.dumps(description))
+    with pytest.raises(WeightsError, match=r"ladder\.json describes a network aekit cannot build: The ladder network "
+                                           r"\(widths 64-1000000000000-.*\) needs about .* to use"):
+        LadderClassifier.load(received)

@@ -124,13 +124,14 @@ def run_ladder(config: LadderRunConfig, *, verbose: bool = False) -> LadderRun:
     y_semi = np.full_like(y_train, -1)
     y_semi[rows] = y_train[rows]
     estimator = estimator_of(config, verbose=int(verbose))
+    x_train, x_test = _array(data.train_x), _array(data.test_x)  # the validation split is not read
     try:  # what only the estimator knows, refused before the folder exists
         estimator._check_params()  # a device this machine lacks
         if config.ladder.denoising_weights != "auto":
             estimator._resolve_weights()  # as many weights as layers
+        estimator._check_fits(int(np.prod(x_train.shape[1:])), len(np.unique(y_semi[rows])))  # memory
     except ConfigError as error:
         raise ConfigError(f"{error} (the run config's 'ladder' section: --set ladder.<parameter>=...)") from None
-    x_train, x_test = _array(data.train_x), _array(data.test_x)  # the validation split is not read
 
     named = config.name is not None
     run_dir = Path(config.out) / (config.name or default_name(config))

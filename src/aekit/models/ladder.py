@@ -224,6 +224,16 @@ def save_ladder(model: LadderNetwork, directory: str | Path) -> Path:
     return directory
 
 
+def check_ladder_fits(sizes: list[int], variant: str, copies: int, smaller: str = "hidden") -> None:
+    """Refuse, in one line, a network of these ``sizes`` whose ``copies`` copies of parameters exceed the free
+    memory, before one byte of it is allocated (:func:`aekit.models.memory.check_fits_as`)."""
+    from aekit.models.memory import check_fits_as
+
+    if torch.empty(0).device.type != "meta":  # building on meta is the check itself
+        check_fits_as(lambda: LadderNetwork(sizes, variant), copies,
+                      f"The ladder network (widths {'-'.join(str(n) for n in sizes)}, variant {variant})", smaller)
+
+
 def load_ladder(directory: str | Path, device: str | torch.device = "cpu") -> LadderNetwork:
     """The network :func:`save_ladder` wrote, in eval mode; every failure is one :class:`WeightsError` line."""
     from aekit.models.serialization import load_weights, read_description
@@ -242,10 +252,16 @@ def load_ladder(directory: str | Path, device: str | torch.device = "cpu") -> La
     if variant not in VARIANTS:
         raise WeightsError(f"{directory / ARCHITECTURE}: 'variant' must be one of {VARIANTS}, not {variant!r}; "
                            f"restore the file that LadderClassifier.save wrote, or fit it again.")
+    from aekit.models.memory import COPIES_LOADING
+
+    try:
+        check_ladder_fits(sizes, variant, COPIES_LOADING, "restore the file that LadderClassifier.save wrote")
+    except ConfigError as error:
+        raise WeightsError(f"{directory / ARCHITECTURE} describes a network aekit cannot build: {error}") from None
     with torch.random.fork_rng(devices=[]):  # its random start is overwritten: leave torch's RNG alone
         model = LadderNetwork(sizes, variant)
     load_weights(model, directory / WEIGHTS, ARCHITECTURE)
     return model.to(device).eval()
 
 
-__all__ = ["Combinator", "LadderNetwork", "VARIANTS", "batch_norm", "load_ladder", "save_ladder"]
+__all__ = ["Combinator", "LadderNetwork", "VARIANTS", "batch_norm", "check_ladder_fits", "load_ladder", "save_ladder"]

@@ -30,7 +30,19 @@ def parameter_bytes(build: Any) -> int:
 
 
 def check_fits(build: Any, config: Any, sample_shape: Sequence[int], copies: int) -> None:
-    """Refuse, in one line, a model whose ``copies`` copies of parameters exceed the free memory."""
+    """Refuse, in one line, an autoencoder whose ``copies`` copies of parameters exceed the free memory."""
+    from aekit.models.config import own_fields
+
+    own = [name for name in own_fields(config) if not isinstance(getattr(config, name), bool)]  # hidden, channels
+    layers = "".join(f", {name} {getattr(config, name)!r}" for name in own)
+    check_fits_as(build, copies, f"The model (model.kind {config.kind}{layers}, code_size {config.code_size}, samples "
+                                 f"of shape {tuple(sample_shape)})",
+                  ", ".join(f"model.{name}" for name in ["code_size", *own]))
+
+
+def check_fits_as(build: Any, copies: int, what: str, smaller: str) -> None:
+    """Refuse, in one line, the module ``build()`` returns (``what`` names it) when ``copies`` copies of its
+    parameters exceed the free memory; ``smaller`` names the settings that size it."""
     from aekit.data.memory import available_memory
 
     available = available_memory()
@@ -38,16 +50,10 @@ def check_fits(build: Any, config: Any, sample_shape: Sequence[int], copies: int
         return
     need = parameter_bytes(build) * copies
     if need > available:
-        from aekit.models.config import own_fields
-
-        own = [name for name in own_fields(config) if not isinstance(getattr(config, name), bool)]  # hidden, channels
-        layers = "".join(f", {name} {getattr(config, name)!r}" for name in own)
-        sizes = ", ".join(f"model.{name}" for name in ["code_size", *own])
         raise ConfigError(
-            f"The model (model.kind {config.kind}{layers}, code_size {config.code_size}, samples of shape "
-            f"{tuple(sample_shape)}) needs about {_gb(need)} of memory to {'train' if copies > 2 else 'use'} "
+            f"{what} needs about {_gb(need)} of memory to {'train' if copies > 2 else 'use'} "
             f"({need // (copies * 4):,} parameters, {copies} copies), but {_gb(available)} is free. Make it smaller "
-            f"({sizes})."
+            f"({smaller})."
         )
 
 
