@@ -233,12 +233,18 @@ def test_the_estimator_refuses_a_network_too_large_for_memory():
         LadderClassifier(hidden=(2**24, 2**24), epochs=1).fit(x, y)
 
 
-def test_a_ladder_json_describing_a_huge_network_is_one_line(received):
+@pytest.mark.parametrize("width, pattern", [
+    (2**31 - 1, r"ladder\.json describes a network aekit cannot build: The ladder network \(widths 64-2147483647-.*\) "
+                r"needs about .* to use"),
+    (2**63, r"ladder\.json: 'sizes\[1\]' must be an int in the range \[1, 2147483647\], not 9223372036854775808"),
+])
+def test_a_ladder_json_describing_a_huge_network_is_one_line(received, width, pattern):
+    """A width of 2**63 was torch's "Overflow when unpacking long long" (a TypeError), one of 2**31 - 1 asked the
+    allocator for terabytes."""
     from aekit.errors import WeightsError
 
     description = json.loads((received / "ladder.json").read_text())
-    description["sizes"][1] = 10**12
+    description["sizes"][1] = width
     (received / "ladder.json").write_text(json.dumps(description))
-    with pytest.raises(WeightsError, match=r"ladder\.json describes a network aekit cannot build: The ladder network "
-                                           r"\(widths 64-1000000000000-.*\) needs about .* to use"):
+    with pytest.raises(WeightsError, match=pattern):
         LadderClassifier.load(received)
