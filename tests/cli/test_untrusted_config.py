@@ -70,6 +70,9 @@ READERS = {
     "reconstruct": lambda run: ["reconstruct", str(run), "--out", "recon.npy"],
     "finetune": lambda run: ["finetune", str(run), "--labels", "30", "--quiet"],
     "labelcurve": lambda run: ["labelcurve", str(run), "--budgets", "30", "--draws", "1"],
+    "explore": lambda run: ["explore", str(run), "--map", "pca"],  # added since: read through the same readers
+    "export": lambda run: ["export", str(run), "--format", "pt2", "--out", "deploy"],
+    "resume": lambda run: ["train", "--resume", str(run), "--epochs", "2", "--quiet"],
 }
 
 
