@@ -230,6 +230,15 @@ def load_yaml_text(text: str) -> Any:
             finally:
                 self.depth -= 1
 
+        def construct_yaml_int(self, node: Any) -> int:
+            try:
+                return super().construct_yaml_int(node)
+            except ValueError:  # Python's int() reads at most 4300 digits
+                digits = sum(c.isdigit() for c in node.value)
+                raise YAMLRefused(f"an integer of {digits:,} digits at line {node.start_mark.line + 1}, more than "
+                                  f"Python reads (no setting is that large)") from None
+
+    DataLoader.add_constructor("tag:yaml.org,2002:int", DataLoader.construct_yaml_int)
     loader = DataLoader(text)
     try:
         return loader.get_single_data()

@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import re
 import tempfile
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
@@ -81,6 +82,8 @@ _ADVICE = {
 _SOME_FAULT = "check the path and the disk, then run it again"
 # libraries that write through their own I/O (torch.save, safetensors) report a full disk in words only
 _NO_SPACE_WORDS = ("No space left on device", "unexpected pos", "file write failed")
+# ... or name the errno in their words: safetensors' Rust "I/O error: File too large (os error 27)", "Os { code: 28"
+_ERRNO_WORDS = re.compile(r"\(os error (\d+)\)|Os \{ code: (\d+)")
 
 
 def storage_error(error: BaseException, path: str | Path | None, doing: str = "write") -> StorageError | None:
@@ -93,18 +96,34 @@ def storage_error(error: BaseException, path: str | Path | None, doing: str = "w
     code = error.errno if isinstance(error, OSError) else None
     shown = "" if path is None else str(path) if len(str(path)) <= 120 else f"{str(path)[:40]}...{str(path)[-60:]}"
     where = repr(shown) if path is not None else "a file"
-    if code is None and any(words in text for words in _NO_SPACE_WORDS):
+    named = _ERRNO_WORDS.search(text) if code is None else None
+    if named is not None:
+        code = int(named.group(1) or named.group(2))
+    words_only = code is None and any(words in text for words in _NO_SPACE_WORDS)
+    if words_only and not _file_size_limited():
         code = errno.ENOSPC
     if code is None:
-        if not isinstance(error, OSError):
+        if not isinstance(error, OSError) and not words_only:
             return None
-        if "requested and" in text and "written" in text:  # numpy's check of a short write
-            return StorageError(errno.EIO, f"Cannot {doing} {where}: the write was cut short ({text}); the disk "
+        if words_only or ("requested and" in text and "written" in text):  # numpy's check of a short write
+            told = " ".join(text.split())  # one line: torch's words span two
+            told = told if len(told) <= 160 else told[:157] + "..."
+            return StorageError(errno.EIO, f"Cannot {doing} {where}: the write was cut short ({told}); the disk "
                                            f"is full or the file is larger than this process may write (ulimit -f): "
                                            f"free some space or raise the limit, and run it again.")
         cause = text.splitlines()[0] if text else type(error).__name__
         return StorageError(errno.EIO, f"Cannot {doing} {where}: {cause}; {_SOME_FAULT}.")
     return StorageError(code, f"Cannot {doing} {where}: {os.strerror(code)}; {_ADVICE.get(code, _SOME_FAULT)}.")
+
+
+def _file_size_limited() -> bool:
+    """Whether this process may write files of limited size only (``ulimit -f``): a write cut short is then
+    that limit as likely as a full disk."""
+    try:
+        import resource
+    except ImportError:  # pragma: no cover - not POSIX
+        return False
+    return resource.getrlimit(resource.RLIMIT_FSIZE)[0] != resource.RLIM_INFINITY
 
 
 def inside(folder: str | Path, name: str) -> Path:

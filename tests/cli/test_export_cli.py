@@ -140,3 +140,39 @@ def test_the_deploy_page_serves_the_encoder_without_aekit(table_run, exported, t
         server.shutdown()
     assert main(["encode", str(run), "--split", "all", "--out", str(tmp_path / "codes.npy")]) == 0
     assert np.abs(h - np.load(tmp_path / "codes.npy")[:5]).max() < TOLERANCE
+
+
+# -- issue 23 for the outputs added since: a bad --out is one line, and no write goes through a link ---------
+@pytest.mark.parametrize("argv, pattern", [
+    (["export", "{run}", "--format", "pt2", "--out", ""], r"The 'out' of export \(--out\) is empty"),
+    (["export", "{run}", "--format", "pt2", "--out", "afile/d"], r"Cannot write 'afile/d/encoder\.pt2': Not a "
+                                                                  r"directory; a part of that path is a file"),
+    (["export", "{run}", "--format", "pt2", "--out", "d" * 300], r"File name too long"),
+    (["explore", "{run}", "--map", "pca", "--out", ""], r"--out '' is a folder; give the file to write"),
+    (["explore", "{run}", "--map", "pca", "--out", "afile/e.html"], r"Cannot write 'afile/e\.html': Not a directory"),
+    (["explore", "{run}", "--map", "pca", "--out", "e" * 300 + ".html"], r"File name too long"),
+])
+def test_a_bad_out_is_one_line_and_writes_nothing(argv, pattern, table_run, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "afile").write_text("mine\n")
+    code = main([a.replace("{run}", str(table_run[0])) for a in argv])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and "\n" not in err and err.startswith(f"aekit {argv[0]}: error: "), err
+    assert __import__("re").search(pattern, err), err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["afile"] and (tmp_path / "afile").read_text() == "mine\n"
+
+
+def test_explore_and_export_never_write_through_a_link_out_of_their_folder(table_run, tmp_path, capsys):
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    run = tmp_path / "run"
+    shutil.copytree(table_run[0], run)
+    (run / "explore.html").symlink_to(victim / "explore.html")  # a received run's link out: the run is not read
+    assert main(["explore", str(run), "--map", "pca"]) == 2
+    assert "explore.html' is a symbolic link to" in capsys.readouterr().err
+    deploy = tmp_path / "deploy"
+    deploy.mkdir()
+    (deploy / "encoder.pt2").symlink_to(victim / "encoder.pt2")  # a link in the output folder is replaced
+    (run / "explore.html").unlink()
+    assert main(["export", str(run), "--format", "pt2", "--out", str(deploy)]) == 0
+    assert not (deploy / "encoder.pt2").is_symlink() and list(victim.iterdir()) == []

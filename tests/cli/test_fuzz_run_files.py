@@ -2,7 +2,8 @@
 or with one line of aekit error — never another exception, never a traceback — within a time budget.
 
 The files are those a folder from someone else brings (issue 23): config.yaml, model.json, summary.json,
-metrics.jsonl, preprocessing.json and estimator.json. A mutation replaces, deletes or adds one field
+metrics.jsonl, preprocessing.json and estimator.json; and those of a ladder run (``aekit ladder``, added since):
+ladder.yaml, its summary.json and metrics.jsonl, and the LadderClassifier's estimator.json and ladder.json. A mutation replaces, deletes or adds one field
 anywhere in the document, truncates the file, or puts random bytes or another JSON value in its place;
 the readers are the commands and functions that read that file.
 """
@@ -211,5 +212,45 @@ def test_fuzz_estimator_json(mutation, folders):
         spoil(work / "estimator" / "estimator.json", mutation)
         check_python(lambda: Autoencoder.load(work / "estimator").transform(np.zeros((2, 6), np.float32)),
                      ("estimator.json", mutation))
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def ladder_run(tmp_path_factory):
+    """A tiny ladder run on digits (``aekit ladder --dry-run``), copied for each example."""
+    base = tmp_path_factory.mktemp("fuzz-ladder")
+    assert main(["ladder", "--data", "digits", "--dry-run", "--quiet", "--set", "ladder.hidden=[8]", "--out",
+                 str(base), "--name", "run"]) == 0
+    return base / "run"
+
+
+LADDER_READERS = {  # file -> what reads it: the report (ladder.yaml, summary.json, metrics.jsonl), the estimator
+    "ladder.yaml": ("report",),
+    "summary.json": ("report",),
+    "metrics.jsonl": ("report",),
+    "estimator.json": ("LadderClassifier.load",),
+    "ladder.json": ("LadderClassifier.load",),
+}
+
+
+@pytest.mark.parametrize("name", sorted(LADDER_READERS))
+@SETTINGS
+@given(mutation=MUTATION)
+def test_fuzz_a_ladder_run_file(name, mutation, ladder_run, folders):
+    from aekit import LadderClassifier
+
+    _, tracebacks = folders
+    work = Path(tempfile.mkdtemp(dir=ladder_run.parent))
+    try:
+        run = work / "run"
+        shutil.copytree(ladder_run, run)
+        spoil(run / name, mutation, skip=(("data", "name"),) if name == "ladder.yaml" else ())
+        for reader in LADDER_READERS[name]:
+            if reader == "report":
+                check_cli(["report", str(run), "--out", str(work / "r.html")], tracebacks, (name, mutation))
+            else:
+                check_python(lambda: LadderClassifier.load(run).predict(np.zeros((2, 64), np.float32)),
+                             (name, mutation))
     finally:
         shutil.rmtree(work, ignore_errors=True)

@@ -6,6 +6,7 @@ the run), the label budget counted strictly, and one-line errors that name the p
 
 import dataclasses
 import json
+import shutil
 
 import numpy as np
 import pytest
@@ -188,3 +189,62 @@ def test_ctrl_c_keeps_the_epochs_done_saved_and_tested(tmp_path, capsys, monkeyp
     run = read_ladder_run(tmp_path / "cut")
     assert run.summary["stop_reason"] == "interrupted" and len(run.history) == 1
     assert {p.name for p in (tmp_path / "cut").iterdir()} >= FILES
+
+
+# -- a ladder run from someone else is data (issue 23) ---------------------------------------------
+@pytest.fixture
+def received(dry, tmp_path):
+    run_dir, _ = dry
+    copy = tmp_path / "received"
+    shutil.copytree(run_dir, copy)
+    return copy
+
+
+def test_a_link_out_of_a_received_ladder_run_is_never_read(received, tmp_path, capsys):
+    """N3 for ladder runs: a summary.json -> a file elsewhere is refused as in a training run's folder."""
+    outside = tmp_path / "yours.json"
+    outside.write_text((received / "summary.json").read_text().replace('"digits"', '"SECRET"'))
+    (received / "summary.json").unlink()
+    (received / "summary.json").symlink_to(outside)
+    code, _, err = run_cli(capsys, "report", str(received), "--out", str(tmp_path / "r.html"))
+    assert code == 2 and len(err.strip().splitlines()) == 1, err
+    assert "summary.json' is a symbolic link to" in err and "never reads or writes through a link" in err
+    assert not (tmp_path / "r.html").exists()
+
+
+def test_a_network_too_large_for_memory_is_one_line_and_makes_no_folder(tmp_path, capsys):
+    """N8 for the ladder: hidden=[2**31 - 1] is within the range of a width, and asked the allocator for 6 TB."""
+    code, _, err = run_cli(capsys, "ladder", "--data", "digits", "--dry-run", "--out", str(tmp_path / "runs"),
+                           "--set", "ladder.hidden=[2147483647]")
+    assert code == 2 and "Traceback" not in err
+    [line] = [line for line in err.splitlines() if line.startswith("aekit ladder: error:")]
+    assert "The ladder network (widths 64-2147483647-10, variant full) needs about" in line
+    assert "Make it smaller (hidden). (the run config's 'ladder' section" in line
+    assert not (tmp_path / "runs").exists()
+
+
+def test_the_estimator_refuses_a_network_too_large_for_memory():
+    from aekit.errors import ConfigError
+
+    x = np.random.default_rng(0).random((40, 6)).astype(np.float32)
+    y = np.repeat([0, 1], 20)
+    with pytest.raises(ConfigError, match=r"The ladder network \(widths 6-16777216-16777216-2, variant full\) needs "
+                                          r"about .* of memory to train"):
+        LadderClassifier(hidden=(2**24, 2**24), epochs=1).fit(x, y)
+
+
+@pytest.mark.parametrize("width, pattern", [
+    (2**31 - 1, r"ladder\.json describes a network aekit cannot build: The ladder network \(widths 64-2147483647-.*\) "
+                r"needs about .* to use"),
+    (2**63, r"ladder\.json: 'sizes\[1\]' must be an int in the range \[1, 2147483647\], not 9223372036854775808"),
+])
+def test_a_ladder_json_describing_a_huge_network_is_one_line(received, width, pattern):
+    """A width of 2**63 was torch's "Overflow when unpacking long long" (a TypeError), one of 2**31 - 1 asked the
+    allocator for terabytes."""
+    from aekit.errors import WeightsError
+
+    description = json.loads((received / "ladder.json").read_text())
+    description["sizes"][1] = width
+    (received / "ladder.json").write_text(json.dumps(description))
+    with pytest.raises(WeightsError, match=pattern):
+        LadderClassifier.load(received)

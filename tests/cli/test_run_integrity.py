@@ -3,6 +3,7 @@ resumes only its own run, label budgets fit the data, the tour's arguments are c
 starts, and concurrent commands never share a folder."""
 
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -126,12 +127,36 @@ def n_train(run):
                                                             r"rows of the training split .* Got 100000"),
     (["labelcurve", "{run}", "--budgets", "20", "--draws", "0"], r"The 'draws' parameter must be an int in the range "
                                                                   r"\[1, inf\)\. Got 0 instead"),
+    # refused by the draw itself: it left an empty RUN/finetune-3-softmax behind
+    (["finetune", "{run}", "--labels", "3"], r"The 'labels' parameter must be at least the number of classes \(10\)"),
+    (["finetune", "{run}", "--labels", "30", "--set", "val_labels=25"], r"The 'val_labels' parameter must be 0 or leave"),
 ])
 def test_a_label_budget_beyond_the_data_is_one_line_and_writes_nothing(argv, pattern, small_run, capsys):
     before = sorted(p.name for p in small_run.iterdir())
     code = main([a.replace("{run}", str(small_run)) for a in argv])
     assert_one_line_error(code, capsys.readouterr().err, pattern.replace("{n}", str(n_train(small_run))))
     assert sorted(p.name for p in small_run.iterdir()) == before
+
+
+def test_finetune_never_writes_over_a_folder_that_is_not_a_fine_tuning(small_run, tmp_path, capsys):
+    """--out a training run's folder wrote its summary.json and metrics.jsonl over (N13's lost result, in one
+    process); --out '' wrote into the working directory. An earlier fine-tuning's folder is replaced."""
+    other = tmp_path / "other"
+    shutil.copytree(small_run, other)
+    def theirs():
+        return {p.name: p.read_bytes() for p in other.iterdir() if p.is_file() and p.name != ".aekit.lock"}
+
+    before = theirs()
+    code = main(["finetune", str(small_run), "--labels", "30", "--quiet", "--out", str(other)])
+    assert_one_line_error(code, capsys.readouterr().err, r"Folder '.*other' holds files that are not a fine-tuning "
+                                                         r"\('checkpoint\.pt', 'config\.yaml', 'metrics\.jsonl', \.\.\.\); "
+                                                         r"aekit never writes a fine-tuning over them")
+    assert theirs() == before
+    code = main(["finetune", str(small_run), "--labels", "30", "--quiet", "--out", ""])
+    assert_one_line_error(code, capsys.readouterr().err, r"The 'out' of finetune \(--out\) is empty")
+    again = ["finetune", str(small_run), "--labels", "30", "--quiet", "--set", "epochs=1", "--set", "freeze_epochs=1",
+             "--out", str(tmp_path / "ft")]
+    assert main(again) == 0 and main(again) == 0, capsys.readouterr().err  # an earlier fine-tuning is replaced
 
 
 def test_a_budget_of_every_training_row_is_a_budget_not_all_labels(small_run, tmp_path, capsys):

@@ -70,6 +70,9 @@ READERS = {
     "reconstruct": lambda run: ["reconstruct", str(run), "--out", "recon.npy"],
     "finetune": lambda run: ["finetune", str(run), "--labels", "30", "--quiet"],
     "labelcurve": lambda run: ["labelcurve", str(run), "--budgets", "30", "--draws", "1"],
+    "explore": lambda run: ["explore", str(run), "--map", "pca"],  # added since: read through the same readers
+    "export": lambda run: ["export", str(run), "--format", "pt2", "--out", "deploy"],
+    "resume": lambda run: ["train", "--resume", str(run), "--epochs", "2", "--quiet"],
 }
 
 
@@ -109,6 +112,19 @@ def test_the_working_directory_is_not_an_import_path_for_a_run_read_from_inside_
         assert not (gift / "PWNED").exists()
 
 
+def test_a_received_run_read_from_inside_it_cannot_stand_in_for_a_library(gift):
+    """N1, ``cd runs/gift && python -m aekit report .``: the folder's own ``numpy.py``, ``yaml.py`` or
+    ``torch.py`` would be imported in place of the library, since ``python -m`` puts the working directory
+    first on the import path; ``aekit.__main__`` takes it off before the command imports anything."""
+    for library in ("numpy", "yaml", "torch", "safetensors"):
+        (gift / f"{library}.py").write_text(EVIL)
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    done = subprocess.run([sys.executable, "-m", "aekit", "report", "."], cwd=gift, env=env, capture_output=True,
+                          text=True, timeout=120)
+    assert not (gift / "PWNED").exists(), done.stderr
+    assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
+
+
 def test_a_plugin_named_on_the_command_line_is_the_opt_in(gift, capsys):
     name_plugins(gift, ["evil"])
     code, out, err = aekit(capsys, "encode", str(gift), "--out", "codes.npy", "--plugin", str(gift / "evil.py"))
@@ -143,6 +159,7 @@ def billion_laughs(levels: int) -> str:
     (billion_laughs(9), r"is refused: it uses a YAML alias \(\*a\) at line 2"),
     ("model: " + "[" * 200 + "]" * 200 + "\n", r"is refused: it uses nesting deeper than 32 levels"),
     ("seed: 0\n" + "#" * (2 << 20) + "\n", r"holds 2,097,161 bytes; a config is at most 1,048,576"),
+    ("seed: 1" + "0" * 5000 + "\n", r"is refused: it uses an integer of 5,001 digits at line 1"),  # int() refuses
 ])
 def test_a_yaml_alias_bomb_is_refused_at_once(gift, capsys, text, pattern):
     (gift / "config.yaml").write_text(text)
@@ -157,6 +174,13 @@ def test_a_yaml_alias_in_a_set_value_is_refused(tmp_path, capsys):
     code, _, err = aekit(capsys, "train", *SMALL, "--out", str(tmp_path), "--set", "model.hidden=[&h 8, *h]")
     assert_one_line_error(code, err, r"The value of override 'model\.hidden=\[&h 8, \*h\]' is refused: it uses a "
                                      r"YAML alias")
+    assert not any(tmp_path.iterdir())
+
+
+def test_an_integer_of_thousands_of_digits_in_a_set_value_is_one_line(tmp_path, capsys):
+    code, _, err = aekit(capsys, "train", *SMALL, "--out", str(tmp_path), "--set", "seed=1" + "0" * 5000)
+    assert_one_line_error(code, err, r"The value of override 'seed=10+'… is refused: it uses an integer of 5,001 "
+                                     r"digits at line 1")
     assert not any(tmp_path.iterdir())
 
 

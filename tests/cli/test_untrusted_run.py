@@ -117,19 +117,30 @@ def test_an_os_error_met_outside_the_writes_is_one_line(run, capsys, monkeypatch
 
 
 def test_a_file_size_limit_is_one_line(run, tmp_path):
-    """Under ``ulimit -f`` numpy's .npy writer fails with a short write and a plain write with EFBIG."""
+    """Under ``ulimit -f`` numpy's .npy writer fails with a short write, a plain write with EFBIG, and safetensors
+    with its own words naming the errno (N4: finetune and ladder gave a SafetensorError traceback)."""
     script = (f"import resource, signal\nfrom aekit.cli import main\nfrom aekit.io import atomic_write_bytes\n"
               f"signal.signal(signal.SIGXFSZ, signal.SIG_IGN)\n"
               f"resource.setrlimit(resource.RLIMIT_FSIZE, (20000, resource.RLIM_INFINITY))\n"
               f"print(main(['encode', {str(run)!r}, '--out', {str(tmp_path / 'c.npy')!r}]))\n"
               f"try:\n    atomic_write_bytes({str(tmp_path / 'big.png')!r}, bytes(50000))\n"
+              f"except OSError as error:\n    print(type(error).__name__, error)\n"
+              f"import torch\nfrom aekit.io import atomic_write\nfrom safetensors.torch import save_file\n"
+              f"try:\n    atomic_write({str(tmp_path / 'w.safetensors')!r}, "
+              f"lambda tmp: save_file({{'w': torch.zeros(50000)}}, tmp))\n"
+              f"except OSError as error:\n    print(type(error).__name__, error)\n"
+              f"try:\n    atomic_write({str(tmp_path / 'c.pt')!r}, lambda tmp: torch.save({{'w': torch.zeros(50000)}}, tmp))\n"
               f"except OSError as error:\n    print(type(error).__name__, error)\n")
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, env=env)
     assert "Traceback" not in done.stderr, done.stderr
-    code, efbig = done.stdout.strip().splitlines()
+    code, efbig, weights, checkpoint = done.stdout.strip().splitlines()
     assert code == "2" and "c.npy': the write was cut short (" in done.stderr and "ulimit -f" in done.stderr
     assert efbig.startswith("StorageError Cannot write '") and "big.png': File too large; the file is larger" in efbig
+    # safetensors (finetune's classifier, a ladder's weights) says "I/O error: File too large (os error 27)"
+    assert weights.startswith("StorageError Cannot write '") and "w.safetensors': File too large; " in weights
+    # torch.save says only "file write failed": under a file size limit that is not "No space left on device"
+    assert "c.pt': the write was cut short" in checkpoint and "ulimit -f" in checkpoint, checkpoint
 
 
 # -- N6: corrupt files in a run folder are one line ------------------------------------------------

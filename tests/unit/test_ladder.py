@@ -243,7 +243,8 @@ def test_save_load_gives_identical_predictions(fitted, digits, tmp_path):
     assert loaded.get_params() == fitted.get_params() and loaded.history_ == fitted.history_
     damaged = '{"format": "aekit.ladder/1", "sizes": [64, 0], "variant": "full"}'
     (tmp_path / "ladder" / "ladder.json").write_text(damaged)
-    with pytest.raises(WeightsError, match="'sizes' must be a list of at least two positive ints"):
+    with pytest.raises(WeightsError, match=r"ladder\.json: 'sizes\[1\]' must be an int in the range \[1, 2147483647\], "
+                                           r"not 0"):
         LadderClassifier.load(tmp_path / "ladder")
 
 

@@ -146,6 +146,8 @@ def export_model(model: AutoencoderModule, out: str | Path, format: str = "onnx"
     if int(np.prod(input_shape)) != model.n_features:
         raise ConfigError(f"The 'input_shape' of export must hold the model's {model.n_features} features; got "
                           f"{input_shape}.")
+    if not str(out):
+        raise ConfigError("The 'out' of export (--out) is empty; give the folder to write the exported model into.")
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise ConfigError(f"The 'out' of export, {str(out)!r}, is a file; give the folder to write the exported "

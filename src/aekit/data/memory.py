@@ -1,5 +1,5 @@
 """Whether data stay on disk: the memory policy of every reader; the memory available, which the model size
-check (:func:`aekit.models.autoencoder.check_fits`) reads too.
+check (:func:`aekit.models.memory.check_fits`) reads too.
 
 Data larger than a quarter of the available memory stay on disk (``stream_from_disk``): a large
 ``.npy`` is memory-mapped and a large image folder decodes only the rows read; the trainer streams

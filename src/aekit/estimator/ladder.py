@@ -31,7 +31,8 @@ from aekit.estimator.base import EVAL_BATCH, AutoencoderBase, store
 from aekit.estimator.classifier import _unlabelled
 from aekit.estimator.parameters import PARAMETERS
 from aekit.models.batched import map_batches
-from aekit.models.ladder import LadderNetwork, load_ladder, save_ladder
+from aekit.models.ladder import LadderNetwork, check_ladder_fits, load_ladder, save_ladder
+from aekit.models.memory import COPIES_TRAINING
 from aekit.params import message
 from aekit.training.ladder import LadderConfig, LadderSchedule, batches, fit_ladder, still_falling
 from aekit.training.precision import resolve_device
@@ -166,6 +167,13 @@ class LadderClassifier(ClassifierMixin, BaseEstimator):
                               f"Set the lower weights to 0, or use variant='full'.")
         return weights
 
+    def _check_fits(self, n_features: int, n_classes: int) -> list[int]:
+        """The network's widths (input, hidden, classes), refused in one line when it would not fit in the free
+        memory: ``hidden`` within its range can still ask for terabytes."""
+        sizes = [int(n_features), *(int(w) for w in self.hidden), int(n_classes)]
+        check_ladder_fits(sizes, self.variant, COPIES_TRAINING)
+        return sizes
+
     def fit(self, X: Any, y: Any) -> LadderClassifier:
         """Train on every row of X (n, d) or images (n, H, W); the rows whose label is not -1 also teach the labels."""
         from sklearn.utils.multiclass import check_classification_targets
@@ -191,7 +199,7 @@ class LadderClassifier(ClassifierMixin, BaseEstimator):
         schedule = LadderSchedule(epochs=int(self.epochs), batch_size=int(self.batch_size), lr=float(self.lr),
                                   noise_std=float(self.noise_std), weights=weights)
         device = resolve_device(self.device)
-        sizes = [x.shape[1], *(int(w) for w in self.hidden), len(self.classes_)]
+        sizes = self._check_fits(x.shape[1], len(self.classes_))
         forked = [] if device.type != "cuda" else [device.index if device.index is not None
                                                    else torch.cuda.current_device()]
         history: list[dict[str, Any]] = []

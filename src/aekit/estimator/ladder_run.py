@@ -42,7 +42,7 @@ from aekit.data.dataset import Dataset
 from aekit.data.preparation import DataConfig, prepare_splits
 from aekit.errors import ConfigError, DataError
 from aekit.estimator.ladder import LadderClassifier
-from aekit.io import atomic_write_text, folder_lock, write_yaml
+from aekit.io import atomic_write_text, folder_lock, refuse_links_out, write_yaml
 from aekit.params import SEED, AnyOf, InstanceOf, Interval
 from aekit.training.finetune import check_budget, draw_labelled
 from aekit.training.ladder import LadderConfig
@@ -124,13 +124,14 @@ def run_ladder(config: LadderRunConfig, *, verbose: bool = False) -> LadderRun:
     y_semi = np.full_like(y_train, -1)
     y_semi[rows] = y_train[rows]
     estimator = estimator_of(config, verbose=int(verbose))
+    x_train, x_test = _array(data.train_x), _array(data.test_x)  # the validation split is not read
     try:  # what only the estimator knows, refused before the folder exists
         estimator._check_params()  # a device this machine lacks
         if config.ladder.denoising_weights != "auto":
             estimator._resolve_weights()  # as many weights as layers
+        estimator._check_fits(int(np.prod(x_train.shape[1:])), len(np.unique(y_semi[rows])))  # memory
     except ConfigError as error:
         raise ConfigError(f"{error} (the run config's 'ladder' section: --set ladder.<parameter>=...)") from None
-    x_train, x_test = _array(data.train_x), _array(data.test_x)  # the validation split is not read
 
     named = config.name is not None
     run_dir = Path(config.out) / (config.name or default_name(config))
@@ -209,6 +210,7 @@ def read_ladder_run(run_dir: str | Path) -> LadderRunFolder:
     """``ladder.yaml``, ``summary.json`` and ``metrics.jsonl`` of a ladder run folder, through the run folder's
     readers, every field used checked; anything else is one line of :class:`ConfigError`."""
     run_dir = Path(run_dir)
+    refuse_links_out(run_dir)  # as a training run's folder: a summary.json -> a file of yours is never read
     path = run_dir / CONFIG
     try:
         config = cfg.from_dict(LadderRunConfig, cfg.read_yaml(path))

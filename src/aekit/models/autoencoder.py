@@ -39,11 +39,11 @@ import torch
 from torch import Tensor, nn
 
 from aekit.config import from_dict, to_dict, validate
-from aekit.data.memory import available_memory
 from aekit.errors import ConfigError, DataError
-from aekit.models.config import ModelConfig, own_fields, resolve_config
+from aekit.models.config import ModelConfig, resolve_config
 from aekit.models.encoder import in_layout
 from aekit.models.gaussian import GaussianHead, reparameterize
+from aekit.models.memory import COPIES_LOADING, COPIES_TRAINING, check_fits
 from aekit.params import SIZE, check
 
 logger = logging.getLogger(__name__)
@@ -179,46 +179,6 @@ class AutoencoderModule(nn.Module):
             "parameters": sum(p.numel() for p in self.parameters()),
             "aekit_version": __version__,
         }
-
-
-# -- the memory a model needs, known before one byte of it is allocated: the model is first built on PyTorch's
-# ``meta`` device (shapes only, no storage), its parameters counted, and the total compared with the memory
-# the machine has free (build_model's check)
-
-# copies of the parameters alive at once: training holds the weights, their gradients, Adam's two
-# moments, the best weights so far and the checkpoint being written; using a model, the weights and
-# the file being read into them
-COPIES_TRAINING = 6
-COPIES_LOADING = 2
-
-
-def parameter_bytes(build: Any) -> int:
-    """Bytes of the parameters of the module ``build()`` returns, built on the meta device."""
-    with torch.device("meta"):
-        module = build()
-    return sum(p.numel() * p.element_size() for p in module.parameters())
-
-
-def check_fits(build: Any, config: Any, sample_shape: Sequence[int], copies: int) -> None:
-    """Refuse, in one line, a model whose ``copies`` copies of parameters exceed the free memory."""
-    available = available_memory()
-    if available is None:
-        return
-    need = parameter_bytes(build) * copies
-    if need > available:
-        own = [name for name in own_fields(config) if not isinstance(getattr(config, name), bool)]  # hidden, channels
-        layers = "".join(f", {name} {getattr(config, name)!r}" for name in own)
-        sizes = ", ".join(f"model.{name}" for name in ["code_size", *own])
-        raise ConfigError(
-            f"The model (model.kind {config.kind}{layers}, code_size {config.code_size}, samples of shape "
-            f"{tuple(sample_shape)}) needs about {_gb(need)} of memory to {'train' if copies > 2 else 'use'} "
-            f"({need // (copies * 4):,} parameters, {copies} copies), but {_gb(available)} is free. Make it smaller "
-            f"({sizes})."
-        )
-
-
-def _gb(n: int) -> str:
-    return f"{n / 2**30:.1f} GiB" if n >= 2**30 else f"{n / 2**20:.0f} MiB"
 
 
 def build_model(config: ModelConfig | Mapping[str, Any], sample_shape: Sequence[int], *,

@@ -46,6 +46,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from aekit.errors import ConfigError, WeightsError
+from aekit.params import SIZE, InstanceOf, Options
+from aekit.schema import Items, Record, check
 
 VARIANTS = ("full", "gamma")
 EPS = 1e-5  # added to the batch variance before the square root (BN's epsilon)
@@ -224,6 +226,21 @@ def save_ladder(model: LadderNetwork, directory: str | Path) -> Path:
     return directory
 
 
+def check_ladder_fits(sizes: list[int], variant: str, copies: int, smaller: str = "hidden") -> None:
+    """Refuse, in one line, a network of these ``sizes`` whose ``copies`` copies of parameters exceed the free
+    memory, before one byte of it is allocated (:func:`aekit.models.memory.check_fits_as`)."""
+    from aekit.models.memory import check_fits_as
+
+    if torch.empty(0).device.type != "meta":  # building on meta is the check itself
+        check_fits_as(lambda: LadderNetwork(sizes, variant), copies,
+                      f"The ladder network (widths {'-'.join(str(n) for n in sizes)}, variant {variant})", smaller)
+
+
+# ladder.json, as LadderNetwork.describe() writes it: widths within the range of a size (a 2**63 overflows torch)
+LADDER_JSON = Record(required={"format": InstanceOf(str), "sizes": Items(SIZE, min_len=2),
+                               "variant": Options(VARIANTS)})
+
+
 def load_ladder(directory: str | Path, device: str | torch.device = "cpu") -> LadderNetwork:
     """The network :func:`save_ladder` wrote, in eval mode; every failure is one :class:`WeightsError` line."""
     from aekit.models.serialization import load_weights, read_description
@@ -233,19 +250,20 @@ def load_ladder(directory: str | Path, device: str | torch.device = "cpu") -> La
         if not (directory / name).is_file():
             raise WeightsError(f"{str(directory)!r} has no {name}; LadderClassifier.save writes {ARCHITECTURE} and "
                                f"{WEIGHTS} there.")
-    description = read_description(directory / ARCHITECTURE, FORMAT)
-    sizes, variant = description.get("sizes"), description.get("variant")
-    if (not isinstance(sizes, list) or len(sizes) < 2
-            or not all(isinstance(n, int) and not isinstance(n, bool) and n > 0 for n in sizes)):
-        raise WeightsError(f"{directory / ARCHITECTURE}: 'sizes' must be a list of at least two positive ints, not "
-                           f"{sizes!r}; restore the file that LadderClassifier.save wrote, or fit it again.")
-    if variant not in VARIANTS:
-        raise WeightsError(f"{directory / ARCHITECTURE}: 'variant' must be one of {VARIANTS}, not {variant!r}; "
-                           f"restore the file that LadderClassifier.save wrote, or fit it again.")
+    description = check(read_description(directory / ARCHITECTURE, FORMAT), LADDER_JSON,
+                        str(directory / ARCHITECTURE), "restore the file that LadderClassifier.save wrote, or fit it "
+                        "again.", WeightsError)
+    sizes, variant = description["sizes"], description["variant"]
+    from aekit.models.memory import COPIES_LOADING
+
+    try:
+        check_ladder_fits(sizes, variant, COPIES_LOADING, "restore the file that LadderClassifier.save wrote")
+    except ConfigError as error:
+        raise WeightsError(f"{directory / ARCHITECTURE} describes a network aekit cannot build: {error}") from None
     with torch.random.fork_rng(devices=[]):  # its random start is overwritten: leave torch's RNG alone
         model = LadderNetwork(sizes, variant)
     load_weights(model, directory / WEIGHTS, ARCHITECTURE)
     return model.to(device).eval()
 
 
-__all__ = ["Combinator", "LadderNetwork", "VARIANTS", "batch_norm", "load_ladder", "save_ladder"]
+__all__ = ["Combinator", "LadderNetwork", "VARIANTS", "batch_norm", "check_ladder_fits", "load_ladder", "save_ladder"]

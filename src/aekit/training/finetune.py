@@ -172,6 +172,21 @@ def predict_proba(classifier: Classifier, x: np.ndarray, batch_size: int = 1024)
     return map_batches(lambda xb: torch.softmax(classifier(xb)["class_logits"], dim=-1), x, classifier, batch_size)
 
 
+def check_finetune_folder(out: Path) -> None:
+    """Refuse to fine-tune into a folder that holds anything but an earlier fine-tuning (which it replaces): a
+    run's own folder (its summary.json and metrics.jsonl would be written over), or files that are not ours."""
+    from aekit.io import LOCK_NAME
+
+    if (out / "finetune.yaml").is_file():
+        return
+    theirs = sorted(p.name for p in out.iterdir() if p.name != LOCK_NAME)
+    if theirs:
+        shown = ", ".join(repr(name) for name in theirs[:3]) + (", ..." if len(theirs) > 3 else "")
+        raise ConfigError(f"Folder {str(out)!r} holds files that are not a fine-tuning ({shown}); aekit never writes "
+                          f"a fine-tuning over them. Give another --out, or leave it out for the run's "
+                          f"finetune-<labels>-<head> folder.")
+
+
 def finetune_run(run_dir: str | Path, config: FinetuneConfig | None = None, out: str | Path | None = None,
                  on_epoch: Callable | None = None) -> dict[str, Any]:
     """Fine-tune the encoder of a trained run on ``config.labels`` labels of its training split.
@@ -200,7 +215,16 @@ def finetune_run(run_dir: str | Path, config: FinetuneConfig | None = None, out:
     (x, x_val, x_test), (y, y_val, y_test), data = run.labelled_arrays("Fine-tuning")
     splits = data.splits
     check_budget(config.labels, len(y), where=f"the training split of {str(run_dir)!r}")
+    if out is not None and not str(out):
+        raise ConfigError(f"The 'out' of finetune (--out) is empty; give the folder to write the classifier into, or "
+                          f"leave it out for {str(Path(run_dir) / 'finetune-<labels>-<head>')!r}.")
     out = Path(out) if out is not None else inside(run_dir, f"finetune-{config.labels or 'all'}-{config.head}")
+    rows = draw_labelled(y, config.labels, config.label_seed)  # a budget the data cannot give: before any folder
+    if config.labels is None:  # every label: the validation split's labels too
+        train_rows, (x_stop, y_stop) = rows, (x_val, y_val)
+    else:
+        train_rows, stop_rows = split_budget(y, rows, config.val_labels, config.label_seed)
+        x_stop, y_stop = x[stop_rows], y[stop_rows]
     group = distributed.setup()
     with ExitStack() as stack:
         def claim() -> None:
@@ -211,14 +235,9 @@ def finetune_run(run_dir: str | Path, config: FinetuneConfig | None = None, out:
                 holder = (out / LOCK_NAME).read_text().strip() or "unknown"
                 raise ConfigError(f"{str(out)!r} is being written by another aekit finetune (PID {holder}); wait "
                                   f"for it to finish, or give this one another --out.") from None
+            check_finetune_folder(out)  # now that it is ours
 
         group.on_main(claim)
-        rows = draw_labelled(y, config.labels, config.label_seed)
-        if config.labels is None:  # every label: the validation split's labels too
-            train_rows, (x_stop, y_stop) = rows, (x_val, y_val)
-        else:
-            train_rows, stop_rows = split_budget(y, rows, config.val_labels, config.label_seed)
-            x_stop, y_stop = x[stop_rows], y[stop_rows]
         n_classes = len(splits.train.classes or []) or int(y.max()) + 1
         result = finetune(run.model, x[train_rows], y[train_rows], x_stop, y_stop, config,
                           n_classes=n_classes, on_epoch=on_epoch)
