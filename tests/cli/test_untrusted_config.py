@@ -93,7 +93,7 @@ def test_load_run_refuses_and_aekit_load_reads_weights_only(gift):
     name_plugins(gift, ["runs.gift.evil"])
     with pytest.raises(ConfigError, match=r"import runs\.gift\.evil before calling aekit from Python"):
         load_run(gift)
-    model = package.load(gift)  # model.json and the weights only: no config is read
+    model = package.load_model(gift)  # model.json and the weights only: no config is read
     assert tuple(model.encode(torch.zeros(2, *model.sample_shape)).shape)[0] == 2
     assert not (gift / "PWNED").exists()
 
@@ -207,7 +207,7 @@ def test_a_link_out_of_a_received_run_is_never_read(gift, tmp_path, capsys):
     assert_one_line_error(code, err, r"model\.json' is a symbolic link to .*elsewhere\.json', outside .*gift'; aekit "
                                      r"never reads or writes through a link out of a folder")
     with pytest.raises(ConfigError, match="is a symbolic link to"):
-        package.load(gift)
+        package.load_model(gift)
     (gift / "model.json").unlink()
     (gift / "model.json").symlink_to("config.yaml")  # a link inside the folder is no escape: read as usual
     code, _, err = aekit(capsys, "encode", str(gift), "--out", "codes.npy")
