@@ -145,6 +145,22 @@ def test_bad_input_is_one_line_naming_the_parameter(argv, words, tmp_path, capsy
     assert not (tmp_path / "runs").exists()  # refused before any folder is made
 
 
+def test_a_count_of_epochs_that_never_ends_is_one_line(tmp_path, capsys):
+    """ladder.epochs=10**20 (and LadderClassifier(epochs=10**20)) trained without end; bounded as the
+    autoencoder's train.epochs and train.max_epochs are."""
+    from aekit.errors import ConfigError
+
+    code, _, err = run_cli(capsys, "ladder", "--data", "digits", "--out", str(tmp_path / "runs"),
+                           "--set", f"ladder.epochs={10**20}")
+    assert code == 2 and len(err.strip().splitlines()) == 1, err
+    assert "'ladder.epochs' parameter must be an int in the range [1, 1000000]. Got 100000000000000000000" in err
+    assert not (tmp_path / "runs").exists()
+    x, y = np.random.default_rng(0).random((40, 6)).astype(np.float32), np.repeat([0, 1], 20)
+    with pytest.raises(ConfigError, match=r"^The 'epochs' parameter of LadderClassifier must be an int in the range "
+                                          r"\[1, 1000000\]"):
+        LadderClassifier(hidden=(4,), epochs=10**20).fit(x, y)
+
+
 def test_a_data_set_without_labels_is_refused(unlabelled, tmp_path, capsys):
     code, _, err = run_cli(capsys, "ladder", "--data", str(unlabelled), "--dry-run", "--out", str(tmp_path / "runs"))
     assert code == 2 and "A ladder run needs class labels" in err and "data.label_column" in err
