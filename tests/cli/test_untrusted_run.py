@@ -107,6 +107,15 @@ def test_every_os_error_is_a_storage_error_of_one_line(code):
     assert storage_error(ValueError("a bug"), "x") is None  # a bug keeps its traceback
 
 
+def test_a_caller_says_what_to_do_next_for_its_errno_only():
+    from aekit.io import advised, storage_error
+
+    full, other = (storage_error(OSError(code, os.strerror(code)), "/r/x.pt") for code in (errno.ENOSPC, errno.EIO))
+    told = advised(full, {errno.ENOSPC: "free some space and resume it"})
+    assert str(told) == "Cannot write '/r/x.pt': No space left on device; free some space and resume it."
+    assert told.errno == errno.ENOSPC and advised(other, {errno.ENOSPC: "x"}) is other
+
+
 def test_an_os_error_met_outside_the_writes_is_one_line(run, capsys, monkeypatch):
     def unreadable(*args, **kwargs):
         raise PermissionError(errno.EACCES, "Permission denied", str(run / "model.json"))
