@@ -228,6 +228,16 @@ def test_a_link_out_of_a_received_ladder_run_is_never_read(received, tmp_path, c
     assert not (tmp_path / "r.html").exists()
 
 
+@pytest.mark.parametrize("name, text", [("summary.json", "{not json"), ("summary.json", "[1, 2]"),
+                                        ("metrics.jsonl", "[oops\n")])
+def test_a_bad_file_of_a_ladder_run_advises_what_fits_a_ladder_run(name, text, received, tmp_path, capsys):
+    """A ladder run has no checkpoint: its summary.json and metrics.jsonl said to run 'aekit train --resume'."""
+    (received / name).write_text(text)
+    code, _, err = run_cli(capsys, "report", str(received), "--out", str(tmp_path / "r.html"))
+    assert code == 2 and len(err.strip().splitlines()) == 1, err
+    assert f"{name}'" in err and "Train the run again with 'aekit ladder'" in err and "resume" not in err
+
+
 def test_a_network_too_large_for_memory_is_one_line_and_makes_no_folder(tmp_path, capsys):
     """N8 for the ladder: hidden=[2**31 - 1] is within the range of a width, and asked the allocator for 6 TB."""
     code, _, err = run_cli(capsys, "ladder", "--data", "digits", "--dry-run", "--out", str(tmp_path / "runs"),

@@ -216,8 +216,8 @@ def read_ladder_run(run_dir: str | Path) -> LadderRunFolder:
         config = cfg.from_dict(LadderRunConfig, cfg.read_yaml(path))
     except ConfigError as error:
         raise ConfigError(f"{str(path)!r}: {error}" if str(path) not in str(error) else str(error)) from None
-    fix = "Train the run again with 'aekit ladder'."
-    summary = read_summary(run_dir)
+    fix = "Train the run again with 'aekit ladder'."  # a ladder run keeps no checkpoint to resume
+    summary = read_summary(run_dir, fix)
     if not summary:
         raise ConfigError(f"{str(run_dir)!r} holds no summary.json: the ladder run did not finish. {fix}")
     for key, kinds in SUMMARY_FIELDS.items():
@@ -228,7 +228,7 @@ def read_ladder_run(run_dir: str | Path) -> LadderRunFolder:
     for key in ("sizes", "denoising_weights"):
         if not all(isinstance(v, _NUMBER) and not isinstance(v, bool) for v in summary[key]):
             raise ConfigError(f"{str(run_dir / 'summary.json')!r}: {key!r} must be a list of numbers. {fix}")
-    history = read_metrics(run_dir)
+    history = read_metrics(run_dir, fix)
     for number, record in enumerate(history, 1):
         values = [v for k, v in record.items() if k.startswith("train/")]
         if (not isinstance(record.get("epoch"), int)
