@@ -338,6 +338,16 @@ def test_report_out_elsewhere_never_writes_into_the_run(run, tmp_path, capsys, m
     assert "Figures are also in" not in (tmp_path / "mine.html").read_text()
 
 
+@pytest.mark.parametrize("data", [np.random.default_rng(0).bytes(3000), b""], ids=["random", "empty"])
+def test_a_checkpoint_of_random_bytes_is_not_called_python_objects(data, run, capsys):
+    (run / "checkpoint.pt").write_bytes(data)
+    code = main(["train", "--resume", str(run), "--quiet", "--no-report"])
+    err = capsys.readouterr().err
+    assert_one_line_error(code, err, r"checkpoint\.pt' \(it is not a checkpoint aekit wrote: a corrupt file, or another "
+                                     r"format")
+    assert "Python objects" not in err and "weights_only" not in err
+
+
 def test_the_pickle_refusal_never_advises_weights_only_false(run, tmp_path, capsys):
     import pickle
 
