@@ -138,6 +138,31 @@ def _file_size_limited() -> bool:
     return resource.getrlimit(resource.RLIMIT_FSIZE)[0] != resource.RLIM_INFINITY
 
 
+def check_writable(folder: str | Path) -> None:
+    """Refuse, in one line (:func:`storage_error`), a folder that files cannot be written into, before a
+    command spends minutes on work it then cannot keep (``aekit labelcurve`` on a read-only run). Writes
+    and removes one empty temporary file, as :func:`atomic_write` would write it; folders it had to make
+    for that are removed again, so nothing is left behind."""
+    folder = Path(folder)
+    made, part = [], folder
+    while not os.path.lexists(part) and part != part.parent:
+        made.append(part)
+        part = part.parent
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".aekit-check.", suffix=".tmp", dir=folder)
+        os.close(fd)
+        os.unlink(tmp)
+    except FileExistsError:  # mkdir: a part of the path is a file
+        raise storage_error(OSError(errno.ENOTDIR, os.strerror(errno.ENOTDIR)), folder) from None
+    except OSError as error:
+        raise storage_error(error, folder) from None
+    finally:
+        for path in made:  # deepest first
+            with contextlib.suppress(OSError):
+                path.rmdir()
+
+
 def inside(folder: str | Path, name: str) -> Path:
     """``folder / name``, a folder that aekit writes below ``folder`` (a run's ``figures/``, ``labelcurve/``,
     ``finetune-*/``), refused in one line when it is, or goes through, a symbolic link out of ``folder``.

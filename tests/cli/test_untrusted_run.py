@@ -56,6 +56,41 @@ def test_labelcurve_refuses_a_default_folder_that_links_out_of_the_run(run, tmp_
     assert list((tmp_path / "victim").iterdir()) == []
 
 
+def test_labelcurve_on_a_read_only_run_fails_before_fitting_anything(run, tmp_path, capsys, monkeypatch):
+    """It measured the whole curve (minutes), then could not write it."""
+    import tempfile
+
+    mkstemp = tempfile.mkstemp
+
+    def read_only_run(*args, dir=None, **kwargs):  # the run folder is on a read-only file system
+        if str(run) in str(dir):
+            raise OSError(errno.EROFS, "Read-only file system")
+        return mkstemp(*args, dir=dir, **kwargs)
+
+    def fitted(*args, **kwargs):
+        raise AssertionError("a probe was fitted before the output folder was checked")
+
+    monkeypatch.setattr("aekit.io.tempfile.mkstemp", read_only_run)
+    monkeypatch.setattr("aekit.training.labelcurve.linear_probe", fitted)
+    before = files(run)
+    code = main(["labelcurve", str(run), "--budgets", "20", "--draws", "1"])
+    assert_one_line_error(code, capsys.readouterr().err, r"Cannot write '.*run/labelcurve': Read-only file system; "
+                                                         r".*another folder \(--out\)")
+    assert files(run) == before and not (run / "labelcurve").exists()
+
+
+def test_a_writable_check_leaves_nothing_behind(tmp_path):
+    from aekit.errors import StorageError
+    from aekit.io import check_writable
+
+    check_writable(tmp_path / "a" / "b")
+    assert list(tmp_path.iterdir()) == []
+    (tmp_path / "file").write_text("mine")
+    with pytest.raises(StorageError, match=r"file/sub': Not a directory"):
+        check_writable(tmp_path / "file" / "sub")
+    assert [p.name for p in tmp_path.iterdir()] == ["file"]
+
+
 def test_a_link_inside_the_run_that_stays_inside_is_written(run, capsys):
     (run / "pictures").mkdir()
     (run / "figures").symlink_to("pictures")
