@@ -118,6 +118,17 @@ class InstanceOf:
 
 
 @dataclass(frozen=True)
+class NonEmptyStr:
+    """A str of at least one character: a folder named '' is no folder (``Path('')`` is the current one)."""
+
+    def accepts(self, value: Any) -> bool:
+        return isinstance(value, str) and value != ""
+
+    def __str__(self) -> str:
+        return "a non-empty str"
+
+
+@dataclass(frozen=True)
 class SequenceOf:
     """A list or tuple whose every item satisfies ``item``, with at least ``min_length`` items."""
 

@@ -361,6 +361,17 @@ def test_a_full_disk_advises_what_fits_the_command(command, run_folder, tmp_path
     assert "resume" not in err
 
 
+@pytest.mark.parametrize("command", ["train", "ladder"])
+def test_an_empty_out_is_refused_by_train_and_ladder_alike(command, tmp_path, capsys, monkeypatch):
+    """aekit ladder --out '' wrote ./NAME while aekit train --out '' wrote into runs/: both refuse it now, as
+    finetune and export do."""
+    monkeypatch.chdir(tmp_path)
+    argv = {"train": ["train", *SMALL, "--no-report"], "ladder": ["ladder", "--data", "digits", "--dry-run", "--quiet"]}
+    code = main([*argv[command], "--out", "", "--name", "r"])
+    assert_one_line_error(code, capsys.readouterr().err, r"The 'out' parameter must be a non-empty str\. Got '' instead")
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_out_that_is_a_file_is_one_line(tmp_path, capsys):
     (tmp_path / "file").write_text("mine\n")
     for out in (tmp_path / "file", tmp_path / "file" / "sub"):

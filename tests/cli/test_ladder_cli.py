@@ -135,6 +135,8 @@ def unlabelled(tmp_path):
     (["--set", "epochs=3"], "Unknown config key 'epochs' at the top level. Valid keys: seed, labels, label_seed"),
     (["--set", "ladder.noise_std=-1"], "'ladder.noise_std' parameter must be a float in the range [0, inf). Got -1"),
     (["--variant", "beta"], "'ladder.variant' parameter must be a str among {'full', 'gamma'}. Got 'beta'"),
+    # --out '' wrote the run into the working directory; aekit train --out '' is refused the same way
+    (["--out", ""], "The 'out' parameter must be a non-empty str. Got '' instead."),
     (["--set", "ladder.denoising_weights=[1,2]"], "'denoising_weights' parameter of LadderClassifier must be"),
 ])
 def test_bad_input_is_one_line_naming_the_parameter(argv, words, tmp_path, capsys):

@@ -43,7 +43,7 @@ from aekit.data.preparation import DataConfig, prepare_splits
 from aekit.errors import ConfigError, DataError
 from aekit.estimator.ladder import LadderClassifier
 from aekit.io import atomic_write_text, folder_lock, refuse_links_out, write_yaml
-from aekit.params import SEED, AnyOf, InstanceOf, Interval
+from aekit.params import SEED, AnyOf, InstanceOf, Interval, NonEmptyStr
 from aekit.training.finetune import check_budget, draw_labelled
 from aekit.training.ladder import LadderConfig
 from aekit.training.run_config import check_run_name
@@ -69,7 +69,7 @@ class LadderRunConfig:
                         "labelled training rows in all, drawn stratified (null: every label of the training split)")
     label_seed: int = param(0, SEED, "seed of the labelled draw")
     name: Any = param(None, AnyOf(None, InstanceOf(str)), "run folder name (default: data-ladder-variant-labels-time)")
-    out: str = param("runs", InstanceOf(str), "folder that holds run folders")
+    out: str = param("runs", NonEmptyStr(), "folder that holds run folders")
     data: DataConfig = field(default_factory=DataConfig)
     ladder: LadderConfig = field(default_factory=LadderConfig)
 
