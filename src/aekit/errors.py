@@ -40,7 +40,12 @@ class StorageError(AekitError, OSError):
     """A file that cannot be written: disk full, read-only file system, no permission, a path through a file.
 
     Built as ``StorageError(errno, message)``, so ``error.errno`` says which; printed as the message alone.
+    ``cause`` is the message without its advice ("Cannot write 'x': No space left on device"), where
+    :func:`aekit.io.storage_error` built it, so that a caller can say what fits it to do next
+    (:func:`aekit.io.advised`).
     """
+
+    cause: str | None = None
 
     def __str__(self) -> str:
         return self.strerror or super().__str__()

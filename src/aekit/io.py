@@ -64,8 +64,7 @@ def atomic_write(path: Path, write: Callable[[str], None]) -> None:
 
 # errno -> what to do; these are faults of the machine or of a path, not of aekit, and are told in one line
 _ADVICE = {
-    errno.ENOSPC: "free some space and run it again (a run keeps its last checkpoint: resume it with "
-                  "'aekit train --resume RUN')",
+    errno.ENOSPC: "free some space and run it again",  # aekit train adds how to resume (cli: advised)
     errno.EDQUOT: "free some of your disk quota and run it again",
     errno.EFBIG: "the file is larger than this process may write (ulimit -f) or the file system allows; raise the "
                  "limit, or write to another folder (--out)",
@@ -113,7 +112,20 @@ def storage_error(error: BaseException, path: str | Path | None, doing: str = "w
                                            f"free some space or raise the limit, and run it again.")
         cause = text.splitlines()[0] if text else type(error).__name__
         return StorageError(errno.EIO, f"Cannot {doing} {where}: {cause}; {_SOME_FAULT}.")
-    return StorageError(code, f"Cannot {doing} {where}: {os.strerror(code)}; {_ADVICE.get(code, _SOME_FAULT)}.")
+    told = StorageError(code, f"Cannot {doing} {where}: {os.strerror(code)}; {_ADVICE.get(code, _SOME_FAULT)}.")
+    told.cause = f"Cannot {doing} {where}: {os.strerror(code)}"
+    return told
+
+
+def advised(error: StorageError, advice: Mapping[int, str]) -> StorageError:
+    """``error`` with the caller's ``advice`` for its errno in place of the general one: what to do next
+    depends on the command (a training run resumes from its checkpoint, a read-only run folder cannot be
+    resumed elsewhere with --out), which only the caller knows. Unchanged when ``advice`` has no word for it."""
+    if error.cause is None or error.errno not in advice:
+        return error
+    told = StorageError(error.errno, f"{error.cause}; {advice[error.errno]}.")
+    told.cause = error.cause
+    return told
 
 
 def _file_size_limited() -> bool:
@@ -124,6 +136,31 @@ def _file_size_limited() -> bool:
     except ImportError:  # pragma: no cover - not POSIX
         return False
     return resource.getrlimit(resource.RLIMIT_FSIZE)[0] != resource.RLIM_INFINITY
+
+
+def check_writable(folder: str | Path) -> None:
+    """Refuse, in one line (:func:`storage_error`), a folder that files cannot be written into, before a
+    command spends minutes on work it then cannot keep (``aekit labelcurve`` on a read-only run). Writes
+    and removes one empty temporary file, as :func:`atomic_write` would write it; folders it had to make
+    for that are removed again, so nothing is left behind."""
+    folder = Path(folder)
+    made, part = [], folder
+    while not os.path.lexists(part) and part != part.parent:
+        made.append(part)
+        part = part.parent
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".aekit-check.", suffix=".tmp", dir=folder)
+        os.close(fd)
+        os.unlink(tmp)
+    except FileExistsError:  # mkdir: a part of the path is a file
+        raise storage_error(OSError(errno.ENOTDIR, os.strerror(errno.ENOTDIR)), folder) from None
+    except OSError as error:
+        raise storage_error(error, folder) from None
+    finally:
+        for path in made:  # deepest first
+            with contextlib.suppress(OSError):
+                path.rmdir()
 
 
 def inside(folder: str | Path, name: str) -> Path:

@@ -72,6 +72,11 @@ MAX_SIZE = 2**31 - 1  # widths, code sizes, batch sizes, projections: no tensor 
 MAX_SEED = 2**32 - 1  # numpy and scikit-learn take seeds in [0, 2**32 - 1]
 SIZE = Interval(int, 1, MAX_SIZE)  # an int that sizes memory
 SEED = Interval(int, 0, MAX_SEED)
+# Counts that set how many times something runs (epochs, label draws) are bounded too: 10**20 epochs is no
+# setting but a loop without end. A million epochs is far beyond any run worth starting (MNIST's 50,000
+# images take seconds an epoch; a linear autoencoder on digits needs ~800 epochs of 1,797 rows).
+MAX_REPEATS = 10**6
+REPEATS = Interval(int, 1, MAX_REPEATS)  # epochs, draws: how many times a loop runs
 
 
 @dataclass(frozen=True)
@@ -110,6 +115,17 @@ class InstanceOf:
     def __str__(self) -> str:
         names = " or ".join(f"an instance of '{t.__name__}'" for t in self.types)
         return names
+
+
+@dataclass(frozen=True)
+class NonEmptyStr:
+    """A str of at least one character: a folder named '' is no folder (``Path('')`` is the current one)."""
+
+    def accepts(self, value: Any) -> bool:
+        return isinstance(value, str) and value != ""
+
+    def __str__(self) -> str:
+        return "a non-empty str"
 
 
 @dataclass(frozen=True)

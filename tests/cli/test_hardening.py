@@ -334,10 +334,42 @@ def test_a_read_only_folder_is_one_line_for_every_command(run_folder, tmp_path, 
     pattern = r"Cannot write '.*': Read-only file system; .*another folder"
     code, _, err = train(capsys, tmp_path, "r")
     assert_one_line_error(code, err, pattern)
-    for argv in (["report", str(run_folder)], ["encode", str(run_folder), "--out", str(tmp_path / "c.npy")],
-                 ["train", "--resume", str(run_folder), "--epochs", "2", "--quiet", "--no-report"]):
+    for argv in (["report", str(run_folder)], ["encode", str(run_folder), "--out", str(tmp_path / "c.npy")]):
         code = main(argv)
         assert_one_line_error(code, capsys.readouterr().err, pattern)
+    # a resume writes into the run folder itself: --out cannot help it (it was told to use --out)
+    code = main(["train", "--resume", str(run_folder), "--epochs", "2", "--quiet", "--no-report"])
+    err = capsys.readouterr().err
+    assert_one_line_error(code, err, r"Cannot write '.*': Read-only file system; the run folder must be writable to "
+                                     r"resume it")
+    assert "--out" not in err
+
+
+@pytest.mark.parametrize("command", ["report", "explore", "export", "ladder", "encode"])
+def test_a_full_disk_advises_what_fits_the_command(command, run_folder, tmp_path, capsys, monkeypatch):
+    """Only a training run resumes from its checkpoint: report, explore, export and ladder were told to run
+    'aekit train --resume RUN' on a full disk."""
+    monkeypatch.setattr("aekit.io.tempfile.mkstemp", no_space)
+    argv = {"report": ["report", str(run_folder), "--out", str(tmp_path / "r.html")],
+            "explore": ["explore", str(run_folder), "--map", "pca", "--out", str(tmp_path / "e.html")],
+            "export": ["export", str(run_folder), "--format", "pt2", "--out", str(tmp_path / "x")],
+            "ladder": ["ladder", "--data", "digits", "--dry-run", "--quiet", "--out", str(tmp_path / "runs")],
+            "encode": ["encode", str(run_folder), "--out", str(tmp_path / "c.npy")]}[command]
+    code = main(argv)
+    err = capsys.readouterr().err
+    assert_one_line_error(code, err, r"Cannot write '.*': No space left on device; free some space and run it again\.$")
+    assert "resume" not in err
+
+
+@pytest.mark.parametrize("command", ["train", "ladder"])
+def test_an_empty_out_is_refused_by_train_and_ladder_alike(command, tmp_path, capsys, monkeypatch):
+    """aekit ladder --out '' wrote ./NAME while aekit train --out '' wrote into runs/: both refuse it now, as
+    finetune and export do."""
+    monkeypatch.chdir(tmp_path)
+    argv = {"train": ["train", *SMALL, "--no-report"], "ladder": ["ladder", "--data", "digits", "--dry-run", "--quiet"]}
+    code = main([*argv[command], "--out", "", "--name", "r"])
+    assert_one_line_error(code, capsys.readouterr().err, r"The 'out' parameter must be a non-empty str\. Got '' instead")
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_out_that_is_a_file_is_one_line(tmp_path, capsys):

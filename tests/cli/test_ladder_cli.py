@@ -135,6 +135,8 @@ def unlabelled(tmp_path):
     (["--set", "epochs=3"], "Unknown config key 'epochs' at the top level. Valid keys: seed, labels, label_seed"),
     (["--set", "ladder.noise_std=-1"], "'ladder.noise_std' parameter must be a float in the range [0, inf). Got -1"),
     (["--variant", "beta"], "'ladder.variant' parameter must be a str among {'full', 'gamma'}. Got 'beta'"),
+    # --out '' wrote the run into the working directory; aekit train --out '' is refused the same way
+    (["--out", ""], "The 'out' parameter must be a non-empty str. Got '' instead."),
     (["--set", "ladder.denoising_weights=[1,2]"], "'denoising_weights' parameter of LadderClassifier must be"),
 ])
 def test_bad_input_is_one_line_naming_the_parameter(argv, words, tmp_path, capsys):
@@ -143,6 +145,22 @@ def test_bad_input_is_one_line_naming_the_parameter(argv, words, tmp_path, capsy
     [line] = [line for line in err.splitlines() if line.startswith("aekit ladder: error:")]
     assert words in line and "Traceback" not in err
     assert not (tmp_path / "runs").exists()  # refused before any folder is made
+
+
+def test_a_count_of_epochs_that_never_ends_is_one_line(tmp_path, capsys):
+    """ladder.epochs=10**20 (and LadderClassifier(epochs=10**20)) trained without end; bounded as the
+    autoencoder's train.epochs and train.max_epochs are."""
+    from aekit.errors import ConfigError
+
+    code, _, err = run_cli(capsys, "ladder", "--data", "digits", "--out", str(tmp_path / "runs"),
+                           "--set", f"ladder.epochs={10**20}")
+    assert code == 2 and len(err.strip().splitlines()) == 1, err
+    assert "'ladder.epochs' parameter must be an int in the range [1, 1000000]. Got 100000000000000000000" in err
+    assert not (tmp_path / "runs").exists()
+    x, y = np.random.default_rng(0).random((40, 6)).astype(np.float32), np.repeat([0, 1], 20)
+    with pytest.raises(ConfigError, match=r"^The 'epochs' parameter of LadderClassifier must be an int in the range "
+                                          r"\[1, 1000000\]"):
+        LadderClassifier(hidden=(4,), epochs=10**20).fit(x, y)
 
 
 def test_a_data_set_without_labels_is_refused(unlabelled, tmp_path, capsys):
@@ -210,6 +228,16 @@ def test_a_link_out_of_a_received_ladder_run_is_never_read(received, tmp_path, c
     assert code == 2 and len(err.strip().splitlines()) == 1, err
     assert "summary.json' is a symbolic link to" in err and "never reads or writes through a link" in err
     assert not (tmp_path / "r.html").exists()
+
+
+@pytest.mark.parametrize("name, text", [("summary.json", "{not json"), ("summary.json", "[1, 2]"),
+                                        ("metrics.jsonl", "[oops\n")])
+def test_a_bad_file_of_a_ladder_run_advises_what_fits_a_ladder_run(name, text, received, tmp_path, capsys):
+    """A ladder run has no checkpoint: its summary.json and metrics.jsonl said to run 'aekit train --resume'."""
+    (received / name).write_text(text)
+    code, _, err = run_cli(capsys, "report", str(received), "--out", str(tmp_path / "r.html"))
+    assert code == 2 and len(err.strip().splitlines()) == 1, err
+    assert f"{name}'" in err and "Train the run again with 'aekit ladder'" in err and "resume" not in err
 
 
 def test_a_network_too_large_for_memory_is_one_line_and_makes_no_folder(tmp_path, capsys):

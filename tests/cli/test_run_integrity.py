@@ -27,6 +27,9 @@ HUGE = 10**20  # past int64: torch said "Overflow when unpacking long long", or 
     (f"model.hidden=[{HUGE}]", "model.hidden", r"\[1, 2147483647\]"),
     (f"penalties.contractive.projections={HUGE}", "penalties.contractive.projections", r"\[1, 2147483647\]"),
     (f"corruption.shift={HUGE}", "corruption.shift.pixels", r"\[0, 2147483647\]"),
+    # counts that set how many times a loop runs: 10**20 epochs ran without end
+    (f"train.epochs={HUGE}", "train.epochs", r"\[1, 1000000\]"),
+    (f"train.max_epochs={HUGE}", "train.max_epochs", r"\[1, 1000000\]"),
 ])
 def test_a_huge_integer_is_one_line_naming_it_and_writes_nothing(setting, name, allowed, tmp_path, capsys):
     code, _, err = train(capsys, tmp_path, "r", "--set", setting)
@@ -47,6 +50,7 @@ def test_a_device_this_machine_lacks_is_refused_before_the_run_folder_exists(tmp
 @pytest.mark.parametrize("params, name", [
     (dict(batch_size=HUGE), "batch_size"), (dict(code_size=HUGE), "code_size"), (dict(hidden=(8, HUGE)), "hidden"),
     (dict(random_state=2**64), "random_state"),
+    (dict(max_epochs=HUGE), "max_epochs"),  # a count of epochs: 10**20 ran without end
 ])
 def test_the_estimator_bounds_its_sizes(params, name):
     from aekit import Autoencoder
@@ -126,7 +130,15 @@ def n_train(run):
     (["labelcurve", "{run}", "--budgets", "20", "100000"], r"The 'budgets' parameter must be at most the {n} labelled "
                                                             r"rows of the training split .* Got 100000"),
     (["labelcurve", "{run}", "--budgets", "20", "--draws", "0"], r"The 'draws' parameter must be an int in the range "
-                                                                  r"\[1, inf\)\. Got 0 instead"),
+                                                                  r"\[1, 1000000\]\. Got 0 instead"),
+    # a count of draws or epochs that never ends (--draws 10**20 ran without end), or a budget twice
+    (["labelcurve", "{run}", "--budgets", "20", "--draws", str(HUGE)], r"The 'draws' parameter must be an int in the "
+                                                                      rf"range \[1, 1000000\]\. Got {HUGE} instead"),
+    (["labelcurve", "{run}", "--budgets", "20", "20"], r"The 'budgets' parameter must be distinct label budgets .*Got "
+                                                        r"\[20, 20\] instead"),
+    (["finetune", "{run}", "--freeze-epochs", str(HUGE)], r"'freeze_epochs' parameter must be an int in the range "
+                                                          r"\[0, 1000000\]"),
+    (["finetune", "{run}", "--set", f"epochs={HUGE}"], r"'epochs' parameter must be an int in the range \[0, 1000000\]"),
     # refused by the draw itself: it left an empty RUN/finetune-3-softmax behind
     (["finetune", "{run}", "--labels", "3"], r"The 'labels' parameter must be at least the number of classes \(10\)"),
     (["finetune", "{run}", "--labels", "30", "--set", "val_labels=25"], r"The 'val_labels' parameter must be 0 or leave"),

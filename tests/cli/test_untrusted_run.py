@@ -56,6 +56,41 @@ def test_labelcurve_refuses_a_default_folder_that_links_out_of_the_run(run, tmp_
     assert list((tmp_path / "victim").iterdir()) == []
 
 
+def test_labelcurve_on_a_read_only_run_fails_before_fitting_anything(run, tmp_path, capsys, monkeypatch):
+    """It measured the whole curve (minutes), then could not write it."""
+    import tempfile
+
+    mkstemp = tempfile.mkstemp
+
+    def read_only_run(*args, dir=None, **kwargs):  # the run folder is on a read-only file system
+        if str(run) in str(dir):
+            raise OSError(errno.EROFS, "Read-only file system")
+        return mkstemp(*args, dir=dir, **kwargs)
+
+    def fitted(*args, **kwargs):
+        raise AssertionError("a probe was fitted before the output folder was checked")
+
+    monkeypatch.setattr("aekit.io.tempfile.mkstemp", read_only_run)
+    monkeypatch.setattr("aekit.training.labelcurve.linear_probe", fitted)
+    before = files(run)
+    code = main(["labelcurve", str(run), "--budgets", "20", "--draws", "1"])
+    assert_one_line_error(code, capsys.readouterr().err, r"Cannot write '.*run/labelcurve': Read-only file system; "
+                                                         r".*another folder \(--out\)")
+    assert files(run) == before and not (run / "labelcurve").exists()
+
+
+def test_a_writable_check_leaves_nothing_behind(tmp_path):
+    from aekit.errors import StorageError
+    from aekit.io import check_writable
+
+    check_writable(tmp_path / "a" / "b")
+    assert list(tmp_path.iterdir()) == []
+    (tmp_path / "file").write_text("mine")
+    with pytest.raises(StorageError, match=r"file/sub': Not a directory"):
+        check_writable(tmp_path / "file" / "sub")
+    assert [p.name for p in tmp_path.iterdir()] == ["file"]
+
+
 def test_a_link_inside_the_run_that_stays_inside_is_written(run, capsys):
     (run / "pictures").mkdir()
     (run / "figures").symlink_to("pictures")
@@ -105,6 +140,15 @@ def test_every_os_error_is_a_storage_error_of_one_line(code):
     assert isinstance(told, StorageError) and "\n" not in str(told)
     assert str(told).startswith("Cannot write '/some/where.npy': ")
     assert storage_error(ValueError("a bug"), "x") is None  # a bug keeps its traceback
+
+
+def test_a_caller_says_what_to_do_next_for_its_errno_only():
+    from aekit.io import advised, storage_error
+
+    full, other = (storage_error(OSError(code, os.strerror(code)), "/r/x.pt") for code in (errno.ENOSPC, errno.EIO))
+    told = advised(full, {errno.ENOSPC: "free some space and resume it"})
+    assert str(told) == "Cannot write '/r/x.pt': No space left on device; free some space and resume it."
+    assert told.errno == errno.ENOSPC and advised(other, {errno.ENOSPC: "x"}) is other
 
 
 def test_an_os_error_met_outside_the_writes_is_one_line(run, capsys, monkeypatch):
@@ -327,6 +371,16 @@ def test_report_out_elsewhere_never_writes_into_the_run(run, tmp_path, capsys, m
     assert "in the page only (--out leaves the run folder untouched)" in out
     assert files(run) == before and "<figure" in (tmp_path / "mine.html").read_text()
     assert "Figures are also in" not in (tmp_path / "mine.html").read_text()
+
+
+@pytest.mark.parametrize("data", [np.random.default_rng(0).bytes(3000), b""], ids=["random", "empty"])
+def test_a_checkpoint_of_random_bytes_is_not_called_python_objects(data, run, capsys):
+    (run / "checkpoint.pt").write_bytes(data)
+    code = main(["train", "--resume", str(run), "--quiet", "--no-report"])
+    err = capsys.readouterr().err
+    assert_one_line_error(code, err, r"checkpoint\.pt' \(it is not a checkpoint aekit wrote: a corrupt file, or another "
+                                     r"format")
+    assert "Python objects" not in err and "weights_only" not in err
 
 
 def test_the_pickle_refusal_never_advises_weights_only_false(run, tmp_path, capsys):

@@ -42,7 +42,7 @@ def test_unknown_key_lists_the_valid_ones():
                          r"Got -1 instead."),
         ("train.optimizer=adamw", r"The 'train.optimizer' parameter must be a str among \{'adam', 'sgd'\}. Got 'adamw'"),
         ("train.epochs=2.5", r"'train.epochs' parameter must be a str among \{'auto'\} or an int in the range "
-                              r"\[1, inf\). Got 2.5 instead."),
+                              r"\[1, 1000000\]. Got 2.5 instead."),
         ("data.val_fraction=0.9", r"val_fraction \+ data.test_fraction must be below 1"),
     ],
 )

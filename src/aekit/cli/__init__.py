@@ -37,7 +37,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     level = logging.INFO if os.environ.get("RANK", "0") == "0" else logging.WARNING
     logging.basicConfig(level=level, format="%(message)s", stream=sys.stderr)
     logging.getLogger("openTSNE").setLevel(logging.WARNING)  # its INFO lines describe internals, not the run
-    from aekit.errors import AekitError
+    from aekit.errors import AekitError, StorageError
+    from aekit.io import advised, storage_error
 
     try:
         if getattr(args, "plugin", None):  # the user's word, before anything reads a config that names them
@@ -48,16 +49,37 @@ def main(argv: Sequence[str] | None = None) -> int:
         _leave_process_group()
         return code
     except AekitError as error:
-        print(f"aekit {args.command}: error: {error}", file=sys.stderr)
+        told = advised(error, _storage_advice(args)) if isinstance(error, StorageError) else error
+        print(f"aekit {args.command}: error: {told}", file=sys.stderr)
         return 2
     except OSError as error:  # a fault of the machine or of a path (disk full, no permission) outside aekit.io's writes
-        from aekit.io import storage_error
-
-        print(f"aekit {args.command}: error: {storage_error(error, error.filename, doing='use')}", file=sys.stderr)
+        told = advised(storage_error(error, error.filename, doing="use"), _storage_advice(args))
+        print(f"aekit {args.command}: error: {told}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("aekit: interrupted", file=sys.stderr)
         return 130
+
+
+def _storage_advice(args: object) -> dict[int, str]:
+    """What to do after a fault of the disk, where the command changes it (:func:`aekit.io.advised`): a
+    training run keeps its last checkpoint and resumes from it, and resuming writes into the run folder
+    itself (no --out). Every other command, the ladder too, is run again once there is space."""
+    import errno
+
+    if args.command != "train":
+        return {}
+    if not args.resume:
+        return {errno.ENOSPC: "free some space and run it again (a run keeps its last checkpoint: resume it with "
+                              "'aekit train --resume RUN')"}
+    writable = ("the run folder must be writable to resume it (a resume writes into it); change its permissions, "
+                "or copy the run folder somewhere writable and resume the copy")
+    return {errno.ENOSPC: "free some space and resume it again ('aekit train --resume RUN' continues from its last "
+                          "checkpoint)",
+            errno.EDQUOT: "free some of your disk quota and resume it again",
+            errno.EFBIG: "the file is larger than this process may write (ulimit -f) or the file system allows; raise "
+                         "the limit and resume it again",
+            errno.EROFS: writable, errno.EACCES: writable, errno.EPERM: writable}
 
 
 def _leave_process_group() -> None:

@@ -43,13 +43,14 @@ def cmd_labelcurve(args: argparse.Namespace) -> int:
     import json
     from pathlib import Path
 
-    from aekit.io import atomic_write_bytes, atomic_write_text, inside
+    from aekit.io import atomic_write_bytes, atomic_write_text, check_writable, inside
     from aekit.training.labelcurve import label_curve, table, to_json
     from aekit.viz import png_bytes
     from aekit.viz.labelcurve import label_curve_figure
 
     config = _finetune_config(args)
     out = Path(args.out) if args.out else inside(args.run, "labelcurve")  # before any work: never out of the run
+    check_writable(out)  # before any fit: a read-only run failed only when the curve was measured
     points = label_curve(args.run, budgets=args.budgets, draws=args.draws, config=config,
                          progress=lambda line: print(line, flush=True))
     markdown = f"Test accuracy (mean ± sd over {args.draws} label draws) for run `{args.run}`.\n\n{table(points)}\n"

@@ -29,7 +29,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         if args.data:
             overrides.append(f"data.name={args.data}")
         # quoted: a folder called '123', 'true' or '' is that string, not a YAML number, boolean or null
-        if args.out:
+        if args.out is not None:  # '' is refused by the config, as aekit ladder --out '' is
             overrides.append(f"out={json.dumps(args.out)}")
         if args.name is not None:
             overrides.append(f"name={json.dumps(args.name)}")

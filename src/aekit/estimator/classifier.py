@@ -15,7 +15,7 @@ from aekit.estimator.base import EVAL_BATCH, AutoencoderBase, store
 from aekit.estimator.parameters import PARAMETERS, POSITIVE_INT, takes_encoder_settings
 from aekit.estimator.shapes import model_shape
 from aekit.models.batched import map_batches
-from aekit.params import SIZE, AnyOf, Interval, Options, SequenceOf
+from aekit.params import MAX_REPEATS, SIZE, AnyOf, Interval, Options, SequenceOf
 from aekit.training.progress import phase_printer
 
 
@@ -73,8 +73,8 @@ class AutoencoderClassifier(ClassifierMixin, AutoencoderBase):
         "cv": Interval(int, 2, None),
         "head": Options(("softmax", "mlp")),
         "head_hidden": SIZE,
-        "freeze_epochs": Interval(int, 0, None),
-        "finetune_epochs": Interval(int, 0, None),
+        "freeze_epochs": Interval(int, 0, MAX_REPEATS),
+        "finetune_epochs": Interval(int, 0, MAX_REPEATS),
         "head_lr": Interval(float, 0, None, closed="neither"),
         "finetune_lr": Interval(float, 0, None, closed="neither"),
         "finetune_patience": AnyOf(None, POSITIVE_INT),

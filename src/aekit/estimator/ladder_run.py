@@ -43,7 +43,7 @@ from aekit.data.preparation import DataConfig, prepare_splits
 from aekit.errors import ConfigError, DataError
 from aekit.estimator.ladder import LadderClassifier
 from aekit.io import atomic_write_text, folder_lock, refuse_links_out, write_yaml
-from aekit.params import SEED, AnyOf, InstanceOf, Interval
+from aekit.params import SEED, AnyOf, InstanceOf, Interval, NonEmptyStr
 from aekit.training.finetune import check_budget, draw_labelled
 from aekit.training.ladder import LadderConfig
 from aekit.training.run_config import check_run_name
@@ -69,7 +69,7 @@ class LadderRunConfig:
                         "labelled training rows in all, drawn stratified (null: every label of the training split)")
     label_seed: int = param(0, SEED, "seed of the labelled draw")
     name: Any = param(None, AnyOf(None, InstanceOf(str)), "run folder name (default: data-ladder-variant-labels-time)")
-    out: str = param("runs", InstanceOf(str), "folder that holds run folders")
+    out: str = param("runs", NonEmptyStr(), "folder that holds run folders")
     data: DataConfig = field(default_factory=DataConfig)
     ladder: LadderConfig = field(default_factory=LadderConfig)
 
@@ -216,8 +216,8 @@ def read_ladder_run(run_dir: str | Path) -> LadderRunFolder:
         config = cfg.from_dict(LadderRunConfig, cfg.read_yaml(path))
     except ConfigError as error:
         raise ConfigError(f"{str(path)!r}: {error}" if str(path) not in str(error) else str(error)) from None
-    fix = "Train the run again with 'aekit ladder'."
-    summary = read_summary(run_dir)
+    fix = "Train the run again with 'aekit ladder'."  # a ladder run keeps no checkpoint to resume
+    summary = read_summary(run_dir, fix)
     if not summary:
         raise ConfigError(f"{str(run_dir)!r} holds no summary.json: the ladder run did not finish. {fix}")
     for key, kinds in SUMMARY_FIELDS.items():
@@ -228,7 +228,7 @@ def read_ladder_run(run_dir: str | Path) -> LadderRunFolder:
     for key in ("sizes", "denoising_weights"):
         if not all(isinstance(v, _NUMBER) and not isinstance(v, bool) for v in summary[key]):
             raise ConfigError(f"{str(run_dir / 'summary.json')!r}: {key!r} must be a list of numbers. {fix}")
-    history = read_metrics(run_dir)
+    history = read_metrics(run_dir, fix)
     for number, record in enumerate(history, 1):
         values = [v for k, v in record.items() if k.startswith("train/")]
         if (not isinstance(record.get("epoch"), int)

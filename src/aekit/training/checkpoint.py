@@ -179,8 +179,11 @@ class Checkpoints:
             first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
             if isinstance(error, pickle.UnpicklingError):  # not torch's advice to load it with weights_only=False
                 found = str(error).partition("WeightsUnpickler error:")[2].strip().splitlines()
-                first = ("it holds Python objects beyond tensors and plain data, which aekit never unpickles"
-                         + (f": {found[0]}" if found else ""))
+                first = found[0] if found else type(error).__name__
+            if isinstance(error, pickle.UnpicklingError) and _is_pickle(path):
+                first = f"it holds Python objects beyond tensors and plain data, which aekit never unpickles: {first}"
+            elif not isinstance(error, OSError):  # random bytes are no "Python objects"
+                first = f"it is not a checkpoint aekit wrote: a corrupt file, or another format: {first}"
             raise ConfigError(f"Cannot read checkpoint {str(path)!r} ({first}); restore the run's own "
                               f"checkpoint.pt, or delete it to train the run again from the beginning.") from None
         self.check_belongs(state, path)
@@ -233,3 +236,14 @@ class Checkpoints:
 
 
 __all__ = ["Checkpoints", "CHECKPOINT_FORMAT", "config_digest", "refuse_foreign"]
+
+
+def _is_pickle(path: str | Path) -> bool:
+    """Whether ``path`` starts as a pickle does (PROTO 2 to 5): a pickle of objects beyond tensors, not a
+    torch.save archive (a zip) or a corrupt file."""
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(2)
+    except OSError:
+        return False
+    return len(head) == 2 and head[0] == 0x80 and 2 <= head[1] <= 5

@@ -33,7 +33,7 @@ from aekit.errors import ConfigError
 from aekit.models.batched import map_batches
 from aekit.models.classifier import Classifier
 from aekit.objectives.classification import Classification
-from aekit.params import SEED, SIZE, AnyOf, InstanceOf, Interval, Options
+from aekit.params import MAX_REPEATS, SEED, SIZE, AnyOf, InstanceOf, Interval, Options
 from aekit.training import distributed
 from aekit.training.trainer import TrainConfig, Trainer
 
@@ -51,8 +51,8 @@ class FinetuneConfig:
                             "of every class, else 0 (no early stopping: the full epochs)")
     head: str = param("softmax", Options(("softmax", "mlp")), "linear softmax head, or an MLP with one hidden layer")
     head_hidden: int = param(128, SIZE, "hidden units of the mlp head")
-    freeze_epochs: int = param(20, Interval(int, 0, None), "epochs training the head alone, encoder frozen")
-    epochs: int = param(50, Interval(int, 0, None), "epochs of end-to-end fine-tuning after unfreezing")
+    freeze_epochs: int = param(20, Interval(int, 0, MAX_REPEATS), "epochs training the head alone, encoder frozen")
+    epochs: int = param(50, Interval(int, 0, MAX_REPEATS), "epochs of end-to-end fine-tuning after unfreezing")
     lr: float = param(1e-2, Interval(float, 0, None, closed="neither"), "learning rate of the frozen phase (and from scratch)")
     finetune_lr: float = param(3e-4, Interval(float, 0, None, closed="neither"), "smaller learning rate end to end")
     batch_size: int = param(32, SIZE, "samples per step")

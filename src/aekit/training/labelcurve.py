@@ -29,8 +29,9 @@ from typing import Any
 
 import numpy as np
 
+from aekit.errors import ConfigError
 from aekit.models.batched import map_batches
-from aekit.params import InstanceOf, Interval, check
+from aekit.params import REPEATS, InstanceOf, Interval, check, message
 from aekit.schema import Items, Real, Record
 from aekit.training.finetune import FinetuneConfig, check_budget, draw_labelled, finetune, predict_proba, split_budget
 from aekit.training.probe import linear_probe
@@ -68,7 +69,9 @@ def label_curve(run_dir: str | Path, budgets: Sequence[int | None] = (10, 100, 3
 
     from aekit.training.run_folder import load_run
 
-    check("draws", draws, Interval(int, 1, None))
+    check("draws", draws, REPEATS)
+    if len(set(budgets)) != len(budgets):  # each budget once: the count of fits is bounded by the labelled rows
+        raise ConfigError(message("budgets", None, "distinct label budgets (numbers, or 'all' once)", list(budgets)))
     config = config or FinetuneConfig()
     run = load_run(run_dir)
     (x, x_val, x_test), (y, y_val, y_test), data = run.labelled_arrays("A label curve")

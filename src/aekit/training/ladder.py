@@ -29,7 +29,7 @@ from aekit.config import param
 from aekit.errors import TrainingDiverged
 from aekit.models.ladder import VARIANTS, LadderNetwork
 from aekit.objectives.ladder import LadderCost
-from aekit.params import SIZE, AnyOf, Interval, Options, SequenceOf
+from aekit.params import REPEATS, SIZE, AnyOf, Interval, Options, SequenceOf
 from aekit.training.precision import DEVICES
 
 POSITIVE_INT = Interval(int, 1, None)
@@ -46,7 +46,7 @@ class LadderConfig:
     denoising_weights: Any = param("auto", AnyOf(Options(("auto",)), SequenceOf(Interval(float, 0, None))),
                                    "lambda_0 (input) .. lambda_L (top), len(hidden) + 2 values; auto: the published "
                                    "1000, 10, 0.1, ... (gamma: 0.5 at the top)")
-    epochs: int = param(150, POSITIVE_INT, "passes over the unlabelled rows (the budget; no early stopping)")
+    epochs: int = param(150, REPEATS, "passes over the unlabelled rows (the budget; no early stopping)")
     batch_size: int = param(100, POSITIVE_INT, "unlabelled rows per step, and labelled rows per step")
     lr: float = param(0.002, Interval(float, 0, None, closed="neither"),
                       "Adam's learning rate, decaying linearly to 0 over the last third of the epochs")

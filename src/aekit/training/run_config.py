@@ -24,7 +24,7 @@ from aekit.data.preparation import DataConfig
 from aekit.errors import ConfigError
 from aekit.models.config import ModelConfig
 from aekit.objectives import build_objectives, resolve_penalties
-from aekit.params import SEED, AnyOf, InstanceOf, Registered, SequenceOf
+from aekit.params import SEED, AnyOf, InstanceOf, NonEmptyStr, Registered, SequenceOf
 from aekit.registry import ModuleName, require_plugins
 from aekit.training.layerwise import LayerwiseConfig
 from aekit.training.trainer import TrainConfig
@@ -47,7 +47,7 @@ class RunConfig:
 
     seed: int = param(0, SEED, "one seed for initialisation, batch order and noise")
     name: Any = param(None, AnyOf(None, InstanceOf(str)), "run folder name (default: data-kind-code-time)")
-    out: str = param("runs", InstanceOf(str), "folder that holds run folders")
+    out: str = param("runs", NonEmptyStr(), "folder that holds run folders")
     plugins: list = param([], SequenceOf(ModuleName()),
                           "your modules that register components, imported with --plugin (recorded, never imported "
                           "from a file)")

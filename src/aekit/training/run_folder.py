@@ -132,26 +132,30 @@ def write_metrics(folder: Path, history: list[dict[str, Any]], name: str = "metr
     atomic_write_text(folder / name, "\n".join(lines) + ("\n" if lines else ""))
 
 
-def read_metrics(run_dir: str | Path) -> list[dict[str, Any]]:
-    """The epoch records of a run folder's ``metrics.jsonl`` (empty when there is none yet)."""
-    return read_metrics_file(Path(run_dir) / "metrics.jsonl")
+METRICS_FIX = "Rebuild it by resuming the run ('aekit train --resume RUN': metrics.jsonl mirrors the checkpoint), or delete it."
+SUMMARY_FIX = "Resume the run ('aekit train --resume RUN') to write it again, or delete it."
 
 
-def read_metrics_file(path: str | Path) -> list[dict[str, Any]]:
+def read_metrics(run_dir: str | Path, fix: str = METRICS_FIX) -> list[dict[str, Any]]:
+    """The epoch records of a run folder's ``metrics.jsonl`` (empty when there is none yet); ``fix`` says
+    what to do with a bad one (a ladder run has no checkpoint to resume)."""
+    return read_metrics_file(Path(run_dir) / "metrics.jsonl", fix)
+
+
+def read_metrics_file(path: str | Path, fix: str = METRICS_FIX) -> list[dict[str, Any]]:
     path = Path(path)
     if not path.exists():
         return []
-    return read_json_lines(path, "one JSON object per epoch", "Rebuild it by resuming the run ('aekit train "
-                           "--resume RUN': metrics.jsonl mirrors the checkpoint), or delete it.", METRICS_RECORD)
+    return read_json_lines(path, "one JSON object per epoch", fix, METRICS_RECORD)
 
 
-def read_summary(run_dir: Path) -> dict[str, Any]:
-    """``summary.json`` (the test metrics of the final weights); empty while the run has not finished."""
+def read_summary(run_dir: Path, fix: str = SUMMARY_FIX) -> dict[str, Any]:
+    """``summary.json`` (the test metrics of the final weights); empty while the run has not finished;
+    ``fix`` says what to do with a bad one."""
     path = run_dir / "summary.json"
     if not path.is_file():
         return {}
-    return read_json(path, "the test metrics of the run", "Resume the run ('aekit train --resume RUN') to write it "
-                     "again, or delete it.", schema=SUMMARY)
+    return read_json(path, "the test metrics of the run", fix, schema=SUMMARY)
 
 
 def read_finetuned(folder: Path) -> tuple[dict[str, Any], str] | None:

@@ -9,7 +9,7 @@ from typing import Any
 
 from aekit.config import param
 from aekit.models.pca_start import STARTS
-from aekit.params import SIZE, AnyOf, InstanceOf, Interval, Options
+from aekit.params import REPEATS, SIZE, AnyOf, InstanceOf, Interval, Options
 from aekit.training.precision import DEVICES, PRECISIONS
 
 DEFAULT_LR = 1e-3  # lr: auto, for every model but an affine one
@@ -46,9 +46,9 @@ class TrainConfig:
     rate on plateaus; a whole number trains exactly that many epochs (unless ``patience`` is set).
     """
 
-    epochs: Any = param("auto", AnyOf(Options(("auto",)), Interval(int, 1, None)),
+    epochs: Any = param("auto", AnyOf(Options(("auto",)), REPEATS),
                         "passes over the training data; auto: until the validation loss converges")
-    max_epochs: int = param(200, Interval(int, 1, None), "the budget of epochs: auto (a warning says when it ends first)")
+    max_epochs: int = param(200, REPEATS, "the budget of epochs: auto (a warning says when it ends first)")
     tol: float = param(1e-3, Interval(float, 0, 1, closed="left"),
                        "an epoch improves when the loss falls below (1 - tol) x the best so far")
     batch_size: Any = param("auto", AnyOf(Options(("auto",)), SIZE),
