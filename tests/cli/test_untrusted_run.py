@@ -56,21 +56,26 @@ def test_labelcurve_refuses_a_default_folder_that_links_out_of_the_run(run, tmp_
     assert list((tmp_path / "victim").iterdir()) == []
 
 
-def test_labelcurve_on_a_read_only_run_fails_before_fitting_anything(run, tmp_path, capsys, monkeypatch):
-    """It measured the whole curve (minutes), then could not write it."""
+def read_only(folder, monkeypatch) -> None:
+    """Writes into ``folder`` fail as on a read-only file system (aekit writes through aekit.io's temporary files)."""
     import tempfile
 
     mkstemp = tempfile.mkstemp
 
-    def read_only_run(*args, dir=None, **kwargs):  # the run folder is on a read-only file system
-        if str(run) in str(dir):
+    def refuse(*args, dir=None, **kwargs):
+        if str(folder) in str(dir):
             raise OSError(errno.EROFS, "Read-only file system")
         return mkstemp(*args, dir=dir, **kwargs)
 
+    monkeypatch.setattr("aekit.io.tempfile.mkstemp", refuse)
+
+
+def test_labelcurve_on_a_read_only_run_fails_before_fitting_anything(run, tmp_path, capsys, monkeypatch):
+    """It measured the whole curve (minutes), then could not write it."""
     def fitted(*args, **kwargs):
         raise AssertionError("a probe was fitted before the output folder was checked")
 
-    monkeypatch.setattr("aekit.io.tempfile.mkstemp", read_only_run)
+    read_only(run, monkeypatch)
     monkeypatch.setattr("aekit.training.labelcurve.linear_probe", fitted)
     before = files(run)
     code = main(["labelcurve", str(run), "--budgets", "20", "--draws", "1"])
@@ -354,16 +359,7 @@ def test_random_bytes_are_not_called_python_objects(tmp_path, capsys):
 
 
 def test_report_out_elsewhere_never_writes_into_the_run(run, tmp_path, capsys, monkeypatch):
-    import tempfile
-
-    mkstemp = tempfile.mkstemp
-
-    def read_only_run(*args, dir=None, **kwargs):  # the run folder is on a read-only file system
-        if str(run) in str(dir):
-            raise OSError(errno.EROFS, "Read-only file system")
-        return mkstemp(*args, dir=dir, **kwargs)
-
-    monkeypatch.setattr("aekit.io.tempfile.mkstemp", read_only_run)
+    read_only(run, monkeypatch)
     before = files(run)
     code = main(["report", str(run), "--out", str(tmp_path / "mine.html")])
     out = capsys.readouterr().out
