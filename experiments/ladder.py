@@ -22,6 +22,13 @@ clock and the process's CPU time (they differ where other work shares the cores)
     .venv/bin/python experiments/ladder.py --epochs 20     # a shorter budget (the file says so)
     .venv/bin/python experiments/ladder.py --draws 0 --out experiments/results/ladder-150.md   # one draw
     .venv/bin/python experiments/ladder.py --quick         # seconds: 400 images, 2 epochs, small widths
+    # full MNIST (50,000 training images, the official 10,000 test images), one draw, each variant:
+    .venv/bin/python experiments/ladder.py --data mnist --variant full --draws 0 --methods ladder logreg
+    .venv/bin/python experiments/ladder.py --data mnist --variant gamma --draws 0 --methods ladder logreg
+
+``--data mnist`` writes ``results/ladder-mnist-<variant>.md``. Every ladder fit saves a checkpoint after each
+epoch under ``experiments/work/ladder/`` (git-ignored; ``--work`` elsewhere): a run killed midway continues
+where it was when the same command is given again, and ends with the weights an uninterrupted fit has.
 """
 
 from __future__ import annotations
@@ -43,11 +50,12 @@ sys.path.insert(0, str(Path(__file__).parent))
 from _script import script_main  # noqa: E402  (the experiments' shared command line)
 
 from aekit.estimator import LadderClassifier
-from aekit.tour.bench import split
+from aekit.tour.bench import NAMES, split
 from aekit.training.finetune import draw_labelled
 
 RESULTS = Path(__file__).parent / "results" / "ladder.md"
-METHODS = {"ladder": "ladder network (full): the labelled images + every training image unlabelled",
+WORK = Path(__file__).parent / "work" / "ladder"
+METHODS = {"ladder": "ladder network ({variant}): the labelled images + every training image unlabelled",
            "mlp": "the same MLP on the labelled images alone (noise 0, no denoising cost)",
            "logreg": "logistic regression on the labelled images' pixels"}
 
@@ -59,9 +67,13 @@ class Setup:
     epochs: int | None = None  # None: the estimator's default budget
     hidden: tuple[int, ...] | None = None  # None: the estimator's default widths
     limit: int | None = None  # training images kept (quick runs)
+    data: str = "mnist5k"  # or "mnist": full MNIST, its own 50,000 training images (split seed 0)
+    variant: str = "full"  # the ladder's: full or gamma
+    methods: tuple[str, ...] = tuple(METHODS)
+    work: Path | None = WORK  # the ladder fits' checkpoints (None: none)
 
 
-QUICK = Setup(draws=(0,), epochs=2, hidden=(64, 32), limit=400)
+QUICK = Setup(draws=(0,), epochs=2, hidden=(64, 32), limit=400, work=None)
 
 
 def estimator(setup: Setup, draw: int, **params) -> LadderClassifier:
@@ -70,26 +82,38 @@ def estimator(setup: Setup, draw: int, **params) -> LadderClassifier:
     return LadderClassifier(random_state=draw, **budget, **widths, **params)
 
 
+def checkpoint(setup: Setup, name: str, draw: int) -> Path | None:
+    """Where the fit of ``name`` on ``draw`` keeps its checkpoint: the settings are in the file name, and the
+    file itself refuses a fit of other data or parameters."""
+    if setup.work is None:
+        return None
+    epochs = "default" if setup.epochs is None else setup.epochs
+    return setup.work / f"{setup.data}-{name}-{setup.variant}-{setup.labels}-e{epochs}-draw{draw}.pt"
+
+
 def run(setup: Setup, log) -> dict:
-    data = split("mnist5k", 0, limit=setup.limit)  # split seed 0 (the committed results); the draws vary the labels and init
-    results: dict = {name: {"error": [], "seconds": [], "cpu": [], "stop": []} for name in METHODS}
+    data = split(setup.data, 0, limit=setup.limit)  # split seed 0 (the committed results); the draws vary the labels and init
+    results: dict = {name: {"error": [], "seconds": [], "cpu": [], "stop": []} for name in setup.methods}
     for draw in setup.draws:
         rows = draw_labelled(data.y_train, setup.labels, draw)  # the only labels any method sees
         y_semi = np.full_like(data.y_train, -1)
         y_semi[rows] = data.y_train[rows]
         depth = len(setup.hidden if setup.hidden is not None else LadderClassifier().hidden)
-        fits = {"ladder": lambda: estimator(setup, draw),
+        fits = {"ladder": lambda: estimator(setup, draw, variant=setup.variant),
                 "mlp": lambda: estimator(setup, draw, noise_std=0.0, denoising_weights=(0.0,) * (depth + 2)),
                 "logreg": lambda: LogisticRegression(max_iter=1000)}
-        for name, make in fits.items():
-            model = make()
+        for name in setup.methods:
+            model = fits[name]()
             start, cpu = time.perf_counter(), time.process_time()
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always", ConvergenceWarning)
                 if name == "logreg":
                     model.fit(data.x_train[rows], data.y_train[rows])
                 else:
-                    model.fit(data.x_train, y_semi)
+                    kept = checkpoint(setup, name, draw)
+                    if kept is not None:
+                        kept.parent.mkdir(parents=True, exist_ok=True)
+                    model.fit(data.x_train, y_semi, checkpoint=kept)
             seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
             error = 100 * (1 - model.score(data.x_test, data.y_test))  # the test split, once per fit
             stop = getattr(model, "stop_reason_", "-")
@@ -115,14 +139,19 @@ def report(results: dict, setup: Setup, seconds: float, command: str) -> str:
     epochs = setup.epochs if setup.epochs is not None else defaults.epochs
     hidden = setup.hidden if setup.hidden is not None else defaults.hidden
     steps = epochs * -(-results["n_train"] // defaults.batch_size)
+    weights = ("1000, 10, 0.1, ... (input to top)" if setup.variant == "full" else
+               "0.5 at the top and none below")
     budget = ("the default budget" if setup.epochs is None else
               f"**a budget of {epochs} epochs instead of the default {defaults.epochs}**")
-    rows = [f"| {METHODS[name]} | {fmt(r['error'])} | {statistics.fmean(r['seconds']):.1f} | "
+    rows = [f"| {METHODS[name].format(variant=setup.variant)} | {fmt(r['error'])} | {statistics.fmean(r['seconds']):.1f} | "
             f"{statistics.fmean(r['cpu']):.1f} | {', '.join(sorted(set(r['stop'])))} |"
             for name, r in results.items() if name in METHODS]
-    gaps = [m - l for l, m in zip(results["ladder"]["error"], results["mlp"]["error"])]
+    gaps = ([m - l for l, m in zip(results["ladder"]["error"], results["mlp"]["error"])]
+            if {"ladder", "mlp"} <= set(results) else [])
+    paired = ([f"Paired by draw, MLP on the labels − ladder: {fmt(gaps)} points "
+               f"({', '.join(f'{g:+.2f}' for g in gaps)})."] if gaps else [])
     return "\n".join([
-        f"# Ladder network, {setup.labels} labels of MNIST-5k",
+        f"# Ladder network, {setup.labels} labels of {NAMES.get(setup.data, setup.data)}",
         "",
         f"Command: `{command}`",
         "",
@@ -132,16 +161,14 @@ def report(results: dict, setup: Setup, seconds: float, command: str) -> str:
         f"unlabelled data of the ladder), {setup.labels} of them labelled per draw, 10 per class; "
         f"{results['n_test']:,} test images, read once per fit. No labelled validation image; nothing chosen.",
         "",
-        f"Ladder: `LadderClassifier` defaults (widths {'-'.join(map(str, hidden))}-10, noise 0.3, weights 1000, 10, "
-        f"0.1, ..., Adam 0.002 decaying over the last third, 100 + 100 images a step) with {budget}: "
+        f"Ladder: `LadderClassifier(variant={setup.variant!r})` defaults (widths {'-'.join(map(str, hidden))}-10, "
+        f"noise 0.3, denoising weights {weights}, Adam 0.002 decaying over the last third, 100 + 100 images a step) with {budget}: "
         f"{epochs} passes over the {results['n_train']:,} training images, {steps:,} steps.",
         "",
         "| method | test error (%) | seconds per fit (wall) | CPU seconds per fit | stop_reason_ |",
         "|---|---:|---:|---:|---|",
         *rows,
-        "",
-        f"Paired by draw, MLP on the labels − ladder: {fmt(gaps)} points "
-        f"({', '.join(f'{g:+.2f}' for g in gaps)}).",
+        *([""] + paired if paired else []),
     ])
 
 
@@ -151,18 +178,27 @@ def main(argv: list[str] | None = None):
     parser = argparse.ArgumentParser(add_help=False)
     parser.add_argument("--epochs", type=int, default=None)
     parser.add_argument("--draws", type=int, nargs="+", default=None)
-    known, rest = parser.parse_known_args(argv if argv is not None else sys.argv[1:])
-    overrides = {**({} if known.epochs is None else {"epochs": known.epochs}),
-                 **({} if known.draws is None else {"draws": tuple(known.draws)})}
+    parser.add_argument("--data", choices=sorted(NAMES), default=None)
+    parser.add_argument("--variant", choices=("full", "gamma"), default=None)
+    parser.add_argument("--methods", choices=tuple(METHODS), nargs="+", default=None)
+    parser.add_argument("--work", type=Path, default=None)
+    argv = argv if argv is not None else sys.argv[1:]
+    known, rest = parser.parse_known_args(argv)
+    given = {"epochs": known.epochs, "draws": None if known.draws is None else tuple(known.draws),
+             "data": known.data, "variant": known.variant, "work": known.work,
+             "methods": None if known.methods is None else tuple(known.methods)}
+    overrides = {key: value for key, value in given.items() if value is not None}
     full, quick = replace(Setup(), **overrides), replace(QUICK, **overrides)
-    # the shared command line does not know these two: the report's command gets them back
-    flag = "" if known.epochs is None else f" --epochs {known.epochs}"
-    flag += "" if known.draws is None else " --draws " + " ".join(map(str, known.draws))
+    results = (RESULTS if full.data == "mnist5k" else
+               RESULTS.with_name(f"ladder-{full.data}-{full.variant}.md"))
+    # the shared command line does not know these flags: the report's command gets them back
+    flag = "".join(f" --{key} " + (" ".join(map(str, value)) if isinstance(value, tuple) else str(value))
+                   for key, value in given.items() if value is not None)
 
     def write(results, setup, seconds, command):
         return report(results, setup, seconds, command + flag)
 
-    return script_main(__file__, __doc__, rest, run=run, report=write, full=full, quick=quick, results=RESULTS)
+    return script_main(__file__, __doc__, rest, run=run, report=write, full=full, quick=quick, results=results)
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ from sklearn.model_selection import train_test_split
 from torch import nn
 
 from aekit import LadderClassifier
-from aekit.errors import WeightsError
+from aekit.errors import ConfigError, WeightsError
 from aekit.models.ladder import EPS, LadderNetwork
 from aekit.objectives.ladder import LadderCost
 from aekit.training.finetune import draw_labelled
@@ -271,3 +271,39 @@ def test_a_budget_too_short_warns(digits):
     with pytest.warns(ConvergenceWarning, match="Increase epochs"):
         clf = LadderClassifier(**{**SMALL, "epochs": 6}).fit(x, y)
     assert clf.stop_reason_ == "budget"
+
+
+def test_a_fit_killed_midway_resumes_from_its_checkpoint_to_the_same_weights(digits, tmp_path, monkeypatch):
+    x, y = digits[0][:200], semi(digits[1][:200], 20)
+    params = {**SMALL, "epochs": 4}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        whole = LadderClassifier(**params).fit(x, y)
+
+        def killed(self, record):
+            if record["epoch"] == 2:
+                raise RuntimeError("killed")
+
+        monkeypatch.setattr(LadderClassifier, "_print_epoch", killed)
+        with pytest.raises(RuntimeError, match="killed"):
+            LadderClassifier(**params, verbose=True).fit(x, y, checkpoint=tmp_path / "ladder.pt")
+        trained = []
+        monkeypatch.setattr(LadderClassifier, "_print_epoch", lambda self, record: trained.append(record["epoch"]))
+        resumed = LadderClassifier(**params, verbose=True).fit(x, y, checkpoint=tmp_path / "ladder.pt")
+    assert trained == [3, 4]  # epochs 1 and 2 came from the checkpoint
+    assert [r["epoch"] for r in resumed.history_] == [1, 2, 3, 4]
+    assert [r["train"] for r in resumed.history_] == [r["train"] for r in whole.history_]
+    for name, value in whole.model_.state_dict().items():
+        assert torch.equal(value, resumed.model_.state_dict()[name]), name
+
+
+def test_a_checkpoint_of_another_fit_is_refused(digits, tmp_path):
+    x, y = digits[0][:200], semi(digits[1][:200], 20)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        LadderClassifier(**{**SMALL, "epochs": 2}).fit(x, y, checkpoint=tmp_path / "ladder.pt")
+        with pytest.raises(ConfigError, match="other data, another network, another schedule or another seed"):
+            LadderClassifier(**{**SMALL, "epochs": 2, "random_state": 1}).fit(x, y, checkpoint=tmp_path / "ladder.pt")
+    (tmp_path / "junk.pt").write_bytes(b"not a checkpoint")
+    with pytest.raises(ConfigError, match="Cannot read checkpoint .*junk.pt.*delete it to fit from the beginning"):
+        LadderClassifier(**{**SMALL, "epochs": 2}).fit(x, y, checkpoint=tmp_path / "junk.pt")

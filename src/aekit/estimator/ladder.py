@@ -174,8 +174,11 @@ class LadderClassifier(ClassifierMixin, BaseEstimator):
         check_ladder_fits(sizes, self.variant, COPIES_TRAINING)
         return sizes
 
-    def fit(self, X: Any, y: Any) -> LadderClassifier:
-        """Train on every row of X (n, d) or images (n, H, W); the rows whose label is not -1 also teach the labels."""
+    def fit(self, X: Any, y: Any, checkpoint: str | None = None) -> LadderClassifier:
+        """Train on every row of X (n, d) or images (n, H, W); the rows whose label is not -1 also teach the labels.
+
+        ``checkpoint``: a file saved atomically after every epoch; a fit given the same file, data and
+        parameters after a crash or a kill continues from it and ends with the same weights."""
         from sklearn.utils.multiclass import check_classification_targets
 
         self._check_params()
@@ -209,7 +212,7 @@ class LadderClassifier(ClassifierMixin, BaseEstimator):
             model = LadderNetwork(sizes, self.variant).to(device)
             try:
                 fit_ladder(model, x[labelled], y_index, x, schedule, seed=seed, history=history,
-                           on_epoch=self._print_epoch if self.verbose else None)
+                           on_epoch=self._print_epoch if self.verbose else None, checkpoint=checkpoint)
             except KeyboardInterrupt:  # Ctrl-C: keep what was learned
                 if not history:
                     raise

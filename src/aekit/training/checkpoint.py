@@ -24,6 +24,7 @@ from aekit.params import shown
 logger = logging.getLogger(__name__)
 
 CHECKPOINT_FORMAT = "aekit.checkpoint/1"
+RESTORE = "restore the run's own checkpoint.pt, or delete it to train the run again from the beginning"
 
 
 def config_digest(config: Mapping[str, Any]) -> str:
@@ -166,33 +167,14 @@ class Checkpoints:
                               f"delete it to train the run again from the beginning.") from None
 
     def _read_checkpoint(self, path: str | Path) -> dict[str, Any]:
-        import pickle
-        import warnings
-
-        try:
-            with warnings.catch_warnings():  # torch's note on a foreign file's pickle protocol: the error says it
-                warnings.filterwarnings("ignore", message="Detected pickle protocol", category=UserWarning)
-                state = torch.load(path, map_location="cpu", weights_only=True)  # generator states stay CPU tensors
-        except FileNotFoundError:
-            raise ConfigError(f"No checkpoint at {str(path)!r} to resume from.") from None
-        except Exception as error:  # a corrupt or foreign file
-            first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-            if isinstance(error, pickle.UnpicklingError):  # not torch's advice to load it with weights_only=False
-                found = str(error).partition("WeightsUnpickler error:")[2].strip().splitlines()
-                first = found[0] if found else type(error).__name__
-            if isinstance(error, pickle.UnpicklingError) and _is_pickle(path):
-                first = f"it holds Python objects beyond tensors and plain data, which aekit never unpickles: {first}"
-            elif not isinstance(error, OSError):  # random bytes are no "Python objects"
-                first = f"it is not a checkpoint aekit wrote: a corrupt file, or another format: {first}"
-            raise ConfigError(f"Cannot read checkpoint {str(path)!r} ({first}); restore the run's own "
-                              f"checkpoint.pt, or delete it to train the run again from the beginning.") from None
+        state = read_state(path, RESTORE)
         self.check_belongs(state, path)
         return state
 
     def check_belongs(self, state: Any, path: str | Path) -> None:
         """Refuse a checkpoint that is not this run's: not a checkpoint at all, or another model's weights
         (names or shapes differ), before anything of it is loaded."""
-        fix = "restore the run's own checkpoint.pt, or delete it to train the run again from the beginning"
+        fix = RESTORE
         refuse_foreign(state, path, fix)
         weights = state.get("model")
         if not isinstance(weights, dict) or not all(isinstance(v, torch.Tensor) for v in weights.values()):
@@ -235,7 +217,32 @@ class Checkpoints:
                           f"run's config.yaml {now}{more}; {fix}.")
 
 
-__all__ = ["Checkpoints", "CHECKPOINT_FORMAT", "config_digest", "refuse_foreign"]
+__all__ = ["Checkpoints", "CHECKPOINT_FORMAT", "config_digest", "read_state", "refuse_foreign"]
+
+
+def read_state(path: str | Path, fix: str) -> dict[str, Any]:
+    """A checkpoint's state, loaded with ``weights_only=True`` (tensors and plain data only), or one
+    ConfigError saying what the file is and, last, ``fix``."""
+    import pickle
+    import warnings
+
+    try:
+        with warnings.catch_warnings():  # torch's note on a foreign file's pickle protocol: the error says it
+            warnings.filterwarnings("ignore", message="Detected pickle protocol", category=UserWarning)
+            state = torch.load(path, map_location="cpu", weights_only=True)  # generator states stay CPU tensors
+    except FileNotFoundError:
+        raise ConfigError(f"No checkpoint at {str(path)!r} to resume from.") from None
+    except Exception as error:  # a corrupt or foreign file
+        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        if isinstance(error, pickle.UnpicklingError):  # not torch's advice to load it with weights_only=False
+            found = str(error).partition("WeightsUnpickler error:")[2].strip().splitlines()
+            first = found[0] if found else type(error).__name__
+        if isinstance(error, pickle.UnpicklingError) and _is_pickle(path):
+            first = f"it holds Python objects beyond tensors and plain data, which aekit never unpickles: {first}"
+        elif not isinstance(error, OSError):  # random bytes are no "Python objects"
+            first = f"it is not a checkpoint aekit wrote: a corrupt file, or another format: {first}"
+        raise ConfigError(f"Cannot read checkpoint {str(path)!r} ({first}); {fix}.") from None
+    return state
 
 
 def _is_pickle(path: str | Path) -> bool:

@@ -16,20 +16,25 @@ check.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
 from aekit.config import param
-from aekit.errors import TrainingDiverged
+from aekit.errors import ConfigError, TrainingDiverged
+from aekit.io import atomic_write
 from aekit.models.ladder import VARIANTS, LadderNetwork
 from aekit.objectives.ladder import LadderCost
 from aekit.params import REPEATS, SIZE, AnyOf, Interval, Options, SequenceOf
+from aekit.training.checkpoint import read_state
 from aekit.training.precision import DEVICES
 
 POSITIVE_INT = Interval(int, 1, None)
@@ -85,11 +90,17 @@ def batches(n: int, size: int, rng: np.random.Generator) -> list[np.ndarray]:
 
 def fit_ladder(model: LadderNetwork, x_labelled: np.ndarray, y_labelled: np.ndarray, x_unlabelled: np.ndarray,
                schedule: LadderSchedule, *, seed: int, history: list[dict[str, Any]] | None = None,
-               on_epoch: Callable[[dict[str, Any]], None] | None = None) -> list[dict[str, Any]]:
+               on_epoch: Callable[[dict[str, Any]], None] | None = None,
+               checkpoint: str | Path | None = None) -> list[dict[str, Any]]:
     """Train ``model`` in place; returns the history, one record per epoch: ``{"epoch", "lr", "train": {term:
     mean over the epoch's steps}, "seconds"}``. ``x_labelled`` (n_l, d) with class indices ``y_labelled``
     (n_l,); ``x_unlabelled`` (n_u, d) is every row. Records are appended to ``history`` when given, so a
-    caller that catches a KeyboardInterrupt keeps the epochs done."""
+    caller that catches a KeyboardInterrupt keeps the epochs done.
+
+    ``checkpoint``: a file written atomically after every epoch (the weights, Adam's state, both generators,
+    the labelled batches left, the history). When it exists, training continues from it and ends with
+    bitwise the weights of an uninterrupted fit; a file of other data, another network or another schedule
+    is refused."""
     device = next(model.parameters()).device
     cost = LadderCost(schedule.weights)
     decode = any(w > 0 for w in schedule.weights)  # no denoising cost: a supervised MLP step
@@ -101,8 +112,11 @@ def fit_ladder(model: LadderNetwork, x_labelled: np.ndarray, y_labelled: np.ndar
     optimizer = torch.optim.Adam(model.parameters(), lr=schedule.lr)
     labelled: list[np.ndarray] = []  # the labelled batches left in the current cycle
     history = [] if history is None else history
+    key = _fit_key(model, x_labelled, y_labelled, x_unlabelled, schedule, seed)
+    if checkpoint is not None and Path(checkpoint).exists():
+        labelled = _resume(checkpoint, key, model, optimizer, rng, generator, history)
     model.train()
-    for epoch in range(schedule.epochs):
+    for epoch in range(len(history), schedule.epochs):
         start, lr = time.perf_counter(), schedule.lr_at(epoch)
         for group in optimizer.param_groups:
             group["lr"] = lr
@@ -128,9 +142,40 @@ def fit_ladder(model: LadderNetwork, x_labelled: np.ndarray, y_labelled: np.ndar
                                    f"large scale (standardise X, e.g. with sklearn's StandardScaler).")
         record = {"epoch": epoch + 1, "lr": lr, "train": means, "seconds": time.perf_counter() - start}
         history.append(record)
+        if checkpoint is not None:
+            state = {"key": key, "model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                     "rng": json.dumps(rng.bit_generator.state), "generator": generator.get_state(),
+                     "labelled": [torch.from_numpy(rows) for rows in labelled], "history": history}
+            atomic_write(Path(checkpoint), lambda tmp: torch.save(state, tmp))
         if on_epoch is not None:
             on_epoch(record)
     return history
+
+
+def _fit_key(model: LadderNetwork, x_labelled: np.ndarray, y_labelled: np.ndarray, x_unlabelled: np.ndarray,
+             schedule: LadderSchedule, seed: int) -> str:
+    """What a checkpoint must have been written for: the network's shapes, the data, the schedule, the seed."""
+    digest = hashlib.sha256()
+    for array in (x_labelled, y_labelled, x_unlabelled):
+        digest.update(np.ascontiguousarray(array).tobytes())
+    shapes = [(name, tuple(value.shape)) for name, value in model.state_dict().items()]
+    return json.dumps({"data": digest.hexdigest(), "shapes": repr(shapes), "schedule": repr(schedule), "seed": seed})
+
+
+def _resume(path: str | Path, key: str, model: LadderNetwork, optimizer: torch.optim.Optimizer,
+            rng: np.random.Generator, generator: torch.Generator, history: list[dict[str, Any]]) -> list[np.ndarray]:
+    """Load a ladder checkpoint into the training state; returns the labelled batches left in the cycle."""
+    state = read_state(path, "delete it to fit from the beginning")
+    if not isinstance(state, dict) or state.get("key") != key:
+        raise ConfigError(f"Checkpoint {str(path)!r} was written for other data, another network, another schedule "
+                          f"or another seed than this fit; give this fit another checkpoint file, or delete it to "
+                          f"fit from the beginning.")
+    model.load_state_dict(state["model"])
+    optimizer.load_state_dict(state["optimizer"])
+    rng.bit_generator.state = json.loads(state["rng"])
+    generator.set_state(state["generator"])
+    history.extend(state["history"])
+    return [rows.numpy() for rows in state["labelled"]]
 
 
 def still_falling(history: list[dict[str, Any]], decay_start: int, window: int) -> float | None:
