@@ -31,13 +31,16 @@ def evidence(quick_tour):
 
 def test_the_evidence_is_well_formed(evidence):
     (n,) = pretraining.QUICK["budgets"]
-    assert len(evidence.rows) == 8 and all(len(row) == len(evidence.header) for row in evidence.rows)
-    for method in ("raw", "pca", "codes", "scratch", "finetune", "baseline", "pretrained"):
+    assert len(evidence.rows) == 10 and all(len(row) == len(evidence.header) for row in evidence.rows)
+    for method in ("raw", "pca", "codes", "scratch", "finetune", "baseline", "pretrained", "ladder"):
         assert 0.0 <= evidence.numbers[f"error_{method}_n{n}"] < 0.9  # better than chance on ten digits
     assert all(math.isfinite(v) for v in evidence.numbers.values())
     assert evidence.verdict == CLOSE  # one seed: no interval
-    (gap,) = evidence.decision.outcomes
+    gap, ladder = evidence.decision.outcomes
     assert gap.diffs == [pytest.approx(100 * evidence.numbers[f"gap_n{n}"])]
+    assert ladder.diffs == [pytest.approx(100 * evidence.numbers[f"gap_ladder_n{n}"])]
+    assert evidence.numbers[f"gap_ladder_n{n}"] == pytest.approx(
+        evidence.numbers[f"error_baseline_n{n}"] - evidence.numbers[f"error_ladder_n{n}"])
     low, high = gap.image_out[0]  # one test image more or less moves an error by 1/(n - 1) at most
     assert high - low == pytest.approx(200 / 99) and low < gap.diffs[0] < high
     assert [f.key for f in evidence.figures] == ["labelcurve"] and evidence.figures[0].png.startswith(b"\x89PNG")
@@ -92,8 +95,10 @@ def test_no_label_outside_the_budget_reaches_a_fit(monkeypatch, tmp_path):
         y[others] = 10 + others  # from here on, a label outside the budget is an impossible class
         return rows
 
+    from aekit.estimator import LadderClassifier
+
     seen = []
-    real_logistic_fit, real_trainer_fit = LogisticRegression.fit, Trainer.fit
+    real_logistic_fit, real_trainer_fit, real_ladder_fit = LogisticRegression.fit, Trainer.fit, LadderClassifier.fit
 
     def logistic_fit(self, x, y, *args, **kwargs):
         seen.append(("logistic", np.asarray(y)))
@@ -105,15 +110,20 @@ def test_no_label_outside_the_budget_reaches_a_fit(monkeypatch, tmp_path):
                 seen.append(("trainer", np.asarray(y)))
         return real_trainer_fit(self, train, val, labels=labels, val_labels=val_labels)
 
+    def ladder_fit(self, x, y, *args, **kwargs):
+        seen.append(("ladder", np.asarray(y)[np.asarray(y) != -1]))  # -1: unlabelled, as scikit-learn marks it
+        return real_ladder_fit(self, x, y, *args, **kwargs)
+
     monkeypatch.setattr(pretraining, "split_of", poisoned_split)
     monkeypatch.setattr(pretraining, "draw_labelled", poisoning_draw)
     monkeypatch.setattr(LogisticRegression, "fit", logistic_fit)
     monkeypatch.setattr(Trainer, "fit", trainer_fit)
+    monkeypatch.setattr(LadderClassifier, "fit", ladder_fit)
     get("claim", "pretraining")().run(_setting(tmp_path))
 
     (budget,) = pretraining.QUICK["budgets"]
     assert pristine, "the claim no longer loads its data through split_of: the poisoning did not happen"
-    assert {kind for kind, _ in seen} == {"logistic", "trainer"}  # both kinds of fit ran and were watched
+    assert {kind for kind, _ in seen} == {"logistic", "trainer", "ladder"}  # every kind of fit ran and was watched
     for kind, y in seen:
         assert y.min() >= 0 and y.max() <= 9, f"a {kind} fit saw a label outside the budget"
         assert len(y) <= budget
@@ -160,3 +170,11 @@ def test_every_regression_reads_features_standardised_alike(monkeypatch, tmp_pat
         moving = train.std(0) > 1e-8
         np.testing.assert_allclose(standardised.mean(0), 0.0, atol=1e-4)
         np.testing.assert_allclose(standardised.std(0)[moving], 1.0, rtol=1e-3)
+
+
+def test_the_ladder_fit_is_remembered_and_its_checkpoint_removed(evidence, workdir):
+    (n,) = pretraining.QUICK["budgets"]
+    assert (workdir / "pretraining" / f"seed0-n{n}-ladder.json").is_file()
+    assert not list((workdir / "pretraining").glob("*.pt"))
+    assert any("ladder network" in row[0] and "nothing" in row[-1] for row in evidence.rows)
+    assert "Rasmus et al." in evidence.protocol and "its own check" in evidence.protocol
