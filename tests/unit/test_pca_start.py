@@ -74,3 +74,26 @@ def test_the_estimator_starts_a_table_at_pca_and_digits_as_before():
     assert first[0] > 0.99 > first[1], first
     digits = load_digits().data / 16
     assert Autoencoder(max_epochs=1, random_state=0).fit(digits).batch_size_ == 80  # images: the rule before (1617 rows // 20)
+
+
+@pytest.mark.parametrize("start", ["pca", "random"])
+def test_a_model_started_at_pca_never_ends_worse_on_validation_than_its_start(table, start):
+    """Training that only overfits (20 rows, a large step) makes every epoch worse on the validation rows than
+    the PCA start: the start's weights are then the ones kept (best epoch 0). A random start is no candidate."""
+    from aekit.objectives.reconstruction import SquaredError
+    from aekit.training.train_config import TrainConfig
+    from aekit.training.trainer import Trainer
+
+    train, val = table[:20], table[20:]
+    torch.manual_seed(0)
+    model = build_model(ModelConfig.of_kind(kind="mlp", hidden=[64], code_size=2, output="identity"), (6,))
+    start_at_pca(model, train)
+    trainer = Trainer(model, [SquaredError()], TrainConfig(epochs=5, batch_size=4, lr=0.05, start=start,
+                                                                  device="cpu"))
+    at_start = trainer.evaluate(val)["loss"]
+    history = trainer.fit(train, val)
+    assert min(r["val"]["loss"] for r in history) > at_start  # the premise: no epoch beat the start
+    if start == "pca":
+        assert trainer.best_epoch == 0 and trainer.evaluate(val)["loss"] == pytest.approx(at_start, rel=1e-6)
+    else:
+        assert trainer.best_epoch >= 1 and trainer.evaluate(val)["loss"] > at_start

@@ -59,6 +59,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 def _stop_line(result: object) -> str:
     """Why training stopped, and what to do when it stopped on the budget."""
     epochs, best = len(result.history), result.best_epoch
+    best = "0 (the start at PCA: no epoch beat it)" if best == 0 else best
     if result.stop_reason == "converged":
         return f"converged after {epochs} epochs: {result.stop_text or f'best epoch {best}'}"
     if result.stop_reason == "budget":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import numbers
 import re
@@ -181,6 +182,7 @@ class AutoencoderBase(BaseEstimator):
                 raise ConfigError(f"{error} (building the model of {type(self).__name__})") from None
             if start == "pca":  # as aekit train starts a table's model: PCA-k of the training rows
                 start_at_pca(model, x_train)
+            train_config = dataclasses.replace(train_config, start=start)  # the trainer scores a PCA start
             trainer = Trainer(model, objectives, train_config, corruption=corruption, seed=seed,
                               on_epoch=epoch_printer(train_config) if self.verbose else None,
                               progress=self.verbose >= 2)

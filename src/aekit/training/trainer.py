@@ -273,6 +273,8 @@ class Trainer(Checkpoints):
         if len(source) == 0:
             raise ConfigError("The training data is empty: there is nothing to fit.")
         val_source = BatchSource(val, self.device, val_labels) if val is not None and len(val) > 0 else None
+        if self.epoch == 0 and val_source is not None and self.config.start == "pca":
+            self._track_start(self.evaluate(val_source))
         try:
             while self.epoch < self.config.total_epochs and not self.stopped_early:
                 start = time.perf_counter()
@@ -327,9 +329,19 @@ class Trainer(Checkpoints):
         gain = self.epoch - self.bad_epochs  # the last epoch that improved by more than tol
         text = (f"no epoch after epoch {gain} improved the loss by more than tol = {self.config.tol:g} (relative), "
                 f"for {self.bad_epochs} epochs")
+        if self.best_epoch == 0:
+            return text + "; no epoch had a lower loss than the start at PCA, whose weights are kept"
         if self.best_epoch > gain:
             return text + f"; epoch {self.best_epoch} has the lowest loss, by a smaller gain, and its weights are kept"
         return text + f"; the weights of epoch {self.best_epoch}, the lowest loss, are kept"
+
+    def _track_start(self, terms: dict[str, float]) -> None:
+        """A model that starts at PCA starts where its baseline is: those weights are a candidate for the ones
+        kept (epoch 0), so training never ends worse on the validation rows than PCA. Convergence is still
+        counted from the first epoch, as for any start."""
+        self.best_score, self.best_epoch = terms["loss"], 0
+        if self.config.restore_best:
+            self.best_state = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
 
     def _track_best(self, terms: dict[str, float]) -> None:
         """Keep the best weights (any improvement); count epochs since the last one by more than tol."""
