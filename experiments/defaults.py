@@ -37,6 +37,7 @@ spread includes which rows happen to be test rows.
     .venv/bin/python experiments/defaults.py --readme README.md   # and the README's table (<!-- defaults:begin/end -->)
     .venv/bin/python experiments/defaults.py --quick    # a tiny version (under a minute), prints its table
     .venv/bin/python experiments/defaults.py --part tables   # the tables only: experiments/results/defaults_tables.md
+    .venv/bin/python experiments/defaults.py --part tables20 # the tables with seeds 0-19: defaults_tables20.md
 """
 
 from __future__ import annotations
@@ -90,6 +91,9 @@ class Setup:
 QUICK = Setup(seeds=(0,), runs=("digits",), overrides=("data.limit=300", "train.max_epochs=3"), tables=("iris",),
               linear=(("digits", 10),), deep=("deep",), semi=(("digits", 50),), max_epochs=3)
 TABLES = Setup(runs=(), linear=(), deep=(), semi=())  # --part tables: section 1's tables only
+# --part tables20: the same with 20 seeds (a fit takes a second or two): how much of a table's ratio to PCA is
+# which 30 or 36 rows happen to be its test rows (measured after the 3-seed run missed the target on wine and iris)
+TABLES20 = Setup(seeds=tuple(range(20)), runs=(), linear=(), deep=(), semi=())
 
 
 def _cap(setup: Setup) -> dict:
@@ -271,9 +275,21 @@ def _verdict(ok: bool) -> str:
     return "**met**" if ok else "**not met**"
 
 
+def _interval(values: list[float]) -> str:
+    """The 90 % t-interval of the mean (– for one value)."""
+    if len(values) < 2:
+        return "–"
+    from scipy import stats
+
+    mean, half = statistics.mean(values), stats.t.ppf(0.95, len(values) - 1) * statistics.stdev(values)
+    half /= len(values) ** 0.5
+    return f"[{mean - half:.3f}, {mean + half:.3f}]"
+
+
 def reconstruction_table(rows: list[dict], target: float, title: str) -> list[str]:
-    lines = [f"| {title} | code | epochs (stop) | error per sample | PCA, same k | ratio | target ≤ {target:g}× | "
-             f"probe | PCA probe | seconds |", "|---|---:|---|---:|---:|---:|---|---:|---:|---:|"]
+    lines = [f"| {title} | code | epochs (stop) | error per sample | PCA, same k | ratio | seeds below 1× | 90 % interval "
+             f"of the mean ratio | target ≤ {target:g}× (every seed) | probe | PCA probe | seconds |",
+             "|---|---:|---|---:|---:|---:|---:|---|---|---:|---:|---:|"]
     for (data,), group in _groups(rows, "data").items():
         ratios = [r["error"] / r["pca_error"] for r in group]
         probes = [r["probe"] for r in group if r["probe"] is not None]
@@ -282,7 +298,8 @@ def reconstruction_table(rows: list[dict], target: float, title: str) -> list[st
         lines.append(
             f"| {data} | {group[0]['code']} | {_ms([r['epochs'] for r in group], '{:.0f}')} ({stops}) | "
             f"{_ms([r['error'] for r in group])} | {_ms([r['pca_error'] for r in group])} | "
-            f"{_ms(ratios, '{:.3f}')} | {_verdict(max(ratios) <= target)} | {_ms([r['probe'] for r in group], '{:.3f}')} "
+            f"{_ms(ratios, '{:.3f}')} | {sum(r < 1 for r in ratios)} of {len(ratios)} | {_interval(ratios)} | "
+            f"{_verdict(max(ratios) <= target)} | {_ms([r['probe'] for r in group], '{:.3f}')} "
             f"| {_ms([r['pca_probe'] for r in group], '{:.3f}')}{'' if probes_ok else ' (mean probe below PCA)'} | "
             f"{_ms([r['seconds'] for r in group], '{:.0f}')} |")
     return lines
@@ -460,7 +477,8 @@ def readme(results: dict, setup: Setup, seconds: float, command: str) -> str:
 
 def main(argv: list[str] | None = None) -> dict:
     return script_main(__file__, __doc__, argv, run=run, report=report, full=Setup(), quick=QUICK, results=RESULTS,
-                       readme=readme, parts={"tables": (TABLES, RESULTS.with_name("defaults_tables.md"))})
+                       readme=readme, parts={"tables": (TABLES, RESULTS.with_name("defaults_tables.md")),
+                                             "tables20": (TABLES20, RESULTS.with_name("defaults_tables20.md"))})
 
 
 if __name__ == "__main__":
