@@ -33,9 +33,9 @@ def dry(tmp_path_factory):
     out = tmp_path_factory.mktemp("runs")
     seen, fit = [], LadderClassifier.fit
 
-    def spy(self, X, y):
+    def spy(self, X, y, **kwargs):
         seen.append((np.asarray(X).reshape(len(X), -1).copy(), np.asarray(y).copy(), self))
-        return fit(self, X, y)
+        return fit(self, X, y, **kwargs)
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(LadderClassifier, "fit", spy)
@@ -204,9 +204,46 @@ def test_ctrl_c_keeps_the_epochs_done_saved_and_tested(tmp_path, capsys, monkeyp
     code, out, err = run_cli(capsys, "ladder", "--data", "digits", "--dry-run", "--quiet", "--labels", "20",
                              "--set", "ladder.hidden=[16]", "--out", str(tmp_path), "--name", "cut")
     assert code == 130 and "Interrupted after 1 epoch" in err
+    assert f"Resume with: aekit ladder --resume {tmp_path / 'cut'}" in err
     run = read_ladder_run(tmp_path / "cut")
     assert run.summary["stop_reason"] == "interrupted" and len(run.history) == 1
-    assert {p.name for p in (tmp_path / "cut").iterdir()} >= FILES
+    assert {p.name for p in (tmp_path / "cut").iterdir()} >= FILES | {"checkpoint.pt"}
+
+
+def test_a_killed_run_resumes_to_the_weights_of_an_uninterrupted_one(tmp_path, capsys, monkeypatch):
+    """A run killed after epoch 2 of 3 (no summary.json; ladder.yaml and its checkpoint there): --resume trains
+    epoch 3 only and ends with the weights and the summary of a run that was never stopped."""
+    argv = ["ladder", "--data", "digits", "--labels", "20", "--set", "data.limit=512", "--set", "ladder.hidden=[16]",
+            "--set", "ladder.epochs=3", "--out", str(tmp_path)]
+    assert run_cli(capsys, *argv, "--quiet", "--name", "whole")[0] == 0
+    epochs = []
+
+    def killed(self, record):
+        epochs.append(record["epoch"])
+        if record["epoch"] == 2:
+            raise SystemExit("killed")  # nothing after it runs: as a kill, no summary.json is written
+
+    monkeypatch.setattr(LadderClassifier, "_print_epoch", killed)  # called each epoch without --quiet
+    with pytest.raises(SystemExit):
+        main([*argv, "--name", "cut"])
+    assert not (tmp_path / "cut" / "summary.json").exists() and (tmp_path / "cut" / "checkpoint.pt").is_file()
+    epochs.clear()
+    code, out, err = run_cli(capsys, "ladder", "--resume", str(tmp_path / "cut"))
+    assert code == 0, err
+    assert epochs == [3]  # epochs 1 and 2 came from the checkpoint
+    assert (tmp_path / "cut" / "ladder.safetensors").read_bytes() == (tmp_path / "whole" / "ladder.safetensors").read_bytes()
+    whole, cut = (json.loads((tmp_path / name / "summary.json").read_text()) for name in ("whole", "cut"))
+    assert {k: v for k, v in cut.items() if k != "seconds"} == {k: v for k, v in whole.items() if k != "seconds"}
+    assert not (tmp_path / "cut" / "checkpoint.pt").exists()  # finished: nothing left to resume
+
+
+def test_resume_refuses_a_finished_run_a_folder_without_a_run_and_new_settings(dry, tmp_path, capsys):
+    run_dir, _ = dry
+    for argv, words in [(["--resume", str(run_dir)], "the ladder run finished"),
+                        (["--resume", str(tmp_path)], "is not a ladder run folder: it holds no ladder.yaml"),
+                        (["--resume", str(run_dir), "--labels", "50"], "give it no --data, --labels")]:
+        code, _, err = run_cli(capsys, "ladder", *argv)
+        assert code == 2 and len(err.strip().splitlines()) == 1 and words in err, err
 
 
 # -- a ladder run from someone else is data (issue 23) ---------------------------------------------
@@ -276,3 +313,22 @@ def test_a_ladder_json_describing_a_huge_network_is_one_line(received, width, pa
     (received / "ladder.json").write_text(json.dumps(description))
     with pytest.raises(WeightsError, match=pattern):
         LadderClassifier.load(received)
+
+
+class _Payload:
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return (open, (self.marker, "w"))  # creating the marker file is the code a pickle could run
+
+
+def test_a_received_checkpoint_holding_code_is_refused_and_never_run(received, tmp_path, capsys):
+    """issue 23 for --resume: a ladder run's checkpoint.pt is read as tensors and plain data only."""
+    import pickle
+
+    marker = tmp_path / "ran"
+    (received / "checkpoint.pt").write_bytes(pickle.dumps({"key": _Payload(marker)}))
+    code, _, err = run_cli(capsys, "ladder", "--resume", str(received), "--quiet")
+    assert code == 2 and len(err.strip().splitlines()) == 1, err
+    assert "checkpoint.pt" in err and "never unpickles" in err and not marker.exists()

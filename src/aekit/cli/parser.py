@@ -140,6 +140,8 @@ def _parser() -> argparse.ArgumentParser:
     ladder.add_argument("--name", help="run folder name (default: data-ladder-variant-labels-time)")
     ladder.add_argument("--dry-run", action="store_true",
                         help="tiny run (512 training rows, 1 epoch) to check a config")
+    ladder.add_argument("--resume", metavar="RUN", help="continue the unfinished (killed or interrupted) ladder run "
+                                                        "in folder RUN from its checkpoint, with its own config")
     ladder.add_argument("--quiet", action="store_true", help="no per-epoch lines")
     ladder.add_argument("--help-config", action="store_true", help="list every setting with its default")
 

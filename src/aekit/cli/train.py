@@ -102,7 +102,8 @@ def _report_after_training(run_dir, command: str = "train") -> None:
 def cmd_ladder(args: argparse.Namespace) -> int:
     import json
 
-    from aekit.estimator.ladder_run import LadderRunConfig, make_ladder_config, run_ladder
+    from aekit.errors import ConfigError
+    from aekit.estimator.ladder_run import LadderRunConfig, make_ladder_config, read_ladder_config, run_ladder
 
     if args.help_config:
         from aekit.training.run_config import config_keys
@@ -120,7 +121,13 @@ def cmd_ladder(args: argparse.Namespace) -> int:
         overrides.append(f"labels={json.dumps(args.labels)}")  # 'all' is null
     if args.dry_run:
         overrides += ["data.limit=512", "ladder.epochs=1"]
-    result = run_ladder(make_ladder_config(overrides), verbose=not args.quiet)
+    if args.resume:
+        if overrides or hasattr(args, "labels"):
+            raise ConfigError("--resume continues a ladder run with its own config (its ladder.yaml): give it no "
+                              "--data, --labels, --variant, --set, --out, --name or --dry-run.")
+        result = run_ladder(read_ladder_config(args.resume), verbose=not args.quiet, resume=args.resume)
+    else:
+        result = run_ladder(make_ladder_config(overrides), verbose=not args.quiet)
     summary = result.summary
     epochs = f"{summary['epochs']} epoch{'s' * (summary['epochs'] != 1)}"
     print(f"test accuracy {summary['accuracy']:.4f} (error {summary['error']:.4f}) with {summary['labels']} labels "
@@ -128,6 +135,7 @@ def cmd_ladder(args: argparse.Namespace) -> int:
     _report_after_training(result.run_dir, "ladder")
     print(result.run_dir)  # the last line is the run folder, for scripts
     if summary["stop_reason"] == "interrupted":
-        print(f"Interrupted after {epochs}: the weights of then are saved, and tested above.", file=sys.stderr)
+        print(f"Interrupted after {epochs}: the weights of then are saved, and tested above.\nResume with: aekit "
+              f"ladder --resume {result.run_dir}", file=sys.stderr)
         return 130
     return 0

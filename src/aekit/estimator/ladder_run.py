@@ -11,6 +11,8 @@ trained into a run folder (``aekit ladder``; Rasmus et al., NIPS 2015).
       summary.json         what was trained (variant, sizes, noise, weights) on how many labels, the test accuracy,
                            the seconds and why training stopped
       report.html          :func:`aekit.report.ladder.ladder_report`
+      checkpoint.pt        while the run trains, and after Ctrl-C: the training state after the last epoch
+                           (``aekit ladder --resume RUN`` continues from it); removed when the run finishes
 
 The budget is strict (``shared/DESIGN.md``, "Evidence protocol"): ``labels`` rows of the training split
 are labelled, drawn stratified with ``label_seed`` as ``aekit finetune`` draws them
@@ -58,6 +60,7 @@ from aekit.training.run_folder import (
 logger = logging.getLogger(__name__)
 
 CONFIG = "ladder.yaml"  # the run config of a ladder run folder (a training run's is config.yaml)
+CHECKPOINT = "checkpoint.pt"  # LadderClassifier.fit's checkpoint, while the run is unfinished
 
 
 @dataclass
@@ -106,8 +109,10 @@ class LadderRun:
     estimator: LadderClassifier
 
 
-def run_ladder(config: LadderRunConfig, *, verbose: bool = False) -> LadderRun:
-    """Train ``config`` into a new run folder (``config.out/config.name``, or a unique default name).
+def run_ladder(config: LadderRunConfig, *, verbose: bool = False, resume: str | Path | None = None) -> LadderRun:
+    """Train ``config`` into a new run folder (``config.out/config.name``, or a unique default name), or with
+    ``resume`` continue the unfinished run in that folder (``config`` is then its ``ladder.yaml``) from its
+    checkpoint, to the weights an uninterrupted run has.
 
     Every check a user can fail (keys and values, labels in the data, the budget against the training
     split's labelled rows) runs before the folder exists. ``verbose`` prints one line per epoch. A
@@ -134,9 +139,12 @@ def run_ladder(config: LadderRunConfig, *, verbose: bool = False) -> LadderRun:
         raise ConfigError(f"{error} (the run config's 'ladder' section: --set ladder.<parameter>=...)") from None
 
     named = config.name is not None
-    run_dir = Path(config.out) / (config.name or default_name(config))
+    run_dir = Path(resume) if resume is not None else Path(config.out) / (config.name or default_name(config))
     with ExitStack() as stack:
-        if named:
+        if resume is not None:
+            stack.enter_context(folder_lock(run_dir))
+            _check_unfinished(run_dir)
+        elif named:
             if (run_dir / CONFIG).exists():
                 raise ConfigError(f"Run folder {str(run_dir)!r} already holds a ladder run; choose another --name "
                                   f"(or --out).")
@@ -144,13 +152,14 @@ def run_ladder(config: LadderRunConfig, *, verbose: bool = False) -> LadderRun:
             run_dir.mkdir(parents=True, exist_ok=True)
         else:  # the default name holds the time: runs started in the same second take -2, -3, ...
             run_dir = new_default_folder(run_dir)
-        stack.enter_context(folder_lock(run_dir))
-        check_new_run_folder(run_dir)  # again, now that it is ours: another process may have filled it
-        write_yaml(cfg.to_dict(config), run_dir / CONFIG)
+        if resume is None:
+            stack.enter_context(folder_lock(run_dir))
+            check_new_run_folder(run_dir)  # again, now that it is ours: another process may have filled it
+            write_yaml(cfg.to_dict(config), run_dir / CONFIG)
         start = time.perf_counter()
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", ConvergenceWarning)
-            estimator.fit(x_train, y_semi)
+            estimator.fit(x_train, y_semi, checkpoint=run_dir / CHECKPOINT)
         seconds = time.perf_counter() - start
         for warning in caught:
             if issubclass(warning.category, (ConvergenceWarning, UserWarning)):
@@ -164,7 +173,32 @@ def run_ladder(config: LadderRunConfig, *, verbose: bool = False) -> LadderRun:
                                  "train": {"loss": sum(r["train"].values()), **r["train"]}, "val": None}
                                 for r in estimator.history_])
         atomic_write_text(run_dir / "summary.json", json.dumps(summary, indent=2))
+        if estimator.stop_reason_ != "interrupted":  # finished: its weights are saved, nothing to resume
+            (run_dir / CHECKPOINT).unlink(missing_ok=True)
     return LadderRun(run_dir, summary, estimator)
+
+
+def _check_unfinished(run_dir: Path) -> None:
+    """A folder ``--resume`` can continue: a ladder run killed or interrupted, its checkpoint there."""
+    if not (run_dir / CHECKPOINT).is_file():
+        finished = (run_dir / "summary.json").is_file()
+        raise ConfigError(f"{str(run_dir)!r} holds no {CHECKPOINT} to resume from: "
+                          + ("the ladder run finished. Train another with 'aekit ladder'." if finished else
+                             "it is not an unfinished ladder run (its first epoch never ended?). Train it again "
+                             "with 'aekit ladder'."))
+
+
+def read_ladder_config(run_dir: str | Path) -> LadderRunConfig:
+    """The ``ladder.yaml`` of a ladder run folder, checked (one line of :class:`ConfigError` otherwise)."""
+    run_dir = Path(run_dir)
+    refuse_links_out(run_dir)  # as a training run's folder: a summary.json -> a file of yours is never read
+    path = run_dir / CONFIG
+    if not path.is_file():
+        raise ConfigError(f"{str(run_dir)!r} is not a ladder run folder: it holds no {CONFIG}.")
+    try:
+        return cfg.from_dict(LadderRunConfig, cfg.read_yaml(path))
+    except ConfigError as error:
+        raise ConfigError(f"{str(path)!r}: {error}" if str(path) not in str(error) else str(error)) from None
 
 
 def _summary(config: LadderRunConfig, estimator: LadderClassifier, classes: list[str] | None, rows: np.ndarray,
@@ -210,13 +244,8 @@ def read_ladder_run(run_dir: str | Path) -> LadderRunFolder:
     """``ladder.yaml``, ``summary.json`` and ``metrics.jsonl`` of a ladder run folder, through the run folder's
     readers, every field used checked; anything else is one line of :class:`ConfigError`."""
     run_dir = Path(run_dir)
-    refuse_links_out(run_dir)  # as a training run's folder: a summary.json -> a file of yours is never read
-    path = run_dir / CONFIG
-    try:
-        config = cfg.from_dict(LadderRunConfig, cfg.read_yaml(path))
-    except ConfigError as error:
-        raise ConfigError(f"{str(path)!r}: {error}" if str(path) not in str(error) else str(error)) from None
-    fix = "Train the run again with 'aekit ladder'."  # a ladder run keeps no checkpoint to resume
+    config = read_ladder_config(run_dir)
+    fix = "Train the run again with 'aekit ladder'."  # a finished ladder run keeps no checkpoint to resume
     summary = read_summary(run_dir, fix)
     if not summary:
         raise ConfigError(f"{str(run_dir)!r} holds no summary.json: the ladder run did not finish. {fix}")
@@ -238,5 +267,5 @@ def read_ladder_run(run_dir: str | Path) -> LadderRunFolder:
     return LadderRunFolder(run_dir, config, summary, history)
 
 
-__all__ = ["CONFIG", "LadderRun", "LadderRunConfig", "LadderRunFolder", "default_name", "estimator_of",
-           "is_ladder_run", "make_ladder_config", "read_ladder_run", "run_ladder"]
+__all__ = ["CHECKPOINT", "CONFIG", "LadderRun", "LadderRunConfig", "LadderRunFolder", "default_name", "estimator_of",
+           "is_ladder_run", "make_ladder_config", "read_ladder_config", "read_ladder_run", "run_ladder"]
