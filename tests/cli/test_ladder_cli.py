@@ -208,6 +208,12 @@ def test_ctrl_c_keeps_the_epochs_done_saved_and_tested(tmp_path, capsys, monkeyp
     run = read_ladder_run(tmp_path / "cut")
     assert run.summary["stop_reason"] == "interrupted" and len(run.history) == 1
     assert {p.name for p in (tmp_path / "cut").iterdir()} >= FILES | {"checkpoint.pt"}
+    monkeypatch.undo()
+    code, _, err = run_cli(capsys, "ladder", "--resume", str(tmp_path / "cut"), "--quiet")  # the dry run's 1 epoch
+    assert code == 0, err
+    run = read_ladder_run(tmp_path / "cut")
+    assert run.summary["stop_reason"] != "interrupted" and len(run.history) == 1
+    assert not (tmp_path / "cut" / "checkpoint.pt").exists()
 
 
 def test_a_killed_run_resumes_to_the_weights_of_an_uninterrupted_one(tmp_path, capsys, monkeypatch):
