@@ -43,7 +43,7 @@ from aekit.training import distributed
 from aekit.training.batches import BatchSource
 from aekit.training.checkpoint import CHECKPOINT_FORMAT, Checkpoints, config_digest
 from aekit.training.distributed import rank_seed
-from aekit.training.optimisation import apply_settings, make_optimizer, make_scheduler, resolve_lr
+from aekit.training.optimisation import apply_settings, make_optimiser
 from aekit.training.precision import placement
 from aekit.training.train_config import STOP_REASONS, TrainConfig, choose_batch_size, stop_reason_text
 
@@ -129,9 +129,7 @@ class Trainer(Checkpoints):
             if self.dist.is_main:
                 logger.info("%d processes x train.batch_size %d = global batch %d (precision %s)",
                             self.dist.world_size, self.config.batch_size, self.global_batch_size, self.precision.name)
-        self.lr = resolve_lr(self.config, self.model)
-        self.optimizer = make_optimizer(self.config, self.model, self.lr)
-        self.scheduler = make_scheduler(self.config, self.optimizer)
+        self.lr, self.optimizer, self.scheduler = make_optimiser(self.config, self.model)
         self.history: list[dict[str, Any]] = []
         self.epoch = 0  # epochs completed
         self.best_score = math.inf
@@ -367,8 +365,7 @@ class Trainer(Checkpoints):
     def apply_optimiser_settings(self) -> None:
         """Give the optimiser this config's lr, weight decay and momentum, over those a checkpoint restored
         (a resume that changes them); the schedule restarts from the new rate."""
-        self.lr = resolve_lr(self.config, self.model)
-        apply_settings(self.config, self.optimizer, self.scheduler, self.lr)
+        self.lr = apply_settings(self.config, self.model, self.optimizer, self.scheduler)
 
 
 __all__ = ["Trainer", "TrainConfig", "STOP_REASONS", "stop_reason_text", "placement", "CHECKPOINT_FORMAT",
