@@ -175,6 +175,15 @@ def parse_overrides(overrides: Iterable[str]) -> dict[str, Any]:
     return nested
 
 
+def layered(*layers: Mapping[str, Any], overrides: Iterable[str] = ()) -> dict[str, Any]:
+    """The data of a config given in ``layers`` (later ones win key by key: a preset, then a file), with the
+    ``key=value`` ``overrides`` (``--set``) on top of them all."""
+    data: dict[str, Any] = {}
+    for layer in (*layers, parse_overrides(overrides)):
+        data = merge(data, layer)
+    return data
+
+
 def merge(base: Mapping[str, Any], update: Mapping[str, Any]) -> dict[str, Any]:
     """Deep-merge ``update`` into a copy of ``base`` (mappings merge, everything else replaces)."""
     out = dict(base)
