@@ -8,7 +8,7 @@ config composes them. Every field declares its constraint with :func:`param`, so
     class ModelConfig:
         code_size: int = param(32, Interval(int, 1, None), "size of the code h")
 
-Unknown keys fail and list the valid ones; values are checked with :func:`aekit.params.check`.
+Unknown keys fail and list the valid ones; values are checked with :func:`aekit.params.checked`.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from aekit.errors import ConfigError
-from aekit.params import check
+from aekit.params import check, checked
 from aekit.registry import get
 
 C = TypeVar("C")
@@ -36,9 +36,13 @@ def param(default: Any, constraint: Any = None, doc: str = "") -> Any:
     return dataclasses.field(default=default, metadata={"constraint": constraint, "doc": doc})
 
 
+def _default(field: dataclasses.Field) -> Any:
+    return field.default_factory() if field.default_factory is not dataclasses.MISSING else field.default
+
+
 def _nested_type(field: dataclasses.Field) -> type | None:
     """The dataclass type of a field that holds a nested config, else None."""
-    default = field.default_factory() if field.default_factory is not dataclasses.MISSING else field.default
+    default = _default(field)
     return type(default) if dataclasses.is_dataclass(default) else None
 
 
@@ -73,9 +77,11 @@ def from_dict(cls: type[C], data: Mapping[str, Any] | None, prefix: str = "") ->
                 )
             kwargs[name] = from_dict(nested, value, prefix=f"{prefix}{name}.")
         else:
-            kwargs[name] = _coerce(data[name], field)
+            value = data[name]
+            if isinstance(_default(field), tuple) and isinstance(value, list):  # YAML has lists, no tuples
+                value = tuple(value)
             # checked here, with the key the config writes, before the class's own check in __post_init__
-            check(prefix + name, kwargs[name], field.metadata.get("constraint"))
+            kwargs[name] = checked(prefix + name, value, field.metadata.get("constraint"))
     obj = cls(**kwargs)
     _cross_check(obj)  # every value was checked above, each section by its own from_dict: only check() is left
     return obj
@@ -98,25 +104,6 @@ def build(kind: str, name: str, spec: Any = None, *, section: str | None = None)
                               f"instead of {spec!r}.")
         spec = {fields[0].name: spec}
     return from_dict(cls, spec, prefix=prefix)
-
-
-def _coerce(value: Any, field: dataclasses.Field) -> Any:
-    """Accept YAML's spellings of what the field holds: ``1`` or ``"3e-4"`` (YAML 1.1 reads that as a
-    string) for a float, a list for a tuple. Anything else is left for the constraint to judge."""
-    constraint = field.metadata.get("constraint")
-    default = field.default_factory() if field.default_factory is not dataclasses.MISSING else field.default
-    if isinstance(default, tuple) and isinstance(value, list):
-        return tuple(value)
-    if constraint is None or constraint.accepts(value) or isinstance(value, bool):
-        return value
-    if isinstance(value, (int, str)):
-        try:
-            as_float = float(value)
-        except ValueError:
-            return value
-        if constraint.accepts(as_float):
-            return as_float
-    return value
 
 
 def validate(obj: Any, prefix: str | None = None) -> None:
@@ -186,6 +173,15 @@ def parse_overrides(overrides: Iterable[str]) -> dict[str, Any]:
                 raise ConfigError(f"Override {item!r} sets a key inside {part!r}, which is a value.")
         node[parts[-1]] = value
     return nested
+
+
+def layered(*layers: Mapping[str, Any], overrides: Iterable[str] = ()) -> dict[str, Any]:
+    """The data of a config given in ``layers`` (later ones win key by key: a preset, then a file), with the
+    ``key=value`` ``overrides`` (``--set``) on top of them all."""
+    data: dict[str, Any] = {}
+    for layer in (*layers, parse_overrides(overrides)):
+        data = merge(data, layer)
+    return data
 
 
 def merge(base: Mapping[str, Any], update: Mapping[str, Any]) -> dict[str, Any]:

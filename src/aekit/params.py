@@ -229,3 +229,19 @@ def check(name: str, value: Any, constraint: Any, owner: str | None = None) -> N
     """Raise :class:`ConfigError` naming the parameter, the allowed values and the value received."""
     if constraint is not None and not constraint.accepts(value):
         raise ConfigError(message(name, owner, constraint, value))
+
+
+def checked(name: str, value: Any, constraint: Any) -> Any:
+    """A value as a config file or a ``--set`` override writes it, as the parameter ``name`` takes it: YAML's
+    spellings of a float (``1``, or ``"3e-4"``, which YAML 1.1 reads as a string) become that float where
+    ``constraint`` accepts the float and not the spelling; then checked (:func:`check`)."""
+    if constraint is not None and not constraint.accepts(value) and isinstance(value, (int, str)) \
+            and not isinstance(value, bool):
+        try:
+            as_float = float(value)
+        except ValueError:
+            as_float = None
+        if as_float is not None and constraint.accepts(as_float):
+            value = as_float
+    check(name, value, constraint)
+    return value

@@ -37,6 +37,7 @@ from aekit.registry import available, get
 
 logger = logging.getLogger(__name__)
 
+LABEL_COLUMN = AnyOf(InstanceOf(int), None)  # load_dataset's label_column, declared once like a config field's
 
 
 # --- dispatch -----------------------------------------------------------------------------------------
@@ -129,7 +130,7 @@ def load_dataset(
     download: bool = True,
 ) -> Dataset:
     """A registered data set by name ("mnist5k", "digits", "mnist", ...) or a file or folder by path."""
-    check("label_column", label_column, AnyOf(InstanceOf(int), None), "load_dataset")
+    check("label_column", label_column, LABEL_COLUMN, "load_dataset")
     spec = os.fspath(spec)
     names = available("dataset")
     if spec in names:

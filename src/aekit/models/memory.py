@@ -31,30 +31,42 @@ def parameter_bytes(build: Any) -> int:
 
 def check_fits(build: Any, config: Any, sample_shape: Sequence[int], copies: int) -> None:
     """Refuse, in one line, an autoencoder whose ``copies`` copies of parameters exceed the free memory."""
+    short = _shortfall(build, copies)
+    if short is None:
+        return
     from aekit.models.config import own_fields
 
     own = [name for name in own_fields(config) if not isinstance(getattr(config, name), bool)]  # hidden, channels
     layers = "".join(f", {name} {getattr(config, name)!r}" for name in own)
-    check_fits_as(build, copies, f"The model (model.kind {config.kind}{layers}, code_size {config.code_size}, samples "
-                                 f"of shape {tuple(sample_shape)})",
-                  ", ".join(f"model.{name}" for name in ["code_size", *own]))
+    raise ConfigError(_too_large(f"The model (model.kind {config.kind}{layers}, code_size {config.code_size}, "
+                                 f"samples of shape {tuple(sample_shape)})", *short, copies,
+                                 ", ".join(f"model.{name}" for name in ["code_size", *own])))
 
 
 def check_fits_as(build: Any, copies: int, what: str, smaller: str) -> None:
     """Refuse, in one line, the module ``build()`` returns (``what`` names it) when ``copies`` copies of its
     parameters exceed the free memory; ``smaller`` names the settings that size it."""
+    short = _shortfall(build, copies)
+    if short is not None:
+        raise ConfigError(_too_large(what, *short, copies, smaller))
+
+
+def _shortfall(build: Any, copies: int) -> tuple[int, int] | None:
+    """(bytes needed, bytes free) when ``copies`` copies of the parameters of ``build()`` exceed the free
+    memory; None when they fit, or when the free memory is unknown."""
     from aekit.data.memory import available_memory
 
     available = available_memory()
     if available is None:
-        return
+        return None
     need = parameter_bytes(build) * copies
-    if need > available:
-        raise ConfigError(
-            f"{what} needs about {_gb(need)} of memory to {'train' if copies > 2 else 'use'} "
+    return (need, available) if need > available else None
+
+
+def _too_large(what: str, need: int, available: int, copies: int, smaller: str) -> str:
+    return (f"{what} needs about {_gb(need)} of memory to {'train' if copies > 2 else 'use'} "
             f"({need // (copies * 4):,} parameters, {copies} copies), but {_gb(available)} is free. Make it smaller "
-            f"({smaller})."
-        )
+            f"({smaller}).")
 
 
 def _gb(n: int) -> str:

@@ -32,7 +32,7 @@ import atexit
 import logging
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -68,20 +68,22 @@ def rank_seed(seed: int, rank: int, stream: int = 0) -> int:
 @dataclass(frozen=True)
 class Distributed:
     """This process's place in the group: rank, number of processes, the backend; one process when
-    ``world_size`` is 1 (then every method is the identity and nothing is communicated)."""
+    ``world_size`` is 1 (then every method is the identity and nothing is communicated).
+
+    ``enabled`` (several processes) and ``is_main`` (rank 0: the process that prints and writes) are plain
+    attributes, fixed when the group is made: a caller asks them without calling in here, and a single
+    process (:data:`SINGLE`) answers ``enabled=False, is_main=True``."""
 
     rank: int = 0
     world_size: int = 1
     local_rank: int = 0
     backend: str | None = None
+    enabled: bool = field(init=False, repr=False, compare=False)  # world_size > 1
+    is_main: bool = field(init=False, repr=False, compare=False)  # rank == 0
 
-    @property
-    def enabled(self) -> bool:
-        return self.world_size > 1
-
-    @property
-    def is_main(self) -> bool:
-        return self.rank == 0
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "enabled", self.world_size > 1)
+        object.__setattr__(self, "is_main", self.rank == 0)
 
     # -- the model --------------------------------------------------------------------------------
     def wrap(self, model: nn.Module) -> nn.Module:

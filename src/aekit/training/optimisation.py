@@ -1,6 +1,6 @@
 """The optimiser and the learning-rate schedule a :class:`~aekit.training.train_config.TrainConfig` asks
-for, and the rate ``lr: auto`` resolves to; a resume that changes the optimiser's settings applies them
-here."""
+for, and the rate ``lr: auto`` resolves to, made together by :func:`make_optimiser`; a resume that changes
+the optimiser's settings applies them here (:func:`apply_settings`)."""
 
 from __future__ import annotations
 
@@ -26,6 +26,14 @@ def resolve_lr(config: TrainConfig, model: nn.Module) -> float:
     return lr
 
 
+def make_optimiser(config: TrainConfig, model: nn.Module) -> tuple[float, torch.optim.Optimizer, Any]:
+    """What a trainer steps with, as ``config`` asks: the learning rate (``lr: auto`` resolved for ``model``),
+    the optimiser over ``model``'s parameters, and its schedule (None for a constant rate)."""
+    lr = resolve_lr(config, model)
+    optimizer = make_optimizer(config, model, lr)
+    return lr, optimizer, make_scheduler(config, optimizer)
+
+
 def make_optimizer(config: TrainConfig, model: nn.Module, lr: float) -> torch.optim.Optimizer:
     params = model.parameters()
     if config.optimizer == "sgd":
@@ -48,10 +56,11 @@ def make_scheduler(config: TrainConfig, optimizer: torch.optim.Optimizer) -> Any
     return None
 
 
-def apply_settings(config: TrainConfig, optimizer: torch.optim.Optimizer, scheduler: Any, lr: float) -> None:
-    """Give ``optimizer`` the config's ``lr``, weight decay and momentum, over those a checkpoint restored
-    (a resume that changes them, e.g. a smaller lr after the loss became NaN); the schedule restarts
-    from the new rate."""
+def apply_settings(config: TrainConfig, model: nn.Module, optimizer: torch.optim.Optimizer, scheduler: Any) -> float:
+    """Give ``optimizer`` the config's ``lr`` (resolved for ``model``, and returned), weight decay and momentum,
+    over those a checkpoint restored (a resume that changes them, e.g. a smaller lr after the loss became NaN);
+    the schedule restarts from the new rate."""
+    lr = resolve_lr(config, model)
     for group in optimizer.param_groups:
         group["lr"] = group["initial_lr"] = lr
         group["weight_decay"] = config.weight_decay
@@ -61,6 +70,7 @@ def apply_settings(config: TrainConfig, optimizer: torch.optim.Optimizer, schedu
         scheduler.base_lrs = [lr for _ in optimizer.param_groups]
     if scheduler is not None and hasattr(scheduler, "_last_lr"):
         scheduler._last_lr = [lr for _ in optimizer.param_groups]
+    return lr
 
 
-__all__ = ["resolve_lr", "make_optimizer", "make_scheduler", "apply_settings"]
+__all__ = ["make_optimiser", "resolve_lr", "make_optimizer", "make_scheduler", "apply_settings"]

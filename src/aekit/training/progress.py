@@ -23,20 +23,25 @@ def terms_text(terms: Mapping[str, float] | None) -> str:
     return f"loss {terms['loss']:.4g} ({parts})"
 
 
-def epoch_printer(train: Any, prefix: str = "", stream: TextIO | None = None) -> Callable[[dict[str, Any]], None]:
-    """An ``on_epoch`` callback for :class:`~aekit.training.trainer.Trainer` that prints one line per epoch,
-    ``prefix`` first (an estimator's name), to ``stream`` (default: stdout at each call). ``train`` is the
-    fit's :class:`~aekit.training.trainer.TrainConfig` (its epoch count or budget)."""
+def epoch_line(record: Mapping[str, Any], train: Any, prefix: str = "") -> str:
+    """The line of one epoch's ``record`` (as :class:`~aekit.training.trainer.Trainer` passes to ``on_epoch``),
+    ``prefix`` first (an estimator's name). ``train`` is the fit's :class:`~aekit.training.trainer.TrainConfig`
+    (its epoch count or budget)."""
     total = train.total_epochs
     of = f" (<= {total})" if train.auto else f"/{total}"
-    width = len(str(total))
+    line = (f"{prefix}epoch {record['epoch']:>{len(str(total))}}{of}  train: {terms_text(record['train'])}"
+            f"  |  val: {terms_text(record['val'])}  |  {record['seconds']:.1f}s")
+    if record["best_epoch"] == record["epoch"] and record["val"]:
+        line += "  *"
+    return line
+
+
+def epoch_printer(train: Any, prefix: str = "", stream: TextIO | None = None) -> Callable[[dict[str, Any]], None]:
+    """An ``on_epoch`` callback that prints each epoch's :func:`epoch_line` to ``stream`` (default: stdout at
+    each call)."""
 
     def show(record: dict[str, Any]) -> None:
-        line = (f"{prefix}epoch {record['epoch']:>{width}}{of}  train: {terms_text(record['train'])}"
-                f"  |  val: {terms_text(record['val'])}  |  {record['seconds']:.1f}s")
-        if record["best_epoch"] == record["epoch"] and record["val"]:
-            line += "  *"
-        print(line, file=stream or sys.stdout, flush=True)
+        print(epoch_line(record, train, prefix), file=stream or sys.stdout, flush=True)
 
     return show
 
@@ -52,4 +57,4 @@ def phase_printer(stream: TextIO | None = None) -> Callable[[dict[str, Any]], No
     return show
 
 
-__all__ = ["terms_text", "epoch_printer", "phase_printer"]
+__all__ = ["terms_text", "epoch_line", "epoch_printer", "phase_printer"]

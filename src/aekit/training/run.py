@@ -44,7 +44,7 @@ from aekit.training import distributed
 from aekit.training.distributed import Distributed
 from aekit.training.layerwise import Stage, build_stages, pretrain
 from aekit.training.precision import placement
-from aekit.training.progress import epoch_printer
+from aekit.training.progress import epoch_line
 from aekit.training.run_config import RunConfig, make_config
 from aekit.training.run_folder import (
     check_new_run_folder,
@@ -152,13 +152,12 @@ class TrainingOutcome:
 
 def _execute(run_dir: Path, parts: RunParts, trainer: Trainer, on_epoch: Callable | None,
              verbose: bool = False) -> TrainingOutcome:
-    printer = epoch_printer(parts.config.train) if verbose else None
-
     def epoch_done(record: dict[str, Any]) -> None:  # rank 0 only (the trainer calls it there)
         write_metrics(run_dir, trainer.history)
-        for callback in (printer, on_epoch):
-            if callback is not None:
-                callback(record)
+        if verbose:
+            print(epoch_line(record, parts.config.train), flush=True)
+        if on_epoch is not None:
+            on_epoch(record)
 
     main = trainer.dist.is_main
     trainer.on_epoch = epoch_done
@@ -220,7 +219,7 @@ def train(config: RunConfig, *, on_epoch: Callable | None = None, progress: bool
           run_dir: str | Path | None = None) -> TrainingOutcome:
     """Train ``config`` into a new run directory (``config.out/config.name``): ``on_epoch(record)`` after each
     epoch, a progress bar with ``progress``, and one line per epoch on stdout with ``verbose``
-    (:func:`aekit.training.progress.epoch_printer`)."""
+    (:func:`aekit.training.progress.epoch_line`)."""
     group = distributed.setup(config.train.device)
     placement(config.train, group, quiet=True)  # a device or precision this machine lacks: refused before the folder exists
     parts = prepare(config)

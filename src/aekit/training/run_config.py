@@ -125,10 +125,10 @@ def make_config(path: str | Path | Mapping[str, Any] | None = None, overrides: l
     ``plugins`` are modules the caller has imported (``registry.load_plugins``), added to the config's own
     list so that config.yaml records them. Every plugin the config names must be imported already: a file
     names modules, it never imports them (:func:`aekit.registry.require_plugins`)."""
-    data = cfg.read_yaml(preset_path(preset)) if preset is not None else {}
+    layers = [cfg.read_yaml(preset_path(preset))] if preset is not None else []
     if path is not None:
-        data = cfg.merge(data, path if isinstance(path, Mapping) else cfg.read_yaml(path))
-    data = cfg.merge(data, cfg.parse_overrides(overrides))
+        layers.append(path if isinstance(path, Mapping) else cfg.read_yaml(path))
+    data = cfg.layered(*layers, overrides=overrides)
     named = data.get("plugins") or []
     if isinstance(named, (list, tuple)):
         data["plugins"] = [*named, *(p for p in plugins if p not in named)]

@@ -43,7 +43,7 @@ from aekit.training import distributed
 from aekit.training.batches import BatchSource
 from aekit.training.checkpoint import CHECKPOINT_FORMAT, Checkpoints, config_digest
 from aekit.training.distributed import rank_seed
-from aekit.training.optimisation import apply_settings, make_optimizer, make_scheduler, resolve_lr
+from aekit.training.optimisation import apply_settings, make_optimiser
 from aekit.training.precision import placement
 from aekit.training.train_config import STOP_REASONS, TrainConfig, choose_batch_size, stop_reason_text
 
@@ -120,15 +120,16 @@ class Trainer(Checkpoints):
         self.run_config = None if run_config is None else copy.deepcopy(dict(run_config))
         self.generator = torch.Generator().manual_seed(seed)  # the batch order (the same on every process)
         self.noise_generator = self.generator  # corruption noise: one process draws both from one generator
-        self.net = self.dist.wrap(self.model)  # what the training forward goes through (DDP under torchrun)
-        if self.dist.enabled:
+        self.net = self.model  # what the training forward goes through: DDP under torchrun
+        # samples per optimiser step over all processes: train.batch_size x the number of processes
+        self.global_batch_size = self.config.batch_size * self.dist.world_size
+        if self.dist.enabled:  # under torchrun: DDP averages the gradients, each process draws its own noise
+            self.net = self.dist.wrap(self.model)
             self._seed_rank(epoch=0)
-        if self.dist.enabled and self.dist.is_main:
-            logger.info("%d processes x train.batch_size %d = global batch %d (precision %s)", self.dist.world_size,
-                        self.config.batch_size, self.global_batch_size, self.precision.name)
-        self.lr = resolve_lr(self.config, self.model)
-        self.optimizer = make_optimizer(self.config, self.model, self.lr)
-        self.scheduler = make_scheduler(self.config, self.optimizer)
+            if self.dist.is_main:
+                logger.info("%d processes x train.batch_size %d = global batch %d (precision %s)",
+                            self.dist.world_size, self.config.batch_size, self.global_batch_size, self.precision.name)
+        self.lr, self.optimizer, self.scheduler = make_optimiser(self.config, self.model)
         self.history: list[dict[str, Any]] = []
         self.epoch = 0  # epochs completed
         self.best_score = math.inf
@@ -140,11 +141,6 @@ class Trainer(Checkpoints):
         self.stop_reason: str | None = None  # a key of STOP_REASONS once fit returns
 
     # -- construction -------------------------------------------------------------------------
-    @property
-    def global_batch_size(self) -> int:
-        """Samples per optimiser step over all processes: ``train.batch_size`` x the number of processes."""
-        return self.config.batch_size * self.dist.world_size
-
     def _seed_rank(self, epoch: int) -> None:
         """Per-process noise from the run's seed: the corruption's generator and torch's global one (a
         model's own sampling) are seeded by (seed, rank), and by the epoch when a resume cannot restore
@@ -193,7 +189,9 @@ class Trainer(Checkpoints):
             start_epoch = getattr(objective, "start_epoch", None)
             if start_epoch is not None:
                 start_epoch(self.epoch, self.config.total_epochs)
-        order = self.dist.shard(torch.randperm(len(source), generator=self.generator))  # this process's rows
+        order = torch.randperm(len(source), generator=self.generator)
+        if self.dist.enabled:
+            order = self.dist.shard(order)  # this process's rows
         batches = source.batches(self.config.batch_size, order)
         n_batches = math.ceil(len(order) / self.config.batch_size)
         bar = None
@@ -221,7 +219,8 @@ class Trainer(Checkpoints):
                     bar.set_postfix(loss=f"{values['loss']:.4g}")
         if bar is not None:
             bar.close()
-        sums, seen = self.dist.sum(sums, seen)  # over all processes
+        if self.dist.enabled:
+            sums, seen = self.dist.sum(sums, seen)  # over all processes
         return {name: total / seen for name, total in sums.items()}
 
     def _diverged(self, values: dict[str, float], index: int) -> None:
@@ -246,7 +245,7 @@ class Trainer(Checkpoints):
         was_training = self.model.training
         self.model.eval()
         sums: dict[str, float] = {}
-        rows = self.dist.eval_rows(len(source))  # under torchrun each process its share, summed below
+        rows = self.dist.eval_rows(len(source)) if self.dist.enabled else None  # under torchrun: this process's share
         with self.precision.autocast():
             for x, y in source.batches(self.config.eval_batch_size, rows):
                 terms = self._terms(x, x, y)
@@ -366,8 +365,7 @@ class Trainer(Checkpoints):
     def apply_optimiser_settings(self) -> None:
         """Give the optimiser this config's lr, weight decay and momentum, over those a checkpoint restored
         (a resume that changes them); the schedule restarts from the new rate."""
-        self.lr = resolve_lr(self.config, self.model)
-        apply_settings(self.config, self.optimizer, self.scheduler, self.lr)
+        self.lr = apply_settings(self.config, self.model, self.optimizer, self.scheduler)
 
 
 __all__ = ["Trainer", "TrainConfig", "STOP_REASONS", "stop_reason_text", "placement", "CHECKPOINT_FORMAT",
