@@ -91,14 +91,25 @@ def resolve_data_choices(config: RunConfig, rescaling: Rescaling | None | str = 
         config = dataclasses.replace(config, data=dataclasses.replace(config.data, rescale=data.rescale),
                                      loss=dataclasses.replace(config.loss, reconstruction=recon),
                                      train=dataclasses.replace(config.train, batch_size=batch))
-    model_config = resolve_config(config.model, data.splits.train.sample_shape)
-    if model_config.output == "auto":  # as prepare builds it: the output the reconstruction term expects
-        model_config = dataclasses.replace(model_config, output=get("objective", recon).output)
+    model_config = model_config_of(config, data.splits.train.sample_shape)
     start = choose_start(config.train.start, data.rescale == "standard" and not config.layerwise.enabled, model_config,
                          data.splits.train.sample_shape, len(data.splits.train))
     if start != config.train.start:
         config = dataclasses.replace(config, train=dataclasses.replace(config.train, start=start))
     return config, data
+
+
+def model_config_of(config: RunConfig, sample_shape: tuple[int, ...]) -> Any:
+    """The model's config for samples of ``sample_shape`` (automatic sizes resolved) with ``model.output: auto``
+    set to the output its (resolved) reconstruction term expects; an output that term cannot use is refused."""
+    output = get("objective", config.loss.reconstruction).output
+    model_config = resolve_config(config.model, sample_shape)
+    if model_config.output == "auto":
+        return dataclasses.replace(model_config, output=output)
+    if output == "sigmoid" and model_config.output != "sigmoid":
+        raise ConfigError(f"loss.reconstruction: {config.loss.reconstruction} needs model.output: sigmoid (or auto); "
+                          f"got {model_config.output}.")
+    return model_config
 
 
 def prepare(config: RunConfig, rescaling: Rescaling | None | str = "fit") -> RunParts:
@@ -108,13 +119,7 @@ def prepare(config: RunConfig, rescaling: Rescaling | None | str = "fit") -> Run
     config, data = resolve_data_choices(config, rescaling)
     splits = data.splits
     objectives = config.objectives()
-    output = objectives[0].output  # the decoder output the reconstruction term expects
-    model_config = resolve_config(config.model, splits.train.sample_shape)
-    if model_config.output == "auto":
-        model_config = dataclasses.replace(model_config, output=output)
-    elif output == "sigmoid" and model_config.output != "sigmoid":
-        raise ConfigError(f"loss.reconstruction: {config.loss.reconstruction} needs model.output: sigmoid (or auto); "
-                          f"got {model_config.output}.")
+    model_config = model_config_of(config, splits.train.sample_shape)
     stages = []
     if config.layerwise.enabled:  # built here, so that a bad stage fails before the folder exists
         stages = build_stages(model_config, splits.train.sample_shape, config.layerwise,
