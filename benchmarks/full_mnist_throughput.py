@@ -29,10 +29,12 @@ import json
 import os
 import platform
 import resource
-import subprocess
 import sys
 import time
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _fresh import in_fresh_process  # noqa: E402  (the benchmarks' child runs)
 
 PRESETS = {"default": None, "hinton2006": "hinton2006", "deep": "deep"}
 LABELS = {"default": "default MLP", "hinton2006": "lecture MLP (`--preset hinton2006`)", "deep": "conv (`--preset deep`)"}
@@ -144,14 +146,9 @@ def main(argv: list[str] | None = None) -> int:
     results = []
     for threads in args.threads:
         for model in args.models:  # a fresh process each: its own thread pool and its own peak memory
-            command = [sys.executable, __file__, "--one", model, str(threads), "--steps", str(args.steps),
-                       "--data", args.data] + (["--samples", str(args.samples)] if args.samples else [])
-            env = {**os.environ, "OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads)}
-            done = subprocess.run(command, capture_output=True, text=True, env=env)
-            if done.returncode != 0:
-                print(done.stderr[-3000:], file=sys.stderr)
-                return done.returncode
-            results.append(json.loads(done.stdout.strip().splitlines()[-1]))
+            child = [__file__, "--one", model, str(threads), "--steps", str(args.steps), "--data", args.data]
+            results.append(in_fresh_process(child + (["--samples", str(args.samples)] if args.samples else []),
+                                            threads))
             r = results[-1]
             print(f"{model:>10}, {threads} thread(s): {r['images_per_s']:,.0f} images/s, "
                   f"{r['flops'] / r['peak_flops']:.0%} of the matmul peak, {r['max_rss_gb']:.2f} GB", flush=True)

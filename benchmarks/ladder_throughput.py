@@ -18,10 +18,12 @@ import argparse
 import json
 import os
 import platform
-import subprocess
 import sys
 import time
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _fresh import in_fresh_process  # noqa: E402  (the benchmarks' child runs)
 
 VARIANTS = ("full", "gamma")
 FIT_STEPS = {"MNIST-5k (3,500 training images)": 150 * 3_500 // 100,
@@ -81,14 +83,8 @@ def main(argv: list[str] | None = None) -> int:
     results = []
     for threads in args.threads:
         for variant in VARIANTS:  # a fresh process each: its own thread pool
-            command = [sys.executable, __file__, "--one", variant, str(threads), "--steps", str(args.steps),
-                       "--hidden", *map(str, args.hidden)]
-            env = {**os.environ, "OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads)}
-            done = subprocess.run(command, capture_output=True, text=True, env=env)
-            if done.returncode != 0:
-                print(done.stderr[-3000:], file=sys.stderr)
-                return done.returncode
-            results.append(json.loads(done.stdout.strip().splitlines()[-1]))
+            results.append(in_fresh_process([__file__, "--one", variant, str(threads), "--steps", str(args.steps),
+                                             "--hidden", *map(str, args.hidden)], threads))
             print(f"{variant:>6}, {threads} thread(s): {results[-1]['wall']:.4f} s per step", flush=True)
     machine = (f"{platform.machine()}, {os.cpu_count()} CPUs, torch {results[0]['torch']}, load average "
                f"{load_before:.1f} before and {os.getloadavg()[0]:.1f} after (other processes compete for the cores)")
