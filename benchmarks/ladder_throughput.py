@@ -87,7 +87,8 @@ def main(argv: list[str] | None = None) -> int:
                                              "--hidden", *map(str, args.hidden)], threads))
             print(f"{variant:>6}, {threads} thread(s): {results[-1]['wall']:.4f} s per step", flush=True)
     machine = (f"{platform.machine()}, {os.cpu_count()} CPUs, torch {results[0]['torch']}, load average "
-               f"{load_before:.1f} before and {os.getloadavg()[0]:.1f} after (other processes compete for the cores)")
+               f"{load_before:.1f} before and {os.getloadavg()[0]:.1f} after (1-minute averages; the benchmark's own processes raise the second; "
+               f"CPU time above wall time at 1 thread would mean a wait for a core)")
     text = table(results)
     print(text)
     print(machine)
@@ -97,7 +98,8 @@ def main(argv: list[str] | None = None) -> int:
             "# Ladder network: time per fit\n\n"
             f"Command: `.venv/bin/{command}`\n\n"
             f"Widths 784-{'-'.join(map(str, args.hidden))}-10, 100 labelled + 100 unlabelled images a step, "
-            f"{args.steps} timed steps per row after a warm-up epoch.\n\nMachine: {machine}.\n\n{text}\n")
+            f"{args.steps} timed steps per row after a warm-up epoch; seed 0 for the weights, the noise and the "
+            f"random images.\n\nMachine: {machine}.\n\n{text}\n")
     return 0
 
 
