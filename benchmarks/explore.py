@@ -24,6 +24,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
+sys.path.insert(0, str(Path(__file__).parent))
+from _result import command_of, write_result  # noqa: E402  (how a benchmark states its result)
+
 MAX_BYTES = 5_000_000
 MAX_REDRAW_MS = 30.0
 CHROMIUM = "/usr/bin/chromium"
@@ -110,17 +113,14 @@ def main(argv: list[str] | None = None) -> int:
     ]
     text = "\n".join(lines)
     print(text)
-    command = "python benchmarks/explore.py " + " ".join(sys.argv[1:] if argv is None else argv)
     if args.out:
-        Path(args.out).write_text("# The latent explorer page: size, build time, redraw time\n\n"
-                                  f"Command: `.venv/bin/{command}`\n\n"
-                                  "Machine: the 2-core development VM, shared with other processes.\n\n"
-                                  f"```text\n{text}\n```\n")
+        write_result(args.out, "The latent explorer page: size, build time, redraw time", __file__, argv,
+                     f"Machine: the 2-core development VM, shared with other processes.\n\n```text\n{text}\n```\n")
     if args.doc:
         from aekit.io import write_readme_block
 
         write_readme_block(Path(args.doc), "explore", f"Written by `benchmarks/explore.py` "
-                                                      f"(`{command}`):\n\n```text\n{text}\n```\n")
+                                                      f"(`{command_of(__file__, argv)}`):\n\n```text\n{text}\n```\n")
     return 0
 
 

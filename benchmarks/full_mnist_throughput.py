@@ -35,6 +35,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _fresh import in_fresh_process  # noqa: E402  (the benchmarks' child runs)
+from _result import write_result  # noqa: E402
 
 PRESETS = {"default": None, "hinton2006": "hinton2006", "deep": "deep"}
 LABELS = {"default": "default MLP", "hinton2006": "lecture MLP (`--preset hinton2006`)", "deep": "conv (`--preset deep`)"}
@@ -160,10 +161,8 @@ def main(argv: list[str] | None = None) -> int:
     print(text)
     print(machine)
     if args.out:
-        command = "python benchmarks/full_mnist_throughput.py " + " ".join(sys.argv[1:] if argv is None else argv)
-        Path(args.out).write_text(
-            "# Training throughput at full scale (full MNIST)\n\n"
-            f"Command: `.venv/bin/{command}`\n\n"
+        write_result(
+            args.out, "Training throughput at full scale (full MNIST)", __file__, argv,
             f"Data: {data} ({results[0]['n_train']:,} training images in memory); batch {results[0]['batch']} "
             f"(the default); {args.steps} timed steps per row after 3 warm-up steps.\n\n"
             f"Machine: {machine}.\n\n{text}\n\n"

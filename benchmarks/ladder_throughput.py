@@ -24,6 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _fresh import in_fresh_process  # noqa: E402  (the benchmarks' child runs)
+from _result import write_result  # noqa: E402
 
 VARIANTS = ("full", "gamma")
 FIT_STEPS = {"MNIST-5k (3,500 training images)": 150 * 3_500 // 100,
@@ -93,10 +94,8 @@ def main(argv: list[str] | None = None) -> int:
     print(text)
     print(machine)
     if args.out:
-        command = "python benchmarks/ladder_throughput.py " + " ".join(sys.argv[1:] if argv is None else argv)
-        Path(args.out).write_text(
-            "# Ladder network: time per fit\n\n"
-            f"Command: `.venv/bin/{command}`\n\n"
+        write_result(
+            args.out, "Ladder network: time per fit", __file__, argv,
             f"Widths 784-{'-'.join(map(str, args.hidden))}-10, 100 labelled + 100 unlabelled images a step, "
             f"{args.steps} timed steps per row after a warm-up epoch; seed 0 for the weights, the noise and the "
             f"random images.\n\nMachine: {machine}.\n\n{text}\n")

@@ -21,6 +21,9 @@ from pathlib import Path
 
 import torch
 
+sys.path.insert(0, str(Path(__file__).parent))
+from _result import write_result  # noqa: E402  (how a benchmark states its result)
+
 TARGET_SECONDS = 30.0
 
 
@@ -63,10 +66,8 @@ def main(argv: list[str] | None = None) -> int:
     text = "\n".join(lines)
     print(text)
     if args.out:
-        command = "python benchmarks/report_time.py " + " ".join(sys.argv[1:] if argv is None else argv)
-        Path(args.out).write_text(
-            "# Build time of a run's HTML report\n\n"
-            f"Command: `.venv/bin/{command}`\n\n"
+        write_result(
+            args.out, "Build time of a run's HTML report", __file__, argv,
             "Machine: the 2-core development VM, shared with other processes.\n\n"
             f"```text\n{text}\n```\n")
     return 0

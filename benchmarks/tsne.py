@@ -25,6 +25,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
+sys.path.insert(0, str(Path(__file__).parent))
+from _result import write_result  # noqa: E402  (how a benchmark states its result)
+
 
 def test_codes(run: str | None, quick: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray, str]:
     """Test codes, test images and labels of ``run`` (or of a default run trained here)."""
@@ -83,10 +86,8 @@ def main(argv: list[str] | None = None) -> int:
     text = "\n".join(lines)
     print(text)
     if args.out:
-        command = "python benchmarks/tsne.py " + " ".join(sys.argv[1:] if argv is None else argv)
-        Path(args.out).write_text(
-            "# t-SNE of test codes: openTSNE vs scikit-learn\n\n"
-            f"Command: `.venv/bin/{command}`\n\n"
+        write_result(
+            args.out, "t-SNE of test codes: openTSNE vs scikit-learn", __file__, argv,
             "Threads: torch 1; BLAS/OpenMP and the t-SNE library's own `n_jobs` as listed per line. Machine: the "
             "2-core development VM, shared with other processes (repeats alternate so both share the load).\n\n"
             f"```text\n{text}\n```\n")

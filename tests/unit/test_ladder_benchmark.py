@@ -18,6 +18,8 @@ def test_the_benchmark_runs_and_writes_its_table(tmp_path):
     assert done.returncode == 0, done.stderr[-2000:]
     text = out.read_text()
     assert text.startswith("# Ladder network: time per fit") and "784-32-16-10" in text and "load average" in text
+    assert ("Command: `.venv/bin/python benchmarks/ladder_throughput.py --steps 3 --threads 1 --hidden 32 16 --out "
+            in text)  # the command that reproduces it, whatever folder it ran from
     rows = [line.split("|")[1:-1] for line in text.splitlines() if line.startswith(("| full", "| gamma"))]
     assert [row[0].strip() for row in rows] == ["full", "gamma"]
     for row in rows:
