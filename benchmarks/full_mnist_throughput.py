@@ -27,7 +27,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import resource
 import sys
 import time
@@ -35,7 +34,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _fresh import in_fresh_process  # noqa: E402  (the benchmarks' child runs)
-from _result import write_result  # noqa: E402
+from _result import machine_of, write_result  # noqa: E402
 
 PRESETS = {"default": None, "hinton2006": "hinton2006", "deep": "deep"}
 LABELS = {"default": "default MLP", "hinton2006": "lecture MLP (`--preset hinton2006`)", "deep": "conv (`--preset deep`)"}
@@ -106,17 +105,6 @@ def measure(model_key: str, threads: int, steps: int, data: str, samples: int | 
     }
 
 
-def cpu_name() -> str:
-    try:
-        with open("/proc/cpuinfo") as handle:
-            for line in handle:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
 def table(results: list[dict]) -> str:
     rows = ["| model | threads | images/s (wall) | images/s (CPU time) | s per epoch of 50,000 (wall) | MFLOP/image | "
             "GFLOP/s (wall) | matmul peak GFLOP/s | fraction of peak (wall / CPU time) | peak memory |",
@@ -153,9 +141,7 @@ def main(argv: list[str] | None = None) -> int:
             r = results[-1]
             print(f"{model:>10}, {threads} thread(s): {r['images_per_s']:,.0f} images/s, "
                   f"{r['flops'] / r['peak_flops']:.0%} of the matmul peak, {r['max_rss_gb']:.2f} GB", flush=True)
-    load_after = os.getloadavg()[0]
-    machine = (f"{cpu_name()}, {os.cpu_count()} CPUs, torch {results[0]['torch']}, load average {load_before:.1f} "
-               f"before and {load_after:.1f} after (the machine is shared: other processes compete for its cores)")
+    machine = machine_of(results[0]["torch"], load_before)
     data = f"{args.data}" + (f", the first {args.samples} training images" if args.samples else "")
     text = table(results)
     print(text)

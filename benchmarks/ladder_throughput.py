@@ -17,14 +17,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _fresh import in_fresh_process  # noqa: E402  (the benchmarks' child runs)
-from _result import write_result  # noqa: E402
+from _result import machine_of, write_result  # noqa: E402
 
 VARIANTS = ("full", "gamma")
 FIT_STEPS = {"MNIST-5k (3,500 training images)": 150 * 3_500 // 100,
@@ -87,9 +86,7 @@ def main(argv: list[str] | None = None) -> int:
             results.append(in_fresh_process([__file__, "--one", variant, str(threads), "--steps", str(args.steps),
                                              "--hidden", *map(str, args.hidden)], threads))
             print(f"{variant:>6}, {threads} thread(s): {results[-1]['wall']:.4f} s per step", flush=True)
-    machine = (f"{platform.machine()}, {os.cpu_count()} CPUs, torch {results[0]['torch']}, load average "
-               f"{load_before:.1f} before and {os.getloadavg()[0]:.1f} after (1-minute averages; the benchmark's own processes raise the second; "
-               f"CPU time above wall time at 1 thread would mean a wait for a core)")
+    machine = machine_of(results[0]["torch"], load_before)
     text = table(results)
     print(text)
     print(machine)
