@@ -13,9 +13,7 @@ blocks=("$@")
 for block in "${blocks[@]}"; do
   case "$block" in
     tour)        .venv/bin/aekit tour --threads 1 --readme README.md ;;                   # docs/tour/
-    tour_mnist)  # docs/tour-mnist/ (hours; resumable): 2 seeds, and 3 for pretraining, as the README block says
-                 .venv/bin/aekit tour --data mnist --seeds 0 1 --only deep_vs_pca,variational,layerwise,tsne --threads 1 --readme README.md
-                 .venv/bin/aekit tour --data mnist --seeds 0 1 2 --only pretraining --threads 1 --readme README.md ;;
+    tour_mnist)  .venv/bin/aekit tour --data mnist --seeds 0 1 --only deep_vs_pca,variational,layerwise,tsne --threads 1 --readme README.md && .venv/bin/aekit tour --data mnist --seeds 0 1 2 --only pretraining --threads 1 --readme README.md ;;  # docs/tour-mnist/ (hours; resumable): pretraining on 3 seeds, as measured
     defaults)    $PY experiments/defaults.py --threads 1 --readme README.md ;;            # experiments/results/defaults.md
     anomaly)     $PY experiments/anomaly.py --readme README.md ;;                         # experiments/results/anomaly.md
     anomaly_odds) $PY experiments/anomaly_odds.py --threads 1 --readme README.md ;;       # experiments/results/anomaly_odds.md (../shared/data/odds)
